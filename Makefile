@@ -1,0 +1,62 @@
+# The Dot Product in Neural Networks — build, test, read.
+#   make book    execute every chapter and build the HTML book into _build/html
+#   make test    run every test layer (unit, notebooks, book build, browser, JupyterLab, Colab path)
+#   make lab     open the chapters in JupyterLab
+#   make serve   serve the built book on http://127.0.0.1:8000
+#   make bench   print the performance table (DESIGN.md §7)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# torch is installed on its own first. The default takes the CPU wheel where one
+# is cached (CI); readers may pass e.g. TORCH_PIP="torch --index-url <cpu index>".
+TORCH_PIP ?= torch==2.13.0
+STAMP  := $(VENV)/.installed
+PORT   ?= 8000
+BOOK_FLAGS := -n -W --keep-going
+
+.PHONY: all book rebuild test test-unit test-browser lab serve bench sync clean
+
+all: book
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q $(TORCH_PIP)
+	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $@
+
+venv: $(STAMP)
+
+# DOTBOOK_BUILD=1 makes plotly emit HTML the book can show, and makes each
+# interactive figure show its static twin (see src/dotbook/explore.py).
+book: $(STAMP)
+	$(BIN)/python tools/sync_notebooks.py --check
+	DOTBOOK_BUILD=1 $(BIN)/jupyter-book build . $(BOOK_FLAGS)
+	@echo "Book built: open _build/html/index.html, or run 'make serve' and visit http://127.0.0.1:$(PORT)/"
+
+rebuild: $(STAMP)
+	rm -rf _build
+	$(MAKE) book
+
+test: book
+	$(BIN)/python -m pytest src tests book --nbval-lax -p no:cacheprovider
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest src tests -m "not browser and not lab and not slow" -p no:cacheprovider
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab book/
+
+serve:
+	@test -d _build/html || (echo "no _build/html yet: run 'make book' first" && exit 1)
+	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+bench: $(STAMP)
+	$(BIN)/python tools/bench.py
+
+sync: $(STAMP)
+	$(BIN)/python tools/sync_notebooks.py
+
+clean:
+	rm -rf _build .pytest_cache

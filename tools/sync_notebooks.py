@@ -1,0 +1,80 @@
+"""Keep every chapter notebook in its stored form.
+
+- the first cell is :data:`dotbook.notebook.SETUP_CELL`, rendered with the
+  repository URL from ``_config.yml`` (its one home), tagged ``hide-cell``;
+- no outputs, no execution counts, the ``python3`` kernel.
+
+    python tools/sync_notebooks.py          # rewrite book/*.ipynb in place
+    python tools/sync_notebooks.py --check  # exit 1 and list what would change
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from dotbook.notebook import SETUP_CELL  # noqa: E402
+
+KERNEL = {"display_name": "Python 3", "language": "python", "name": "python3"}
+
+
+def repository_url() -> str:
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    return config["repository"]["url"].rstrip("/")
+
+
+def setup_source() -> str:
+    return SETUP_CELL.format(repository_url=repository_url() + ".git")
+
+
+def normalized(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``nb`` in its stored form (a copy)."""
+    nb = nbformat.from_dict(nb)
+    first = nb.cells[0] if nb.cells else None
+    if first is None or first.cell_type != "code" or "notebook.setup(" not in first.source:
+        nb.cells.insert(0, nbformat.v4.new_code_cell())
+        first = nb.cells[0]
+    first.source = setup_source()
+    first.metadata["tags"] = ["hide-cell"]
+    for cell in nb.cells:
+        cell.pop("id", None)
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+            cell.metadata.pop("execution", None)
+    nb.metadata = {"kernelspec": KERNEL,
+                   "language_info": {"name": "python"}}
+    nb.nbformat, nb.nbformat_minor = 4, 4
+    return nb
+
+
+def notebooks() -> list[Path]:
+    return sorted((ROOT / "book").glob("[0-9]*.ipynb"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only report, change nothing")
+    args = parser.parse_args()
+    stale = []
+    for path in notebooks():
+        text = path.read_text()
+        want = nbformat.writes(normalized(nbformat.reads(text, as_version=4)))
+        if want != text:
+            stale.append(path)
+            if not args.check:
+                path.write_text(want)
+    for path in stale:
+        print(("needs sync: " if args.check else "synced: ") + str(path.relative_to(ROOT)))
+    return 1 if (args.check and stale) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
