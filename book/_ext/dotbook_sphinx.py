@@ -30,10 +30,27 @@ def _copy_assets(app: Sphinx, exception: Exception | None) -> None:
     shutil.copy2(_HERE / "dotbook.css", static / "dotbook.css")
 
 
+def _is_thebe(asset: object) -> bool:
+    name = str(getattr(asset, "filename", asset) or "")
+    body = str(getattr(asset, "attributes", {}).get("body", ""))
+    return "thebe" in name or "THEBE_JS_URL" in body
+
+
+def _drop_thebe(app: Sphinx, pagename: str, templatename: str, context: dict,
+                doctree: object) -> None:
+    """The book uses launch buttons, not Thebe. sphinx-thebe (pulled in by Jupyter
+    Book) still injects its config script, twice, which is a console error on
+    every page ('THEBE_JS_URL has already been declared'); remove it."""
+    for key in ("script_files", "css_files"):
+        if key in context:
+            context[key] = [a for a in context[key] if not _is_thebe(a)]
+
+
 def setup(app: Sphinx) -> dict[str, object]:
     # plotly.js must load before the inline figure scripts run: no defer.
     app.add_js_file("plotly.min.js", priority=200)
     app.add_js_file("dotbook-twin.js", priority=210)
     app.add_css_file("dotbook.css")
     app.connect("build-finished", _copy_assets)
+    app.connect("html-page-context", _drop_thebe)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

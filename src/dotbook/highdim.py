@@ -33,27 +33,28 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from scipy import optimize, special
 
 from dotbook import _validate, geometry
 
 __all__ = [
-    "random_directions",
+    "cosine_cdf",
+    "cosine_density",
+    "cosine_moment",
     "cosine_samples",
     "cosine_samples_naive",
-    "cosine_density",
-    "cosine_cdf",
     "cosine_variance",
-    "cosine_moment",
-    "tail_probability",
-    "tail_bound",
-    "normal_density",
-    "normal_tail_probability",
+    "max_abs_cosine",
     "max_abs_pairwise_cosine",
     "max_abs_pairwise_cosine_loop",
+    "normal_density",
+    "normal_tail_probability",
+    "random_directions",
     "running_max_abs_cosine",
-    "max_abs_cosine",
+    "tail_bound",
+    "tail_probability",
     "union_bound_epsilon",
 ]
 
@@ -268,7 +269,7 @@ def cosine_cdf(t: torch.Tensor, n: int) -> torch.Tensor:
     n = _dimension(n)
     x = ((1 + t.detach().to("cpu", torch.float64)) / 2).clamp(0.0, 1.0)
     a = (n - 1) / 2
-    return torch.from_numpy(special.betainc(a, a, x.numpy())).to(t.device)
+    return torch.as_tensor(np.asarray(special.betainc(a, a, x.numpy()))).to(t.device)
 
 
 def cosine_variance(n: int) -> float:
@@ -336,6 +337,8 @@ def tail_probability(eps: float, n: int) -> float:
     """
     eps = _epsilon(eps)
     n = _dimension(n)
+    if eps == 0.0:  # cos θ = 0 has probability 0
+        return 1.0
     a = (n - 1) / 2
     return float(min(1.0, 2.0 * special.betainc(a, a, (1.0 - eps) / 2)))
 

@@ -35,10 +35,11 @@ def vectors(theta_deg: float, length_b: float) -> tuple[torch.Tensor, torch.Tens
 @functools.cache
 def _layout() -> dict[str, Any]:
     """The parts of the layout that never change (built once: plotly is slow to validate)."""
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.46, 0.54], horizontal_spacing=0.12,
-                        subplot_titles=("the vectors", "a·b as b turns"))
-    fig.update_layout(template=plots.TEMPLATE, height=470, showlegend=True,
-                      legend=dict(orientation="h", y=-0.16, x=0),
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.46, 0.54], horizontal_spacing=0.12)
+    fig.update_layout(template=plots.TEMPLATE, height=520, showlegend=True,
+                      margin=dict(t=125, b=60),
+                      legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0,
+                                  font=dict(size=13)),
                       meta={"alt": "Left: two arrows a and b with the projection of b onto a. "
                                    "Right: a·b against the angle θ, a cosine curve, with the "
                                    "current angle marked."})
@@ -91,9 +92,10 @@ def angle_figure(theta_deg: float, length_b: float) -> dict[str, Any]:
              xaxis="x2", yaxis="y2",
              marker=dict(color=plots.COLORS["b"], size=13, line=dict(color="white", width=1.5))),
     ]
-    title = (f"θ = {theta_deg:.0f}°, ‖b‖ = {length_b:.2f}:   Σ aᵢbᵢ = {algebraic:+.3f},   "
-             f"‖a‖‖b‖cos θ = {geometric:+.3f}   ({regime})")
-    layout = dict(_layout(), title=dict(text=title, x=0.02, xanchor="left", font=dict(size=15)))
+    title = (f"θ = {theta_deg:.0f}°, ‖b‖ = {length_b:.2f}: {regime}<br>"
+             f"Σ aᵢbᵢ = {algebraic:+.3f}    ‖a‖‖b‖cos θ = {geometric:+.3f}")
+    layout = dict(_layout(), title=dict(text=title, x=0.02, xanchor="left", y=0.97,
+                                        yanchor="top", font=dict(size=15)))
     return {"data": data, "layout": layout}
 
 

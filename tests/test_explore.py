@@ -1,0 +1,102 @@
+"""explore: the static and live faces of one function agree, and bad sliders are refused."""
+
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+import pytest
+
+from dotbook import plots
+from dotbook.explore import Param, Twin
+from dotbook.figures import ch01
+
+
+def line(slope: float, shift: float = 0.0) -> go.Figure:
+    return go.Figure(go.Scatter(x=[0.0, 1.0], y=[shift, shift + slope]),
+                     layout=dict(title=f"slope {slope}"))
+
+
+def test_one_slider_animates_natively():
+    fig = Twin(line, [Param("slope", "slope", (0.0, 1.0, 2.0))]).static()
+    assert [f.name for f in fig.frames] == ["0", "1", "2"]
+    steps = fig.layout.sliders[0].steps
+    assert [s.method for s in steps] == ["animate"] * 3
+    assert [list(s.args[0]) for s in steps] == [["0"], ["1"], ["2"]]
+    assert fig.frames[2].data[0].y == (0.0, 2.0)
+    assert fig.frames[2].layout.title.text == "slope 2.0"
+
+
+def test_two_sliders_name_frames_by_grid_index():
+    twin = Twin(line, [Param("slope", "slope", (0.0, 1.0)), Param("shift", "shift", (0.0, 5.0, 9.0))])
+    fig = twin.static()
+    assert len(fig.frames) == 6
+    assert all(s.method == "skip" for sl in fig.layout.sliders for s in sl.steps)
+    assert fig.layout.meta["dotbook_twin"] == {"active": [1, 1], "names": ["slope", "shift"]}
+    frame = next(f for f in fig.frames if f.name == "0-2")
+    assert frame.data[0].y == (9.0, 9.0)
+
+
+def test_live_update_equals_the_function():
+    twin = ch01.angle_twin()
+    panel = twin.live()
+    panel.update(theta_deg=100.0, length_b=2.2)
+    expected = twin.data(theta_deg=100.0, length_b=2.2)
+    assert panel.figure.data[-1].y == tuple(expected["data"][-1]["y"])
+    assert panel.figure.layout.title.text == expected["layout"]["title"]["text"]
+
+
+def test_slider_callback_runs_on_move():
+    panel = ch01.angle_twin().live()
+    panel.sliders["theta_deg"].value = 90
+    assert "orthogonal" in panel.figure.layout.title.text
+
+
+def test_static_frames_are_rounded_but_faithful():
+    twin = ch01.angle_twin()
+    fig = twin.static()
+    frame = next(f for f in fig.frames if f.name == "4-5")  # θ = −120°, ‖b‖ = 3
+    exact = twin.data(theta_deg=-120, length_b=3.0)["data"][-1]["y"][0]
+    assert math.isclose(frame.data[-1].y[0], exact, rel_tol=1e-3)
+
+
+def test_chapter_one_figure_is_labelled():
+    fig = ch01.angle_twin().figure()
+    assert fig.layout.meta["alt"]
+    assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    assert fig.layout.xaxis2.title.text and fig.layout.yaxis2.title.text
+
+
+@pytest.mark.parametrize(("make", "error", "words"), [
+    (lambda: Param("n", "n", ()), ValueError, "non-empty"),
+    (lambda: Param("n", "n", (3, 2)), ValueError, "increase"),
+    (lambda: Param("n", "n", (1, 2), default=5), ValueError, "one of the grid values"),
+    (lambda: Param("n", "n", (0, 2), log=True), ValueError, "lo > 0"),
+    (lambda: Param("n", "n", (1, 2), lo=1.5), ValueError, "inside [lo, hi]"),
+    (lambda: Param("not a name", "n", (1, 2)), ValueError, "identifier"),
+    (lambda: Twin(line, []), ValueError, "at least one"),
+    (lambda: Twin(line, [Param("slope", "s", (1,)), Param("slope", "s", (1,))]), ValueError, "unique"),
+    (lambda: ch01.angle_twin().figure(theta_deg=400), ValueError, "outside its slider range"),
+    (lambda: ch01.angle_twin().figure(speed=1), ValueError, "unknown slider"),
+    (lambda: ch01.angle_twin().figure(theta_deg="90"), TypeError, "must be a number"),
+    (lambda: Twin(lambda slope: 3, [Param("slope", "s", (1,))]).figure(), TypeError, "go.Figure"),
+    (lambda: plots.figure(title="", xaxis="x", yaxis="y", alt="a"), ValueError, "labelled"),
+])
+def test_bad_configuration_is_explained(make, error, words):
+    with pytest.raises(error) as info:
+        make()
+    assert words in str(info.value), str(info.value)
+
+
+def test_traces_must_not_change_between_values():
+    def shifty(k: float) -> go.Figure:
+        return go.Figure([go.Scatter(x=[0], y=[0])] * (1 if k < 1 else 2))
+    with pytest.raises(ValueError, match="same traces"):
+        Twin(shifty, [Param("k", "k", (0.0, 1.0, 2.0))]).static()
+
+
+def test_book_renderer_emits_html_without_plotly_js():
+    fig = plots.figure(title="t", xaxis="x", yaxis="y", alt='a "quoted" figure')
+    html = plots.to_book_html(fig)
+    assert 'aria-label="a &quot;quoted&quot; figure"' in html
+    assert "Plotly.newPlot" in html and "cdn.plot.ly" not in html and len(html) < 20_000

@@ -1,0 +1,425 @@
+"""Tests of dotbook.highdim (random directions and the law of their cosine)
+and smoke tests of the Chapter 2 figures.
+
+Statistical tolerances. Every comparison of a sample statistic with its exact
+value allows 6 standard errors, computed from the exact moments (never fitted
+to a seed): for a roughly normal statistic that fails with probability about
+2e-9, so the tests hold for any seed, including the ones hypothesis draws.
+Kolmogorov–Smirnov tests run at fixed seeds and require p > 1e-3: under the
+null hypothesis the p-value is uniform on [0, 1], so a correct sampler fails
+with probability 1e-3 per test for a random seed, and never for the fixed one;
+a wrong law (e.g. the dimension off by one) gives p far below 1e-3 at these
+sample sizes, which ``test_ks_detects_wrong_dimension`` checks.
+"""
+
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import integrate, stats
+
+from dotbook import highdim
+from dotbook.device import generator
+from dotbook.explore import Twin
+from dotbook.figures import ch02
+
+F64 = torch.float64
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+SLOW = settings(max_examples=15, deadline=None)
+FAST = settings(max_examples=60, deadline=None)
+
+
+def density(t: float, n: int) -> float:
+    return float(highdim.cosine_density(torch.tensor(t, dtype=F64), n))
+
+
+# ------------------------------------------------------------ random directions
+@FAST
+@given(m=st.integers(1, 40), n=st.integers(2, 300), seed=st.integers(0, 2**31 - 1))
+def test_random_directions_are_unit_vectors(m: int, n: int, seed: int) -> None:
+    u = highdim.random_directions(m, n, generator=generator(seed))
+    assert u.shape == (m, n) and u.dtype == F64
+    torch.testing.assert_close(torch.linalg.vector_norm(u, dim=1), torch.ones(m, dtype=F64))
+
+
+def test_random_directions_reproducible_and_dtype() -> None:
+    a = highdim.random_directions(5, 7, generator=generator(3))
+    b = highdim.random_directions(5, 7, generator=generator(3))
+    assert torch.equal(a, b)
+    c = highdim.random_directions(5, 7, generator=generator(3), dtype=torch.float32)
+    assert c.dtype == torch.float32
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_samplers_stay_on_device(device: str) -> None:
+    g = generator(0, device)
+    assert highdim.random_directions(4, 3, generator=g).device.type == device
+    assert highdim.cosine_samples(10, 3, generator=g).device.type == device
+    assert highdim.cosine_samples_naive(10, 3, device=device).device.type == device
+    t = torch.linspace(-1, 1, 5, dtype=F64, device=device)
+    assert highdim.cosine_density(t, 4).device.type == device
+    assert highdim.cosine_cdf(t, 4).device.type == device
+    assert 0 <= highdim.max_abs_cosine(10, 5, generator=g) <= 1
+
+
+def test_random_directions_are_rotation_invariant() -> None:
+    """Uniform on the sphere: the mean is 0 and the second moment matrix is I/n."""
+    n, num = 4, 200_000
+    u = highdim.random_directions(num, n, generator=generator(11))  # (num, n)
+    second = u.T @ u / num  # (n, n), E[u uᵀ] = I/n
+    # each entry of u uᵀ is bounded by 1, so its standard error is at most 1/√num
+    tol = 6 / math.sqrt(num)
+    assert torch.allclose(u.mean(0), torch.zeros(n, dtype=F64), atol=tol)
+    assert torch.allclose(second, torch.eye(n, dtype=F64) / n, atol=tol)
+
+
+# ------------------------------------------------------------ mean and variance
+@SLOW
+@given(n=st.integers(2, 5000), seed=st.integers(0, 2**31 - 1))
+def test_mean_zero_and_variance_one_over_n(n: int, seed: int) -> None:
+    num = 20_000
+    c = highdim.cosine_samples(num, n, generator=generator(seed))
+    # E[c] = 0, Var(c) = 1/n  →  SE(mean) = 1/√(n·num)
+    assert abs(float(c.mean())) <= 6 / math.sqrt(n * num)
+    # E[c²] = 1/n, Var(c²) = E[c⁴] − 1/n² = 3/(n(n+2)) − 1/n²
+    var_c2 = highdim.cosine_moment(4, n) - highdim.cosine_moment(2, n) ** 2
+    assert abs(float((c * c).mean()) - 1 / n) <= 6 * math.sqrt(var_c2 / num)
+    assert highdim.cosine_variance(n) == 1 / n
+
+
+def test_std_times_sqrt_n_is_one_across_n() -> None:
+    rows = ch02.std_table(ns=(2, 10, 100, 1000, 10_000), num=100_000)
+    for row in rows:
+        assert abs(row["scaled_std"] - 1) <= 6 * row["scaled_se"] + 1e-3, row
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 7, 50, 1000])
+def test_moments_match_the_density(n: int) -> None:
+    for k in (1, 2, 3, 4, 6):
+        val, _ = integrate.quad(lambda t, k=k: t**k * density(t, n), -1, 1, points=[0],
+                                limit=200)
+        assert math.isclose(val, highdim.cosine_moment(k, n), rel_tol=1e-7, abs_tol=1e-12)
+    assert highdim.cosine_moment(2, n) == pytest.approx(1 / n, rel=1e-15)
+    assert highdim.cosine_moment(4, n) == pytest.approx(3 / (n * (n + 2)), rel=1e-15)
+
+
+# ------------------------------------------------------------ the exact density
+@SLOW
+@given(n=st.integers(2, 20_000))
+def test_density_integrates_to_one(n: int) -> None:
+    # the endpoint singularity for n = 2 is integrable; QUADPACK's QAGS handles it
+    total, _ = integrate.quad(lambda t: density(t, n), -1, 1, points=[0], limit=400)
+    assert total == pytest.approx(1.0, abs=1e-8)
+
+
+def test_density_integrates_to_one_with_the_singular_weight_exact() -> None:
+    """Integrate (1−t)^α(1+t)^α as QUADPACK's algebraic weight: no singularity left.
+    (QAWS loses digits for very large α, so this covers small and moderate n.)"""
+    for n in (2, 3, 4, 5, 30, 100):
+        alpha = (n - 3) / 2
+        const = density(0.0, n)
+        total, _ = integrate.quad(lambda t, c=const: c, -1, 1, weight="alg",
+                                  wvar=(alpha, alpha))
+        assert total == pytest.approx(1.0, rel=1e-10)
+
+
+def test_density_special_cases() -> None:
+    t = torch.linspace(-0.99, 0.99, 101, dtype=F64)
+    torch.testing.assert_close(highdim.cosine_density(t, 2), 1 / (math.pi * torch.sqrt(1 - t * t)))
+    torch.testing.assert_close(highdim.cosine_density(t, 3), torch.full_like(t, 0.5))
+    ends = torch.tensor([-1.0, 1.0], dtype=F64)
+    assert torch.isinf(highdim.cosine_density(ends, 2)).all()
+    torch.testing.assert_close(highdim.cosine_density(ends, 3), torch.full_like(ends, 0.5))
+    assert torch.equal(highdim.cosine_density(ends, 4), torch.zeros_like(ends))
+    outside = torch.tensor([-1.5, 1.0001, 7.0], dtype=F64)
+    for n in (2, 3, 10):
+        assert torch.equal(highdim.cosine_density(outside, n), torch.zeros_like(outside))
+
+
+@FAST
+@given(n=st.integers(2, 3000), t=st.floats(-0.999, 0.999))
+def test_density_is_the_beta_law(n: int, t: float) -> None:
+    a = (n - 1) / 2
+    expected = stats.beta.pdf((1 + t) / 2, a, a) / 2  # change of variables x = (1+t)/2
+    assert density(t, n) == pytest.approx(expected, rel=1e-9, abs=1e-300)
+    assert density(-t, n) == density(t, n)
+
+
+def test_density_keeps_shape_and_dtype() -> None:
+    t = torch.zeros(2, 3, dtype=torch.float32)
+    out = highdim.cosine_density(t, 5)
+    assert out.shape == (2, 3) and out.dtype == torch.float32
+
+
+@FAST
+@given(n=st.integers(2, 2000), t=st.floats(-0.95, 0.95))
+def test_cdf_is_the_integral_of_the_density(n: int, t: float) -> None:
+    integral, _ = integrate.quad(lambda s: density(s, n), -1, t, limit=200)
+    cdf = float(highdim.cosine_cdf(torch.tensor(t, dtype=F64), n))
+    assert cdf == pytest.approx(integral, abs=1e-8)
+
+
+# ------------------------------------------------------------ samples follow the law
+def _ks(samples: torch.Tensor, n: int) -> float:
+    def cdf(x):
+        return highdim.cosine_cdf(torch.as_tensor(x, dtype=F64), n).numpy()
+    return stats.kstest(samples.cpu().numpy(), cdf).pvalue
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 10, 100, 1000, 10_000])
+def test_ks_fast_sampler_against_exact_cdf(n: int) -> None:
+    c = highdim.cosine_samples(50_000, n, generator=generator(1000 + n))
+    assert _ks(c, n) > 1e-3
+
+
+@pytest.mark.parametrize("n", [2, 3, 10, 200])
+def test_ks_naive_sampler_and_first_coordinate_against_exact_cdf(n: int) -> None:
+    c = highdim.cosine_samples_naive(20_000, n, generator=generator(2000 + n))
+    assert _ks(c, n) > 1e-3
+    u = highdim.random_directions(20_000, n, generator=generator(3000 + n))
+    assert _ks(u[:, 0], n) > 1e-3  # the first coordinate of a uniform direction
+
+
+def test_ks_detects_wrong_dimension() -> None:
+    """The KS test has the power to see a dimension off by one or two."""
+    c = highdim.cosine_samples(50_000, 10, generator=generator(5))
+    assert _ks(c, 12) < 1e-6
+    assert _ks(c, 8) < 1e-6
+
+
+@pytest.mark.parametrize("n", [2, 3, 10, 300])
+def test_naive_and_fast_samplers_have_the_same_distribution(n: int) -> None:
+    fast = highdim.cosine_samples(20_000, n, generator=generator(4000 + n))
+    naive = highdim.cosine_samples_naive(20_000, n, generator=generator(5000 + n))
+    assert stats.ks_2samp(fast.numpy(), naive.numpy()).pvalue > 1e-3
+
+
+def test_float32_samples_are_in_range() -> None:
+    c = highdim.cosine_samples(10_000, 2, generator=generator(0), dtype=torch.float32)
+    assert c.dtype == torch.float32 and bool((c.abs() <= 1).all())
+
+
+# ------------------------------------------------------------ tails
+@pytest.mark.parametrize("eps, n", [(0.5, 3), (0.1, 10), (0.1, 100), (0.05, 1000),
+                                    (0.02, 3000), (0.3, 30), (0.9, 2)])
+def test_exact_tail_matches_sampled_tail(eps: float, n: int) -> None:
+    num = 200_000
+    c = highdim.cosine_samples(num, n, generator=generator(int(1e4 * eps) + n))
+    sampled = float((c.abs() > eps).double().mean())
+    exact = highdim.tail_probability(eps, n)
+    assert abs(sampled - exact) <= 6 * math.sqrt(exact * (1 - exact) / num) + 1e-12
+
+
+@FAST
+@given(n=st.integers(2, 5000), eps=st.floats(0.0, 1.0))
+def test_tail_is_one_minus_central_mass(n: int, eps: float) -> None:
+    central, _ = integrate.quad(lambda t: density(t, n), -eps, eps, points=[0] if eps else None,
+                                limit=200)
+    assert highdim.tail_probability(eps, n) == pytest.approx(1 - central, abs=1e-8)
+
+
+@FAST
+@given(n=st.integers(2, 100_000), eps=st.floats(0.0, 1.0))
+def test_tail_is_below_the_cap_bound(n: int, eps: float) -> None:
+    assert highdim.tail_probability(eps, n) <= highdim.tail_bound(eps, n) * (1 + 1e-12)
+
+
+def test_tail_special_values() -> None:
+    for n in (2, 3, 50):
+        assert highdim.tail_probability(0.0, n) == 1.0
+        assert highdim.tail_probability(1.0, n) == 0.0
+    assert highdim.tail_probability(0.25, 3) == pytest.approx(0.75)  # uniform on [-1, 1]
+    # n = 2: θ uniform, P(|cos θ| > ε) = 1 − (2/π)·arcsin(ε)
+    assert highdim.tail_probability(0.5, 2) == pytest.approx(1 - 2 / math.pi * math.asin(0.5))
+
+
+def test_normal_approximation() -> None:
+    t = torch.linspace(-0.2, 0.2, 11, dtype=F64)
+    expected = torch.from_numpy(stats.norm.pdf(t.numpy(), scale=1 / math.sqrt(100)))
+    torch.testing.assert_close(highdim.normal_density(t, 100), expected)
+    assert highdim.normal_tail_probability(0.1, 100) == pytest.approx(2 * stats.norm.sf(1.0))
+    # the normal law is a large-n approximation: tails agree to O(1/n) on the √n scale
+    for n in (1000, 10_000):
+        worst = max(abs(highdim.tail_probability(x / math.sqrt(n), n)
+                        - highdim.normal_tail_probability(x / math.sqrt(n), n))
+                    for x in (0.5, 1.0, 2.0, 3.0))
+        assert worst < 1 / n
+
+
+# ------------------------------------------------------------ many directions
+def test_max_abs_cosine_equals_brute_force_loop() -> None:
+    m, n = 9, 6
+    fast = highdim.max_abs_cosine(m, n, generator=generator(7))
+    u = highdim.random_directions(m, n, generator=generator(7))
+    assert fast == pytest.approx(highdim.max_abs_pairwise_cosine_loop(u), abs=1e-14)
+
+
+@FAST
+@given(m=st.integers(2, 25), n=st.integers(1, 8), seed=st.integers(0, 2**31 - 1),
+       chunk=st.sampled_from([1, 7, 40, 1 << 22]))
+def test_pairwise_max_matches_loop_with_any_chunking(m: int, n: int, seed: int,
+                                                     chunk: int) -> None:
+    u = torch.randn(m, n, generator=generator(seed), dtype=F64) + 0.1
+    loop = highdim.max_abs_pairwise_cosine_loop(u)
+    old = highdim._GRAM_CHUNK
+    try:
+        highdim._GRAM_CHUNK = chunk
+        assert highdim.max_abs_pairwise_cosine(u) == pytest.approx(loop, abs=1e-12)
+        running = highdim.running_max_abs_cosine(u)
+    finally:
+        highdim._GRAM_CHUNK = old
+    assert float(running[-1]) == pytest.approx(loop, abs=1e-12)
+    for k in range(1, m):
+        assert float(running[k]) == pytest.approx(
+            highdim.max_abs_pairwise_cosine_loop(u[: k + 1]), abs=1e-12)
+
+
+def test_exactly_orthogonal_means_at_most_n() -> None:
+    """n orthonormal directions reach max |cos| = 0; any n + 1 vectors cannot."""
+    q, _ = torch.linalg.qr(torch.randn(6, 6, generator=generator(1), dtype=F64))
+    assert highdim.max_abs_pairwise_cosine(q.T) < 1e-12
+    extra = torch.cat([q.T, torch.randn(1, 6, generator=generator(2), dtype=F64)])
+    assert highdim.max_abs_pairwise_cosine(extra) > 0.1  # pigeonhole: ≥ 1/√6 for one row
+
+
+def test_union_bound_holds_empirically() -> None:
+    m, n, delta, trials = 30, 20, 0.2, 400
+    eps = highdim.union_bound_epsilon(m, n, delta)
+    g = generator(9)
+    exceed = sum(highdim.max_abs_cosine(m, n, generator=g) > eps for _ in range(trials))
+    # P(max > eps) ≤ delta; allow 6 binomial standard errors
+    assert exceed / trials <= delta + 6 * math.sqrt(delta * (1 - delta) / trials)
+
+
+@FAST
+@given(m=st.integers(2, 10**6), n=st.integers(2, 10**4), delta=st.floats(1e-6, 1.0))
+def test_union_bound_epsilon_properties(m: int, n: int, delta: float) -> None:
+    eps = highdim.union_bound_epsilon(m, n, delta)
+    assert 0 <= eps <= 1
+    assert eps <= math.sqrt(2 * math.log(m * m / delta) / n) + 1e-9  # via the cap bound
+    if eps > 0:
+        pairs = m * (m - 1) / 2
+        assert pairs * highdim.tail_probability(min(1.0, eps + 1e-9), n) <= delta * (1 + 1e-6)
+
+
+def test_many_more_than_n_directions_are_nearly_orthogonal() -> None:
+    n, m = 200, 2000
+    worst = highdim.max_abs_cosine(m, n, generator=generator(4))
+    assert worst < highdim.union_bound_epsilon(m, n, 1e-6)
+    assert worst < 0.5
+
+
+# ------------------------------------------------------------ bad input
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: highdim.random_directions(3, 1), ValueError, "n must be >= 2"),
+    (lambda: highdim.random_directions(3, 0), ValueError, "n must be >= 2"),
+    (lambda: highdim.random_directions(3, 2.5), TypeError, "n must be an int"),
+    (lambda: highdim.random_directions(3, True), TypeError, "n must be an int"),
+    (lambda: highdim.random_directions(0, 3), ValueError, "m must be >= 1"),
+    (lambda: highdim.random_directions(3.0, 3), TypeError, "m must be an int"),
+    (lambda: highdim.random_directions(3, 3, dtype=torch.int64), TypeError,
+     "floating-point torch dtype"),
+    (lambda: highdim.random_directions(3, 3, generator=7), TypeError, "torch.Generator"),
+    (lambda: highdim.random_directions(3, 3, generator=generator(0), device="meta"),
+     ValueError, "same device"),
+    (lambda: highdim.cosine_samples(0, 3), ValueError, "num must be >= 1"),
+    (lambda: highdim.cosine_samples(10, 1), ValueError, "n must be >= 2"),
+    (lambda: highdim.cosine_samples_naive(10, "3"), TypeError, "n must be an int"),
+    (lambda: highdim.cosine_density(torch.tensor([0, 1]), 3), TypeError, "floating-point"),
+    (lambda: highdim.cosine_density([0.0], 3), TypeError, "torch.Tensor"),
+    (lambda: highdim.cosine_density(torch.zeros(2, dtype=F64), 1), ValueError, "n must be"),
+    (lambda: highdim.cosine_cdf(torch.tensor([1]), 3), TypeError, "floating-point"),
+    (lambda: highdim.normal_density(torch.tensor([1]), 3), TypeError, "floating-point"),
+    (lambda: highdim.tail_probability(-0.1, 3), ValueError, r"eps must lie in \[0.0, 1.0\]"),
+    (lambda: highdim.tail_probability(1.5, 3), ValueError, r"eps must lie in \[0.0, 1.0\]"),
+    (lambda: highdim.tail_probability(math.nan, 3), ValueError, "eps must lie"),
+    (lambda: highdim.tail_probability("0.1", 3), TypeError, "eps must be a number"),
+    (lambda: highdim.tail_probability(0.1, 1), ValueError, "n must be >= 2"),
+    (lambda: highdim.tail_bound(2.0, 3), ValueError, "eps must lie"),
+    (lambda: highdim.normal_tail_probability(0.1, 2.0), TypeError, "n must be an int"),
+    (lambda: highdim.cosine_moment(0, 3), ValueError, "k must be >= 1"),
+    (lambda: highdim.max_abs_cosine(1, 3), ValueError, "m must be >= 2"),
+    (lambda: highdim.max_abs_cosine(5, 1), ValueError, "n must be >= 2"),
+    (lambda: highdim.max_abs_pairwise_cosine(torch.ones(1, 3, dtype=F64)), ValueError,
+     "m >= 2"),
+    (lambda: highdim.max_abs_pairwise_cosine(torch.ones(3, dtype=F64)), ValueError,
+     r"shape \(m, n\)"),
+    (lambda: highdim.max_abs_pairwise_cosine(torch.ones(2, 3, dtype=torch.int64)), TypeError,
+     "floating-point"),
+    (lambda: highdim.max_abs_pairwise_cosine(torch.zeros(2, 3, dtype=F64)), ValueError,
+     "zero row"),
+    (lambda: highdim.running_max_abs_cosine(torch.zeros(2, 3, dtype=F64)), ValueError,
+     "zero row"),
+    (lambda: highdim.union_bound_epsilon(10, 5, 0.0), ValueError, "delta must be > 0"),
+    (lambda: highdim.union_bound_epsilon(10, 5, 1.5), ValueError, "delta must lie"),
+    (lambda: highdim.union_bound_epsilon(1, 5), ValueError, "m must be >= 2"),
+])
+def test_bad_input_is_refused_clearly(call, error, match) -> None:
+    with pytest.raises(error, match=match):
+        call()
+
+
+# ------------------------------------------------------------ chapter 2 figures
+def _labelled(fig: go.Figure, fixed_ranges: bool = True) -> None:
+    go.Figure(fig.to_plotly_json())  # re-validate: raises on any unknown property
+    assert fig.layout.meta["alt"].strip()
+    assert fig.layout.title.text.strip()
+    layout = fig.layout.to_plotly_json()
+    axes = [k for k in layout if k.startswith(("xaxis", "yaxis"))]
+    assert {"xaxis", "yaxis"} <= set(axes)
+    for axis in axes:
+        ax = layout[axis]
+        assert ax.get("title", {}).get("text", "").strip(), f"{axis} has no title"
+        assert not fixed_ranges or ax.get("range") is not None, (
+            f"{axis} must have a fixed range (frames do not autorange)")
+
+
+@pytest.mark.parametrize("make, values", [
+    (ch02.histogram_figure, {"n": [2, 3, 7, 10, 333, 10_000]}),
+    (ch02.tail_figure, {"eps": [0.005, 0.01, 0.1, 0.5, 0.9]}),
+])
+def test_slider_figures_keep_their_traces(make, values) -> None:
+    (name, grid), = values.items()
+    signatures = set()
+    for v in grid:
+        fig = make(**{name: v})
+        _labelled(fig)
+        signatures.add(tuple(t.type for t in fig.data))
+    assert len(signatures) == 1
+
+
+def test_histogram_figure_is_reproducible_and_normalised() -> None:
+    a, b = ch02.histogram_figure(30), ch02.histogram_figure(30)
+    assert a.to_json() == b.to_json()
+    bars = a.data[0]
+    assert sum(bars.y) * bars.width == pytest.approx(1.0, abs=1e-3)  # a density histogram
+
+
+@pytest.mark.parametrize("twin", [ch02.histogram_twin(), ch02.tail_twin()])
+def test_twins_build_static_figures_that_stay_light(twin: Twin) -> None:
+    fig = twin.static()
+    assert len(fig.frames) == len(twin.params[0].values)
+    html = pio.to_html(fig, include_plotlyjs=False, full_html=False)
+    assert len(html) < 500_000  # a chapter page's own HTML must stay ≤ 1.5 MB in all
+    assert fig.layout.meta["alt"]
+
+
+def test_live_panel_updates() -> None:
+    panel = ch02.histogram_twin().live()
+    panel.update(n=1234)
+    assert panel.figure.layout.title.text.startswith("n = 1234")
+
+
+def test_std_and_max_cosine_figures() -> None:
+    rows = ch02.std_table(ns=(2, 100), num=1000)
+    assert [r["n"] for r in rows] == [2, 100]
+    _labelled(ch02.std_figure(rows), fixed_ranges=False)
+    fig = ch02.max_cosine_figure(ns=(5, 50), m_max=60)
+    _labelled(fig, fixed_ranges=False)
+    assert len(fig.data) == 4
