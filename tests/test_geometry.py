@@ -130,3 +130,11 @@ def test_bad_input_is_explained(call, error, words):
     with pytest.raises(error, match=None) as info:
         call()
     assert words in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_norm_and_cosine_survive_tiny_and_huge_vectors(scale):
+    a = torch.tensor([3.0, 4.0], **F64) * scale
+    assert math.isclose(geometry.norm(a).item(), 5 * scale, rel_tol=1e-15)
+    b = torch.tensor([4.0, 3.0], **F64) * scale
+    assert math.isclose(geometry.cosine(a, b).item(), 24 / 25, rel_tol=1e-15)

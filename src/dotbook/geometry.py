@@ -80,6 +80,10 @@ def dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def norm(a: torch.Tensor) -> torch.Tensor:
     r"""Euclidean length from the dot product: :math:`\lVert a\rVert = \sqrt{a\cdot a}`.
 
+    Computed as :math:`m \,\lVert a/m \rVert` with :math:`m = \max_i |a_i|`, so
+    that squaring neither underflows (``1e-200``) nor overflows (``1e200``),
+    as LAPACK's ``nrm2`` does.
+
     Shape:
         - a: :math:`(*, n)`
         - output: :math:`(*)`
@@ -90,7 +94,9 @@ def norm(a: torch.Tensor) -> torch.Tensor:
         tensor(5.)
     """
     a = _validate.batched(a, "a")
-    return torch.linalg.vector_norm(a, dim=-1)
+    m = a.abs().amax(dim=-1, keepdim=True)  # (*, 1)
+    m = torch.where(m > 0, m, torch.ones_like(m))
+    return m.squeeze(-1) * torch.linalg.vector_norm(a / m, dim=-1)
 
 
 def _nonzero(length: torch.Tensor, name: str) -> None:
@@ -102,11 +108,19 @@ def _nonzero(length: torch.Tensor, name: str) -> None:
         )
 
 
+def _unit(a: torch.Tensor, name: str) -> torch.Tensor:
+    length = norm(a)  # (*)
+    _nonzero(length, name)
+    return a / length.unsqueeze(-1)
+
+
 def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     r"""Cosine similarity :math:`\cos\theta = \dfrac{a\cdot b}{\lVert a\rVert\,\lVert b\rVert}`.
 
-    The result is clamped to :math:`[-1, 1]` against rounding. Zero vectors have
-    no direction and raise ``ValueError``.
+    Computed as :math:`\hat a\cdot\hat b` on the unit vectors, so it neither
+    underflows nor overflows for tiny or huge inputs, and clamped to
+    :math:`[-1, 1]` against rounding. Zero vectors have no direction and raise
+    ``ValueError``.
 
     Shape:
         - a, b: :math:`(*, n)`
@@ -119,10 +133,8 @@ def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """
     a, b = _validate.batched(a, "a"), _validate.batched(b, "b")
     _validate.same_shape(a, b)
-    na, nb = norm(a), norm(b)  # (*), (*)
-    _nonzero(na, "a")
-    _nonzero(nb, "b")
-    return (dot(a, b) / (na * nb)).clamp(-1.0, 1.0)
+    a_hat, b_hat = _unit(a, "a"), _unit(b, "b")  # (*, n)
+    return dot(a_hat, b_hat).clamp(-1.0, 1.0)
 
 
 def angle(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -146,10 +158,7 @@ def angle(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """
     a, b = _validate.batched(a, "a"), _validate.batched(b, "b")
     _validate.same_shape(a, b)
-    na, nb = norm(a), norm(b)
-    _nonzero(na, "a")
-    _nonzero(nb, "b")
-    a_hat, b_hat = a / na.unsqueeze(-1), b / nb.unsqueeze(-1)  # (*, n)
+    a_hat, b_hat = _unit(a, "a"), _unit(b, "b")  # (*, n)
     return 2 * torch.atan2(norm(a_hat - b_hat), norm(a_hat + b_hat))
 
 

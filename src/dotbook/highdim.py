@@ -25,8 +25,8 @@ it is flat, :math:`1/2` (Archimedes' hat-box theorem).
 Samplers take an optional ``generator`` (see :func:`dotbook.device.generator`)
 so that every figure is reproducible, and a ``device``: large samples are drawn
 and reduced where the generator lives (CPU always works; a GPU when present).
-Exact probabilities use :mod:`scipy.special` and return Python floats or CPU
-float64 tensors.
+Exact probabilities use :mod:`scipy.special` (computed on the CPU in float64)
+and return Python floats, or float64 tensors on the input's device.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import torch
 from dotbook import device as _device
 from dotbook.explore import building_book
 
-__all__ = ["Setup", "setup", "glue", "check", "SETUP_CELL"]
+__all__ = ["Setup", "Verdict", "setup", "glue", "check", "SETUP_CELL"]
 
 #: The first cell of every chapter, rendered by ``tools/sync_notebooks.py`` with
 #: the repository URL from ``_config.yml`` (its one home). Colab lacks dotbook,
@@ -84,8 +84,23 @@ def glue(name: str, value: Any, fmt: str | None = None) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """The result of :func:`check`: true when right. Its message is printed once,
+    by :func:`check`; a notebook shows nothing more for it."""
+
+    correct: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.correct
+
+    def _ipython_display_(self) -> None:  # the message was already printed
+        pass
+
+
 def check(name: str, answer: Any, expected: float, *, rtol: float = 1e-6,
-          atol: float = 1e-9, why: str = "") -> bool:
+          atol: float = 1e-9, why: str = "") -> Verdict:
     """Tell the reader whether an exercise answer is right, and why not.
 
     Args:
@@ -97,32 +112,38 @@ def check(name: str, answer: Any, expected: float, *, rtol: float = 1e-6,
         why: a hint printed when the answer is wrong.
 
     Returns:
-        ``True`` when the answer is right.
+        a :class:`Verdict`, true when the answer is right (so a solution cell
+        can ``assert check(...)``).
 
     Examples::
 
-        >>> check("ex", 0.5, 0.5)
+        >>> bool(check("ex", 0.5, 0.5))
         ex: correct (0.5).
         True
-        >>> check("ex", None, 0.5)
+        >>> bool(check("ex", None, 0.5))
         ex: not answered yet. Replace None with your answer and run the cell again.
         False
     """
+    verdict = _judge(name, answer, expected, rtol=rtol, atol=atol, why=why)
+    print(verdict.message)
+    return verdict
+
+
+def _judge(name: str, answer: Any, expected: float, *, rtol: float, atol: float,
+           why: str) -> Verdict:
     if answer is None:
-        print(f"{name}: not answered yet. Replace None with your answer and run the cell again.")
-        return False
+        return Verdict(False, f"{name}: not answered yet. Replace None with your answer and "
+                              f"run the cell again.")
     if isinstance(answer, torch.Tensor):
         if answer.numel() != 1:
-            print(f"{name}: expected one number, got a tensor of shape {tuple(answer.shape)}.")
-            return False
+            return Verdict(False, f"{name}: expected one number, got a tensor of shape "
+                                  f"{tuple(answer.shape)}.")
         answer = answer.item()
     try:
         got = float(answer)
     except (TypeError, ValueError):
-        print(f"{name}: expected a number, got {answer!r}.")
-        return False
+        return Verdict(False, f"{name}: expected a number, got {answer!r}.")
     if math.isclose(got, expected, rel_tol=rtol, abs_tol=atol):
-        print(f"{name}: correct ({got:.6g}).")
-        return True
-    print(f"{name}: not quite: got {got:.6g}, expected {expected:.6g}. {why}".rstrip())
-    return False
+        return Verdict(True, f"{name}: correct ({got:.6g}).")
+    return Verdict(False, f"{name}: not quite: got {got:.6g}, expected {expected:.6g}. "
+                          f"{why}".rstrip())

@@ -43,11 +43,12 @@ N_GRID = (2, 3, 5, 10, 30, 100, 300, 1000, 3000, 10_000)
 #: The static grid of thresholds ε.
 EPS_GRID = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 
-_LEFT_BINS = 80  # bins of width 0.025 on [-1, 1]
+_LEFT_BINS = 80  # bins on [-h, h], h = min(1, 6/√n): narrow enough to follow the spike
 _ZOOM = 4.5  # the right panel shows √n·cosθ on [-4.5, 4.5]
 _ZOOM_BINS = 45  # bins of width 0.2
 _ZOOM_YMAX = 0.8
 _TAIL_FLOOR = 1e-6  # lower end of the log y axis of the tail figure
+_DECADES = ["1", "0.1", "10⁻²", "10⁻³", "10⁻⁴", "10⁻⁵", "10⁻⁶"]
 
 
 def _r(values: torch.Tensor | Sequence[float], sig: int = 4) -> list[float | None]:
@@ -83,7 +84,7 @@ def _grid(n: int) -> torch.Tensor:
 # validating constructors costs ~40 ms per figure here, so the two slider
 # figures are assembled as plain dicts on a layout skeleton made once by
 # plots.figure (same look, labels, alt text) and wrapped without
-# re-validation; the tests re-validate them with go.Figure(fig.to_dict()).
+# re-validation; the tests re-validate them with go.Figure(fig.to_plotly_json()).
 def _merge(dst: dict, src: dict) -> dict:
     for key, value in src.items():
         if isinstance(value, dict) and isinstance(dst.get(key), dict):
@@ -115,14 +116,17 @@ _HIST_AXES = ("cos θ between two random directions", "density",
 
 def histogram_figure(n: int, num: int = LIVE_SAMPLES) -> go.Figure:
     """Left: a histogram of ``num`` sampled cosθ in dimension ``n`` on the full
-    range [-1, 1], with the exact density and N(0, 1/n). Right: the same
-    samples zoomed by √n, where the exact law tends to the standard normal."""
+    axis [-1, 1] (80 bins spanning ±min(1, 6/√n), so they resolve the spike),
+    with the exact density and N(0, 1/n). Right: the same samples times √n,
+    where the exact law tends to the standard normal. Axis ranges are fixed
+    for each n, as static frames require."""
     c = highdim.cosine_samples(num, n, generator=generator(SEED))  # (num,)
     sd = float(c.std())
     root_n = math.sqrt(n)
 
     # left panel: cos θ itself
-    centres, heights, width = _density_histogram(c, -1.0, 1.0, _LEFT_BINS)
+    half = min(1.0, 6 / root_n)  # beyond 6 standard deviations there is (almost) nothing
+    centres, heights, width = _density_histogram(c, -half, half, _LEFT_BINS)
     t = _grid(n)  # (P,)
     exact = highdim.cosine_density(t, n)  # (P,)
     normal = highdim.normal_density(t, n)  # (P,)
@@ -155,7 +159,8 @@ def histogram_figure(n: int, num: int = LIVE_SAMPLES) -> go.Figure:
     ]
     layout = dict(
         bargap=0,
-        legend=dict(orientation="h", y=-0.2, x=0),
+        # top right of the zoomed panel is empty for every n; below the plot is the slider
+        legend=dict(x=1, xanchor="right", y=1, yanchor="top"),
         xaxis=dict(domain=[0, 0.46], range=[-1.02, 1.02]),
         yaxis=dict(range=[0, _r([1.12 * peak])[0]]),
         xaxis2=dict(domain=[0.56, 1], range=[-_ZOOM, _ZOOM], anchor="y2",
@@ -226,10 +231,11 @@ def tail_figure(eps: float, num: int = LIVE_SAMPLES) -> go.Figure:
                           width=4)),
     ]
     layout = dict(
-        legend=dict(orientation="h", y=-0.22, x=0),
+        # small n and tiny probabilities never meet: the bottom left stays empty
+        legend=dict(x=0.01, xanchor="left", y=0.02, yanchor="bottom"),
         xaxis=dict(type="log", range=[math.log10(1.7), math.log10(12_000)]),
         yaxis=dict(type="log", range=[math.log10(_TAIL_FLOOR), math.log10(2.0)],
-                   exponentformat="power"),
+                   tickvals=[10.0**-k for k in range(7)], ticktext=_DECADES),
     )
     title = (f"ε = {eps:.3g}:  P(|cos θ| > ε) = {at[100]:.3g} at n = 100, "
              f"{at[1000]:.3g} at n = 1000")

@@ -38,7 +38,7 @@ _K_RANGE = (-2.0, 2.0)  # live range of the scale k
 _B_RANGE = (-1.5, 1.5)  # live range of the bias b
 _PRE = plots.PALETTE[0]  # pre-activation: blue
 _POST = plots.PALETTE[1]  # after ReLU: vermillion
-_BARS = ("x₁", "x₂", "sum of the<br>two responses", "response<br>to x₁ + x₂")
+_BARS = ("f(x₁)", "f(x₂)", "f(x₁) + f(x₂)", "f(x₁ + x₂)")
 _WHITE_EDGE = {"color": "white", "width": 1.5}
 
 
@@ -90,7 +90,7 @@ def superposition_figure(k: float, b: float) -> go.Figure:
         template=plots.TEMPLATE, height=500, barmode="group", showlegend=True,
         # inside the bar panel's top-left corner, which no bar reaches (the static
         # twin puts its sliders below the plot, so a legend there would collide)
-        legend={"x": 0.41, "y": 0.99, "xanchor": "left", "yanchor": "top"},
+        legend={"x": 0.47, "y": 0.99, "xanchor": "left", "yanchor": "top"},
         meta={"alt": "Left: the ReLU curve with the pre-activations of x1, x2 and x1 plus x2 "
                      "marked on it. Right: grouped bars of the two responses, their sum and "
                      "the response to the summed input, before and after the ReLU; the "
@@ -125,7 +125,7 @@ def superposition_figure(k: float, b: float) -> go.Figure:
     fig.update_xaxes(title_text="pre-activation z", range=[_Z_LO - _PAD, _Z_HI + _PAD],
                      row=1, col=1)
     fig.update_yaxes(title_text="relu(z)", range=[-0.5, _Z_HI + _PAD], row=1, col=1)
-    fig.update_xaxes(title_text="which response", row=1, col=2)
+    fig.update_xaxes(title_text="response f: z (blue) or relu(z) (orange)", row=1, col=2)
     fig.update_yaxes(title_text="neuron response", range=[_BAR_LO - _PAD, _BAR_HI + 2 * _PAD],
                      row=1, col=2)
     return fig

@@ -1,0 +1,94 @@
+"""JupyterLab, driven in Chromium: open Chapter 1, run all, move a live slider,
+see the figure change. The chapter runs from a temporary copy, so Lab's
+autosave cannot touch the stored notebook."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTER = ROOT / "book" / "01-dot-product.ipynb"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab_url(tmp_path_factory):
+    work = tmp_path_factory.mktemp("lab")
+    shutil.copy(CHAPTER, work / CHAPTER.name)
+    port = _free_port()
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(work / ".config"),
+               JUPYTER_RUNTIME_DIR=str(work / ".runtime"))
+    env.pop("DOTBOOK_BUILD", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
+         f"--port={port}", "--LabApp.extension_manager=readonly",
+         "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
+         f"--ServerApp.root_dir={work}", "--LabApp.news_url=", "--LabApp.check_for_updates_class="
+         "jupyterlab.NeverCheckForUpdate"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/status", timeout=2)
+            break
+        except OSError:
+            if time.time() > deadline or server.poll() is not None:
+                server.kill()
+                pytest.fail("JupyterLab did not start within 90 s")
+            time.sleep(0.5)
+    yield url
+    server.terminate()
+    server.wait(timeout=20)
+
+
+def test_run_all_then_move_a_live_slider(browser, lab_url):
+    page = browser.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(f"{lab_url}/lab/tree/{CHAPTER.name}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell")
+    # the kernel is up when the status bar says so
+    page.wait_for_selector(".jp-StatusBar-TextItem:has-text('| Idle')", timeout=120_000)
+    page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
+    page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
+    slider = page.locator(".jp-OutputArea .widget-slider").first
+    try:
+        slider.wait_for(state="attached", timeout=180_000)
+        slider.scroll_into_view_if_needed()
+        title = page.locator(".jp-OutputArea .js-plotly-plot .gtitle").first
+        title.wait_for(timeout=60_000)
+    except Exception:
+        page.screenshot(path=str(ROOT / "_build" / "lab-failure.png"))
+        raise
+    before = title.text_content()
+    assert "θ = 45°" in before, before
+    handle = slider.locator(".noUi-handle").first
+    handle.focus()
+    for _ in range(10):
+        page.keyboard.press("ArrowRight")
+    # ten steps of 1°: the kernel recomputes the figure for each, ending at 55°
+    page.wait_for_function(
+        "() => { const t = document.querySelector('.jp-OutputArea .js-plotly-plot .gtitle');"
+        " return t && t.textContent.includes('θ = 55°'); }", timeout=30_000)
+    after = title.text_content()
+    assert after != before and "aligned" in after, after
+    # the run left no error output anywhere
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", state="attached")
+    assert page.locator("[data-mime-type='application/vnd.jupyter.error']").count() == 0
+    page.close()
