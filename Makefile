@@ -13,6 +13,8 @@ TORCH_PIP ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 BOOK_FLAGS := -n -W --keep-going
+# jupyter-cache keys on notebook content only: a change in src/ must re-execute.
+SRC_HASH = $(shell cat $$(find src -name '*.py' | sort) | sha256sum | cut -c1-16)
 
 .PHONY: all book rebuild test test-unit test-browser lab serve bench sync clean
 
@@ -32,7 +34,11 @@ venv: $(STAMP)
 # interactive figure show its static twin (see src/dotbook/explore.py).
 book: $(STAMP)
 	$(BIN)/python tools/sync_notebooks.py --check
+	@if [ "$$(cat _build/.src-hash 2>/dev/null)" != "$(SRC_HASH)" ]; then \
+		echo "src/ changed since the last build: clearing the execution cache"; \
+		rm -rf _build/.jupyter_cache _build/.doctrees; fi
 	DOTBOOK_BUILD=1 $(BIN)/jupyter-book build . $(BOOK_FLAGS)
+	@echo "$(SRC_HASH)" > _build/.src-hash
 	@echo "Book built: open _build/html/index.html, or run 'make serve' and visit http://127.0.0.1:$(PORT)/"
 
 rebuild: $(STAMP)

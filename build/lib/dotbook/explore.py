@@ -1,0 +1,346 @@
+"""One function, two faces.
+
+An interactive figure in this book is written once, as a pure function
+``fn(**params) -> figure`` where the figure is a plotly ``go.Figure`` or,
+faster to build, its plain-dict form ``{"data": [...], "layout": {...}}``. :class:`Twin` shows it two ways:
+
+- **static** (:meth:`Twin.static`): ``fn`` is evaluated on a small grid of
+  slider values at build time and packed into one plotly figure with
+  sliders (one frame per grid point). It needs no kernel, so it works in the
+  HTML book and in any saved notebook. With one slider plotly animates the
+  frames itself; with several, the book's ``dotbook-twin.js`` joins the
+  sliders' positions into a frame name.
+- **live** (:meth:`Twin.live`): the same ``fn`` behind ipywidgets sliders with
+  finer, wider ranges, recomputed by PyTorch on every move. It needs a
+  kernel (JupyterLab, Colab).
+
+:meth:`Twin.show` picks the face: the static one plus a one-line note while
+the book is built (``DOTBOOK_BUILD=1``), the live one in a kernel.
+
+Rules for ``fn``: return the same traces, in the same order, for every
+parameter value, and fix the axis ranges (frames do not autorange).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import plotly.graph_objects as go
+
+__all__ = ["Param", "Twin", "LivePanel", "building_book"]
+
+#: Layout keys that belong to the static frame (the rest stay on the base figure).
+_FRAME_SKIP = {"template", "sliders", "updatemenus", "meta", "height", "width", "margin"}
+_SLIDER_HEIGHT = 78  # px per stacked slider
+_ANIMATE = {"mode": "immediate", "frame": {"duration": 0, "redraw": True},
+            "transition": {"duration": 0}}
+
+
+def building_book() -> bool:
+    """True while ``jupyter-book`` executes the chapters (``DOTBOOK_BUILD=1``)."""
+    return os.environ.get("DOTBOOK_BUILD", "") not in ("", "0")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One slider: its static grid and its live range.
+
+    Args:
+        name: the keyword argument of ``fn`` it feeds.
+        label: what the reader sees, with units (``"angle θ (degrees)"``).
+        values: the static grid, a few values in increasing order.
+        lo, hi: the live slider's range (default: the grid's ends).
+        step: the live slider's step (default: 1/100 of the range, or
+            0.01 decade when ``log``).
+        default: the starting value; must be on the static grid.
+        log: a logarithmic live slider (``lo > 0``).
+        integer: pass ``int(round(value))`` to ``fn``.
+        fmt: format of the value labels.
+
+    Examples::
+
+        >>> p = Param("n", "dimension n", (2, 10, 100), log=True, integer=True, default=10)
+        >>> p.lo, p.hi, p.check(50)
+        (2, 100, 50)
+    """
+
+    name: str
+    label: str
+    values: Sequence[float]
+    lo: float | None = None
+    hi: float | None = None
+    step: float | None = None
+    default: float | None = None
+    log: bool = False
+    integer: bool = False
+    fmt: str = "g"
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier():
+            raise ValueError(f"Param name must be a Python identifier, got {self.name!r}")
+        vals = tuple(self.values)
+        if not vals or any(not math.isfinite(v) for v in vals):
+            raise ValueError(f"Param {self.name!r}: values must be a non-empty list of numbers")
+        if any(b <= a for a, b in zip(vals, vals[1:])):
+            raise ValueError(f"Param {self.name!r}: values must increase, got {vals}")
+        object.__setattr__(self, "values", vals)
+        object.__setattr__(self, "lo", min(vals) if self.lo is None else self.lo)
+        object.__setattr__(self, "hi", max(vals) if self.hi is None else self.hi)
+        if not self.lo <= min(vals) <= max(vals) <= self.hi:
+            raise ValueError(
+                f"Param {self.name!r}: the grid {vals} must lie inside [lo, hi] = "
+                f"[{self.lo}, {self.hi}]"
+            )
+        if self.log and self.lo <= 0:
+            raise ValueError(f"Param {self.name!r}: a log slider needs lo > 0, got {self.lo}")
+        default = vals[len(vals) // 2] if self.default is None else self.default
+        if default not in vals:
+            raise ValueError(
+                f"Param {self.name!r}: default {default} must be one of the grid values {vals}"
+            )
+        object.__setattr__(self, "default", default)
+
+    def check(self, value: float) -> float:
+        """Validate a slider value: a finite number inside ``[lo, hi]``."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{self.name} must be a number, got {value!r}")
+        if not (math.isfinite(value) and self.lo <= value <= self.hi):
+            raise ValueError(
+                f"{self.name} = {value} is outside its slider range [{self.lo}, {self.hi}]"
+            )
+        return int(round(value)) if self.integer else value
+
+    def label_of(self, value: float) -> str:
+        return format(self.check(value), self.fmt)
+
+    def widget(self) -> Any:
+        """The live ipywidgets slider for this parameter."""
+        import ipywidgets as w
+
+        style = {"description_width": "initial"}
+        layout = w.Layout(width="95%")
+        common = dict(description=self.label, continuous_update=True, style=style,
+                      layout=layout)
+        if self.log:
+            step = self.step or 0.01
+            return w.FloatLogSlider(value=self.default, base=10, min=math.log10(self.lo),
+                                    max=math.log10(self.hi), step=step, readout_format=".4g",
+                                    **common)
+        if self.integer:
+            return w.IntSlider(value=int(self.default), min=int(self.lo), max=int(self.hi),
+                               step=int(self.step or 1), **common)
+        step = self.step or (self.hi - self.lo) / 100
+        return w.FloatSlider(value=self.default, min=self.lo, max=self.hi, step=step,
+                             readout_format=".3g", **common)
+
+
+Figure = dict[str, Any]  # {"data": [trace dicts], "layout": {...}}
+
+
+def _as_dict(fig: object, fn_name: str) -> Figure:
+    """Plain-dict form of what ``fn`` returned."""
+    if isinstance(fig, go.Figure):
+        return {"data": [t.to_plotly_json() for t in fig.data],
+                "layout": fig.layout.to_plotly_json()}
+    if isinstance(fig, dict) and isinstance(fig.get("data"), list):
+        return {"data": fig["data"], "layout": dict(fig.get("layout", {}))}
+    raise TypeError(
+        f"{fn_name} must return a plotly go.Figure or a dict {{'data': [...], 'layout': {{...}}}}, "
+        f"got {type(fig).__name__}"
+    )
+
+
+def _frame_layout(fig: Figure) -> dict[str, Any]:
+    return {k: v for k, v in fig["layout"].items() if k not in _FRAME_SKIP}
+
+
+def _signature(fig: Figure) -> list[str]:
+    return [trace.get("type", "scatter") for trace in fig["data"]]
+
+
+@dataclass
+class Twin:
+    """A figure function with its sliders; see the module docstring.
+
+    Args:
+        fn: ``fn(**{p.name: value}) -> go.Figure | dict``, pure.
+        params: one :class:`Param` per slider.
+        note: the line shown under the static face in the book.
+
+    Examples::
+
+        >>> import plotly.graph_objects as go
+        >>> def line(slope):
+        ...     return go.Figure(go.Scatter(x=[0, 1], y=[0, slope]))
+        >>> twin = Twin(line, [Param("slope", "slope", (0.0, 1.0, 2.0))])
+        >>> fig = twin.static()
+        >>> len(fig.frames), fig.layout.sliders[0].active
+        (3, 1)
+    """
+
+    fn: Callable[..., go.Figure | Figure]
+    params: Sequence[Param]
+    note: str = ("This is a static view with a few slider positions. Run this chapter "
+                 "(JupyterLab or Colab) to move the sliders freely.")
+
+    def __post_init__(self) -> None:
+        self.params = tuple(self.params)
+        if not self.params:
+            raise ValueError("a Twin needs at least one Param")
+        names = [p.name for p in self.params]
+        if len(set(names)) != len(names):
+            raise ValueError(f"Param names must be unique, got {names}")
+
+    @property
+    def defaults(self) -> dict[str, float]:
+        return {p.name: p.default for p in self.params}
+
+    def figure(self, **values: float) -> go.Figure:
+        """``fn`` at the given slider values (missing ones take their defaults), as a Figure."""
+        return go.Figure(self.data(**values))
+
+    def data(self, **values: float) -> Figure:
+        """``fn`` at the given slider values, in plain-dict form (missing ones: defaults)."""
+        unknown = set(values) - {p.name for p in self.params}
+        if unknown:
+            raise ValueError(
+                f"unknown slider(s) {sorted(unknown)}; this figure has "
+                f"{[p.name for p in self.params]}"
+            )
+        merged = {p.name: p.check(values.get(p.name, p.default)) for p in self.params}
+        return _as_dict(self.fn(**merged), getattr(self.fn, "__name__", "fn"))
+
+    # ----------------------------------------------------------------- static face
+    def static(self) -> go.Figure:
+        """The kernel-free face: one frame per grid point, one slider per Param.
+
+        Frames keep only what changes: the traces (numbers rounded to
+        ``DIGITS`` significant digits) and the layout keys that differ from
+        the defaults' figure, so a page stays light.
+        """
+        grids = [range(len(p.values)) for p in self.params]
+        base = self.data()
+        sig = _signature(base)
+        base_layout = _frame_layout(base)
+        frames, layouts = [], []
+        for index in itertools.product(*grids):
+            values = {p.name: p.values[i] for p, i in zip(self.params, index)}
+            fig = self.data(**values)
+            if _signature(fig) != sig:
+                raise ValueError(
+                    f"{self.fn.__name__} returned traces {_signature(fig)} at {values}, "
+                    f"but {sig} at the defaults; return the same traces for every value"
+                )
+            data = [_rounded(t) for t in fig["data"]]
+            frames.append({"name": _key(index), "data": data})
+            layouts.append(_frame_layout(fig))
+        changing = {k for lay in layouts for k in lay if lay.get(k) != base_layout.get(k)}
+        for frame, lay in zip(frames, layouts):
+            if changing:
+                frame["layout"] = {k: lay[k] for k in changing if k in lay}
+        one = len(self.params) == 1
+        sliders = []
+        for k, p in enumerate(self.params):
+            steps = []
+            for i, v in enumerate(p.values):
+                if one:
+                    steps.append(dict(label=p.label_of(v), method="animate",
+                                      args=[[_key((i,))], _ANIMATE]))
+                else:
+                    steps.append(dict(label=p.label_of(v), method="skip", args=[]))
+            sliders.append(dict(
+                active=p.values.index(p.default), steps=steps, x=0.02, len=0.96,
+                y=0, yanchor="top", pad=dict(t=55 + _SLIDER_HEIGHT * k, b=0),
+                currentvalue=dict(prefix=f"{p.label} = ", font=dict(size=13)),
+                font=dict(size=11),
+            ))
+        figure = go.Figure(data=[_rounded(t) for t in base["data"]], layout=base["layout"],
+                           frames=frames)
+        extra = _SLIDER_HEIGHT * len(self.params)
+        height = (figure.layout.height or 460) + extra
+        margin_b = (figure.layout.margin.b or 55) + extra
+        meta = dict(figure.layout.meta) if isinstance(figure.layout.meta, dict) else {}
+        meta["dotbook_twin"] = {
+            "active": [p.values.index(p.default) for p in self.params],
+            "names": [p.name for p in self.params],
+        }
+        figure.update_layout(sliders=sliders, height=height, margin_b=margin_b, meta=meta)
+        return figure
+
+    # ------------------------------------------------------------------- live face
+    def live(self) -> LivePanel:
+        """The kernel face: ipywidgets sliders driving a plotly ``FigureWidget``."""
+        return LivePanel(self)
+
+    def show(self) -> None:
+        """Display the face that fits: static + note in the book build, live in a kernel."""
+        from IPython.display import HTML, display
+
+        if building_book() or not _in_kernel():
+            display(self.static())
+            display(HTML(f'<p class="dotbook-note">{self.note}</p>'))
+        else:
+            display(self.live().widget)
+
+
+#: Significant digits kept in the static frames (far below what the eye resolves).
+DIGITS = 4
+
+
+def _rounded(obj: Any) -> Any:
+    """``obj`` with every float rounded to :data:`DIGITS` significant digits."""
+    if isinstance(obj, float):
+        return float(f"{obj:.{DIGITS}g}") if math.isfinite(obj) else obj
+    if isinstance(obj, dict):
+        return {k: _rounded(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_rounded(v) for v in obj]
+    if hasattr(obj, "dtype") and hasattr(obj, "tolist"):  # numpy arrays
+        return _rounded(obj.tolist())
+    return obj
+
+
+def _key(index: Sequence[int]) -> str:
+    return "-".join(str(i) for i in index)
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency of ipywidgets
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
+class LivePanel:
+    """Sliders plus a ``FigureWidget``; :meth:`update` is the slider callback."""
+
+    def __init__(self, twin: Twin) -> None:
+        import ipywidgets as w
+
+        self.twin = twin
+        self.figure = go.FigureWidget(twin.figure())
+        self.sliders = {p.name: p.widget() for p in twin.params}
+        for slider in self.sliders.values():
+            slider.observe(self._on_move, names="value")
+        self.widget = w.VBox([*self.sliders.values(), self.figure])
+
+    def _on_move(self, _change: object) -> None:
+        self.update(**{name: s.value for name, s in self.sliders.items()})
+
+    def update(self, **values: float) -> None:
+        """Recompute ``fn`` at ``values`` and push the new data into the figure."""
+        new = self.twin.data(**values)
+        with self.figure.batch_update():
+            for trace, fresh in zip(self.figure.data, new["data"]):
+                trace.update({k: v for k, v in fresh.items() if k != "type"})
+            self.figure.layout.update(_frame_layout(new))
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)

@@ -1,0 +1,202 @@
+r"""The dot product and the geometry it carries.
+
+Two definitions of one number. Algebraically,
+
+.. math::  a \cdot b = \sum_{i=1}^{n} a_i b_i ,
+
+and geometrically, with :math:`\theta` the angle between the two vectors,
+
+.. math::  a \cdot b = \lVert a \rVert \, \lVert b \rVert \cos\theta .
+
+Everything else here follows: the norm is :math:`\lVert a \rVert = \sqrt{a \cdot a}`,
+the cosine similarity is :math:`\cos\theta = a\cdot b / (\lVert a\rVert\lVert b\rVert)`,
+and the projection of :math:`a` onto :math:`b` is
+:math:`(a \cdot b / b \cdot b)\, b`.
+
+Each function accepts one vector ``(n,)`` or a batch ``(*, n)`` of them, on any
+device, and returns on the same device. :func:`dot_loop` is the plain Python
+reference that the fast versions are tested against.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from dotbook import _validate
+
+__all__ = ["dot_loop", "dot", "norm", "cosine", "angle", "project", "from_polar"]
+
+
+def dot_loop(a: torch.Tensor, b: torch.Tensor) -> float:
+    r"""The definition, one multiply-add at a time: :math:`\sum_i a_i b_i`.
+
+    The slow, obviously-correct twin of :func:`dot`, accumulated in a Python
+    float (double precision).
+
+    Args:
+        a: first vector.
+        b: second vector, same length as ``a``.
+
+    Shape:
+        - a, b: :math:`(n)`
+        - output: a Python ``float``
+
+    Examples::
+
+        >>> dot_loop(torch.tensor([1., 2., 3.]), torch.tensor([4., -5., 6.]))
+        12.0
+    """
+    a, b = _validate.vector(a, "a"), _validate.vector(b, "b")
+    _validate.same_shape(a, b)
+    total = 0.0
+    for a_i, b_i in zip(a.tolist(), b.tolist()):
+        total += a_i * b_i
+    return total
+
+
+def dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    r"""Dot product over the last dimension: :math:`\sum_i a_i b_i`.
+
+    Args:
+        a: vectors of length :math:`n`.
+        b: vectors of the same shape as ``a`` (no broadcasting).
+
+    Shape:
+        - a, b: :math:`(*, n)`
+        - output: :math:`(*)`
+
+    Examples::
+
+        >>> dot(torch.tensor([1., 2., 3.]), torch.tensor([4., -5., 6.]))
+        tensor(12.)
+        >>> dot(torch.eye(2), torch.ones(2, 2))
+        tensor([1., 1.])
+    """
+    a, b = _validate.batched(a, "a"), _validate.batched(b, "b")
+    _validate.same_shape(a, b)
+    return torch.linalg.vecdot(a, b)
+
+
+def norm(a: torch.Tensor) -> torch.Tensor:
+    r"""Euclidean length from the dot product: :math:`\lVert a\rVert = \sqrt{a\cdot a}`.
+
+    Computed as :math:`m \,\lVert a/m \rVert` with :math:`m = \max_i |a_i|`, so
+    that squaring neither underflows (``1e-200``) nor overflows (``1e200``),
+    as LAPACK's ``nrm2`` does.
+
+    Shape:
+        - a: :math:`(*, n)`
+        - output: :math:`(*)`
+
+    Examples::
+
+        >>> norm(torch.tensor([3., 4.]))
+        tensor(5.)
+    """
+    a = _validate.batched(a, "a")
+    m = a.abs().amax(dim=-1, keepdim=True)  # (*, 1)
+    m = torch.where(m > 0, m, torch.ones_like(m))
+    return m.squeeze(-1) * torch.linalg.vector_norm(a / m, dim=-1)
+
+
+def _nonzero(length: torch.Tensor, name: str) -> None:
+    if bool((length == 0).any()):
+        count = int((length == 0).sum())
+        raise ValueError(
+            f"{name} contains {count} zero vector(s): the angle to a zero vector is "
+            f"undefined; pass non-zero vectors"
+        )
+
+
+def _unit(a: torch.Tensor, name: str) -> torch.Tensor:
+    length = norm(a)  # (*)
+    _nonzero(length, name)
+    return a / length.unsqueeze(-1)
+
+
+def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    r"""Cosine similarity :math:`\cos\theta = \dfrac{a\cdot b}{\lVert a\rVert\,\lVert b\rVert}`.
+
+    Computed as :math:`\hat a\cdot\hat b` on the unit vectors, so it neither
+    underflows nor overflows for tiny or huge inputs, and clamped to
+    :math:`[-1, 1]` against rounding. Zero vectors have no direction and raise
+    ``ValueError``.
+
+    Shape:
+        - a, b: :math:`(*, n)`
+        - output: :math:`(*)`
+
+    Examples::
+
+        >>> cosine(torch.tensor([1., 0.]), torch.tensor([1., 1.]))
+        tensor(0.7071)
+    """
+    a, b = _validate.batched(a, "a"), _validate.batched(b, "b")
+    _validate.same_shape(a, b)
+    a_hat, b_hat = _unit(a, "a"), _unit(b, "b")  # (*, n)
+    return dot(a_hat, b_hat).clamp(-1.0, 1.0)
+
+
+def angle(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    r"""Angle :math:`\theta \in [0, \pi]` between ``a`` and ``b``, in radians.
+
+    ``arccos`` of the cosine loses half the digits near 0 and π. This uses
+    Kahan's well-conditioned form on the unit vectors
+    :math:`\hat a = a/\lVert a\rVert`, :math:`\hat b = b/\lVert b\rVert`:
+
+    .. math::  \theta = 2 \operatorname{atan2}\!\big(\lVert \hat a - \hat b\rVert,\,
+               \lVert \hat a + \hat b\rVert\big).
+
+    Shape:
+        - a, b: :math:`(*, n)`
+        - output: :math:`(*)`
+
+    Examples::
+
+        >>> torch.rad2deg(angle(torch.tensor([1., 0.]), torch.tensor([0., 2.])))
+        tensor(90.)
+    """
+    a, b = _validate.batched(a, "a"), _validate.batched(b, "b")
+    _validate.same_shape(a, b)
+    a_hat, b_hat = _unit(a, "a"), _unit(b, "b")  # (*, n)
+    return 2 * torch.atan2(norm(a_hat - b_hat), norm(a_hat + b_hat))
+
+
+def project(a: torch.Tensor, onto: torch.Tensor) -> torch.Tensor:
+    r"""Orthogonal projection of ``a`` onto the line through ``onto``:
+    :math:`\operatorname{proj}_b a = \dfrac{a\cdot b}{b\cdot b}\, b`.
+
+    Its signed length is :math:`a\cdot\hat b = \lVert a\rVert\cos\theta`, and
+    :math:`a - \operatorname{proj}_b a` is orthogonal to :math:`b`.
+
+    Shape:
+        - a, onto: :math:`(*, n)`
+        - output: :math:`(*, n)`
+
+    Examples::
+
+        >>> project(torch.tensor([2., 3.]), torch.tensor([1., 0.]))
+        tensor([2., 0.])
+    """
+    a, b = _validate.batched(a, "a"), _validate.batched(onto, "onto")
+    _validate.same_shape(a, b, "a, onto")
+    bb = dot(b, b)  # (*)
+    _nonzero(bb, "onto")
+    return (dot(a, b) / bb).unsqueeze(-1) * b
+
+
+def from_polar(length: float, theta: float, *, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    r"""The 2-D vector :math:`\ell\,(\cos\theta, \sin\theta)`; ``theta`` in radians.
+
+    Shape:
+        - output: :math:`(2)`
+
+    Examples::
+
+        >>> from_polar(2.0, 0.0)
+        tensor([2., 0.], dtype=torch.float64)
+    """
+    length = _validate.in_range(length, "length", 0.0, float("inf"))
+    theta = _validate.in_range(theta, "theta", -1e6, 1e6)
+    t = torch.tensor(theta, dtype=dtype)
+    return length * torch.stack([torch.cos(t), torch.sin(t)])
