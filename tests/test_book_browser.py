@@ -114,5 +114,15 @@ def test_twin_frames_match_the_python_function(browser, book_url):
             " return JSON.stringify(f.layout.title.text); }")
         expected = ch01.angle_twin().data(theta_deg=-180, length_b=0.5)["layout"]["title"]["text"]
         assert json.loads(frame) == expected
+        # move both sliders to their left ends, as a reader would: the drawn title follows
+        gd = page.locator(".js-plotly-plot").first
+        gd.scroll_into_view_if_needed()
+        rails = gd.locator("rect.slider-rail-touch-rect")
+        for s in range(rails.count()):
+            box = rails.nth(s).bounding_box()
+            page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)
+            page.wait_for_timeout(200)
+        drawn = gd.locator(".gtitle").text_content()
+        assert drawn == expected.replace("<br>", ""), drawn
     finally:
         page.close()

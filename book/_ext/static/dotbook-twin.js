@@ -4,19 +4,19 @@
  * natively and are left alone. */
 (function () {
   "use strict";
-  var ANIMATE = {mode: "immediate", frame: {duration: 0, redraw: true},
-                 transition: {duration: 0}};
 
   function link(gd) {
     var meta = gd.layout && gd.layout.meta && gd.layout.meta.dotbook_twin;
     if (!meta || meta.names.length < 2 || gd.dataset.dotbookLinked) { return; }
     gd.dataset.dotbookLinked = "1";
     var active = meta.active.slice();
+    var options = {mode: "immediate", frame: {duration: 0, redraw: meta.redraw !== false},
+                   transition: {duration: 0}};
     gd.on("plotly_sliderchange", function (ev) {
       var slider = ev.slider._index, step = ev.slider.steps.indexOf(ev.step);
       if (slider === undefined || step < 0) { return; }
       active[slider] = step;
-      window.Plotly.animate(gd, [active.join("-")], ANIMATE);
+      window.Plotly.animate(gd, [active.join("-")], options);
     });
   }
 

@@ -71,6 +71,13 @@ def _density_histogram(x: torch.Tensor, lo: float, hi: float, bins: int
     return centres, counts.double() / (x.numel() * width), width
 
 
+def _steps(centres: torch.Tensor, heights: torch.Tensor, width: float) -> dict[str, list]:
+    """A histogram as a step line (``shape="hvh"``): the bin centres plus both outer edges."""
+    x = [float(centres[0]) - width / 2, *centres.tolist(), float(centres[-1]) + width / 2]
+    y = [float(heights[0]), *heights.tolist(), float(heights[-1])]
+    return {"x": _r(x), "y": _r(y)}
+
+
 def _grid(n: int) -> torch.Tensor:
     """Points on (-1, 1) for the density curves: even, plus dense where the mass is."""
     sigma = 1 / math.sqrt(n)
@@ -141,24 +148,26 @@ def histogram_figure(n: int, num: int = LIVE_SAMPLES) -> go.Figure:
     exact_s = exact_s.clamp_max(10 * _ZOOM_YMAX)  # n = 2: infinite at ±√2
     normal_s = torch.exp(-0.5 * u * u) / math.sqrt(2 * math.pi)
 
-    bars = dict(type="bar", marker=dict(color=plots.COLORS["sample"]), legendgroup="hist")
+    # a filled step outline draws far faster than bars when a slider swaps frames
+    bars = dict(type="scatter", mode="lines", line=dict(color=plots.COLORS["sample"], width=1,
+                                                        shape="hvh"),
+                fill="tozeroy", fillcolor="rgba(86, 180, 233, 0.55)", legendgroup="hist")
     exact_line = dict(type="scatter", mode="lines", legendgroup="exact",
                       line=dict(color=plots.COLORS["exact"], width=2.5))
     normal_line = dict(type="scatter", mode="lines", legendgroup="normal",
                        line=dict(color=plots.COLORS["approx"], width=2, dash="dash"))
     right = dict(xaxis="x2", yaxis="y2", showlegend=False)
     traces = [
-        dict(bars, x=_r(centres), y=_r(heights), width=width, name="sampled (histogram)",
+        dict(bars, **_steps(centres, heights, width), name="sampled (histogram)",
              hovertemplate="cos θ ≈ %{x}<br>density %{y}<extra></extra>"),
         dict(exact_line, x=_r(t), y=_r(exact), name="exact density f_n"),
         dict(normal_line, x=_r(t), y=_r(normal), name="normal N(0, 1/n)"),
-        dict(bars, x=_r(zc), y=_r(zh), width=zw, name="sampled (histogram)",
+        dict(bars, **_steps(zc, zh, zw), name="sampled (histogram)",
              hovertemplate="√n cos θ ≈ %{x}<br>density %{y}<extra></extra>", **right),
         dict(exact_line, x=_r(u), y=_r(exact_s), name="exact density f_n", **right),
         dict(normal_line, x=_r(u), y=_r(normal_s), name="normal N(0, 1/n)", **right),
     ]
     layout = dict(
-        bargap=0,
         # top right of the zoomed panel is empty for every n; below the plot is the slider
         legend=dict(x=1, xanchor="right", y=1, yanchor="top"),
         xaxis=dict(domain=[0, 0.46], range=[-1.02, 1.02]),
