@@ -16,7 +16,7 @@ BOOK_FLAGS := -n -W --keep-going
 # jupyter-cache keys on notebook content only: a change in src/ must re-execute.
 SRC_HASH = $(shell cat $$(find src -name '*.py' | sort) | sha256sum | cut -c1-16)
 
-.PHONY: all book rebuild test test-unit test-browser lab serve bench sync clean
+.PHONY: all venv book rebuild test test-unit browser lab serve bench sync clean
 
 all: book
 
@@ -45,8 +45,14 @@ rebuild: $(STAMP)
 	rm -rf _build
 	$(MAKE) book
 
-test: book
+test: book browser
 	$(BIN)/python -m pytest src tests book --nbval-lax -p no:cacheprovider
+
+# The browser tests use the system Chromium when there is one (CI installs
+# Debian's); elsewhere Playwright downloads its own once.
+browser: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		$(BIN)/python -m playwright install chromium
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest src tests -m "not browser and not lab and not slow" -p no:cacheprovider

@@ -120,8 +120,8 @@ def test_twin_frames_match_the_python_function(browser, book_url):
         rails = gd.locator("rect.slider-rail-touch-rect")
         for s in range(rails.count()):
             box = rails.nth(s).bounding_box()
-            page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)
-            page.wait_for_timeout(200)
+            page.mouse.click(box["x"] + 0.01 * box["width"], box["y"] + box["height"] / 2)
+            page.wait_for_timeout(300)
         drawn = gd.locator(".gtitle").text_content()
         assert drawn == expected.replace("<br>", ""), drawn
     finally:

@@ -4,13 +4,14 @@ from an empty directory, and the chapter's own setup cell installs dotbook.
 The kernel's environment is a fresh venv that sees this venv's packages
 (torch, plotly, ...) through a ``.pth`` path entry but not dotbook itself, as
 on Colab, where torch and plotly are preinstalled. ``DOTBOOK_SOURCE`` points
-the setup cell at this clone instead of the repository URL.
+the setup cell at a copy of this clone instead of the repository URL.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -54,11 +55,23 @@ def colab_like(tmp_path_factory) -> Path:
     return home
 
 
+@pytest.fixture(scope="module")
+def source(tmp_path_factory) -> Path:
+    """A copy of this clone's package files, as a source for pip (which builds in place)."""
+    copy = tmp_path_factory.mktemp("source") / "dotbook"
+    copy.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, copy / name)
+    shutil.copytree(ROOT / "src", copy / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    return copy
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
-def test_chapter_installs_dotbook_and_runs_from_an_empty_directory(colab_like, path, tmp_path,
-                                                                    monkeypatch):
+def test_chapter_installs_dotbook_and_runs_from_an_empty_directory(colab_like, source, path,
+                                                                    tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_PATH", str(colab_like))
-    monkeypatch.setenv("DOTBOOK_SOURCE", str(ROOT))
+    monkeypatch.setenv("DOTBOOK_SOURCE", str(source))
     monkeypatch.delenv("DOTBOOK_BUILD", raising=False)
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, kernel_name="colab-like", timeout=600,

@@ -37,13 +37,10 @@ __all__ = ["Param", "Twin", "LivePanel", "building_book"]
 #: Layout keys that belong to the static frame (the rest stay on the base figure).
 _FRAME_SKIP = {"template", "sliders", "updatemenus", "meta", "height", "width", "margin"}
 _SLIDER_HEIGHT = 78  # px per stacked slider
-
-#: Traces plotly can move between frames without a full redraw (about twice as fast).
-_TRANSITIONABLE = {"scatter"}
-
-
-def _animate(redraw: bool) -> dict[str, Any]:
-    return {"mode": "immediate", "frame": {"duration": 0, "redraw": redraw},
+_AXIS_TITLE_ROOM = 85  # px between the plot area and the first slider (x-axis title)
+#: Every step redraws in full: without it plotly moves the traces but leaves
+#: titles and annotations of the previous frame on screen.
+_ANIMATE = {"mode": "immediate", "frame": {"duration": 0, "redraw": True},
             "transition": {"duration": 0}}
 
 
@@ -250,32 +247,30 @@ class Twin:
             if changing:
                 frame["layout"] = {k: lay[k] for k in changing if k in lay}
         one = len(self.params) == 1
-        redraw = not set(sig) <= _TRANSITIONABLE
         sliders = []
         for k, p in enumerate(self.params):
             steps = []
             for i, v in enumerate(p.values):
                 if one:
                     steps.append(dict(label=p.label_of(v), method="animate",
-                                      args=[[_key((i,))], _animate(redraw)]))
+                                      args=[[_key((i,))], _ANIMATE]))
                 else:
                     steps.append(dict(label=p.label_of(v), method="skip", args=[]))
             sliders.append(dict(
                 active=p.values.index(p.default), steps=steps, x=0.02, len=0.96,
-                y=0, yanchor="top", pad=dict(t=55 + _SLIDER_HEIGHT * k, b=0),
+                y=0, yanchor="top", pad=dict(t=_AXIS_TITLE_ROOM + _SLIDER_HEIGHT * k, b=0),
                 currentvalue=dict(prefix=f"{p.label} = ", font=dict(size=13)),
                 font=dict(size=11),
             ))
         figure = go.Figure(data=[_rounded(t) for t in base["data"]], layout=base["layout"],
                            frames=frames)
-        extra = _SLIDER_HEIGHT * len(self.params)
+        extra = _AXIS_TITLE_ROOM - 30 + _SLIDER_HEIGHT * len(self.params)
         height = (figure.layout.height or 460) + extra
         margin_b = (figure.layout.margin.b or 55) + extra
         meta = dict(figure.layout.meta) if isinstance(figure.layout.meta, dict) else {}
         meta["dotbook_twin"] = {
             "active": [p.values.index(p.default) for p in self.params],
             "names": [p.name for p in self.params],
-            "redraw": redraw,
         }
         figure.update_layout(sliders=sliders, height=height, margin_b=margin_b, meta=meta)
         return figure

@@ -10,7 +10,8 @@
     if (!meta || meta.names.length < 2 || gd.dataset.dotbookLinked) { return; }
     gd.dataset.dotbookLinked = "1";
     var active = meta.active.slice();
-    var options = {mode: "immediate", frame: {duration: 0, redraw: meta.redraw !== false},
+    // a full redraw: otherwise the previous frame's title stays on screen
+    var options = {mode: "immediate", frame: {duration: 0, redraw: true},
                    transition: {duration: 0}};
     gd.on("plotly_sliderchange", function (ev) {
       var slider = ev.slider._index, step = ev.slider.steps.indexOf(ev.step);
