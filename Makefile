@@ -46,6 +46,7 @@ rebuild: $(STAMP)
 	$(MAKE) book
 
 test: book browser
+	$(BIN)/ruff check src tests tools book/_ext
 	$(BIN)/python -m pytest src tests book --nbval-lax -p no:cacheprovider
 
 # The browser tests use the system Chromium when there is one (CI installs

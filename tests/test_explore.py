@@ -28,7 +28,8 @@ def test_one_slider_animates_natively():
 
 
 def test_two_sliders_name_frames_by_grid_index():
-    twin = Twin(line, [Param("slope", "slope", (0.0, 1.0)), Param("shift", "shift", (0.0, 5.0, 9.0))])
+    twin = Twin(line, [Param("slope", "slope", (0.0, 1.0)),
+                       Param("shift", "shift", (0.0, 5.0, 9.0))])
     fig = twin.static()
     assert len(fig.frames) == 6
     assert all(s.method == "skip" for sl in fig.layout.sliders for s in sl.steps)
@@ -75,7 +76,7 @@ def test_chapter_one_figure_is_labelled():
     (lambda: Param("n", "n", (1, 2), lo=1.5), ValueError, "inside [lo, hi]"),
     (lambda: Param("not a name", "n", (1, 2)), ValueError, "identifier"),
     (lambda: Twin(line, []), ValueError, "at least one"),
-    (lambda: Twin(line, [Param("slope", "s", (1,)), Param("slope", "s", (1,))]), ValueError, "unique"),
+    (lambda: Twin(line, [Param("slope", "s", (1,))] * 2), ValueError, "unique"),
     (lambda: ch01.angle_twin().figure(theta_deg=400), ValueError, "outside its slider range"),
     (lambda: ch01.angle_twin().figure(speed=1), ValueError, "unknown slider"),
     (lambda: ch01.angle_twin().figure(theta_deg="90"), TypeError, "must be a number"),

@@ -57,7 +57,8 @@ def test_bilinear(abc, k):
     a, b, c = abc
     scale = 1.0 + sum(float(torch.linalg.vector_norm(v)) for v in abc) ** 2 * (1 + abs(k))
     tol = dict(rtol=0.0, atol=1e-10 * scale)
-    torch.testing.assert_close(geometry.dot(a, b + c), geometry.dot(a, b) + geometry.dot(a, c), **tol)
+    torch.testing.assert_close(geometry.dot(a, b + c), geometry.dot(a, b) + geometry.dot(a, c),
+                               **tol)
     torch.testing.assert_close(geometry.dot(a, k * b), k * geometry.dot(a, b), **tol)
     torch.testing.assert_close(geometry.dot(k * a, b), k * geometry.dot(a, b), **tol)
 
@@ -113,11 +114,12 @@ def test_float32_and_results_stay_on_the_input_device():
 
 
 @pytest.mark.parametrize(("call", "error", "words"), [
-    (lambda: geometry.dot(torch.ones(3), torch.ones(4)), ValueError, "shape (3,) but b has shape (4,)"),
+    (lambda: geometry.dot(torch.ones(3), torch.ones(4)), ValueError,
+     "shape (3,) but b has shape (4,)"),
     (lambda: geometry.dot(torch.ones(2, 3), torch.ones(3)), ValueError, "shape mismatch"),
     (lambda: geometry.dot(torch.arange(3), torch.arange(3)), TypeError, "floating-point"),
     (lambda: geometry.dot([1.0, 2.0], torch.ones(2)), TypeError, "torch.Tensor"),
-    (lambda: geometry.dot(torch.ones(2), torch.ones(2, dtype=torch.float64)), TypeError, "dtype mismatch"),
+    (lambda: geometry.dot(torch.ones(2), torch.ones(2).double()), TypeError, "dtype mismatch"),
     (lambda: geometry.dot(torch.tensor(1.0), torch.tensor(1.0)), ValueError, "scalar"),
     (lambda: geometry.dot_loop(torch.ones(2, 2), torch.ones(2, 2)), ValueError, "1-D"),
     (lambda: geometry.dot_loop(torch.ones(0), torch.ones(0)), ValueError, "empty"),

@@ -252,6 +252,17 @@ def test_normal_approximation() -> None:
         assert worst < 1 / n
 
 
+@pytest.mark.parametrize("n", [10, 30, 100, 1000, 10_000])
+def test_normal_tail_errs_low_near_the_centre_and_high_beyond(n: int) -> None:
+    """exact / normal tail > 1 inside ε ≈ √3/√n, < 1 beyond; at most 8.6% high (n = 10)."""
+    def ratio(x: float) -> float:
+        return (highdim.tail_probability(x / math.sqrt(n), n)
+                / highdim.normal_tail_probability(x / math.sqrt(n), n))
+
+    assert all(1 < ratio(x) < 1.087 for x in (0.25, 0.5, 1.0, 1.5, 1.6))
+    assert all(ratio(x) < 1 for x in (1.75, 2.0, 3.0) if x < math.sqrt(n))
+
+
 # ------------------------------------------------------------ many directions
 def test_max_abs_cosine_equals_brute_force_loop() -> None:
     m, n = 9, 6

@@ -55,7 +55,7 @@ def test_distributivity(abc):
 
 
 @given(vectors(2), scales)
-def test_homogeneity_in_each_argument_and_k_squared_jointly(wx, k):
+def test_homogeneity_in_either_argument_and_k_squared_jointly(wx, k):
     w, x = wx
     s = L.scalings(w, x, k)
     t = tol(w, x, scale=k * k + 1.0)
@@ -65,7 +65,7 @@ def test_homogeneity_in_each_argument_and_k_squared_jointly(wx, k):
 
 
 @given(vectors(4))
-def test_linear_in_each_argument_separately_not_jointly(vs):
+def test_linear_in_either_argument_with_the_other_fixed_not_jointly(vs):
     w1, w2, x1, x2 = vs
     dot = torch.dot
     t = tol(w1.abs() + w2.abs(), x1.abs() + x2.abs())
@@ -114,6 +114,45 @@ def test_relu_subadditive_and_additive_on_one_side(vs):
     z1, z2 = float(w @ x1), float(w @ x2)
     if (z1 >= 0 and z2 >= 0) or (z1 <= 0 and z2 <= 0):
         close(s.gap, torch.zeros((), dtype=F64), **t)
+
+
+@given(vectors(3))
+def test_relu_adds_up_exactly_unless_signs_are_opposite(vs):
+    w, x1, x2 = vs
+    s = L.superposition(w, x1, x2, activation="relu")
+    z1, z2 = float(w @ x1), float(w @ x2)
+    if z1 * z2 < 0:  # opposite signs: the gap is min(|z1|, |z2|), up to rounding
+        close(s.gap, torch.tensor(min(abs(z1), abs(z2)), dtype=F64), **tol(w, x1.abs() + x2.abs()))
+
+
+def test_relu_with_bias_adds_up_only_when_off_for_all_three():
+    w = torch.tensor([1.0, 0.0], dtype=F64)
+    x = torch.tensor([0.2, 0.7], dtype=F64)  # w·x = 0.2
+    off = L.superposition(w, x, x, b=-1.0, activation="relu")  # -0.8, -0.8, -0.6: all off
+    assert float(off.gap) == 0.0 and float(off.response_to_sum) == 0.0
+    on = L.superposition(w, x, x, b=-0.3, activation="relu")  # -0.1, -0.1, +0.1
+    assert float(on.gap) == pytest.approx(-0.1)
+    w_r, X1, X2 = randn(16, seed=7), randn(4000, 16, seed=8), randn(4000, 16, seed=9)
+    size = (w_r.abs() * (X1.abs() + X2.abs())).sum(-1) + 1.0
+    for b in (0.7, -0.7):
+        r = L.superposition(w_r, X1, X2, b=b, activation="relu")
+        all_off = (r.response_1 == 0) & (r.response_2 == 0) & (r.response_to_sum == 0)
+        assert 0 < int(all_off.sum()) < len(all_off)
+        assert torch.equal(r.gap.abs() <= 1e-13 * size, all_off)
+
+
+@given(st.lists(finite, min_size=1, max_size=12), st.floats(1e-3, 1e3))
+def test_relu_is_positively_homogeneous_only(zs, k):
+    z = torch.tensor(zs, dtype=F64)
+    assert torch.equal(L.activate(k * z, "relu"), k * L.activate(z, "relu"))
+    nonzero = z != 0
+    assert (L.activate(-k * z, "relu") != -k * L.activate(z, "relu"))[nonzero].all()
+
+
+def test_bias_free_layer_passes_the_scale_on():
+    W, x, b = randn(5, 7), randn(7, seed=1), randn(5, seed=2)
+    close(L.linear(W, 3.0 * x), 3.0 * L.linear(W, x))
+    close(L.linear(W, 3.0 * x, b) - 3.0 * L.linear(W, x, b), -2.0 * b)  # a bias does not scale
 
 
 def test_relu_breaks_superposition_constructed():
@@ -242,6 +281,14 @@ def test_relu_between_layers_does_not_collapse():
     close(L.linear(W, x), torch.zeros(2, 1, dtype=F64))  # the linear stack is the zero map
 
 
+def test_relu_stack_jacobian_is_masked_product():
+    W1, W2, b1, b2 = randn(6, 4), randn(3, 6, seed=1), randn(6, seed=2), randn(3, seed=3)
+    for x in randn(5, 4, seed=4):
+        J = torch.func.jacrev(lambda v: L.stack(v, [W1, W2], [b1, b2], activation="relu"))(x)
+        on = (L.linear(W1, x, b1) > 0).to(F64)
+        close(J, W2 @ torch.diag(on) @ W1)
+
+
 # ------------------------------------------------------------ bad input
 V3, V4 = torch.ones(3, dtype=F64), torch.ones(4, dtype=F64)
 M23 = torch.ones(2, 3, dtype=F64)
@@ -304,6 +351,16 @@ def test_superposition_values_show_the_three_regimes():
     assert float(v["pre"].gap) == 0.0 and float(v["relu"].gap) == 1.0
     v = ch03.superposition_values(k=-1.0, b=0.5)  # both pre-activations positive
     assert float(v["pre"].gap) == 0.5 and float(v["relu"].gap) == 0.5
+    v = ch03.superposition_values(k=0.0, b=0.0)  # x2 sits on the kink: still adds up
+    assert float(v["pre"].response_2) == 0.0 and float(v["relu"].gap) == 0.0
+    v = ch03.superposition_values(k=0.0, b=-0.5)  # x2 = 0 with b < 0: a coincidence
+    assert float(v["relu"].gap) == 0.0
+
+
+def test_superposition_figure_names_its_colours_right():
+    fig = ch03.superposition_figure(k=1.0, b=0.0)
+    assert "vermillion" in fig.layout.xaxis2.title.text
+    assert "orange" not in fig.layout.xaxis2.title.text
 
 
 @pytest.mark.parametrize("make", TWINS)

@@ -34,7 +34,8 @@ def test_chapter_structure(path):
     sources = [c.source for c in nb.cells if c.cell_type == "code"]
     assert sum("# check it" in s for s in sources) >= 3, "a chapter asserts its claims"
     solutions = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("# solution")]
-    assert len(solutions) >= 2 and all("hide-input" in c.metadata.get("tags", []) for c in solutions)
+    assert len(solutions) >= 2
+    assert all("hide-input" in c.metadata.get("tags", []) for c in solutions)
     assert all("assert notebook.check(" in c.source for c in solutions)
     assert "{glue:text}" in text, "numbers in the prose are glued from computation"
     assert "{cite}" in text

@@ -46,14 +46,9 @@ def batched(x: object, name: str) -> torch.Tensor:
     return x
 
 
-def same_shape(a: torch.Tensor, b: torch.Tensor, names: str = "a, b") -> None:
-    """Require equal shapes (no silent broadcasting) and the same dtype and device."""
+def same_kind(a: torch.Tensor, b: torch.Tensor, names: str = "a, b") -> None:
+    """Require the same dtype and device (shapes may differ)."""
     na, nb = (s.strip() for s in names.split(","))
-    if a.shape != b.shape:
-        raise ValueError(
-            f"shape mismatch: {na} has shape {tuple(a.shape)} but {nb} has shape "
-            f"{tuple(b.shape)}; a dot product needs vectors of the same length n"
-        )
     if a.dtype != b.dtype:
         raise TypeError(
             f"dtype mismatch: {na} is {a.dtype} but {nb} is {b.dtype}; cast one, e.g. "
@@ -64,6 +59,29 @@ def same_shape(a: torch.Tensor, b: torch.Tensor, names: str = "a, b") -> None:
             f"device mismatch: {na} is on {a.device} but {nb} is on {b.device}; "
             f"move one, e.g. {nb}.to({na}.device)"
         )
+
+
+def same_shape(a: torch.Tensor, b: torch.Tensor, names: str = "a, b") -> None:
+    """Require equal shapes (no silent broadcasting) and the same dtype and device."""
+    na, nb = (s.strip() for s in names.split(","))
+    if a.shape != b.shape:
+        raise ValueError(
+            f"shape mismatch: {na} has shape {tuple(a.shape)} but {nb} has shape "
+            f"{tuple(b.shape)}; a dot product needs vectors of the same length n"
+        )
+    same_kind(a, b, names)
+
+
+def last_dim(x: object, name: str, n: int, like: torch.Tensor, like_name: str) -> torch.Tensor:
+    """Require a float tensor ``x`` of shape (*, n) with ``like``'s dtype and device."""
+    x = batched(x, name)
+    if x.shape[-1] != n:
+        raise ValueError(
+            f"shape mismatch: {like_name} has shape {tuple(like.shape)} but {name} has shape "
+            f"{tuple(x.shape)}; {name}'s last dimension must be n = {n}"
+        )
+    same_kind(like, x, f"{like_name}, {name}")
+    return x
 
 
 def positive_int(x: object, name: str) -> int:

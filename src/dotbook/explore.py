@@ -2,7 +2,8 @@
 
 An interactive figure in this book is written once, as a pure function
 ``fn(**params) -> figure`` where the figure is a plotly ``go.Figure`` or,
-faster to build, its plain-dict form ``{"data": [...], "layout": {...}}``. :class:`Twin` shows it two ways:
+faster to build, its plain-dict form ``{"data": [...], "layout": {...}}``.
+:class:`Twin` shows it two ways:
 
 - **static** (:meth:`Twin.static`): ``fn`` is evaluated on a small grid of
   slider values at build time and packed into one plotly figure with
@@ -89,7 +90,7 @@ class Param:
         vals = tuple(self.values)
         if not vals or any(not math.isfinite(v) for v in vals):
             raise ValueError(f"Param {self.name!r}: values must be a non-empty list of numbers")
-        if any(b <= a for a, b in zip(vals, vals[1:])):
+        if any(b <= a for a, b in zip(vals, vals[1:], strict=False)):
             raise ValueError(f"Param {self.name!r}: values must increase, got {vals}")
         object.__setattr__(self, "values", vals)
         object.__setattr__(self, "lo", min(vals) if self.lo is None else self.lo)
@@ -232,7 +233,7 @@ class Twin:
         base_layout = _frame_layout(base)
         frames, layouts = [], []
         for index in itertools.product(*grids):
-            values = {p.name: p.values[i] for p, i in zip(self.params, index)}
+            values = {p.name: p.values[i] for p, i in zip(self.params, index, strict=True)}
             fig = self.data(**values)
             if _signature(fig) != sig:
                 raise ValueError(
@@ -243,7 +244,7 @@ class Twin:
             frames.append({"name": _key(index), "data": data})
             layouts.append(_frame_layout(fig))
         changing = {k for lay in layouts for k in lay if lay.get(k) != base_layout.get(k)}
-        for frame, lay in zip(frames, layouts):
+        for frame, lay in zip(frames, layouts, strict=True):
             if changing:
                 frame["layout"] = {k: lay[k] for k in changing if k in lay}
         one = len(self.params) == 1
@@ -341,7 +342,7 @@ class LivePanel:
         """Recompute ``fn`` at ``values`` and push the new data into the figure."""
         new = self.twin.data(**values)
         with self.figure.batch_update():
-            for trace, fresh in zip(self.figure.data, new["data"]):
+            for trace, fresh in zip(self.figure.data, new["data"], strict=True):
                 trace.update({k: v for k, v in fresh.items() if k != "type"})
             self.figure.layout.update(_frame_layout(new))
 

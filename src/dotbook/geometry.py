@@ -49,7 +49,7 @@ def dot_loop(a: torch.Tensor, b: torch.Tensor) -> float:
     a, b = _validate.vector(a, "a"), _validate.vector(b, "b")
     _validate.same_shape(a, b)
     total = 0.0
-    for a_i, b_i in zip(a.tolist(), b.tolist()):
+    for a_i, b_i in zip(a.tolist(), b.tolist(), strict=True):
         total += a_i * b_i
     return total
 

@@ -534,8 +534,8 @@ def union_bound_epsilon(m: int, n: int, delta: float = 0.05) -> float:
     least :math:`1 - \delta`: a high-probability ceiling for
     :func:`max_abs_cosine`. With :func:`tail_bound` it gives
     :math:`\varepsilon \le \sqrt{2\ln(m^2/\delta)/n} \approx \sqrt{4\ln m/n}`;
-    turned around, :math:`m \approx e^{n\varepsilon^2/4}` directions,
-    exponentially many in ``n``, fit pairwise within :math:`\varepsilon` of orthogonal.
+    turned around, at least :math:`\lfloor e^{n\varepsilon^2/4}\rfloor` directions,
+    exponentially many in ``n``, exist with pairwise :math:`|\cos\theta| \le \varepsilon`.
 
     Args:
         m: number of directions, ``m >= 2``.

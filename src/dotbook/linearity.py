@@ -4,8 +4,8 @@ A neuron computes a **pre-activation** and then an **activation**:
 
 .. math::  z = w \cdot x + b, \qquad y = \sigma(z).
 
-The dot product itself is *bilinear*: linear in each argument when the other
-is held fixed,
+The dot product itself is *bilinear*: fix either argument and the map is
+linear in the other,
 
 .. math::  w \cdot (x_1 + x_2) = w \cdot x_1 + w \cdot x_2, \qquad
            w \cdot (k x) = k\,(w \cdot x),
@@ -103,36 +103,14 @@ def _bias(b: object, like: torch.Tensor, name: str = "b") -> torch.Tensor | floa
                 f"{name} must be a scalar (one neuron, one bias), got shape {tuple(b.shape)}; "
                 f"for a layer of m neurons use linear(W, x, b) with b of shape (m,)"
             )
-        _same_kind(like, b, f"w, {name}")
+        _validate.same_kind(like, b, f"w, {name}")
         return b
     return _validate.in_range(b, name, -math.inf, math.inf)
 
 
-def _same_kind(a: torch.Tensor, b: torch.Tensor, names: str) -> None:
-    """Same dtype and device (shapes may differ)."""
-    na, nb = (s.strip() for s in names.split(","))
-    if a.dtype != b.dtype:
-        raise TypeError(
-            f"dtype mismatch: {na} is {a.dtype} but {nb} is {b.dtype}; cast one, e.g. "
-            f"{nb}.to({na}.dtype)"
-        )
-    if a.device != b.device:
-        raise ValueError(
-            f"device mismatch: {na} is on {a.device} but {nb} is on {b.device}; move one, "
-            f"e.g. {nb}.to({na}.device)"
-        )
-
-
 def _matching_input(w: torch.Tensor, x: object, name: str = "x") -> torch.Tensor:
     """``x`` of shape (*, n) for a weight vector ``w`` of shape (n,)."""
-    x = _validate.batched(x, name)
-    if x.shape[-1] != w.shape[0]:
-        raise ValueError(
-            f"shape mismatch: w has shape {tuple(w.shape)} but {name} has shape "
-            f"{tuple(x.shape)}; {name}'s last dimension must be n = {w.shape[0]}"
-        )
-    _same_kind(w, x, f"w, {name}")
-    return x
+    return _validate.last_dim(x, name, w.shape[0], w, "w")
 
 
 def _matrix(W: object, name: str = "W") -> torch.Tensor:
@@ -156,19 +134,13 @@ def _layer_bias(W: torch.Tensor, b: object, name: str = "b") -> torch.Tensor | N
             f"shape mismatch: W has shape {tuple(W.shape)} so {name} must have shape "
             f"({W.shape[0]},), one bias per neuron, got {tuple(b.shape)}"
         )
-    _same_kind(W, b, f"W, {name}")
+    _validate.same_kind(W, b, f"W, {name}")
     return b
 
 
 def _layer_input(W: torch.Tensor, x: object, name: str = "x") -> torch.Tensor:
-    x = _validate.batched(x, name)
-    if x.shape[-1] != W.shape[1]:
-        raise ValueError(
-            f"shape mismatch: W has shape {tuple(W.shape)} but {name} has shape "
-            f"{tuple(x.shape)}; {name}'s last dimension must be n = {W.shape[1]}"
-        )
-    _same_kind(W, x, f"W, {name}")
-    return x
+    """``x`` of shape (*, n) for a weight matrix ``W`` of shape (m, n)."""
+    return _validate.last_dim(x, name, W.shape[1], W, "W")
 
 
 @contextlib.contextmanager
@@ -299,9 +271,11 @@ def superposition(w: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor,
     - ``activation="identity"``, :math:`b = 0`: the gap is 0 (distributivity).
     - ``activation="identity"``, :math:`b \ne 0`: the gap is exactly :math:`b`,
       since :math:`z(x_1) + z(x_2) = w\cdot(x_1 + x_2) + 2b = z(x_1 + x_2) + b`.
-    - ``activation="relu"``: the gap is generally not zero; with :math:`b = 0`
-      it is :math:`\ge 0`, and zero when :math:`w\cdot x_1` and :math:`w\cdot x_2`
-      have the same sign (the ReLU is linear on each half-line, not across 0).
+    - ``activation="relu"``: the gap is generally not zero. With :math:`b = 0`
+      it is :math:`\ge 0`, and zero exactly when :math:`w\cdot x_1` and
+      :math:`w\cdot x_2` do not have opposite signs (the ReLU is linear on each
+      half-line, not across 0). With :math:`b \ne 0` it is zero only by
+      coincidence, e.g. when the neuron is off for all three inputs.
 
     Args:
         w: the neuron's weights.
@@ -371,7 +345,7 @@ class Scalings(NamedTuple):
 
 
 def scalings(w: torch.Tensor, x: torch.Tensor, k: float) -> Scalings:
-    r"""Homogeneity in each argument, and why bilinear is not jointly linear.
+    r"""Homogeneity in either argument, and why bilinear is not jointly linear.
 
     .. math::  (kw)\cdot x = w\cdot(kx) = k\,(w\cdot x), \qquad
                (kw)\cdot(kx) = k^2\,(w\cdot x).
@@ -614,7 +588,7 @@ def _chain(weights: Sequence[torch.Tensor],
         raise ValueError("weights is empty; pass at least one matrix")
     Ws = [_matrix(W, f"weights[{i}]") for i, W in enumerate(weights)]
     for i in range(1, len(Ws)):
-        _same_kind(Ws[0], Ws[i], f"weights[0], weights[{i}]")
+        _validate.same_kind(Ws[0], Ws[i], f"weights[0], weights[{i}]")
         if Ws[i].shape[1] != Ws[i - 1].shape[0]:
             raise ValueError(
                 f"shape mismatch: weights[{i - 1}] has shape {tuple(Ws[i - 1].shape)}, so it "
@@ -627,7 +601,8 @@ def _chain(weights: Sequence[torch.Tensor],
         raise TypeError("biases must be a list with one entry (a vector or None) per layer")
     if len(biases) != len(Ws):
         raise ValueError(f"{len(Ws)} weight matrices but {len(biases)} biases; pass one per layer")
-    bs = [_layer_bias(W, b, f"biases[{i}]") for i, (W, b) in enumerate(zip(Ws, biases))]
+    bs = [_layer_bias(W, b, f"biases[{i}]")
+          for i, (W, b) in enumerate(zip(Ws, biases, strict=True))]
     return Ws, bs
 
 
@@ -661,7 +636,7 @@ def stack(x: torch.Tensor, weights: Sequence[torch.Tensor],
     Ws, bs = _chain(weights, biases)
     _activation_name(activation)
     h = _layer_input(Ws[0], x)
-    for i, (W, b) in enumerate(zip(Ws, bs)):
+    for i, (W, b) in enumerate(zip(Ws, bs, strict=True)):
         h = linear(W, h, b)  # (*, n_i)
         if i < len(Ws) - 1:
             h = activate(h, activation)
@@ -695,7 +670,7 @@ def collapse(weights: Sequence[torch.Tensor],
     """
     Ws, bs = _chain(weights, biases)
     W, b = Ws[0], bs[0]
-    for W_next, b_next in zip(Ws[1:], bs[1:]):
+    for W_next, b_next in zip(Ws[1:], bs[1:], strict=True):
         b = None if b is None else W_next @ b  # (n_next,)
         if b_next is not None:
             b = b_next if b is None else b + b_next

@@ -125,7 +125,7 @@ def superposition_figure(k: float, b: float) -> go.Figure:
     fig.update_xaxes(title_text="pre-activation z", range=[_Z_LO - _PAD, _Z_HI + _PAD],
                      row=1, col=1)
     fig.update_yaxes(title_text="relu(z)", range=[-0.5, _Z_HI + _PAD], row=1, col=1)
-    fig.update_xaxes(title_text="response f: z (blue) or relu(z) (orange)", row=1, col=2)
+    fig.update_xaxes(title_text="response f: z (blue) or relu(z) (vermillion)", row=1, col=2)
     fig.update_yaxes(title_text="neuron response", range=[_BAR_LO - _PAD, _BAR_HI + 2 * _PAD],
                      row=1, col=2)
     return fig
