@@ -4,6 +4,7 @@
 #   make lab     open the chapters in JupyterLab
 #   make serve   serve the built book on http://127.0.0.1:8000
 #   make bench   print the performance table (DESIGN.md §7)
+#   make gpu-check  unit tests and chapters on a CUDA GPU
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -16,7 +17,7 @@ BOOK_FLAGS := -n -W --keep-going
 # jupyter-cache keys on notebook content only: a change in src/ must re-execute.
 SRC_HASH = $(shell cat $$(find src -name '*.py' | sort) | sha256sum | cut -c1-16)
 
-.PHONY: all venv book rebuild test test-unit browser lab serve bench sync clean
+.PHONY: all venv book rebuild test test-unit browser gpu-check lab serve bench sync clean
 
 all: book
 
@@ -57,6 +58,12 @@ browser: $(STAMP)
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest src tests -m "not browser and not lab and not slow" -p no:cacheprovider
+
+# On a machine with a GPU: unit tests (device-parametrized ones include cuda)
+# and every chapter, computing on device.best().
+gpu-check: $(STAMP)
+	$(BIN)/python -c "import torch; assert torch.cuda.is_available(), 'no CUDA device here'; print(torch.cuda.get_device_name())"
+	$(BIN)/python -m pytest src tests book --nbval-lax -p no:cacheprovider -m "not browser and not lab and not slow"
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab book/

@@ -115,7 +115,7 @@ def _assemble(title: str, skeleton: str, layout: dict, traces: list[dict]) -> go
 
 
 # ------------------------------------------------------------------ histogram
-_HIST_AXES = ("cos θ between two random directions", "density",
+_HIST_AXES = ("cos θ of two random directions", "density",
               ("Histogram of the cosine of the angle between two random directions in n "
                "dimensions, with the exact density and the normal approximation drawn over "
                "it; as n grows the histogram narrows to a spike at 0 of width 1/√n."), 480)
@@ -173,7 +173,7 @@ def histogram_figure(n: int, num: int = LIVE_SAMPLES) -> go.Figure:
         xaxis=dict(domain=[0, 0.46], range=[-1.02, 1.02]),
         yaxis=dict(range=[0, _r([1.12 * peak])[0]]),
         xaxis2=dict(domain=[0.56, 1], range=[-_ZOOM, _ZOOM], anchor="y2",
-                    title=dict(text="√n · cos θ  (zoomed to the scale 1/√n)")),
+                    title=dict(text="√n · cos θ  (rescaled)")),
         yaxis2=dict(anchor="x2", range=[0, _ZOOM_YMAX],
                     title=dict(text="density of √n · cos θ")),
     )
@@ -316,7 +316,7 @@ def max_cosine_figure(ns: Sequence[int] = (10, 100, 1000), m_max: int = 2000,
     ms = sorted({round(x) for x in torch.logspace(math.log10(2), math.log10(m_max), 40,
                                                         dtype=torch.float64).tolist()})
     fig = plots.figure(
-        title="Many directions at once: the largest |cos θ| among m random directions",
+        title="The largest |cos θ| among m random directions",
         xaxis="number of directions m (log scale)",
         yaxis="largest pairwise |cos θ|",
         alt=("Largest absolute cosine among all pairs of m random directions, against m on "
