@@ -9,8 +9,9 @@ faster to build, its plain-dict form ``{"data": [...], "layout": {...}}``.
   slider values at build time and packed into one plotly figure with
   sliders (one frame per grid point). It needs no kernel, so it works in the
   HTML book and in any saved notebook. With one slider plotly animates the
-  frames itself; with several, the book's ``dotbook-twin.js`` joins the
-  sliders' positions into a frame name.
+  frames itself; in the book, ``book/_ext/static/dotbook-twin.js`` joins the
+  positions of all sliders into a frame name and draws that frame with
+  ``Plotly.react`` (which redraws only what changed).
 - **live** (:meth:`Twin.live`): the same ``fn`` behind ipywidgets sliders with
   finer, wider ranges, recomputed by PyTorch on every move. It needs a
   kernel (JupyterLab, Colab).
