@@ -34,7 +34,6 @@ venv: $(STAMP)
 # DOTBOOK_BUILD=1 makes plotly emit HTML the book can show, and makes each
 # interactive figure show its static twin (see src/dotbook/explore.py).
 book: $(STAMP)
-	$(BIN)/python tools/sync_notebooks.py --check
 	@if [ "$$(cat _build/.src-hash 2>/dev/null)" != "$(SRC_HASH)" ]; then \
 		echo "src/ changed since the last build: clearing the execution cache"; \
 		rm -rf _build/.jupyter_cache _build/.doctrees; fi

@@ -12,9 +12,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-HTML = ROOT / "_build" / "html"
+from support import HTML, ROOT
 
 pytestmark = pytest.mark.browser
 

@@ -20,11 +20,10 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from support import CHAPTERS, ROOT
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = sorted((ROOT / "book").glob("[0-9]*.ipynb"))
 
 
 def _python(env_dir: Path) -> Path:

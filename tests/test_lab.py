@@ -11,13 +11,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
+from support import ROOT
 
 pytestmark = pytest.mark.lab
 
-ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = ROOT / "book" / "01-dot-product.ipynb"
 
 

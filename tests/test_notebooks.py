@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = sorted((ROOT / "book").glob("[0-9]*.ipynb"))
+from support import CHAPTERS, ROOT
 
 
 def test_chapters_exist_and_are_in_the_toc():

@@ -10,8 +10,6 @@ static slider step's redraw in Chromium (median / p95).
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import importlib
 import os
 import pkgutil
@@ -20,14 +18,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-HTML = ROOT / "_build" / "html"
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support import CHAPTERS, HTML, ROOT, chromium, serve  # noqa: E402
 
 Row = tuple[str, str, str, str]  # what, measured, bar, verdict
 
@@ -100,11 +95,6 @@ def _p95(xs: list[float]) -> float:
     return statistics.quantiles(xs, n=20)[-1] if len(xs) >= 2 else xs[0]
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 REDRAW_JS = """
 async (i) => {
   // what a slider move runs in the book: dotbook-twin.js shows the frame
@@ -123,18 +113,12 @@ async (i) => {
 
 
 def browser_redraws() -> list[tuple[str, list[float]]]:
-    from conftest import CHROMIUM_ARGS, chromium_path
     from playwright.sync_api import sync_playwright
 
-    handler = functools.partial(_QuietHandler, directory=str(HTML))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
     results = []
-    with tempfile.TemporaryDirectory() as profile, sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            profile, executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 900})
+    with (serve(HTML) as url, tempfile.TemporaryDirectory() as profile,
+          sync_playwright() as p):
+        context = chromium(p, profile)
         for page_path in sorted((HTML / "book").glob("[0-9]*.html")):
             page = context.new_page()
             page.goto(f"{url}/book/{page_path.name}")
@@ -149,7 +133,6 @@ def browser_redraws() -> list[tuple[str, list[float]]]:
                     results.append((f"{page_path.stem} fig {i}", page.evaluate(REDRAW_JS, i)))
             page.close()
         context.close()
-    server.shutdown()
     return results
 
 
@@ -165,7 +148,7 @@ def main() -> int:
         cached = build(clean=False)
         rows.append(("cached rebuild (execution cache kept)", f"{cached:.1f} s", "≤ 20 s",
                      verdict(cached <= 20)))
-    for path in sorted((ROOT / "book").glob("[0-9]*.ipynb")):
+    for path in CHAPTERS:
         for mode, flag in (("book build", True), ("live", False)):
             seconds = notebook_seconds(path, flag)
             rows.append((f"execute {path.name} ({mode}, incl. kernel start)", f"{seconds:.1f} s",

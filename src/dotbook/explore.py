@@ -34,6 +34,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from dotbook import plots
+
 __all__ = ["Param", "Twin", "LivePanel", "building_book"]
 
 #: Layout keys that belong to the static frame (the rest stay on the base figure).
@@ -224,8 +226,8 @@ class Twin:
     def static(self) -> go.Figure:
         """The kernel-free face: one frame per grid point, one slider per Param.
 
-        Frames keep only what changes: the traces (numbers rounded to
-        ``DIGITS`` significant digits) and the layout keys that differ from
+        Frames keep only what changes: the traces (numbers rounded by
+        :func:`dotbook.plots.rounded`) and the layout keys that differ from
         the defaults' figure, so a page stays light.
         """
         grids = [range(len(p.values)) for p in self.params]
@@ -241,7 +243,7 @@ class Twin:
                     f"{self.fn.__name__} returned traces {_signature(fig)} at {values}, "
                     f"but {sig} at the defaults; return the same traces for every value"
                 )
-            data = [_rounded(t) for t in fig["data"]]
+            data = [plots.rounded(t) for t in fig["data"]]
             frames.append({"name": _key(index), "data": data})
             layouts.append(_frame_layout(fig))
         changing = {k for lay in layouts for k in lay if lay.get(k) != base_layout.get(k)}
@@ -264,7 +266,7 @@ class Twin:
                 currentvalue=dict(prefix=f"{p.label} = ", font=dict(size=13)),
                 font=dict(size=11),
             ))
-        figure = go.Figure(data=[_rounded(t) for t in base["data"]], layout=base["layout"],
+        figure = go.Figure(data=[plots.rounded(t) for t in base["data"]], layout=base["layout"],
                            frames=frames)
         extra = _AXIS_TITLE_ROOM - 30 + _SLIDER_HEIGHT * len(self.params)
         height = (figure.layout.height or 460) + extra
@@ -291,23 +293,6 @@ class Twin:
             display(HTML(f'<p class="dotbook-note">{self.note}</p>'))
         else:
             display(self.live().widget)
-
-
-#: Significant digits kept in the static frames (far below what the eye resolves).
-DIGITS = 4
-
-
-def _rounded(obj: Any) -> Any:
-    """``obj`` with every float rounded to :data:`DIGITS` significant digits."""
-    if isinstance(obj, float):
-        return float(f"{obj:.{DIGITS}g}") if math.isfinite(obj) else obj
-    if isinstance(obj, dict):
-        return {k: _rounded(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_rounded(v) for v in obj]
-    if hasattr(obj, "dtype") and hasattr(obj, "tolist"):  # numpy arrays
-        return _rounded(obj.tolist())
-    return obj
 
 
 def _key(index: Sequence[int]) -> str:

@@ -35,7 +35,7 @@ import math
 
 import numpy as np
 import torch
-from scipy import optimize, special
+from scipy import optimize, special, stats
 
 from dotbook import _validate, geometry
 
@@ -46,8 +46,10 @@ __all__ = [
     "cosine_samples",
     "cosine_samples_naive",
     "cosine_variance",
+    "ks_test",
     "max_abs_cosine",
     "max_abs_pairwise_cosine",
+    "normal_tail_ratio",
     "max_abs_pairwise_cosine_loop",
     "normal_density",
     "normal_tail_probability",
@@ -212,7 +214,7 @@ def _log_normaliser(n: int) -> float:
     return math.lgamma(n / 2) - 0.5 * math.log(math.pi) - math.lgamma((n - 1) / 2)
 
 
-def cosine_density(t: torch.Tensor, n: int) -> torch.Tensor:
+def cosine_density(t: torch.Tensor | float, n: int) -> torch.Tensor | float:
     r"""The exact density of :math:`\cos\theta` between two random directions:
 
     .. math::  f_n(t) = \frac{\Gamma(n/2)}{\sqrt{\pi}\,\Gamma\big(\tfrac{n-1}{2}\big)}
@@ -226,7 +228,8 @@ def cosine_density(t: torch.Tensor, n: int) -> torch.Tensor:
     1/2 on :math:`[-1, 1]` for ``n = 3``.
 
     Args:
-        t: cosine values (a floating-point tensor).
+        t: cosine values: a floating-point tensor, or one Python float (then a
+            float comes back, e.g. for ``scipy.integrate.quad``).
         n: the dimension, ``n >= 2``.
 
     Shape:
@@ -238,7 +241,11 @@ def cosine_density(t: torch.Tensor, n: int) -> torch.Tensor:
         tensor([0.5000, 0.5000, 0.0000], dtype=torch.float64)
         >>> cosine_density(torch.tensor([0.0], dtype=torch.float64), 2)  # 1/π
         tensor([0.3183], dtype=torch.float64)
+        >>> round(cosine_density(0.0, 3), 6)
+        0.5
     """
+    if isinstance(t, (int, float)) and not isinstance(t, bool):
+        return float(cosine_density(torch.tensor(float(t), dtype=torch.float64), n))
     t = _validate.tensor(t, "t")
     n = _dimension(n)
     one_minus_t2 = (1 - t) * (1 + t)  # (*), accurate near ±1
@@ -391,6 +398,43 @@ def normal_tail_probability(eps: float, n: int) -> float:
     eps = _epsilon(eps)
     n = _dimension(n)
     return float(special.erfc(eps * math.sqrt(n / 2)))
+
+
+def normal_tail_ratio(eps: float, n: int) -> float:
+    r"""How far the normal approximation is off in the tail:
+    :math:`P(|\cos\theta| > \varepsilon) \,/\, P(|Z| > \varepsilon\sqrt n)`.
+
+    Above 1 the normal law underestimates the tail; below 1 it overestimates it.
+
+    Examples::
+
+        >>> normal_tail_ratio(0.3, 1000) < 1   # far out, the normal tail is too heavy
+        True
+    """
+    return tail_probability(eps, n) / normal_tail_probability(eps, n)
+
+
+def ks_test(samples: torch.Tensor, n: int) -> object:
+    r"""Kolmogorov–Smirnov test of cosine samples against the exact law of
+    dimension ``n`` (:func:`cosine_cdf`); scipy's result, with ``.statistic``
+    :math:`D = \sup_t |F_N(t) - F(t)|` and ``.pvalue``.
+
+    Shape:
+        - samples: :math:`(N)`, any device
+
+    Examples::
+
+        >>> c = cosine_samples(2000, 10, generator=torch.Generator().manual_seed(0))
+        >>> bool(ks_test(c, 10).statistic < 0.05)
+        True
+    """
+    samples = _validate.vector(samples, "samples")
+    n = _dimension(n)
+
+    def exact_cdf(x: np.ndarray) -> np.ndarray:
+        return cosine_cdf(torch.as_tensor(x, dtype=torch.float64), n).numpy()
+
+    return stats.kstest(samples.detach().cpu().double().numpy(), exact_cdf)
 
 
 # ----------------------------------------------------------------- many vectors

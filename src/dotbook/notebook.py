@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ import torch
 from dotbook import device as _device
 from dotbook.explore import building_book
 
-__all__ = ["Setup", "Verdict", "setup", "glue", "check", "SETUP_CELL"]
+__all__ = ["Setup", "Verdict", "setup", "glue", "check", "show_errors", "SETUP_CELL"]
 
 #: The first cell of every chapter, rendered by ``tools/sync_notebooks.py`` with
 #: the repository URL from ``_config.yml`` (its one home). Colab lacks dotbook,
@@ -82,6 +83,25 @@ def glue(name: str, value: Any, fmt: str | None = None) -> Any:
     if get_ipython() is not None:
         _glue(name, shown, display=False)
     return value
+
+
+def show_errors(*calls: Callable[[], object]) -> None:
+    """Run each call and print the error it raises, as a chapter shows bad input.
+
+    A call that raises no ``ValueError``/``TypeError`` fails with ``AssertionError``.
+
+    Examples::
+
+        >>> show_errors(lambda: int("x"))
+        ValueError: invalid literal for int() with base 10: 'x'
+    """
+    for call in calls:
+        try:
+            call()
+        except (ValueError, TypeError) as error:
+            print(f"{type(error).__name__}: {error}")
+        else:
+            raise AssertionError(f"{call} raised no ValueError or TypeError")
 
 
 @dataclass(frozen=True)

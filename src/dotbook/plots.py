@@ -9,12 +9,15 @@ the common forms of colour blindness. Every figure carries alt text in
 from __future__ import annotations
 
 import html
+import math
+from typing import Any
 
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.io.base_renderers import MimetypeRenderer
 
-__all__ = ["PALETTE", "COLORS", "TEMPLATE", "figure", "to_book_html", "use_book_renderer"]
+__all__ = ["PALETTE", "COLORS", "TEMPLATE", "figure", "rounded", "to_book_html",
+           "use_book_renderer"]
 
 #: Okabe & Ito (2008), "Color Universal Design", in the order the book uses them.
 PALETTE: tuple[str, ...] = (
@@ -81,6 +84,28 @@ def figure(*, title: str, xaxis: str, yaxis: str, alt: str, height: int = 460,
     fig.update_xaxes(title_text=xaxis)
     fig.update_yaxes(title_text=yaxis)
     return fig
+
+
+def rounded(obj: Any, digits: int = 4) -> Any:
+    """``obj`` with every float rounded to ``digits`` significant digits, far below
+    what the eye resolves, so that pages stay light. Non-finite floats become
+    ``None`` (a gap in a plotly trace). Tensors and arrays become lists; lists,
+    tuples and dicts are walked.
+
+    Examples::
+
+        >>> rounded([3.14159, float("nan")]), rounded({"y": (2 / 3,)}, 2)
+        ([3.142, None], {'y': [0.67]})
+    """
+    if isinstance(obj, float):
+        return float(f"{obj:.{digits}g}") if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: rounded(v, digits) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [rounded(v, digits) for v in obj]
+    if hasattr(obj, "dtype") and hasattr(obj, "tolist"):  # torch tensors, numpy arrays
+        return rounded(obj.tolist(), digits)
+    return obj
 
 
 def to_book_html(fig: go.Figure) -> str:

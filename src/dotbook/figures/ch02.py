@@ -19,6 +19,7 @@ import torch
 from dotbook import highdim, plots
 from dotbook.device import generator
 from dotbook.explore import Param, Twin
+from dotbook.plots import rounded
 
 __all__ = [
     "EPS_GRID",
@@ -51,17 +52,6 @@ _TAIL_FLOOR = 1e-6  # lower end of the log y axis of the tail figure
 _DECADES = ["1", "0.1", "10⁻²", "10⁻³", "10⁻⁴", "10⁻⁵", "10⁻⁶"]
 
 
-def _r(values: torch.Tensor | Sequence[float], sig: int = 4) -> list[float | None]:
-    """Round to ``sig`` significant digits for the page; non-finite → None (a gap)."""
-    out: list[float | None] = []
-    for v in (values.tolist() if isinstance(values, torch.Tensor) else values):
-        if v is None or not math.isfinite(v):
-            out.append(None)
-        else:
-            out.append(float(f"{v:.{sig}g}"))
-    return out
-
-
 def _density_histogram(x: torch.Tensor, lo: float, hi: float, bins: int
                        ) -> tuple[torch.Tensor, torch.Tensor, float]:
     """Bar centres, heights normalised to a density (area 1 over all samples), width."""
@@ -75,7 +65,7 @@ def _steps(centres: torch.Tensor, heights: torch.Tensor, width: float) -> dict[s
     """A histogram as a step line (``shape="hvh"``): the bin centres plus both outer edges."""
     x = [float(centres[0]) - width / 2, *centres.tolist(), float(centres[-1]) + width / 2]
     y = [float(heights[0]), *heights.tolist(), float(heights[-1])]
-    return {"x": _r(x), "y": _r(y)}
+    return {"x": rounded(x), "y": rounded(y)}
 
 
 def _grid(n: int) -> torch.Tensor:
@@ -160,18 +150,18 @@ def histogram_figure(n: int, num: int = LIVE_SAMPLES) -> go.Figure:
     traces = [
         dict(bars, **_steps(centres, heights, width), name="sampled (histogram)",
              hovertemplate="cos θ ≈ %{x}<br>density %{y}<extra></extra>"),
-        dict(exact_line, x=_r(t), y=_r(exact), name="exact density f_n"),
-        dict(normal_line, x=_r(t), y=_r(normal), name="normal N(0, 1/n)"),
+        dict(exact_line, x=rounded(t), y=rounded(exact), name="exact density f_n"),
+        dict(normal_line, x=rounded(t), y=rounded(normal), name="normal N(0, 1/n)"),
         dict(bars, **_steps(zc, zh, zw), name="sampled (histogram)",
              hovertemplate="√n cos θ ≈ %{x}<br>density %{y}<extra></extra>", **right),
-        dict(exact_line, x=_r(u), y=_r(exact_s), name="exact density f_n", **right),
-        dict(normal_line, x=_r(u), y=_r(normal_s), name="normal N(0, 1/n)", **right),
+        dict(exact_line, x=rounded(u), y=rounded(exact_s), name="exact density f_n", **right),
+        dict(normal_line, x=rounded(u), y=rounded(normal_s), name="normal N(0, 1/n)", **right),
     ]
     layout = dict(
         # top right of the zoomed panel is empty for every n; below the plot is the slider
         legend=dict(x=1, xanchor="right", y=1, yanchor="top"),
         xaxis=dict(domain=[0, 0.46], range=[-1.02, 1.02]),
-        yaxis=dict(range=[0, _r([1.12 * peak])[0]]),
+        yaxis=dict(range=[0, rounded([1.12 * peak])[0]]),
         xaxis2=dict(domain=[0.56, 1], range=[-_ZOOM, _ZOOM], anchor="y2",
                     title=dict(text="√n · cos θ  (rescaled)")),
         yaxis2=dict(anchor="x2", range=[0, _ZOOM_YMAX],
@@ -225,18 +215,18 @@ def tail_figure(eps: float, num: int = LIVE_SAMPLES) -> go.Figure:
 
     at = {n: highdim.tail_probability(eps, n) for n in (100, 1000)}
     traces = [
-        dict(type="scatter", x=ns, y=_r(floor(bound)), mode="lines",
+        dict(type="scatter", x=ns, y=rounded(floor(bound)), mode="lines",
              name="bound 2·exp(−nε²/2)",
              line=dict(color=plots.COLORS["reference"], width=1.5, dash="dot")),
-        dict(type="scatter", x=ns, y=_r(floor(normal)), mode="lines", name="normal N(0, 1/n)",
+        dict(type="scatter", x=ns, y=rounded(floor(normal)), mode="lines", name="normal N(0, 1/n)",
              line=dict(color=plots.COLORS["approx"], width=2, dash="dash")),
-        dict(type="scatter", x=ns, y=_r(floor(exact)), mode="lines", name="exact",
+        dict(type="scatter", x=ns, y=rounded(floor(exact)), mode="lines", name="exact",
              line=dict(color=plots.COLORS["exact"], width=2.5)),
-        dict(type="scatter", x=list(N_GRID), y=_r(sampled), mode="markers",
+        dict(type="scatter", x=list(N_GRID), y=rounded(sampled), mode="markers",
              name=f"sampled ({num:,} pairs each)",
              marker=dict(color=plots.COLORS["a"], size=9, symbol="circle"),
-             error_y=dict(type="data", symmetric=False, array=_r(upper),
-                          arrayminus=_r(lower), color=plots.COLORS["a"], thickness=1.5,
+             error_y=dict(type="data", symmetric=False, array=rounded(upper),
+                          arrayminus=rounded(lower), color=plots.COLORS["a"], thickness=1.5,
                           width=4)),
     ]
     layout = dict(
@@ -298,10 +288,10 @@ def std_figure(rows: Sequence[dict[str, float]]) -> go.Figure:
                              name="exact: std = 1/√n",
                              line=dict(color=plots.COLORS["exact"], width=2.5)))
     fig.add_trace(go.Scatter(
-        x=ns, y=_r([r["scaled_std"] for r in rows], 5), mode="markers",
+        x=ns, y=rounded([r["scaled_std"] for r in rows], 5), mode="markers",
         name="sampled (± 2 standard errors)",
         marker=dict(color=plots.COLORS["a"], size=9),
-        error_y=dict(type="data", array=_r([2 * r["scaled_se"] for r in rows]),
+        error_y=dict(type="data", array=rounded([2 * r["scaled_se"] for r in rows]),
                      color=plots.COLORS["a"])))
     return fig
 
@@ -333,10 +323,10 @@ def max_cosine_figure(ns: Sequence[int] = (10, 100, 1000), m_max: int = 2000,
         u = highdim.random_directions(m_max, n, generator=g, device=device,
                                       dtype=torch.float32)  # (m_max, n)
         running = highdim.running_max_abs_cosine(u).cpu()  # (m_max,)
-        fig.add_trace(go.Scatter(x=ms, y=_r([float(running[m - 1]) for m in ms]),
+        fig.add_trace(go.Scatter(x=ms, y=rounded([float(running[m - 1]) for m in ms]),
                                  mode="lines+markers", name=f"sampled, n = {n}",
                                  line=dict(color=color, width=2), marker=dict(size=5)))
-        fig.add_trace(go.Scatter(x=ms, y=_r([highdim.union_bound_epsilon(m, n, delta)
+        fig.add_trace(go.Scatter(x=ms, y=rounded([highdim.union_bound_epsilon(m, n, delta)
                                              for m in ms]),
                                  mode="lines", name=f"ceiling (prob. ≥ {1 - delta:g}), n = {n}",
                                  line=dict(color=color, width=1.5, dash="dash")))

@@ -17,6 +17,7 @@ from plotly.subplots import make_subplots
 
 from dotbook import linearity, plots
 from dotbook.explore import Param, Twin
+from dotbook.plots import rounded
 
 __all__ = [
     "X1",
@@ -40,11 +41,6 @@ _PRE = plots.PALETTE[0]  # pre-activation: blue
 _POST = plots.PALETTE[1]  # after ReLU: vermillion
 _BARS = ("f(x₁)", "f(x₂)", "f(x₁) + f(x₂)", "f(x₁ + x₂)")
 _WHITE_EDGE = {"color": "white", "width": 1.5}
-
-
-def _r(v: float) -> float:
-    """Round to 4 significant digits (keeps the static HTML light)."""
-    return float(f"{v:.4g}")
 
 
 def _extremes(with_sum: bool) -> tuple[float, float]:
@@ -103,7 +99,7 @@ def superposition_figure(k: float, b: float) -> go.Figure:
                              line={"color": plots.COLORS["reference"], "width": 2}), 1, 1)
     zs = [float(pre.response_1), float(pre.response_2), float(pre.response_to_sum)]
     fig.add_trace(go.Scatter(
-        x=[_r(z) for z in zs], y=[_r(max(z, 0.0)) for z in zs], mode="markers+text",
+        x=[rounded(z) for z in zs], y=[rounded(max(z, 0.0)) for z in zs], mode="markers+text",
         text=["x₁", "x₂", "x₁+x₂"], textposition=["top left", "bottom right", "top left"],
         name="inputs on the curve", marker={"color": _POST, "size": 12, "line": _WHITE_EDGE},
         showlegend=False,
@@ -112,7 +108,7 @@ def superposition_figure(k: float, b: float) -> go.Figure:
                                  ("after ReLU: max(z, 0)", post, _POST)):
         ys = [result.response_1, result.response_2, result.sum_of_responses,
               result.response_to_sum]
-        fig.add_trace(go.Bar(x=list(_BARS), y=[_r(float(v)) for v in ys], name=label,
+        fig.add_trace(go.Bar(x=list(_BARS), y=[rounded(float(v)) for v in ys], name=label,
                              marker_color=color, texttemplate="%{y:+.2f}", textfont_size=11,
                              textposition="outside", cliponaxis=False), 1, 2)
 
@@ -165,17 +161,17 @@ def scaling_figure(k: float) -> go.Figure:
     fig.update_layout(title_font_size=15, margin_t=90)
     ks = _KS.tolist()
     curves = (
-        ("one argument: w·(kx) = k(w·x)", [_r(wx * v) for v in ks], plots.PALETTE[0], "solid"),
-        ("both: (kw)·(kx) = k²(w·x)", [_r(wx * v * v) for v in ks], plots.PALETTE[1], "solid"),
-        ("ReLU neuron: relu(w·(kx))", [_r(wx * max(v, 0.0)) for v in ks], plots.PALETTE[2],
+        ("one argument: w·(kx) = k(w·x)", [rounded(wx * v) for v in ks], plots.PALETTE[0], "solid"),
+        ("both: (kw)·(kx) = k²(w·x)", [rounded(wx * v * v) for v in ks], plots.PALETTE[1], "solid"),
+        ("ReLU neuron: relu(w·(kx))", [rounded(wx * max(v, 0.0)) for v in ks], plots.PALETTE[2],
          "dash"),
     )
     for name, ys, color, dash in curves:
-        fig.add_trace(go.Scatter(x=[_r(v) for v in ks], y=ys, mode="lines", name=name,
+        fig.add_trace(go.Scatter(x=[rounded(v) for v in ks], y=ys, mode="lines", name=name,
                                  line={"color": color, "width": 3, "dash": dash},
                                  hoverinfo="skip"))
     fig.add_trace(go.Scatter(
-        x=[k, k, k], y=[_r(float(s.x_only)), _r(float(s.both)), _r(relu_kx)],
+        x=[k, k, k], y=[rounded(float(s.x_only)), rounded(float(s.both)), rounded(relu_kx)],
         mode="markers", name="computed at this k",
         marker={"color": [c[2] for c in curves], "size": 13, "line": _WHITE_EDGE},
         hovertemplate="k = %{x}<br>%{y}<extra></extra>"))
