@@ -33,10 +33,13 @@ venv: $(STAMP)
 
 # DOTBOOK_BUILD=1 makes plotly emit HTML the book can show, and makes each
 # interactive figure show its static twin (see src/dotbook/explore.py).
+# tools/execute_chapters.py first executes the chapters two at a time into the
+# execution cache; Sphinx then only renders them.
 book: $(STAMP)
 	@if [ "$$(cat _build/.src-hash 2>/dev/null)" != "$(SRC_HASH)" ]; then \
 		echo "src/ changed since the last build: clearing the execution cache"; \
 		rm -rf _build/.jupyter_cache _build/.doctrees; fi
+	DOTBOOK_BUILD=1 $(BIN)/python tools/execute_chapters.py --cache _build/.jupyter_cache
 	DOTBOOK_BUILD=1 $(BIN)/jupyter-book build . $(BOOK_FLAGS)
 	@echo "$(SRC_HASH)" > _build/.src-hash
 	@echo "Book built: open _build/html/index.html, or run 'make serve' and visit http://127.0.0.1:$(PORT)/"
