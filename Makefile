@@ -1,7 +1,7 @@
 # The Dot Product in Neural Networks — build, test, read.
 #   make book    execute every chapter and build the HTML book into _build/html
 #   make test    run every test layer (unit, notebooks, book build, browser, JupyterLab, Colab path)
-#   make lab     open the chapters in JupyterLab
+#   make lab     open the reader notebooks (the chapters, MyST made plain) in JupyterLab
 #   make serve   serve the built book on http://127.0.0.1:8000
 #   make bench   print the performance table (DESIGN.md §7)
 #   make gpu-check  unit tests and chapters on a CUDA GPU
@@ -67,8 +67,17 @@ gpu-check: $(STAMP)
 	$(BIN)/python -c "import torch; assert torch.cuda.is_available(), 'no CUDA device here'; print(torch.cuda.get_device_name())"
 	$(BIN)/python -m pytest src tests book --nbval-lax -p no:cacheprovider -m "not browser and not lab and not slow"
 
-lab: $(STAMP)
-	$(BIN)/jupyter lab book/
+# The reader notebooks of the book build (book/_ext/reader_notebooks.py writes them
+# to _build/html/_notebooks/), copied to _build/lab/ unless your copy there is newer,
+# in a JupyterLab whose settings come from tools/lab-settings/ (no news pop-up).
+LAB_DIR := _build/lab
+lab: book
+	@mkdir -p $(LAB_DIR)
+	@for nb in _build/html/_notebooks/*.ipynb; do dest="$(LAB_DIR)/$$(basename "$$nb")"; \
+		if [ -e "$$dest" ] && [ "$$dest" -nt "$$nb" ]; then echo "keeping your edited $$dest"; \
+		else cp "$$nb" "$$dest"; fi; done
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(LAB_DIR) \
+		--LabApp.app_settings_dir="$(CURDIR)/tools/lab-settings"
 
 serve:
 	@test -d _build/html || (echo "no _build/html yet: run 'make book' first" && exit 1)

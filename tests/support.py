@@ -1,16 +1,20 @@
 """What the tests and tools/bench.py share: paths, a local server for the
-built book, and a headless Chromium set up for this offline machine."""
+built book, a headless Chromium set up for this offline machine, and the
+tensors the unit tests draw (``F64``, ``DEVICES``, random vectors)."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import http.server
+import math
 import os
 import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
@@ -52,3 +56,55 @@ def serve(directory: Path) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
+
+
+# ------------------------------------------------------------ tensors for unit tests
+F64 = torch.float64
+
+
+def _devices() -> list[str]:
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found.append("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.append("mps")
+    return found
+
+
+#: Every device this machine has; tests that need float64 use :data:`DEVICES_F64`.
+DEVICES = _devices()
+#: The devices that hold float64 (MPS does not).
+DEVICES_F64 = [d for d in DEVICES if d != "mps"]
+
+
+def randn(*shape: int, device: str = "cpu", seed: int = 0,
+          dtype: torch.dtype = F64) -> torch.Tensor:
+    """A reproducible normal tensor, drawn on the CPU (the same numbers on every device)."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(*shape, generator=g, dtype=torch.float64).to(device=device, dtype=dtype)
+
+
+def vectors(count: int = 2, max_n: int = 12, *, lo: float = -10.0, hi: float = 10.0,
+            min_norm: float = 0.0, min_n: int = 1):
+    """A hypothesis strategy: ``count`` float64 vectors of one common length n in
+    ``[min_n, max_n]``, entries in ``[lo, hi]``; with ``min_norm`` each vector is
+    shifted by the all-ones vector when shorter (keeps clear of the zero vector)."""
+    from hypothesis import strategies as st
+
+    finite = st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+
+    def away_from_zero(v: torch.Tensor) -> torch.Tensor:
+        if min_norm and float(torch.linalg.vector_norm(v)) < min_norm:
+            return v + torch.ones_like(v)
+        return v
+
+    return st.integers(min_n, max_n).flatmap(
+        lambda n: st.tuples(*[st.lists(finite, min_size=n, max_size=n) for _ in range(count)])
+    ).map(lambda rows: tuple(away_from_zero(torch.tensor(r, dtype=F64)) for r in rows))
+
+
+def tol(*vs: torch.Tensor, scale: float = 1.0) -> dict[str, float]:
+    """An absolute float64 tolerance proportional to the size of the terms summed."""
+    size = 1.0 + scale * math.prod(float(v.abs().sum()) + 1.0 for v in vs)
+    return {"rtol": 0.0, "atol": 1e-13 * size}

@@ -3,29 +3,22 @@ as hypothesis properties, and every bad-input message."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import DEVICES
+from support import F64 as DTYPE
+from support import vectors as support_vectors
 
 from dotbook import geometry
 
-F64 = dict(dtype=torch.float64)
+F64 = dict(dtype=DTYPE)
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
-
-
-@st.composite
-def vectors(draw, count=2, min_norm=0.0):
-    n = draw(st.integers(1, 24))
-    out = []
-    for _ in range(count):
-        v = torch.tensor(draw(st.lists(finite, min_size=n, max_size=n)), **F64)
-        if min_norm and float(torch.linalg.vector_norm(v)) < min_norm:
-            v = v + torch.ones_like(v)  # keep away from the zero vector
-        out.append(v)
-    return out
+vectors = functools.partial(support_vectors, max_n=24, lo=-1e3, hi=1e3)  # (n,) each, n ≤ 24
 
 
 @given(vectors())
@@ -140,3 +133,21 @@ def test_norm_and_cosine_survive_tiny_and_huge_vectors(scale):
     assert math.isclose(geometry.norm(a).item(), 5 * scale, rel_tol=1e-15)
     b = torch.tensor([4.0, 3.0], **F64) * scale
     assert math.isclose(geometry.cosine(a, b).item(), 24 / 25, rel_tol=1e-15)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_unit_has_length_one_on_every_device(device):
+    a = torch.tensor([[3.0, 4.0], [0.0, -2.0]], device=device)
+    torch.testing.assert_close(geometry.unit(a), torch.tensor([[0.6, 0.8], [0.0, -1.0]],
+                                                              device=device))
+    assert geometry.from_polar(1.0, 0.0, dtype=torch.float32, device=device).device.type == device
+    with pytest.raises(ValueError, match="u contains 1 zero vector"):
+        geometry.unit(torch.zeros(1, 2, device=device), name="u")
+
+
+@given(vectors(count=1, min_norm=1e-3))
+def test_unit_is_the_direction(a):
+    (a,) = a
+    u = geometry.unit(a)
+    torch.testing.assert_close(geometry.norm(u), torch.ones((), **F64))
+    torch.testing.assert_close(geometry.norm(a) * u, a, rtol=1e-12, atol=1e-12)

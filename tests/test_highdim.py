@@ -1,5 +1,5 @@
-"""Tests of dotbook.highdim (random directions and the law of their cosine)
-and smoke tests of the Chapter 2 figures.
+"""Tests of dotbook.highdim (random directions and the law of their cosine).
+The Chapter 2 figures are tested in test_figures.py.
 
 Statistical tolerances. Every comparison of a sample statistic with its exact
 value allows 6 standard errors, computed from the exact moments (never fitted
@@ -16,21 +16,16 @@ from __future__ import annotations
 
 import math
 
-import plotly.graph_objects as go
-import plotly.io as pio
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import integrate, stats
+from scipy import integrate, optimize, stats
+from support import DEVICES, DEVICES_F64, F64
 
 from dotbook import highdim
 from dotbook.device import generator
-from dotbook.explore import Twin
-from dotbook.figures import ch02
 
-F64 = torch.float64
-DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 SLOW = settings(max_examples=15, deadline=None)
 FAST = settings(max_examples=60, deadline=None)
 
@@ -55,7 +50,7 @@ def test_random_directions_reproducible_and_dtype() -> None:
     assert c.dtype == torch.float32
 
 
-@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("device", DEVICES_F64)
 def test_samplers_stay_on_device(device: str) -> None:
     g = generator(0, device)
     assert highdim.random_directions(4, 3, generator=g).device.type == device
@@ -65,6 +60,28 @@ def test_samplers_stay_on_device(device: str) -> None:
     assert highdim.cosine_density(t, 4).device.type == device
     assert highdim.cosine_cdf(t, 4).device.type == device
     assert 0 <= highdim.max_abs_cosine(10, 5, generator=g) <= 1
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_float32_samplers_run_on_every_device(device: str) -> None:
+    g = generator(0, device)
+    f32 = dict(generator=g, dtype=torch.float32)
+    for sample in (highdim.random_directions(4, 3, **f32), highdim.cosine_samples(10, 3, **f32),
+                   highdim.cosine_samples_naive(10, 3, **f32)):
+        assert sample.device.type == device and sample.dtype == torch.float32
+
+
+def test_fast_sampler_is_seeded_by_the_torch_generator() -> None:
+    """Same seed, same samples; the generator advances, so a second draw differs."""
+    g = generator(5)
+    first, second = highdim.cosine_samples(100, 7, generator=g), highdim.cosine_samples(100, 7,
+                                                                                        generator=g)
+    assert torch.equal(first, highdim.cosine_samples(100, 7, generator=generator(5)))
+    assert not torch.equal(first, second)
+    torch.manual_seed(3)
+    a = highdim.cosine_samples(50, 7)  # no generator: torch's global one, seeded
+    torch.manual_seed(3)
+    assert torch.equal(a, highdim.cosine_samples(50, 7))
 
 
 def test_random_directions_are_rotation_invariant() -> None:
@@ -93,9 +110,43 @@ def test_mean_zero_and_variance_one_over_n(n: int, seed: int) -> None:
 
 
 def test_std_times_sqrt_n_is_one_across_n() -> None:
-    rows = ch02.std_table(ns=(2, 10, 100, 1000, 10_000), num=100_000)
+    rows = highdim.std_table((2, 10, 100, 1000, 10_000), 100_000, generator=generator(5))
+    assert [r["n"] for r in rows] == [2, 10, 100, 1000, 10_000]
     for row in rows:
         assert abs(row["scaled_std"] - 1) <= 6 * row["scaled_se"] + 1e-3, row
+        assert abs(row["mean"]) <= 6 / math.sqrt(row["n"] * 100_000)
+
+
+@pytest.mark.parametrize("n", [2, 3, 10, 1000])
+def test_delta_method_standard_error_matches_repeated_sampling(n: int) -> None:
+    """The spread of √n·std over 200 repeats agrees with the delta-method SE (±25 %)."""
+    num, g = 2000, generator(n)
+    scaled = torch.tensor([float(highdim.cosine_samples(num, n, generator=g).std())
+                           for _ in range(200)], dtype=F64) * math.sqrt(n)
+    se = highdim.scaled_std_standard_error(n, num)
+    assert se == pytest.approx(math.sqrt((n - 1) / (2 * (n + 2) * num)), rel=1e-12)
+    assert float(scaled.std()) == pytest.approx(se, rel=0.25)
+
+
+def test_sampled_tails_agree_with_the_exact_tail_and_are_reproducible() -> None:
+    ns = (2, 10, 100, 1000)
+    rows = highdim.sampled_tails(0.1, ns, 50_000, generator=generator(9))
+    assert rows == highdim.sampled_tails(0.1, ns, 50_000, generator=generator(9))
+    for row in rows:
+        exact = highdim.tail_probability(0.1, row["n"])
+        assert row["se"] == pytest.approx(math.sqrt(row["p"] * (1 - row["p"]) / 50_000))
+        assert abs(row["p"] - exact) <= 6 * math.sqrt(exact * (1 - exact) / 50_000)
+    far = highdim.sampled_tails(0.9, (1000,), 1000, generator=generator(9))
+    assert far == [{"n": 1000, "p": 0.0, "se": 0.0}]  # nothing that far out
+
+
+@pytest.mark.parametrize("device", DEVICES_F64)
+def test_tables_draw_on_the_generators_device(device: str) -> None:
+    g = generator(1, device)
+    rows = highdim.std_table((5,), 1000, generator=g, device=device)
+    assert rows[0]["n"] == 5 and math.isfinite(rows[0]["scaled_std"])
+    assert highdim.sampled_tails(0.2, (5,), 1000, generator=generator(1, device),
+                                 device=device)[0]["n"] == 5
 
 
 @pytest.mark.parametrize("n", [2, 3, 4, 7, 50, 1000])
@@ -236,6 +287,35 @@ def test_tail_special_values() -> None:
     assert highdim.tail_probability(0.5, 2) == pytest.approx(1 - 2 / math.pi * math.asin(0.5))
 
 
+@pytest.mark.parametrize("n", [2, 3, 5, 10, 30, 100, 1000, 3000, 10_000])
+def test_tail_threshold_agrees_with_a_root_finder(n: int) -> None:
+    for p in (0.999, 0.5, 0.1, 1e-2, 1e-4, 1e-8, 1e-12):
+        root = optimize.brentq(lambda e, p=p: highdim.tail_probability(e, n) - p, 0.0, 1.0,
+                               xtol=1e-15, rtol=1e-15, maxiter=500)
+        assert abs(highdim.tail_threshold(p, n) - root) <= 1e-14, (n, p)
+
+
+@FAST
+@given(n=st.integers(2, 10**4), p=st.floats(1e-12, 1.0))
+def test_tail_threshold_inverts_the_tail(n: int, p: float) -> None:
+    """Within one rounding step of eps the tail passes through p (near eps = 1 a float64
+    step is coarse: for n = 2 the tail at 1 − 2⁻⁵³ is still about 1e-8)."""
+    eps = highdim.tail_threshold(p, n)
+    assert 0.0 <= eps <= 1.0
+    below, above = math.nextafter(eps, 0.0), min(1.0, math.nextafter(eps, 2.0))
+    assert highdim.tail_probability(below, n) >= p * (1 - 1e-8)
+    assert highdim.tail_probability(above, n) <= p * (1 + 1e-8)
+    if 1e-6 < eps < 1 - 1e-6:
+        assert highdim.tail_probability(eps, n) == pytest.approx(p, rel=1e-8)
+
+
+def test_tail_threshold_special_values() -> None:
+    assert highdim.tail_threshold(1.0, 50) == 0.0
+    assert highdim.tail_threshold(0.25, 3) == pytest.approx(0.75)  # uniform on [-1, 1]
+    with pytest.raises(ValueError, match="p must be > 0"):
+        highdim.tail_threshold(0.0, 5)
+
+
 def test_normal_approximation() -> None:
     t = torch.linspace(-0.2, 0.2, 11, dtype=F64)
     expected = torch.from_numpy(stats.norm.pdf(t.numpy(), scale=1 / math.sqrt(100)))
@@ -275,13 +355,8 @@ def test_pairwise_max_matches_loop_with_any_chunking(m: int, n: int, seed: int,
                                                      chunk: int) -> None:
     u = torch.randn(m, n, generator=generator(seed), dtype=F64) + 0.1
     loop = highdim.max_abs_pairwise_cosine_loop(u)
-    old = highdim._GRAM_CHUNK
-    try:
-        highdim._GRAM_CHUNK = chunk
-        assert highdim.max_abs_pairwise_cosine(u) == pytest.approx(loop, abs=1e-12)
-        running = highdim.running_max_abs_cosine(u)
-    finally:
-        highdim._GRAM_CHUNK = old
+    assert highdim.max_abs_pairwise_cosine(u, chunk=chunk) == pytest.approx(loop, abs=1e-12)
+    running = highdim.running_max_abs_cosine(u, chunk=chunk)
     assert float(running[-1]) == pytest.approx(loop, abs=1e-12)
     for k in range(1, m):
         assert float(running[k]) == pytest.approx(
@@ -325,19 +400,19 @@ def test_many_more_than_n_directions_are_nearly_orthogonal() -> None:
 
 # ------------------------------------------------------------ bad input
 @pytest.mark.parametrize("call, error, match", [
-    (lambda: highdim.random_directions(3, 1), ValueError, "n must be >= 2"),
-    (lambda: highdim.random_directions(3, 0), ValueError, "n must be >= 2"),
+    (lambda: highdim.random_directions(3, 1), ValueError, "n must be an int >= 2"),
+    (lambda: highdim.random_directions(3, 0), ValueError, "n must be an int >= 2"),
     (lambda: highdim.random_directions(3, 2.5), TypeError, "n must be an int"),
     (lambda: highdim.random_directions(3, True), TypeError, "n must be an int"),
-    (lambda: highdim.random_directions(0, 3), ValueError, "m must be >= 1"),
+    (lambda: highdim.random_directions(0, 3), ValueError, "m must be an int >= 1"),
     (lambda: highdim.random_directions(3.0, 3), TypeError, "m must be an int"),
     (lambda: highdim.random_directions(3, 3, dtype=torch.int64), TypeError,
      "floating-point torch dtype"),
     (lambda: highdim.random_directions(3, 3, generator=7), TypeError, "torch.Generator"),
     (lambda: highdim.random_directions(3, 3, generator=generator(0), device="meta"),
      ValueError, "same device"),
-    (lambda: highdim.cosine_samples(0, 3), ValueError, "num must be >= 1"),
-    (lambda: highdim.cosine_samples(10, 1), ValueError, "n must be >= 2"),
+    (lambda: highdim.cosine_samples(0, 3), ValueError, "num must be an int >= 1"),
+    (lambda: highdim.cosine_samples(10, 1), ValueError, "n must be an int >= 2"),
     (lambda: highdim.cosine_samples_naive(10, "3"), TypeError, "n must be an int"),
     (lambda: highdim.cosine_density(torch.tensor([0, 1]), 3), TypeError, "floating-point"),
     (lambda: highdim.cosine_density([0.0], 3), TypeError, "torch.Tensor"),
@@ -348,87 +423,26 @@ def test_many_more_than_n_directions_are_nearly_orthogonal() -> None:
     (lambda: highdim.tail_probability(1.5, 3), ValueError, r"eps must lie in \[0.0, 1.0\]"),
     (lambda: highdim.tail_probability(math.nan, 3), ValueError, "eps must lie"),
     (lambda: highdim.tail_probability("0.1", 3), TypeError, "eps must be a number"),
-    (lambda: highdim.tail_probability(0.1, 1), ValueError, "n must be >= 2"),
+    (lambda: highdim.tail_probability(0.1, 1), ValueError, "n must be an int >= 2"),
     (lambda: highdim.tail_bound(2.0, 3), ValueError, "eps must lie"),
     (lambda: highdim.normal_tail_probability(0.1, 2.0), TypeError, "n must be an int"),
-    (lambda: highdim.cosine_moment(0, 3), ValueError, "k must be >= 1"),
-    (lambda: highdim.max_abs_cosine(1, 3), ValueError, "m must be >= 2"),
-    (lambda: highdim.max_abs_cosine(5, 1), ValueError, "n must be >= 2"),
+    (lambda: highdim.cosine_moment(0, 3), ValueError, "k must be an int >= 1"),
+    (lambda: highdim.max_abs_cosine(1, 3), ValueError, "m must be an int >= 2"),
+    (lambda: highdim.max_abs_cosine(5, 1), ValueError, "n must be an int >= 2"),
     (lambda: highdim.max_abs_pairwise_cosine(torch.ones(1, 3, dtype=F64)), ValueError,
-     "m >= 2"),
+     "rows m of u must be an int >= 2"),
     (lambda: highdim.max_abs_pairwise_cosine(torch.ones(3, dtype=F64)), ValueError,
      r"shape \(m, n\)"),
     (lambda: highdim.max_abs_pairwise_cosine(torch.ones(2, 3, dtype=torch.int64)), TypeError,
      "floating-point"),
     (lambda: highdim.max_abs_pairwise_cosine(torch.zeros(2, 3, dtype=F64)), ValueError,
-     "zero row"),
+     "zero vector"),
     (lambda: highdim.running_max_abs_cosine(torch.zeros(2, 3, dtype=F64)), ValueError,
-     "zero row"),
+     "zero vector"),
     (lambda: highdim.union_bound_epsilon(10, 5, 0.0), ValueError, "delta must be > 0"),
     (lambda: highdim.union_bound_epsilon(10, 5, 1.5), ValueError, "delta must lie"),
-    (lambda: highdim.union_bound_epsilon(1, 5), ValueError, "m must be >= 2"),
+    (lambda: highdim.union_bound_epsilon(1, 5), ValueError, "m must be an int >= 2"),
 ])
 def test_bad_input_is_refused_clearly(call, error, match) -> None:
     with pytest.raises(error, match=match):
         call()
-
-
-# ------------------------------------------------------------ chapter 2 figures
-def _labelled(fig: go.Figure, fixed_ranges: bool = True) -> None:
-    go.Figure(fig.to_plotly_json())  # re-validate: raises on any unknown property
-    assert fig.layout.meta["alt"].strip()
-    assert fig.layout.title.text.strip()
-    layout = fig.layout.to_plotly_json()
-    axes = [k for k in layout if k.startswith(("xaxis", "yaxis"))]
-    assert {"xaxis", "yaxis"} <= set(axes)
-    for axis in axes:
-        ax = layout[axis]
-        assert ax.get("title", {}).get("text", "").strip(), f"{axis} has no title"
-        assert not fixed_ranges or ax.get("range") is not None, (
-            f"{axis} must have a fixed range (frames do not autorange)")
-
-
-@pytest.mark.parametrize("make, values", [
-    (ch02.histogram_figure, {"n": [2, 3, 7, 10, 333, 10_000]}),
-    (ch02.tail_figure, {"eps": [0.005, 0.01, 0.1, 0.5, 0.9]}),
-])
-def test_slider_figures_keep_their_traces(make, values) -> None:
-    (name, grid), = values.items()
-    signatures = set()
-    for v in grid:
-        fig = make(**{name: v})
-        _labelled(fig)
-        signatures.add(tuple(t.type for t in fig.data))
-    assert len(signatures) == 1
-
-
-def test_histogram_figure_is_reproducible_and_normalised() -> None:
-    a, b = ch02.histogram_figure(30), ch02.histogram_figure(30)
-    assert a.to_json() == b.to_json()
-    steps = a.data[0]  # step outline: outer edge, the bin centres, outer edge
-    heights, width = steps.y[1:-1], steps.x[2] - steps.x[1]
-    assert sum(heights) * width == pytest.approx(1.0, abs=1e-3)  # a density histogram
-
-
-@pytest.mark.parametrize("twin", [ch02.histogram_twin(), ch02.tail_twin()])
-def test_twins_build_static_figures_that_stay_light(twin: Twin) -> None:
-    fig = twin.static()
-    assert len(fig.frames) == len(twin.params[0].values)
-    html = pio.to_html(fig, include_plotlyjs=False, full_html=False)
-    assert len(html) < 500_000  # a chapter page's own HTML must stay ≤ 1.5 MB in all
-    assert fig.layout.meta["alt"]
-
-
-def test_live_panel_updates() -> None:
-    panel = ch02.histogram_twin().live()
-    panel.update(n=1234)
-    assert panel.figure.layout.title.text.startswith("n = 1234")
-
-
-def test_std_and_max_cosine_figures() -> None:
-    rows = ch02.std_table(ns=(2, 100), num=1000)
-    assert [r["n"] for r in rows] == [2, 100]
-    _labelled(ch02.std_figure(rows), fixed_ranges=False)
-    fig = ch02.max_cosine_figure(ns=(5, 50), m_max=60)
-    _labelled(fig, fixed_ranges=False)
-    assert len(fig.data) == 4

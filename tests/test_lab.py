@@ -1,6 +1,9 @@
-"""JupyterLab, driven in Chromium: open Chapter 1, run all, move a live slider,
-see the figure change. The chapter runs from a temporary copy, so Lab's
-autosave cannot touch the stored notebook."""
+"""JupyterLab, driven in Chromium, as `make lab` starts it: open the reader
+notebook of Chapter 1 (written by the book build), see its learning goals
+rendered with no MyST syntax, run all, move a live slider, see the figure
+change. The notebook runs from a temporary copy, so Lab's autosave cannot
+touch the build; Lab's settings come from tools/lab-settings/, as in `make lab`,
+so no news pop-up appears."""
 
 from __future__ import annotations
 
@@ -11,13 +14,18 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from support import ROOT
 
 pytestmark = pytest.mark.lab
 
-CHAPTER = ROOT / "book" / "01-dot-product.ipynb"
+# the reader notebooks of the built book; DOTBOOK_BUILD_DIR points at another build
+READERS = Path(os.environ.get("DOTBOOK_BUILD_DIR", ROOT / "_build")) / "html" / "_notebooks"
+CHAPTER = READERS / "01-dot-product.ipynb"
+SETTINGS = ROOT / "tools" / "lab-settings"
+SHOTS = Path(os.environ.get("DOTBOOK_SHOTS", ROOT / "_build" / "screenshots"))
 
 
 def _free_port() -> int:
@@ -29,6 +37,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def lab_url(tmp_path_factory):
     work = tmp_path_factory.mktemp("lab")
+    if not CHAPTER.exists():
+        pytest.fail(f"{CHAPTER} is missing: run 'make book' (make test does it first)")
     shutil.copy(CHAPTER, work / CHAPTER.name)
     port = _free_port()
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(work / ".config"),
@@ -39,8 +49,8 @@ def lab_url(tmp_path_factory):
          f"--port={port}", "--LabApp.extension_manager=readonly",
          "--IdentityProvider.token=", "--ServerApp.password=",
          "--ServerApp.disable_check_xsrf=True",
-         f"--ServerApp.root_dir={work}", "--LabApp.news_url=", "--LabApp.check_for_updates_class="
-         "jupyterlab.NeverCheckForUpdate"],
+         f"--ServerApp.root_dir={work}", f"--LabApp.app_settings_dir={SETTINGS}",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
@@ -56,6 +66,36 @@ def lab_url(tmp_path_factory):
     yield url
     server.terminate()
     server.wait(timeout=20)
+
+
+def test_reader_notebook_reads_clean(browser, lab_url):
+    """The first markdown cell shows its learning goals as a titled quote, no `:::`;
+    the solutions are collapsed; no news pop-up asks for attention."""
+    page = browser.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{lab_url}/lab/tree/{CHAPTER.name}")
+        first = page.locator(".jp-MarkdownCell .jp-RenderedMarkdown").first
+        first.wait_for()
+        page.wait_for_selector(".jp-StatusBar-TextItem:has-text('| Idle')", timeout=120_000)
+        text = first.inner_text()
+        assert "Learning goals" in first.locator("blockquote strong").first.inner_text()
+        assert first.locator("blockquote li").count() >= 3
+        for raw in (":::", "{admonition}", ":class:", "{cite}", "{glue"):
+            assert raw not in text, (raw, text)
+        # a collapsed cell shows a placeholder instead of its editor
+        assert page.locator(".jp-CodeCell .jp-InputPlaceholder").count() >= 2
+        page.wait_for_timeout(2_000)  # the news question would pop up by now
+        toasts = page.locator(".Toastify__toast").all_inner_texts()
+        assert not any("news" in t.lower() for t in toasts), toasts
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "reader-lab.png"))
+    except Exception:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "lab-failure.png"))
+        raise
+    finally:
+        page.close()
 
 
 def test_run_all_then_move_a_live_slider(browser, lab_url):
@@ -74,7 +114,8 @@ def test_run_all_then_move_a_live_slider(browser, lab_url):
         title = page.locator(".jp-OutputArea .js-plotly-plot .gtitle").first
         title.wait_for(timeout=60_000)
     except Exception:
-        page.screenshot(path=str(ROOT / "_build" / "lab-failure.png"))
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "lab-failure.png"))
         raise
     before = title.text_content()
     assert "θ = 45°" in before, before

@@ -10,9 +10,8 @@ static slider step's redraw in Chromium (median / p95).
 from __future__ import annotations
 
 import argparse
-import importlib
+import math
 import os
-import pkgutil
 import shutil
 import statistics
 import subprocess
@@ -63,30 +62,63 @@ def notebook_seconds(path: Path, book_build: bool) -> float:
 
 
 def twins():
+    """Every registered twin (``dotbook.figures.all_twins``), built."""
     import dotbook.figures as figures
 
-    for info in pkgutil.iter_modules(figures.__path__):
-        module = importlib.import_module(f"dotbook.figures.{info.name}")
-        for name in sorted(dir(module)):
-            if name.endswith("_twin") and callable(getattr(module, name)):
-                yield f"{info.name}.{name}", getattr(module, name)()
+    for name, factory in figures.all_twins().items():
+        yield name, factory()
 
 
-def live_latency(twin, moves: int = 50) -> tuple[float, float]:
-    panel = twin.live()
-    panel.update()  # warm-up
-    times = []
+def _reference_twin():
+    """The yardstick for both kinds of figure rows: one trace of two points."""
+    from dotbook import plots
+    from dotbook.explore import Param, Twin
+
+    sk = plots.skeleton(alt="reference: one line", height=300,
+                        axes={"xaxis": {"title": "x", "range": [0, 1]},
+                              "yaxis": {"title": "y", "range": [-1, 1]}})
+
+    def line(s: float) -> dict:
+        return plots.assemble(sk, [dict(type="scatter", x=[0, 1], y=[0, s], mode="lines")],
+                              title="reference")
+
+    return Twin(line, [Param("s", "slope", tuple(x / 10 for x in range(-10, 11)))])
+
+
+def _moves(twin, moves: int):
+    """``moves`` slider positions sweeping every slider across its live range together."""
     for i in range(moves):
         frac = (i + 0.5) / moves
         values = {}
         for p in twin.params:
-            if p.log:
-                value = p.lo * (p.hi / p.lo) ** frac
-            else:
-                value = p.lo + frac * (p.hi - p.lo)
+            value = p.lo * (p.hi / p.lo) ** frac if p.log else p.lo + frac * (p.hi - p.lo)
             values[p.name] = int(round(value)) if p.integer else value
+        yield values
+
+
+def live_latency(twin, moves: int = 50, old_path: bool = False) -> tuple[float, float]:
+    """Median and p95 (ms) of the live callback over ``moves`` slider moves.
+
+    ``old_path``: what the callback cost before the dict idiom (issue 7): the
+    figure validated through ``go.Figure`` and every trace and layout key
+    pushed to the widget on every move.
+    """
+    import plotly.graph_objects as go
+
+    panel = twin.live()
+    panel.update()  # warm-up
+    times = []
+    for values in _moves(twin, moves):
         start = time.perf_counter()
-        panel.update(**values)
+        if old_path:
+            new = go.Figure(twin.data(**values)).to_plotly_json()
+            with panel.figure.batch_update():
+                for trace, fresh in zip(panel.figure.data, new["data"], strict=True):
+                    trace.update({k: v for k, v in fresh.items() if k != "type"})
+                panel.figure.layout.update(
+                    {k: v for k, v in new["layout"].items() if k not in ("template", "meta")})
+        else:
+            panel.update(**values)
         times.append(time.perf_counter() - start)
     return statistics.median(times) * 1e3, _p95(times) * 1e3
 
@@ -112,7 +144,28 @@ async (i) => {
 """
 
 
+def _redraws_on(url: str, context, label: str) -> list[tuple[str, list[float]]]:
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_timeout(800)
+    results = []
+    count = page.evaluate("document.querySelectorAll('.js-plotly-plot').length")
+    for i in range(count):
+        name = page.evaluate(
+            "i => document.querySelectorAll('.js-plotly-plot')[i].closest('[data-twin]')"
+            "?.dataset.twin || null", i) or f"{label} fig {i}"
+        has_frames = page.evaluate(
+            "i => (document.querySelectorAll('.js-plotly-plot')[i]._transitionData"
+            "._frames || []).length", i)
+        if has_frames:
+            page.locator(".js-plotly-plot").nth(i).scroll_into_view_if_needed()
+            results.append((name, page.evaluate(REDRAW_JS, i)))
+    page.close()
+    return results
+
+
 def browser_redraws() -> list[tuple[str, list[float]]]:
+    """Static slider redraws on every page of the built book."""
     from playwright.sync_api import sync_playwright
 
     results = []
@@ -120,27 +173,90 @@ def browser_redraws() -> list[tuple[str, list[float]]]:
           sync_playwright() as p):
         context = chromium(p, profile)
         for page_path in sorted((HTML / "book").glob("[0-9]*.html")):
-            page = context.new_page()
-            page.goto(f"{url}/book/{page_path.name}")
-            page.wait_for_timeout(800)
-            count = page.evaluate("document.querySelectorAll('.js-plotly-plot').length")
-            for i in range(count):
-                has_frames = page.evaluate(
-                    "i => (document.querySelectorAll('.js-plotly-plot')[i]._transitionData"
-                    "._frames || []).length", i)
-                if has_frames:
-                    page.locator(".js-plotly-plot").nth(i).scroll_into_view_if_needed()
-                    results.append((f"{page_path.stem} fig {i}", page.evaluate(REDRAW_JS, i)))
-            page.close()
+            results += _redraws_on(f"{url}/book/{page_path.name}", context, page_path.stem)
         context.close()
     return results
+
+
+def standalone_page(named_twins, directory: Path) -> Path:
+    """One HTML page with every twin's static face, as the book shows it (plotly.min.js
+    from the installed plotly package, ``book/_ext/static/dotbook-twin.js``), so static
+    redraws can be measured without building the book."""
+    import plotly
+
+    from dotbook import plots
+
+    shutil.copy(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", directory)
+    shutil.copy(ROOT / "book" / "_ext" / "static" / "dotbook-twin.js", directory)
+    body = "\n".join(f'<section data-twin="{name}">{plots.to_book_html(twin.static())}</section>'
+                     for name, twin in named_twins)
+    page = directory / "index.html"
+    page.write_text('<!doctype html><html><head><meta charset="utf-8">'
+                    '<script src="plotly.min.js"></script></head><body style="width:900px">'
+                    f'{body}<script src="dotbook-twin.js"></script></body></html>',
+                    encoding="utf-8")
+    return page
+
+
+def standalone_redraws(named_twins) -> list[tuple[str, list[float]]]:
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as directory, tempfile.TemporaryDirectory() as profile:
+        standalone_page(named_twins, Path(directory))
+        with serve(Path(directory)) as url, sync_playwright() as p:
+            context = chromium(p, profile)
+            results = _redraws_on(f"{url}/index.html", context, "standalone")
+            context.close()
+    return results
+
+
+def figure_rows(standalone: bool = False, old_path: bool = True) -> list[Row]:
+    """Live callbacks and static redraws of every registered twin, each also as a
+    ratio to a reference measured in the same run (so hosts can be compared):
+    the minimal one-trace twin's live callback, and its static redraw."""
+    rows: list[Row] = []
+    named = list(twins())
+    ref_median, ref_p95 = live_latency(_reference_twin())
+    rows.append(("live callback: reference (one 2-point trace)",
+                 f"median {ref_median:.2f} ms, p95 {ref_p95:.2f} ms", "—", "info"))
+    for name, twin in named:
+        median, p95 = live_latency(twin)
+        rows.append((f"live callback {name}",
+                     f"median {median:.1f} ms, p95 {p95:.1f} ms "
+                     f"(×{median / ref_median:.0f} / ×{p95 / ref_p95:.0f} reference)",
+                     "≤ 50 / 100 ms", verdict(median <= 50 and p95 <= 100)))
+        if old_path:
+            median, p95 = live_latency(twin, old_path=True)
+            rows.append((f"live callback {name}, old path (go.Figure, full update)",
+                         f"median {median:.1f} ms, p95 {p95:.1f} ms", "—", "info"))
+    if standalone:
+        timings = standalone_redraws([("reference", _reference_twin()), *named])
+    else:
+        timings = standalone_redraws([("reference", _reference_twin())]) + browser_redraws()
+    ref = statistics.median(dict(timings).get("reference", [math.nan]))
+    for name, times in timings:
+        median, p95 = statistics.median(times), _p95(times)
+        if name == "reference":
+            rows.append(("static slider redraw: reference (one 2-point trace)",
+                         f"median {median:.1f} ms, p95 {p95:.1f} ms", "—", "info"))
+            continue
+        rows.append((f"static slider redraw {name}",
+                     f"median {median:.1f} ms, p95 {p95:.1f} ms (×{median / ref:.1f} reference)",
+                     "≤ 50 ms", verdict(median <= 50)))
+    return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-build", action="store_true", help="use the existing _build")
+    parser.add_argument("--figures-only", action="store_true",
+                        help="only the figure rows; static redraws on a standalone page "
+                             "(no book build needed)")
     args = parser.parse_args()
     rows: list[Row] = []
+    if args.figures_only:
+        print_table(figure_rows(standalone=True))
+        return 0
     if not args.skip_build:
         clean = build(clean=True)
         rows.append(("clean `make book` (execute + HTML)", f"{clean:.1f} s", "≤ 180 s",
@@ -161,20 +277,17 @@ def main() -> int:
                      verdict(size <= 1.5)))
     static = sum(f.stat().st_size for f in (HTML / "_static").rglob("*") if f.is_file()) / 1e6
     rows.append(("shared assets `_static/` (cached once)", f"{static:.1f} MB", "—", "info"))
-    for name, twin in twins():
-        median, p95 = live_latency(twin)
-        rows.append((f"live callback {name}", f"median {median:.1f} ms, p95 {p95:.1f} ms",
-                     "≤ 50 / 100 ms", verdict(median <= 50 and p95 <= 100)))
-    for name, times in browser_redraws():
-        median, p95 = statistics.median(times), _p95(times)
-        rows.append((f"static slider redraw {name}", f"median {median:.1f} ms, p95 {p95:.1f} ms",
-                     "≤ 50 ms", verdict(median <= 50)))
+    rows += figure_rows(standalone=args.figures_only)
+    print_table(rows)
+    return 0
+
+
+def print_table(rows: list[Row]) -> None:
     width = max(len(r[0]) for r in rows)
     print(f"| {'what'.ljust(width)} | measured | bar | |")
     print(f"|{'-' * (width + 2)}|---|---|---|")
     for what, measured, bar, ok in rows:
         print(f"| {what.ljust(width)} | {measured} | {bar} | {ok} |")
-    return 0
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 - the first cell is :data:`dotbook.notebook.SETUP_CELL`, rendered with the
   repository URL from ``_config.yml`` (its one home), tagged ``hide-cell``;
+  the arguments of its ``notebook.setup(...)`` call are kept when they match
+  :data:`dotbook.notebook.SETUP_ARGS` (a seed and a dtype name), else ``seed=0``;
 - no outputs, no execution counts, the ``python3`` kernel.
 
     python tools/sync_notebooks.py          # rewrite book/*.ipynb in place
@@ -11,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -20,7 +23,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from dotbook.notebook import SETUP_CELL  # noqa: E402
+from dotbook.notebook import SETUP_ARGS, SETUP_CELL  # noqa: E402
 
 KERNEL = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
@@ -30,8 +33,16 @@ def repository_url() -> str:
     return config["repository"]["url"].rstrip("/")
 
 
-def setup_source() -> str:
-    return SETUP_CELL.format(repository_url=repository_url() + ".git")
+def setup_source(args: str = "seed=0") -> str:
+    return SETUP_CELL.format(repository_url=repository_url() + ".git", setup_args=args)
+
+
+def setup_args(source: str) -> str:
+    """The chapter's own ``notebook.setup(...)`` arguments, when they are allowed ones."""
+    found = re.search(r"notebook\.setup\((.*)\)", source)
+    if found and re.fullmatch(SETUP_ARGS, found.group(1).strip()):
+        return found.group(1).strip()
+    return "seed=0"
 
 
 def normalized(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -41,7 +52,7 @@ def normalized(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     if first is None or first.cell_type != "code" or "notebook.setup(" not in first.source:
         nb.cells.insert(0, nbformat.v4.new_code_cell())
         first = nb.cells[0]
-    first.source = setup_source()
+    first.source = setup_source(setup_args(first.source))
     first.metadata["tags"] = ["hide-cell"]
     for cell in nb.cells:
         cell.pop("id", None)

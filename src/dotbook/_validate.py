@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -85,19 +86,42 @@ def last_dim(x: object, name: str, n: int, like: torch.Tensor, like_name: str) -
 
 
 def positive_int(x: object, name: str) -> int:
-    """Require an integer >= 1 (bools are refused)."""
-    if isinstance(x, bool) or not isinstance(x, int):
-        raise TypeError(f"{name} must be an int >= 1, got {x!r} ({type(x).__name__})")
-    if x < 1:
-        raise ValueError(f"{name} must be >= 1, got {x}")
-    return x
+    """Require an integer >= 1 (bools are refused): ``integer(x, name, at_least=1)``."""
+    return integer(x, name, at_least=1)
 
 
-def in_range(x: object, name: str, lo: float, hi: float) -> float:
-    """Require a finite real number with lo <= x <= hi."""
+def integer(x: object, name: str, at_least: int = 1, *, why: str = "") -> int:
+    """Require an int >= ``at_least`` (bools are refused; numpy integers are accepted).
+
+    ``why``, when given, is appended to the message for a too-small value.
+
+    Examples::
+
+        >>> integer(3, "n", at_least=2)
+        3
+        >>> integer(1, "n", at_least=2)
+        Traceback (most recent call last):
+        ...
+        ValueError: n must be an int >= 2, got 1
+    """
+    if isinstance(x, bool) or not isinstance(x, numbers.Integral):
+        raise TypeError(f"{name} must be an int >= {at_least}, got {x!r} ({type(x).__name__})")
+    if x < at_least:
+        reason = f": {why}" if why else ""
+        raise ValueError(f"{name} must be an int >= {at_least}, got {x}{reason}")
+    return int(x)
+
+
+def in_range(x: object, name: str, lo: float, hi: float, *, range_name: str = "") -> float:
+    """Require a finite real number with lo <= x <= hi (returned as a float).
+
+    ``range_name`` names the interval in the message (``"its slider range"``).
+    """
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         raise TypeError(f"{name} must be a number in [{lo}, {hi}], got {x!r}")
     if not (math.isfinite(x) and lo <= x <= hi):
+        if range_name:
+            raise ValueError(f"{name} = {x} is outside {range_name} [{lo}, {hi}]")
         raise ValueError(f"{name} must lie in [{lo}, {hi}], got {x}")
     return float(x)
 
@@ -106,4 +130,47 @@ def one_of(x: object, name: str, allowed: Sequence[object]) -> object:
     """Require x to be one of the allowed values."""
     if x not in allowed:
         raise ValueError(f"{name} must be one of {list(allowed)}, got {x!r}")
+    return x
+
+
+def matrix(x: object, name: str) -> torch.Tensor:
+    """Require a non-empty 2-D floating-point tensor (m, n), m, n >= 1."""
+    x = tensor(x, name)
+    if x.ndim != 2:
+        raise ValueError(
+            f"{name} must be a matrix (2-D, shape (m, n): one row per neuron), got shape "
+            f"{tuple(x.shape)}"
+        )
+    if 0 in x.shape:
+        raise ValueError(f"{name} has shape {tuple(x.shape)}; pass m >= 1 rows and n >= 1 columns")
+    return x
+
+
+def real(x: object, name: str) -> float:
+    """Require a finite real number (a Python int or float; bools are refused)."""
+    return in_range(x, name, -math.inf, math.inf)
+
+
+def scalar(x: object, name: str, like: torch.Tensor, like_name: str,
+           hint: str = "") -> torch.Tensor | float:
+    """Require a finite number, or a 0-d float tensor with ``like``'s dtype and device.
+
+    A tensor comes back as it is (so gradients flow through it), a number as a float.
+    """
+    if isinstance(x, torch.Tensor):
+        x = tensor(x, name)
+        if x.ndim != 0:
+            raise ValueError(f"{name} must be a scalar (a number or a 0-d tensor), got shape "
+                             f"{tuple(x.shape)}" + (f"; {hint}" if hint else ""))
+        same_kind(like, x, f"{like_name}, {name}")
+        return x
+    return real(x, name)
+
+
+def choice(x: object, name: str, allowed: Sequence[str]) -> str:
+    """Require one of the names in ``allowed`` (a str: anything else is a TypeError)."""
+    if not isinstance(x, str):
+        raise TypeError(f"{name} must be a name (str), one of {list(allowed)}, got {x!r}")
+    if x not in allowed:
+        raise ValueError(f"unknown {name} {x!r}; use one of {list(allowed)}")
     return x

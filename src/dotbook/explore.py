@@ -1,8 +1,9 @@
 """One function, two faces.
 
 An interactive figure in this book is written once, as a pure function
-``fn(**params) -> figure`` where the figure is a plotly ``go.Figure`` or,
-faster to build, its plain-dict form ``{"data": [...], "layout": {...}}``.
+``fn(**params) -> figure``. In the book the figure is the plain dict
+``{"data": [...], "layout": {...}}`` of :func:`dotbook.plots.assemble` (fast
+to build: no validation); a plotly ``go.Figure`` is accepted too.
 :class:`Twin` shows it two ways:
 
 - **static** (:meth:`Twin.static`): ``fn`` is evaluated on a small grid of
@@ -13,7 +14,8 @@ faster to build, its plain-dict form ``{"data": [...], "layout": {...}}``.
   positions of all sliders into a frame name and draws that frame with
   ``Plotly.react`` (which redraws only what changed).
 - **live** (:meth:`Twin.live`): the same ``fn`` behind ipywidgets sliders with
-  finer, wider ranges, recomputed by PyTorch on every move. It needs a
+  finer, wider ranges, recomputed by PyTorch on every move; only the trace
+  properties and layout keys that changed are sent to the figure. It needs a
   kernel (JupyterLab, Colab).
 
 :meth:`Twin.show` picks the face: the static one plus a one-line note while
@@ -27,14 +29,13 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import plotly.graph_objects as go
 
-from dotbook import plots
+from dotbook import _build, _validate, plots
 
 __all__ = ["Param", "Twin", "LivePanel", "building_book"]
 
@@ -48,9 +49,8 @@ _ANIMATE = {"mode": "immediate", "frame": {"duration": 0, "redraw": True},
             "transition": {"duration": 0}}
 
 
-def building_book() -> bool:
-    """True while ``jupyter-book`` executes the chapters (``DOTBOOK_BUILD=1``)."""
-    return os.environ.get("DOTBOOK_BUILD", "") not in ("", "0")
+#: True while ``jupyter-book`` executes the chapters; its one home is :mod:`dotbook._build`.
+building_book = _build.active
 
 
 @dataclass(frozen=True)
@@ -114,13 +114,9 @@ class Param:
 
     def check(self, value: float) -> float:
         """Validate a slider value: a finite number inside ``[lo, hi]``."""
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"{self.name} must be a number, got {value!r}")
-        if not (math.isfinite(value) and self.lo <= value <= self.hi):
-            raise ValueError(
-                f"{self.name} = {value} is outside its slider range [{self.lo}, {self.hi}]"
-            )
-        return int(round(value)) if self.integer else value
+        checked = _validate.in_range(value, self.name, self.lo, self.hi,
+                                     range_name="its slider range")
+        return int(round(checked)) if self.integer else value
 
     def label_of(self, value: float) -> str:
         return format(self.check(value), self.fmt)
@@ -295,6 +291,20 @@ class Twin:
             display(self.live().widget)
 
 
+def _changes(fresh: dict[str, Any], old: dict[str, Any], skip: tuple[str, ...]
+             ) -> dict[str, Any]:
+    """The entries of ``fresh`` whose values differ from ``old``'s."""
+    return {k: v for k, v in fresh.items() if k not in skip and not _same(v, old.get(k))}
+
+
+def _same(a: object, b: object) -> bool:
+    """``a == b`` for plain values; arrays and tensors (no plain truth value) count as changed."""
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError, RuntimeError):
+        return False
+
+
 def _key(index: Sequence[int]) -> str:
     return "-".join(str(i) for i in index)
 
@@ -309,13 +319,21 @@ def _in_kernel() -> bool:
 
 
 class LivePanel:
-    """Sliders plus a ``FigureWidget``; :meth:`update` is the slider callback."""
+    """Sliders plus a ``FigureWidget``; :meth:`update` is the slider callback.
+
+    The widget is built once. A move recomputes ``fn`` and sends the widget
+    only what changed since the last move: the trace properties whose values
+    differ (an arrow that does not move is not restyled) and the layout keys
+    that differ (usually just the title). Plotly validates every value it is
+    sent, so sending less is what keeps a callback within its 50 ms bar.
+    """
 
     def __init__(self, twin: Twin) -> None:
         import ipywidgets as w
 
         self.twin = twin
-        self.figure = go.FigureWidget(twin.figure())
+        self._last = twin.data()
+        self.figure = go.FigureWidget(self._last)
         self.sliders = {p.name: p.widget() for p in twin.params}
         for slider in self.sliders.values():
             slider.observe(self._on_move, names="value")
@@ -325,12 +343,25 @@ class LivePanel:
         self.update(**{name: s.value for name, s in self.sliders.items()})
 
     def update(self, **values: float) -> None:
-        """Recompute ``fn`` at ``values`` and push the new data into the figure."""
+        """Recompute ``fn`` at ``values`` and push what changed into the figure."""
         new = self.twin.data(**values)
+        if len(new["data"]) != len(self._last["data"]):
+            raise ValueError(
+                f"{getattr(self.twin.fn, '__name__', 'fn')} returned {len(new['data'])} traces "
+                f"at {values}, but {len(self._last['data'])} before; return the same traces "
+                f"for every value"
+            )
+        restyles = [(trace, _changes(fresh, old, skip=("type",)))
+                    for trace, fresh, old in zip(self.figure.data, new["data"],
+                                                 self._last["data"], strict=True)]
+        relayout = _changes(_frame_layout(new), _frame_layout(self._last), skip=())
         with self.figure.batch_update():
-            for trace, fresh in zip(self.figure.data, new["data"], strict=True):
-                trace.update({k: v for k, v in fresh.items() if k != "type"})
-            self.figure.layout.update(_frame_layout(new))
+            for trace, changed in restyles:
+                if changed:
+                    trace.update(changed)
+            if relayout:
+                self.figure.layout.update(relayout)
+        self._last = new
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)

@@ -24,7 +24,7 @@ import torch
 
 from dotbook import _validate
 
-__all__ = ["dot_loop", "dot", "norm", "cosine", "angle", "project", "from_polar"]
+__all__ = ["dot_loop", "dot", "norm", "unit", "cosine", "angle", "project", "from_polar"]
 
 
 def dot_loop(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -108,10 +108,28 @@ def _nonzero(length: torch.Tensor, name: str) -> None:
         )
 
 
-def _unit(a: torch.Tensor, name: str) -> torch.Tensor:
+def unit(a: torch.Tensor, *, name: str = "a") -> torch.Tensor:
+    r"""The unit vector :math:`\hat a = a / \lVert a\rVert` in the direction of ``a``.
+
+    Zero vectors have no direction and raise ``ValueError`` (``name`` is how
+    the message calls ``a``). The length comes from :func:`norm`, so tiny and
+    huge vectors neither underflow nor overflow.
+
+    Shape:
+        - a: :math:`(*, n)`
+        - output: :math:`(*, n)`, every vector of length 1
+
+    Examples::
+
+        >>> unit(torch.tensor([3., 4.]))
+        tensor([0.6000, 0.8000])
+        >>> unit(torch.tensor([[1e-200, 0.0]], dtype=torch.float64))
+        tensor([[1., 0.]], dtype=torch.float64)
+    """
+    a = _validate.batched(a, name)
     length = norm(a)  # (*)
     _nonzero(length, name)
-    return a / length.unsqueeze(-1)
+    return a / length.unsqueeze(-1)  # (*, n)
 
 
 def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -133,7 +151,7 @@ def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """
     a, b = _validate.batched(a, "a"), _validate.batched(b, "b")
     _validate.same_shape(a, b)
-    a_hat, b_hat = _unit(a, "a"), _unit(b, "b")  # (*, n)
+    a_hat, b_hat = unit(a, name="a"), unit(b, name="b")  # (*, n)
     return dot(a_hat, b_hat).clamp(-1.0, 1.0)
 
 
@@ -158,7 +176,7 @@ def angle(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """
     a, b = _validate.batched(a, "a"), _validate.batched(b, "b")
     _validate.same_shape(a, b)
-    a_hat, b_hat = _unit(a, "a"), _unit(b, "b")  # (*, n)
+    a_hat, b_hat = unit(a, name="a"), unit(b, name="b")  # (*, n)
     return 2 * torch.atan2(norm(a_hat - b_hat), norm(a_hat + b_hat))
 
 
@@ -185,8 +203,10 @@ def project(a: torch.Tensor, onto: torch.Tensor) -> torch.Tensor:
     return (dot(a, b) / bb).unsqueeze(-1) * b
 
 
-def from_polar(length: float, theta: float, *, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    r"""The 2-D vector :math:`\ell\,(\cos\theta, \sin\theta)`; ``theta`` in radians.
+def from_polar(length: float, theta: float, *, dtype: torch.dtype = torch.float64,
+               device: torch.device | str | None = None) -> torch.Tensor:
+    r"""The 2-D vector :math:`\ell\,(\cos\theta, \sin\theta)`; ``theta`` in radians,
+    made on ``device`` (default: the CPU) with ``dtype``.
 
     Shape:
         - output: :math:`(2)`
@@ -198,5 +218,5 @@ def from_polar(length: float, theta: float, *, dtype: torch.dtype = torch.float6
     """
     length = _validate.in_range(length, "length", 0.0, float("inf"))
     theta = _validate.in_range(theta, "theta", -1e6, 1e6)
-    t = torch.tensor(theta, dtype=dtype)
+    t = torch.tensor(theta, dtype=dtype, device=device)
     return length * torch.stack([torch.cos(t), torch.sin(t)])

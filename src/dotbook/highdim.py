@@ -32,12 +32,14 @@ and return Python floats, or float64 tensors on the input's device.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch
-from scipy import optimize, special, stats
+from scipy import special, stats
 
 from dotbook import _validate, geometry
+from dotbook import device as _device
 
 __all__ = [
     "cosine_cdf",
@@ -57,60 +59,26 @@ __all__ = [
     "running_max_abs_cosine",
     "tail_bound",
     "tail_probability",
+    "tail_threshold",
     "union_bound_epsilon",
+    "sampled_tails",
+    "scaled_std_standard_error",
+    "std_table",
 ]
 
-#: Largest number of Gram-matrix entries :func:`max_abs_pairwise_cosine` holds at once.
-_GRAM_CHUNK = 1 << 22
+#: Default for ``chunk``: the most Gram-matrix entries held at once by
+#: :func:`max_abs_pairwise_cosine` and :func:`running_max_abs_cosine`.
+GRAM_CHUNK = 1 << 22
 
 
 # ------------------------------------------------------------------ input checks
 def _dimension(n: object) -> int:
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(
-            f"n must be an int >= 2 (the dimension), got {n!r} ({type(n).__name__}); "
-            f"pass e.g. n=100"
-        )
-    if n < 2:
-        raise ValueError(
-            f"n must be >= 2, got {n}: in one dimension every direction is ±1 and "
-            f"the cosine is always ±1, so there is no angle to speak of"
-        )
-    return n
+    return _validate.integer(n, "n", at_least=2, why="in one dimension every direction is "
+                             "±1 and the cosine is always ±1, so there is no angle to speak of")
 
 
 def _epsilon(eps: object) -> float:
     return _validate.in_range(eps, "eps", 0.0, 1.0)
-
-
-def _float_dtype(dtype: object) -> torch.dtype:
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(
-            f"dtype must be a floating-point torch dtype, got {dtype!r}; "
-            f"pass dtype=torch.float64 or dtype=torch.float32"
-        )
-    return dtype
-
-
-def _placement(generator: torch.Generator | None, device: torch.device | str | None,
-               dtype: object) -> tuple[torch.device, torch.dtype]:
-    """Where to sample: the generator's device unless ``device`` says otherwise."""
-    dtype = _float_dtype(dtype)
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(
-            f"generator must be a torch.Generator or None, got {type(generator).__name__}; "
-            f"make one with dotbook.device.generator(seed, device)"
-        )
-    where = torch.device(device) if device is not None else (
-        generator.device if generator is not None else torch.device("cpu"))
-    if generator is not None and generator.device.type != where.type:
-        raise ValueError(
-            f"the generator lives on {generator.device} but device={where}; make the "
-            f"generator on the same device: dotbook.device.generator(seed, {str(where)!r})"
-        )
-    if where.type == "mps" and dtype == torch.float64:
-        raise TypeError("MPS has no float64; pass dtype=torch.float32 on an MPS device")
-    return where, dtype
 
 
 # ----------------------------------------------------------------- sampling
@@ -139,10 +107,9 @@ def random_directions(m: int, n: int, *, generator: torch.Generator | None = Non
     """
     m = _validate.positive_int(m, "m")
     n = _dimension(n)
-    where, dtype = _placement(generator, device, dtype)
+    where, dtype = _device.placement(device, dtype, generator)
     z = torch.randn(m, n, generator=generator, device=where, dtype=dtype)  # (m, n)
-    length = geometry.norm(z).unsqueeze(-1)  # (m, 1); zero has probability 0
-    return z / length
+    return geometry.unit(z, name="z")  # a zero draw has probability 0
 
 
 def cosine_samples(num: int, n: int, *, generator: torch.Generator | None = None,
@@ -152,12 +119,18 @@ def cosine_samples(num: int, n: int, *, generator: torch.Generator | None = None
     directions in :math:`\mathbb R^n`, in :math:`O(\text{num})` work whatever ``n``.
 
     Rotate so that one direction is :math:`e_1`: the cosine is then the first
-    coordinate of a uniform direction, :math:`z_1 / \lVert z\rVert`. Its
-    denominator only needs :math:`\lVert z\rVert^2 = z_1^2 + S` where
-    :math:`S = \sum_{i\ge 2} z_i^2 \sim \chi^2_{n-1} = 2\,\mathrm{Gamma}(\tfrac{n-1}{2})`,
-    so we draw :math:`z_1` and :math:`S` directly instead of :math:`n` numbers:
+    coordinate :math:`u_1` of a uniform direction, and its exact law (see
+    :func:`cosine_density`) is
 
-    .. math::  \cos\theta = \frac{z_1}{\sqrt{z_1^2 + S}} .
+    .. math::  \frac{1 + \cos\theta}{2} \sim
+               \mathrm{Beta}\big(\tfrac{n-1}{2}, \tfrac{n-1}{2}\big).
+
+    So one Beta variate per sample replaces the :math:`2n` normals of the
+    definition. The Beta variates come from NumPy's public, seeded
+    ``Generator.beta`` (torch has no public seeded Beta or Gamma sampler): a
+    NumPy generator is seeded by one integer drawn from ``generator`` (or from
+    torch's global generator on that device), so the same torch seed gives the
+    same samples, and the result is moved to ``device``.
 
     :func:`cosine_samples_naive` is the obviously-correct twin; the tests hold
     the two to the same distribution.
@@ -179,12 +152,12 @@ def cosine_samples(num: int, n: int, *, generator: torch.Generator | None = None
     """
     num = _validate.positive_int(num, "num")
     n = _dimension(n)
-    where, dtype = _placement(generator, device, dtype)
-    z1 = torch.randn(num, generator=generator, device=where, dtype=dtype)  # (num,)
-    shape = torch.full((num,), (n - 1) / 2, device=where, dtype=dtype)  # (num,)
-    # torch's Gamma sampler with an explicit generator (torch.distributions has none)
-    rest = 2.0 * torch._standard_gamma(shape, generator=generator)  # (num,) ~ χ²_{n-1}
-    return (z1 / torch.sqrt(z1 * z1 + rest)).clamp(-1.0, 1.0)
+    where, dtype = _device.placement(device, dtype, generator)
+    seed = int(torch.randint(0, 2**62, (), generator=generator, device=where))
+    a = (n - 1) / 2
+    beta = np.random.default_rng(seed).beta(a, a, size=num)  # (num,) float64, in [0, 1]
+    cos = torch.from_numpy(2.0 * beta - 1.0)  # (num,) on the CPU, float64
+    return cos.to(dtype).to(where).clamp(-1.0, 1.0)
 
 
 def cosine_samples_naive(num: int, n: int, *, generator: torch.Generator | None = None,
@@ -438,7 +411,7 @@ def ks_test(samples: torch.Tensor, n: int) -> object:
 
 
 # ----------------------------------------------------------------- many vectors
-def max_abs_pairwise_cosine(u: torch.Tensor) -> float:
+def max_abs_pairwise_cosine(u: torch.Tensor, *, chunk: int = GRAM_CHUNK) -> float:
     r"""The largest :math:`|\cos\theta_{ij}|` over all pairs :math:`i \ne j` of
     the rows of ``u``: the off-diagonal maximum of the Gram matrix
     :math:`\hat U \hat U^{\top}` of the normalised rows, built a block of rows
@@ -446,6 +419,7 @@ def max_abs_pairwise_cosine(u: torch.Tensor) -> float:
 
     Args:
         u: ``m >= 2`` non-zero vectors as rows, on any device.
+        chunk: the most Gram-matrix entries held at once (at least one row).
 
     Shape:
         - u: :math:`(m, n)`
@@ -460,15 +434,12 @@ def max_abs_pairwise_cosine(u: torch.Tensor) -> float:
     if u.ndim != 2:
         raise ValueError(f"u must be a matrix of shape (m, n), got shape {tuple(u.shape)}")
     m, n = u.shape
-    if m < 2:
-        raise ValueError(f"u has m = {m} row(s); a pairwise cosine needs m >= 2 vectors")
-    if n < 1:
-        raise ValueError(f"u has shape {tuple(u.shape)} with n = 0; pass n >= 1")
-    length = geometry.norm(u)  # (m,)
-    if bool((length == 0).any()):
-        raise ValueError("u contains a zero row: the angle to a zero vector is undefined")
-    u_hat = u / length.unsqueeze(-1)  # (m, n)
-    rows = max(1, _GRAM_CHUNK // m)
+    _validate.integer(m, "the number of rows m of u", at_least=2,
+                      why="a pairwise cosine needs two vectors")
+    _validate.integer(n, "the row length n of u", at_least=1)
+    chunk = _validate.positive_int(chunk, "chunk")
+    u_hat = geometry.unit(u, name="u")  # (m, n)
+    rows = max(1, chunk // m)
     best = torch.zeros((), dtype=u.dtype, device=u.device)
     for start in range(0, m, rows):
         stop = min(m, start + rows)
@@ -493,8 +464,10 @@ def max_abs_pairwise_cosine_loop(u: torch.Tensor) -> float:
         0.7071067...
     """
     u = _validate.tensor(u, "u")
-    if u.ndim != 2 or u.shape[0] < 2:
-        raise ValueError(f"u must have shape (m, n) with m >= 2, got {tuple(u.shape)}")
+    if u.ndim != 2:
+        raise ValueError(f"u must be a matrix of shape (m, n), got shape {tuple(u.shape)}")
+    _validate.integer(u.shape[0], "the number of rows m of u", at_least=2,
+                      why="a pairwise cosine needs two vectors")
     best = 0.0
     for i in range(u.shape[0]):
         for j in range(i + 1, u.shape[0]):
@@ -502,14 +475,14 @@ def max_abs_pairwise_cosine_loop(u: torch.Tensor) -> float:
     return best
 
 
-def running_max_abs_cosine(u: torch.Tensor) -> torch.Tensor:
+def running_max_abs_cosine(u: torch.Tensor, *, chunk: int = GRAM_CHUNK) -> torch.Tensor:
     r"""How the largest pairwise :math:`|\cos\theta|` grows as directions are added:
     entry :math:`k` is :math:`\max_{i < j \le k} |\cos\theta_{ij}|` over the first
     :math:`k + 1` rows (entry 0, a single vector, is 0).
 
     One pass over the lower triangle of the Gram matrix, a block of rows at a
-    time, then a running maximum; :func:`max_abs_pairwise_cosine` of the first
-    :math:`k+1` rows equals entry :math:`k`.
+    time (at most ``chunk`` entries at once), then a running maximum;
+    :func:`max_abs_pairwise_cosine` of the first :math:`k+1` rows equals entry :math:`k`.
 
     Shape:
         - u: :math:`(m, n)`
@@ -525,11 +498,9 @@ def running_max_abs_cosine(u: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"u must be a matrix of shape (m, n) with m, n >= 1, "
                          f"got shape {tuple(u.shape)}")
     m = u.shape[0]
-    length = geometry.norm(u)  # (m,)
-    if bool((length == 0).any()):
-        raise ValueError("u contains a zero row: the angle to a zero vector is undefined")
-    u_hat = u / length.unsqueeze(-1)  # (m, n)
-    rows = max(1, _GRAM_CHUNK // m)
+    chunk = _validate.positive_int(chunk, "chunk")
+    u_hat = geometry.unit(u, name="u")  # (m, n)
+    rows = max(1, chunk // m)
     row_max = torch.zeros(m, dtype=u.dtype, device=u.device)  # (m,)
     for start in range(0, m, rows):
         stop = min(m, start + rows)
@@ -562,9 +533,7 @@ def max_abs_cosine(m: int, n: int, *, generator: torch.Generator | None = None,
         >>> max_abs_cosine(2000, 1000, generator=generator(0)) < 0.25
         True
     """
-    m = _validate.positive_int(m, "m")
-    if m < 2:
-        raise ValueError(f"m must be >= 2 (a pair of directions), got {m}")
+    m = _validate.integer(m, "m", at_least=2, why="a pair of directions")
     u = random_directions(m, n, generator=generator, device=device, dtype=dtype)  # (m, n)
     return max_abs_pairwise_cosine(u)
 
@@ -592,9 +561,7 @@ def union_bound_epsilon(m: int, n: int, delta: float = 0.05) -> float:
         >>> abs(1000 * 999 / 2 * tail_probability(eps, 100) - 0.05) < 1e-8
         True
     """
-    m = _validate.positive_int(m, "m")
-    if m < 2:
-        raise ValueError(f"m must be >= 2 (a pair of directions), got {m}")
+    m = _validate.integer(m, "m", at_least=2, why="a pair of directions")
     n = _dimension(n)
     delta = _validate.in_range(delta, "delta", 0.0, 1.0)
     if delta == 0.0:
@@ -602,5 +569,146 @@ def union_bound_epsilon(m: int, n: int, delta: float = 0.05) -> float:
     pairs = m * (m - 1) / 2
     if pairs <= delta:  # pairs * P(|cos| > 0) = pairs
         return 0.0
-    return float(optimize.brentq(lambda e: pairs * tail_probability(e, n) - delta,
-                                 0.0, 1.0, xtol=1e-14, rtol=1e-12))
+    return tail_threshold(delta / pairs, n)
+
+
+def tail_threshold(p: float, n: int) -> float:
+    r"""The threshold :math:`\varepsilon` with :math:`P(|\cos\theta| > \varepsilon) = p`:
+    the inverse of :func:`tail_probability`.
+
+    From :math:`P(|\cos\theta| > \varepsilon) = 2 I_{(1-\varepsilon)/2}(a, a)` with
+    :math:`a = (n-1)/2`,
+
+    .. math::  \varepsilon = 1 - 2\, I^{-1}_{p/2}(a, a),
+
+    where :math:`I^{-1}` is the inverse regularised incomplete Beta function
+    (:func:`scipy.special.betaincinv`). It agrees with a root-finder on
+    :func:`tail_probability` to about :math:`10^{-14}` for ``n`` from 2 to :math:`10^4`.
+
+    Args:
+        p: the tail probability, :math:`0 < p \le 1`.
+        n: the dimension, ``n >= 2``.
+
+    Examples::
+
+        >>> tail_threshold(0.5, 3)   # uniform on [-1, 1]
+        0.5
+        >>> eps = tail_threshold(1e-6, 1000)
+        >>> abs(tail_probability(eps, 1000) / 1e-6 - 1) < 1e-9
+        True
+    """
+    p = _validate.in_range(p, "p", 0.0, 1.0)
+    n = _dimension(n)
+    if p == 0.0:
+        raise ValueError("p must be > 0: the cosine exceeds every eps < 1 with positive "
+                         "probability, so only eps = 1 has tail 0")
+    a = (n - 1) / 2
+    return float(min(1.0, max(0.0, 1.0 - 2.0 * special.betaincinv(a, a, p / 2))))
+
+
+def scaled_std_standard_error(n: int, num: int) -> float:
+    r"""Standard error of :math:`\sqrt n\,\hat\sigma`, the sample std of ``num``
+    cosines in dimension ``n`` rescaled by :math:`\sqrt n` (which tends to 1).
+
+    The sample variance of :math:`c = \cos\theta` (mean 0) has standard error
+    :math:`\sqrt{\operatorname{Var}(c^2)/\text{num}}` with
+    :math:`\operatorname{Var}(c^2) = E c^4 - (E c^2)^2` from the exact moments
+    (:func:`cosine_moment`). The delta method, :math:`\mathrm{SE}(\hat\sigma)
+    \approx \mathrm{SE}(\hat\sigma^2)/(2\sigma)` with :math:`\sigma = 1/\sqrt n`, gives
+
+    .. math::  \mathrm{SE}(\sqrt n\,\hat\sigma) \approx
+               \frac{n}{2}\sqrt{\frac{E c^4 - (E c^2)^2}{\text{num}}}
+               = \sqrt{\frac{n - 1}{2(n + 2)\,\text{num}}},
+
+    using :math:`E c^2 = 1/n` and :math:`E c^4 = 3/(n(n+2))`; about
+    :math:`1/\sqrt{2\,\text{num}}` for large ``n`` (the Gaussian value).
+
+    Args:
+        n: the dimension, ``n >= 2``.
+        num: the number of sampled cosines.
+
+    Examples::
+
+        >>> round(scaled_std_standard_error(10_000, 200_000) * (2 * 200_000) ** 0.5, 3)
+        1.0
+    """
+    n = _dimension(n)
+    num = _validate.positive_int(num, "num")
+    var_c2 = cosine_moment(4, n) - cosine_moment(2, n) ** 2  # Var(cos²θ)
+    return math.sqrt(var_c2 / num) * n / 2
+
+
+def std_table(ns: Sequence[int], num: int, *, generator: torch.Generator | None = None,
+              device: torch.device | str | None = None,
+              dtype: torch.dtype = torch.float64) -> list[dict[str, float]]:
+    r"""For each dimension in ``ns``: the sample mean and std of ``num`` draws of
+    :math:`\cos\theta` (:func:`cosine_samples`), :math:`\sqrt n` times the std
+    (which should be 1, since :math:`\operatorname{Var}\cos\theta = 1/n`), and its
+    standard error (:func:`scaled_std_standard_error`).
+
+    The dimensions draw one after another from ``generator``.
+
+    Args:
+        ns: the dimensions, each ``>= 2``.
+        num: samples per dimension.
+        generator, device, dtype: as in :func:`random_directions`.
+
+    Shape:
+        - output: one dict per n, keys ``n, mean, std, scaled_std, scaled_se``
+
+    Examples::
+
+        >>> from dotbook.device import generator
+        >>> rows = std_table((3, 1000), 50_000, generator=generator(0))
+        >>> all(abs(r["scaled_std"] - 1) < 6 * r["scaled_se"] for r in rows)
+        True
+    """
+    num = _validate.positive_int(num, "num")
+    rows = []
+    for n in ns:
+        c = cosine_samples(num, n, generator=generator, device=device, dtype=dtype)  # (num,)
+        sd = float(c.std())
+        rows.append(dict(n=int(n), mean=float(c.mean()), std=sd, scaled_std=sd * math.sqrt(n),
+                         scaled_se=scaled_std_standard_error(n, num)))
+    return rows
+
+
+def sampled_tails(eps: float, ns: Sequence[int], num: int, *,
+                  generator: torch.Generator | None = None,
+                  device: torch.device | str | None = None,
+                  dtype: torch.dtype = torch.float64) -> list[dict[str, float]]:
+    r"""Monte Carlo estimates of :math:`P(|\cos\theta| > \varepsilon)` (see
+    :func:`tail_probability`) for each dimension in ``ns``, with their standard errors.
+
+    With :math:`\hat p` the fraction of ``num`` sampled cosines beyond
+    :math:`\varepsilon`, the binomial standard error is
+    :math:`\sqrt{\hat p(1-\hat p)/\text{num}}` (0 when no sample is beyond:
+    then only :math:`p < 3/\text{num}` or so can be said).
+
+    The dimensions draw one after another from ``generator``, so the same
+    seed gives the same samples for every ``eps``.
+
+    Args:
+        eps: the threshold, :math:`0 \le \varepsilon \le 1`.
+        ns: the dimensions, each ``>= 2``.
+        num: samples per dimension.
+        generator, device, dtype: as in :func:`random_directions`.
+
+    Shape:
+        - output: one dict per n, keys ``n, p, se``
+
+    Examples::
+
+        >>> from dotbook.device import generator
+        >>> row, = sampled_tails(0.1, (100,), 100_000, generator=generator(0))
+        >>> abs(row["p"] - tail_probability(0.1, 100)) < 4 * row["se"]
+        True
+    """
+    eps = _epsilon(eps)
+    num = _validate.positive_int(num, "num")
+    rows = []
+    for n in ns:
+        c = cosine_samples(num, n, generator=generator, device=device, dtype=dtype)  # (num,)
+        p = float((c.abs() > eps).sum()) / num
+        rows.append(dict(n=int(n), p=p, se=math.sqrt(p * (1 - p) / num)))
+    return rows

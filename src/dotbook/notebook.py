@@ -9,14 +9,16 @@ from typing import Any
 
 import torch
 
+from dotbook import _build, _validate
 from dotbook import device as _device
-from dotbook.explore import building_book
 
-__all__ = ["Setup", "Verdict", "setup", "glue", "check", "show_errors", "SETUP_CELL"]
+__all__ = ["Setup", "Verdict", "setup", "glue", "check", "show_errors", "SETUP_CELL", "SETUP_ARGS"]
 
 #: The first cell of every chapter, rendered by ``tools/sync_notebooks.py`` with
 #: the repository URL from ``_config.yml`` (its one home). Colab lacks dotbook,
 #: so the cell installs it; ``DOTBOOK_SOURCE`` overrides where from.
+#: ``{setup_args}`` is ``seed=0`` unless the chapter's stored cell asks for a
+#: dtype, e.g. ``seed=0, dtype="float32"`` (the sync tool keeps that choice).
 SETUP_CELL = '''\
 # Setup: Colab has no dotbook yet, so install it; locally `make` already did.
 import importlib, importlib.util, os, subprocess, sys
@@ -25,40 +27,90 @@ if importlib.util.find_spec("dotbook") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
     importlib.invalidate_caches()
 from dotbook import notebook
-book = notebook.setup(seed=0)'''
+book = notebook.setup({setup_args})'''
+
+#: The setup arguments the sync tool keeps: a seed, and optionally a dtype by name.
+SETUP_ARGS = r'seed=\d+(, dtype="(float64|float32|float16|bfloat16)")?'
 
 
 @dataclass(frozen=True)
 class Setup:
-    """What :func:`setup` chose: the device every chapter computes on, and the seed."""
+    """What :func:`setup` chose: the device and dtype a chapter computes in, and the seed.
+
+    Every tensor a chapter makes is created with ``device=book.device,
+    dtype=book.dtype``, and every generator with :meth:`generator`.
+
+    Examples::
+
+        >>> book = Setup(device=torch.device("cpu"), dtype=torch.float64, seed=5)
+        >>> torch.equal(torch.randn(3, generator=book.generator(1), dtype=book.dtype),
+        ...             torch.randn(3, generator=book.generator(1), dtype=book.dtype))
+        True
+        >>> book.generator(2).initial_seed()
+        7
+    """
 
     device: torch.device
+    dtype: torch.dtype
     seed: int
 
+    def generator(self, k: int = 0) -> torch.Generator:
+        """A fresh ``torch.Generator`` on :attr:`device`, seeded ``seed + k``.
+
+        One ``k`` per independent stream in a chapter (``book.generator(1)``,
+        ``book.generator(2)``, ...): each cell that draws can be re-run alone
+        and gives the same numbers.
+        """
+        k = _validate.integer(k, "k", at_least=0)
+        return _device.generator(self.seed + k, self.device)
+
     def __str__(self) -> str:
-        return f"dotbook on {_device.describe(self.device)}; seed {self.seed}"
+        return (f"dotbook on {_device.describe(self.device)}; "
+                f"{str(self.dtype).removeprefix('torch.')}; seed {self.seed}")
 
 
-def setup(seed: int = 0) -> Setup:
-    """Seed everything, pick the device, and prepare plotly for where we run.
+def _as_dtype(dtype: object) -> torch.dtype:
+    if isinstance(dtype, str):
+        named = getattr(torch, dtype, None)
+        if isinstance(named, torch.dtype):
+            return named
+    if isinstance(dtype, torch.dtype) and dtype.is_floating_point:
+        return dtype
+    raise TypeError(f"dtype must be a floating-point torch dtype (or its name), got {dtype!r}; "
+                    f"pass dtype=torch.float64 or dtype=\"float32\"")
+
+
+def setup(seed: int = 0, dtype: torch.dtype | str = torch.float64) -> Setup:
+    """Seed everything, pick the device for ``dtype``, and prepare plotly for where we run.
+
+    The device is :func:`dotbook.device.best` ``(dtype)``: CUDA, else MPS if it
+    can hold ``dtype`` (it has no float64), else the CPU. When a faster device
+    was skipped for lack of ``dtype``, one line says so.
 
     In the book build the plotly renderer emits plain HTML (see
-    :func:`dotbook.plots.use_book_renderer`); in Colab the custom widget
-    manager is switched on so the live sliders work.
-    """
-    from dotbook import plots
+    :mod:`dotbook._build`); in Colab the custom widget manager is switched on
+    so the live sliders work.
 
+    Args:
+        seed: seeds Python, NumPy and torch, and is the base of :meth:`Setup.generator`.
+        dtype: the floating-point dtype the chapter computes in (a ``torch.dtype``
+            or its name, ``"float32"``).
+    """
+    seed = _validate.integer(seed, "seed", at_least=0)
+    dtype = _as_dtype(dtype)
     _device.seed(seed)
-    if building_book():
-        plots.use_book_renderer()
+    _build.prepare()
     try:  # Colab renders third-party widgets only after this call
         from google.colab import output  # type: ignore[import-not-found]
 
         output.enable_custom_widget_manager()
     except ImportError:
         pass
-    chosen = Setup(device=_device.best(), seed=seed)
+    chosen = Setup(device=_device.best(dtype), dtype=dtype, seed=seed)
     print(chosen)
+    for dev in _device.skipped(dtype):
+        print(f"note: {dev.type} has no {str(dtype).removeprefix('torch.')}, so this chapter "
+              f"computes on {chosen.device.type}")
     return chosen
 
 

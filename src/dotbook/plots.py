@@ -4,6 +4,20 @@ Colours come from the Okabe–Ito palette, which stays distinguishable under
 the common forms of colour blindness. Every figure carries alt text in
 ``layout.meta["alt"]``; the book's HTML renderer turns it into an
 ``aria-label`` (see :func:`to_book_html`).
+
+One idiom builds every figure, static or interactive: a layout
+:func:`skeleton` made once per figure (panels, titled axes with fixed ranges,
+alt text, the book's template), and on each call :func:`assemble`, which
+pairs it with plain trace dicts and a title::
+
+    SKELETON = plots.skeleton(alt="…", axes={"xaxis": {"title": "k", "range": [-2, 2]},
+                                             "yaxis": {"title": "w·x", "range": [-3, 6]}})
+
+    def scaling_figure(k):
+        return plots.assemble(SKELETON, [dict(type="scatter", x=..., y=...)], title=f"k = {k}")
+
+An interactive figure hands such a function to :class:`dotbook.explore.Twin`;
+a static one is shown with ``go.Figure(fig)``.
 """
 
 from __future__ import annotations
@@ -16,7 +30,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.io.base_renderers import MimetypeRenderer
 
-__all__ = ["PALETTE", "COLORS", "TEMPLATE", "figure", "rounded", "to_book_html",
+__all__ = ["PALETTE", "COLORS", "TEMPLATE", "assemble", "rounded", "skeleton", "to_book_html",
            "use_book_renderer"]
 
 #: Okabe & Ito (2008), "Color Universal Design", in the order the book uses them.
@@ -59,31 +73,171 @@ TEMPLATE = go.layout.Template(
 )
 
 
-def figure(*, title: str, xaxis: str, yaxis: str, alt: str, height: int = 460,
-           **layout: object) -> go.Figure:
-    """An empty figure in the book's look, with labelled axes and alt text.
+_TITLE = {"x": 0.02, "xanchor": "left"}
+_TEMPLATE_DICT: dict[str, Any] = TEMPLATE.to_plotly_json()
+
+
+def _axis_title(name: str, axis: dict[str, Any]) -> dict[str, Any]:
+    """``axis`` with its title in dict form, refused when missing or empty."""
+    title = axis.get("title")
+    text = title.get("text") if isinstance(title, dict) else title
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(
+            f"axes[{name!r}] needs a non-empty title, e.g. {{'title': 'angle θ (degrees)', "
+            f"'range': [lo, hi]}}; every axis in the book is labelled"
+        )
+    return {**axis, "title": title if isinstance(title, dict) else {"text": text}}
+
+
+def _check_range(name: str, axis: dict[str, Any]) -> None:
+    if axis.get("type") == "category":
+        return
+    rng = axis.get("range")
+    ok = (isinstance(rng, (list, tuple)) and len(rng) == 2
+          and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                  for v in rng) and rng[0] != rng[1])
+    if not ok:
+        raise ValueError(
+            f"axes[{name!r}] needs a fixed range [lo, hi] of two different finite numbers "
+            f"(log axes: in log10 units), got {rng!r}; frames of a twin do not autorange. "
+            f"A bar chart's category axis may pass {{'type': 'category'}} instead"
+        )
+
+
+def skeleton(*, alt: str, height: int = 460, rows: int = 1, cols: int = 1,
+             column_widths: list[float] | None = None, row_heights: list[float] | None = None,
+             subplot_titles: list[str] | None = None, axes: dict[str, dict[str, Any]],
+             legend: dict[str, Any] | None = None, margin: dict[str, Any] | None = None,
+             horizontal_spacing: float | None = None, vertical_spacing: float | None = None,
+             **layout: Any) -> dict[str, Any]:
+    """The fixed part of a figure's layout, as a plain dict, built once.
+
+    A figure in this book is a layout that never changes (panels, axes,
+    labels, alt text) plus traces and a title that move with the sliders.
+    Plotly's validating constructors cost tens of milliseconds per figure,
+    so the fixed part is computed here once (a module constant or a
+    ``functools.cache``) and each call of a figure function only pairs it
+    with fresh traces through :func:`assemble`.
+
+    The panels form a ``rows × cols`` grid (``plotly.subplots.make_subplots``
+    computes their domains, once); panel :math:`k` (row-major, from 1) owns
+    ``xaxis{k}``/``yaxis{k}`` (``xaxis``/``yaxis`` for :math:`k = 1`).
+    Every axis of the grid must appear in ``axes`` with a non-empty title and
+    a fixed ``range`` (frames of a twin do not autorange); a bar chart's
+    axis may say ``{"type": "category"}`` instead of a range. Extra axes
+    (e.g. an overlaying ``yaxis3``) are checked the same way.
 
     Args:
-        title: shown above the plot.
-        xaxis, yaxis: axis titles; every axis in the book is labelled.
-        alt: a sentence describing the figure for screen readers.
+        alt: one or two sentences for screen readers; stored in ``meta["alt"]``.
         height: pixel height.
-        **layout: any further ``go.Layout`` properties.
+        rows, cols, column_widths, row_heights, subplot_titles,
+            horizontal_spacing, vertical_spacing: the panel grid, as in
+            ``make_subplots``.
+        axes: ``{"xaxis": {"title": "…", "range": [lo, hi], ...}, "yaxis": {...}, ...}``;
+            a string title is turned into ``{"text": title}``.
+        legend, margin: merged over the book's defaults.
+        **layout: any further plotly layout keys (``barmode=``, ``title=dict(font=...)``).
+
+    Returns:
+        a plain layout dict with the book's template, for :func:`assemble`.
 
     Examples::
 
-        >>> fig = figure(title="t", xaxis="x", yaxis="y", alt="an empty plot")
-        >>> fig.layout.meta["alt"], fig.layout.xaxis.title.text
-        ('an empty plot', 'x')
+        >>> sk = skeleton(alt="a line", axes={"xaxis": {"title": "x", "range": [0, 1]},
+        ...                                   "yaxis": {"title": "y", "range": [0, 2]}})
+        >>> sk["meta"]["alt"], sk["xaxis"]["title"]["text"], sk["yaxis"]["range"]
+        ('a line', 'x', [0, 2])
+        >>> two = skeleton(alt="two panels", cols=2, column_widths=[0.4, 0.6],
+        ...                axes={"xaxis": {"title": "a", "range": [0, 1]},
+        ...                      "yaxis": {"title": "b", "range": [0, 1]},
+        ...                      "xaxis2": {"type": "category", "title": "c"},
+        ...                      "yaxis2": {"title": "d", "range": [-1, 1]}})
+        >>> two["xaxis2"]["anchor"], two["xaxis"]["domain"][0]
+        ('y2', 0.0)
+        >>> skeleton(alt="x only", axes={"xaxis": {"title": "x", "range": [0, 1]}})
+        Traceback (most recent call last):
+        ...
+        ValueError: axes is missing ['yaxis']; every panel's axes need a title and a range
     """
-    for name, text in (("title", title), ("xaxis", xaxis), ("yaxis", yaxis), ("alt", alt)):
-        if not isinstance(text, str) or not text.strip():
-            raise ValueError(f"{name} must be a non-empty string; every figure is labelled")
-    fig = go.Figure(layout=go.Layout(template=TEMPLATE, height=height, **layout))
-    fig.update_layout(title=dict(text=title, x=0.02, xanchor="left"), meta={"alt": alt})
-    fig.update_xaxes(title_text=xaxis)
-    fig.update_yaxes(title_text=yaxis)
-    return fig
+    if not isinstance(alt, str) or not alt.strip():
+        raise ValueError("alt must be a non-empty sentence describing the figure; every figure "
+                         "in the book carries alt text for screen readers")
+    if not isinstance(axes, dict):
+        raise TypeError(f"axes must be a dict of axis name -> axis dict, got {type(axes).__name__}")
+    grid: dict[str, Any] = {}
+    if rows * cols > 1 or subplot_titles or column_widths or row_heights:
+        from plotly.subplots import make_subplots
+
+        spacing = {k: v for k, v in (("horizontal_spacing", horizontal_spacing),
+                                     ("vertical_spacing", vertical_spacing)) if v is not None}
+        made = make_subplots(rows=rows, cols=cols, column_widths=column_widths,
+                             row_heights=row_heights, subplot_titles=subplot_titles, **spacing)
+        grid = made.layout.to_plotly_json()
+        grid.pop("template", None)
+        for note in grid.get("annotations", []):
+            note["font"] = {"size": 14}
+    needed = {f"{a}axis{k if k > 1 else ''}" for k in range(1, rows * cols + 1) for a in "xy"}
+    missing = sorted(needed - set(axes))
+    if missing:
+        raise ValueError(f"axes is missing {missing}; every panel's axes need a title and a range")
+    out: dict[str, Any] = {
+        "template": _TEMPLATE_DICT,
+        "height": height,
+        "title": dict(_TITLE),
+        "margin": {**TEMPLATE.layout.margin.to_plotly_json(), **(margin or {})},
+        "legend": {**TEMPLATE.layout.legend.to_plotly_json(), **(legend or {})},
+        **grid,
+    }
+    for name, axis in axes.items():
+        if not (name.startswith(("xaxis", "yaxis")) and isinstance(axis, dict)):
+            raise ValueError(f"axes keys must be xaxis, yaxis, xaxis2, ... with dict values; "
+                             f"got {name!r}: {axis!r}")
+        axis = _axis_title(name, axis)
+        _check_range(name, axis)
+        out[name] = {**grid.get(name, {}), **axis}
+    for key, value in layout.items():
+        out[key] = {**out[key], **value} if isinstance(value, dict) and isinstance(
+            out.get(key), dict) else value
+    out["meta"] = {**out.get("meta", {}), "alt": alt}
+    return out
+
+
+def assemble(skeleton: dict[str, Any], data: list[dict[str, Any]], *, title: str,
+             **layout_changes: Any) -> dict[str, Any]:
+    """A figure as a plain dict: ``skeleton``'s layout with a title, plus ``data``.
+
+    Cheap: the layout is a shallow copy of ``skeleton`` (which is never
+    mutated); a change whose value is a dict is merged one level deep over
+    the skeleton's entry, so ``yaxis={"range": [0, 3]}`` keeps the axis
+    title. Show it with ``go.Figure(fig)`` or hand it to a
+    :class:`dotbook.explore.Twin`.
+
+    Args:
+        skeleton: from :func:`skeleton`.
+        data: plain trace dicts, e.g. ``dict(type="scatter", x=[...], y=[...], name="…")``.
+        title: the figure's title (may contain ``<br>``).
+        **layout_changes: layout keys that differ from the skeleton at this call.
+
+    Examples::
+
+        >>> sk = skeleton(alt="a dot", axes={"xaxis": {"title": "x", "range": [0, 1]},
+        ...                                  "yaxis": {"title": "y", "range": [0, 1]}})
+        >>> fig = assemble(sk, [dict(type="scatter", x=[0.5], y=[0.5])], title="one dot",
+        ...                yaxis={"range": [0, 2]})
+        >>> fig["layout"]["title"]["text"], fig["layout"]["yaxis"]["title"]["text"]
+        ('one dot', 'y')
+        >>> fig["layout"]["yaxis"]["range"], sk["yaxis"]["range"]
+        ([0, 2], [0, 1])
+    """
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError("title must be a non-empty string; every figure is labelled")
+    layout = dict(skeleton)
+    layout["title"] = {**skeleton.get("title", _TITLE), "text": title}
+    for key, value in layout_changes.items():
+        old = skeleton.get(key)
+        layout[key] = {**old, **value} if isinstance(value, dict) and isinstance(old, dict) \
+            else value
+    return {"data": data, "layout": layout}
 
 
 def rounded(obj: Any, digits: int = 4) -> Any:
@@ -110,16 +264,20 @@ def rounded(obj: Any, digits: int = 4) -> Any:
 
 def to_book_html(fig: go.Figure) -> str:
     """The figure as an HTML fragment for the book: no plotly.js, no MathJax,
-    no autoplay, wrapped in a ``role="img"`` container labelled with the alt text.
+    no autoplay, wrapped in a ``role="figure"`` container labelled with the alt text.
 
-    plotly.js itself is loaded once per page from the book's own assets.
+    Not ``role="img"``: that would hide the figure's sliders and buttons from
+    assistive technology (axe ``nested-interactive``). plotly.js itself, and
+    the script that makes every figure keyboard-operable, theme-aware and
+    phone-sized (``dotbook-twin.js``), load once per page from the book's own
+    assets.
     """
     meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
     alt = html.escape(str(meta.get("alt", "interactive figure")), quote=True)
     body = pio.to_html(fig, include_plotlyjs=False, include_mathjax=False,
                        full_html=False, auto_play=False,
                        config={"displaylogo": False, "responsive": True})
-    return f'<div class="dotbook-figure" role="img" aria-label="{alt}">{body}</div>'
+    return f'<div class="dotbook-figure" role="figure" aria-label="{alt}">{body}</div>'
 
 
 class _BookRenderer(MimetypeRenderer):
@@ -133,3 +291,4 @@ def use_book_renderer() -> None:
     """Make ``fig.show()`` and display emit the book's HTML fragment (book build only)."""
     pio.renderers["dotbook"] = _BookRenderer()
     pio.renderers.default = "dotbook"
+

@@ -1,46 +1,426 @@
-/* The book's driver for static twins (dotbook.explore.Twin).
+/* The book's driver for its plotly figures (static twins and plain figures).
  *
- * A twin's frames are named by the slider positions, "i" or "i-j-…". Plotly's
- * sliders each know only their own position, and its animate() either redraws
- * everything (slow) or leaves the old title on screen. So in the book every
- * slider is switched to method "skip", and this script shows the frame itself
- * with Plotly.react, which redraws only what changed between two full states.
- * Outside the book (a saved notebook), one-slider twins still animate natively.
+ * Frames. A twin's frames are named by the slider positions, "i" or "i-j-…".
+ * Plotly's sliders each know only their own position, and its animate()
+ * either redraws everything (slow) or leaves the old title on screen. So in
+ * the book every slider is switched to method "skip", and this script shows
+ * the frame itself with Plotly.react, which redraws only what changed between
+ * two full states. Outside the book (a saved notebook), one-slider twins
+ * still animate natively.
+ *
+ * Every reader. Each render also
+ *  - follows the book's light/dark theme (html[data-theme], watched by a
+ *    MutationObserver): backgrounds, text, grid, axis lines, legend, sliders;
+ *    pure-black data becomes the text colour on dark; the Okabe–Ito colours
+ *    stay as they are (legible on both);
+ *  - fits the column (a ResizeObserver re-renders when the width changes):
+ *    below NARROW px the title wraps and shrinks, the legend moves above the
+ *    plot, side-by-side panels stack, long axis titles wrap, and crowded
+ *    slider labels give way to the slider's current-value line.
+ * Each slider gets a keyboard twin: a focusable role="slider" element laid
+ * over it (arrows step, Home/End jump to the ends, PageUp/PageDown take big
+ * steps), which draws exactly the frame a mouse move would.
  */
 (function () {
   "use strict";
 
-  /* Show the frame at slider positions `active` (one index per slider). */
-  function show(gd, active) {
-    var frame = gd._transitionData._frameHash[active.join("-")];
-    if (!frame) { return Promise.resolve(); }
-    var layout = Object.assign({}, gd.layout, frame.layout || {});
-    return window.Plotly.react(gd, frame.data, layout);
+  var NARROW = 600;  // px: below this a figure takes its phone layout
+  var AXIS_COLOURS = {
+    light: {paper: "#ffffff", text: "#333333", grid: "#E5E5E5", zero: "#BBBBBB", line: "#444444",
+            legend: "rgba(255,255,255,0.8)", railBg: "#f8fafc", railBorder: "#bec8d9",
+            grip: "#dbdde0", tick: "#333333"},
+    dark: {paper: "#14181e", text: "#ced6dd", grid: "#343a42", zero: "#5d6570", line: "#aab3bd",
+           legend: "rgba(20,24,30,0.8)", railBg: "#2a3038", railBorder: "#6b7480",
+           grip: "#4a525c", tick: "#ced6dd"}
+  };
+  var BLACK = /^(#000|#000000|black|rgb\(0, ?0, ?0\))$/i;
+
+  function clone(x) { return x === undefined ? undefined : JSON.parse(JSON.stringify(x)); }
+
+  function isDark() { return document.documentElement.getAttribute("data-theme") === "dark"; }
+
+  /* The theme's own colours where it defines them (pydata CSS variables). */
+  function colours() {
+    var c = Object.assign({}, AXIS_COLOURS[isDark() ? "dark" : "light"]);
+    if (isDark()) {
+      var css = getComputedStyle(document.documentElement);
+      c.paper = css.getPropertyValue("--pst-color-background").trim() || c.paper;
+      c.text = css.getPropertyValue("--pst-color-text-base").trim() || c.text;
+    }
+    return c;
   }
 
+  function axisKeys(layout) {
+    return Object.keys(layout).filter(function (k) { return /^[xy]axis\d*$/.test(k); });
+  }
+
+  function withFont(font, colour) { return Object.assign({}, font || {}, {color: colour}); }
+
+  /* ----------------------------------------------------------------- theme */
+  function themeLayout(layout, c) {
+    layout.paper_bgcolor = c.paper;
+    layout.plot_bgcolor = c.paper;
+    layout.font = withFont(layout.font, c.text);
+    if (layout.title && typeof layout.title === "object") {
+      layout.title = Object.assign({}, layout.title, {font: withFont(layout.title.font, c.text)});
+    }
+    layout.legend = Object.assign({}, layout.legend, {bgcolor: c.paper,
+                                                      font: withFont((layout.legend || {}).font, c.text)});
+    axisKeys(layout).forEach(function (k) {
+      var ax = Object.assign({}, layout[k]);
+      ax.gridcolor = c.grid; ax.zerolinecolor = c.zero; ax.linecolor = c.line;
+      ax.tickcolor = c.line; ax.tickfont = withFont(ax.tickfont, c.text);
+      if (ax.title && typeof ax.title === "object") {
+        ax.title = Object.assign({}, ax.title, {font: withFont(ax.title.font, c.text)});
+      }
+      layout[k] = ax;
+    });
+    if (layout.annotations) {
+      layout.annotations = layout.annotations.map(function (a) {
+        var font = a.font || {};
+        if (font.color && !BLACK.test(font.color)) { return a; }
+        return Object.assign({}, a, {font: withFont(font, c.text)});
+      });
+    }
+    if (layout.shapes) {
+      layout.shapes = layout.shapes.map(function (s) {
+        if (!s.line || !BLACK.test(s.line.color || "")) { return s; }
+        return Object.assign({}, s, {line: Object.assign({}, s.line, {color: c.text})});
+      });
+    }
+    layout.modebar = Object.assign({}, layout.modebar, {bgcolor: "rgba(0,0,0,0)", color: c.zero,
+                                                        activecolor: c.text});
+    if (layout.sliders) {
+      layout.sliders = layout.sliders.map(function (s) {
+        return Object.assign({}, s, {
+          font: withFont(s.font, c.text), bgcolor: c.railBg, bordercolor: c.railBorder,
+          activebgcolor: c.grip, tickcolor: c.tick,
+          currentvalue: Object.assign({}, s.currentvalue,
+                                      {font: withFont((s.currentvalue || {}).font, c.text)})
+        });
+      });
+    }
+  }
+
+  /* Pure black data would vanish on a dark page: draw it in the text colour. */
+  function themeData(data, c) {
+    if (!isDark()) { return data; }
+    function fix(obj, key) {
+      if (obj && typeof obj[key] === "string" && BLACK.test(obj[key])) { obj[key] = c.text; }
+    }
+    return data.map(function (t0) {
+      var t = clone(t0);
+      ["line", "marker", "textfont"].forEach(function (part) { fix(t[part], "color"); });
+      if (t.marker) { fix(t.marker.line, "color"); }
+      fix(t, "fillcolor");
+      return t;
+    });
+  }
+
+  /* ---------------------------------------------------------- phone layout */
+  function wrap(text, perLine) {
+    var lines = [];
+    String(text).split(/<br\s*\/?>/i).forEach(function (para) {
+      var line = "";
+      para.split(" ").forEach(function (word) {
+        if (line && (line + " " + word).length > perLine) { lines.push(line); line = word; }
+        else { line = line ? line + " " + word : word; }
+      });
+      lines.push(line);
+    });
+    return lines;
+  }
+
+  /* Panels side by side in one row: [{x: "xaxis2", y: "yaxis2", d: [x0, x1]}, ...] by x. */
+  function rowOfPanels(layout) {
+    var panels = [], ydom = null, oneRow = true;
+    axisKeys(layout).forEach(function (k) {
+      var ax = layout[k];
+      if (k[0] !== "x" || ax.overlaying || !ax.domain) { return; }
+      var yk = "yaxis" + String(ax.anchor || "y").slice(1);
+      var ya = layout[yk];
+      if (!ya || !ya.domain) { oneRow = false; return; }
+      if (ydom && (ydom[0] !== ya.domain[0] || ydom[1] !== ya.domain[1])) { oneRow = false; }
+      ydom = ya.domain;
+      panels.push({x: k, y: yk, d: ax.domain.slice(), yd: ya.domain.slice()});
+    });
+    panels.sort(function (a, b) { return a.d[0] - b.d[0]; });
+    return oneRow && panels.length > 1 ? panels : null;
+  }
+
+  /* Stack a row of panels into a column; paper-referenced notes follow their panel. */
+  function stack(layout, panels, height) {
+    var m = layout.margin, k = panels.length;
+    var gap = 100;                                   // px: x ticks + axis title + subplot title
+    var panel = Math.max(240, Math.min(320, height - m.t - m.b));
+    var area = k * panel + (k - 1) * gap;
+    var remap = [];
+    panels.forEach(function (p, i) {
+      var top = 1 - i * (panel + gap) / area, bottom = top - panel / area;
+      layout[p.x] = Object.assign({}, layout[p.x], {domain: [0, 1]});
+      layout[p.y] = Object.assign({}, layout[p.y], {domain: [bottom, top]});
+      remap.push({from: p, to: [bottom, top]});
+    });
+    function move(obj, xk, yk) {
+      if (obj[xk + "ref"] !== "paper" || obj[yk + "ref"] !== "paper") { return obj; }
+      var x = obj[xk], y = obj[yk];
+      for (var i = 0; i < remap.length; i++) {
+        var r = remap[i], d = r.from.d;
+        if (x >= d[0] - 1e-6 && x <= d[1] + 1e-6) {
+          var out = Object.assign({}, obj);
+          out[xk] = (x - d[0]) / (d[1] - d[0]);
+          out[yk] = r.to[0] + (y - r.from.yd[0]) / (r.from.yd[1] - r.from.yd[0]) * (r.to[1] - r.to[0]);
+          return out;
+        }
+      }
+      return obj;
+    }
+    if (layout.annotations) { layout.annotations = layout.annotations.map(function (a) { return move(a, "x", "y"); }); }
+    return m.t + m.b + area;
+  }
+
+  /* Rows of a horizontal legend as plotly lays it out: one row when all entries
+     fit, else a grid of columns as wide as the widest entry. */
+  function legendRows(data, width, size) {
+    var widths = data.filter(function (t) { return t.showlegend !== false && t.name; })
+      .map(function (t) { return 50 + 0.6 * size * String(t.name).length; });
+    var total = widths.reduce(function (a, b) { return a + b; }, 0);
+    if (total < width) { return 1; }
+    var cols = Math.max(1, Math.floor(width / Math.max.apply(null, widths)));
+    return Math.ceil(widths.length / cols);
+  }
+
+  function phone(layout, data, width) {
+    var height = layout.height || 450;
+    layout.margin = Object.assign({l: 60, r: 20, t: 60, b: 55}, layout.margin);
+    layout.margin.l = Math.min(layout.margin.l, 56);
+    layout.margin.r = Math.min(layout.margin.r, 16);
+    var panels = rowOfPanels(layout);
+    if (panels) { height = stack(layout, panels, height); }
+    var area = height - layout.margin.t - layout.margin.b;  // px of the plot area
+    var plotWidth = width - layout.margin.l - layout.margin.r;
+    // title: smaller, wrapped to the width, at the top
+    var top = 8, lines = [], size = 14;
+    if (layout.title && layout.title.text) {
+      size = Math.min(((layout.title.font || {}).size) || 17, 14);
+      lines = wrap(layout.title.text, Math.max(12, Math.floor((width - 16) / (0.56 * size))));
+      layout.title = Object.assign({}, layout.title, {
+        text: lines.join("<br>"), x: 0.02, xanchor: "left", xref: "container",
+        yanchor: "top", yref: "container",
+        font: Object.assign({}, layout.title.font, {size: size})
+      });
+      top += lines.length * 1.3 * size + 6;
+    }
+    // legend: a horizontal band between the title and the plot
+    var shown = layout.showlegend !== false &&
+      data.filter(function (t) { return t.showlegend !== false && t.name; }).length > 0;
+    if (shown) {
+      var lsize = Math.min(((layout.legend || {}).font || {}).size || 13, 12);
+      var rows = legendRows(data, plotWidth, lsize);
+      layout.legend = Object.assign({}, layout.legend, {
+        orientation: "h", x: 0, xanchor: "left", xref: "paper",
+        y: 1, yanchor: "bottom", yref: "paper",
+        font: Object.assign({}, (layout.legend || {}).font, {size: lsize})
+      });
+      // a note on the top edge of the plot (a subplot title) keeps its place below the legend
+      var lift = (layout.annotations || []).some(function (a) {
+        return a.yref === "paper" && a.y >= 0.99;
+      }) ? 26 : 0;
+      layout.legend.y = 1 + lift / area;
+      top += rows * (lsize + 10) + 6 + lift;
+    }
+    layout.margin.t = Math.max(top + 8, 30);
+    height = layout.margin.t + layout.margin.b + area;
+    if (lines.length) {
+      // plotly lifts a multi-line title by its extra lines even when anchored at the top
+      layout.title.y = 1 - (8 + (lines.length - 1) * 1.3 * size) / height;
+    }
+    // axis titles wider than their panel wrap
+    axisKeys(layout).forEach(function (k) {
+      var ax = layout[k];
+      if (k[0] !== "x" || !ax.title) { return; }
+      var title = typeof ax.title === "object" ? ax.title : {text: ax.title};
+      if (!title.text) { return; }
+      var span = ax.domain ? ax.domain[1] - ax.domain[0] : 1;
+      var tsize = Math.min((title.font || {}).size || 14, 13);
+      var per = Math.max(10, Math.floor(span * plotWidth / (0.56 * tsize)));
+      layout[k] = Object.assign({}, ax, {title: Object.assign({}, title, {
+        text: wrap(title.text, per).join("<br>"), font: Object.assign({}, title.font, {size: tsize})})});
+    });
+    // slider tick labels that would collide: hide them (the current value stays)
+    if (layout.sliders) {
+      layout.sliders = layout.sliders.map(function (s) {
+        var steps = s.steps || [];
+        var longest = steps.reduce(function (n, st) { return Math.max(n, String(st.label).length); }, 1);
+        var fsize = (s.font || {}).size || 11;
+        if (steps.length * (longest * 0.6 * fsize + 6) <= width * (s.len || 1) - 40) { return s; }
+        return Object.assign({}, s, {font: Object.assign({}, s.font, {color: "rgba(0,0,0,0)"})});
+      });
+    }
+    layout.height = Math.round(height);
+  }
+
+  /* --------------------------------------------------------------- render */
+  var SNAPSHOT = ["title", "legend", "margin", "height", "annotations", "shapes", "sliders"];
+
+  function render(gd) {
+    var st = gd._dotbook;
+    var frame = null;
+    if (st.twin) { frame = gd._transitionData._frameHash[st.active.join("-")] || null; }
+    var layout = Object.assign({}, gd.layout, clone(st.base), frame ? clone(frame.layout) || {} : {});
+    // axes may carry user zoom in gd.layout; copy each so that theming never edits plotly's own
+    axisKeys(layout).forEach(function (k) { layout[k] = Object.assign({}, layout[k]); });
+    if (layout.sliders) {
+      layout.sliders = layout.sliders.map(function (s, i) {
+        return Object.assign({}, s, {active: st.twin ? st.active[i] : s.active});
+      });
+    }
+    var data = frame ? frame.data : st.data;
+    var c = colours();
+    themeLayout(layout, c);
+    data = themeData(data, c);
+    var width = gd.clientWidth || (gd._fullLayout || {}).width || 700;
+    st.width = width;
+    if (width < NARROW) { phone(layout, data, width); }
+    if (layout.height && gd.style.height !== layout.height + "px") {
+      gd.style.height = layout.height + "px";
+    }
+    return window.Plotly.react(gd, data, layout);
+  }
+
+  /* Back-compat: draw the frame at slider positions `active`. */
+  function show(gd, active) {
+    if (!gd._dotbook) { link(gd); }
+    if (active) { gd._dotbook.active = active.slice(); }
+    return render(gd).then(function () { updateKeys(gd); });
+  }
+
+  /* ------------------------------------------------------------- keyboard */
+  function numeric(steps) {
+    var v = steps.map(function (s) { return String(s.label).trim() === "" ? NaN : Number(s.label); });
+    return v.every(isFinite) ? v : null;
+  }
+
+  function sliderName(s, i) {
+    var prefix = ((s.currentvalue || {}).prefix || "").replace(/[\s=:]+$/, "");
+    return prefix || "slider " + (i + 1);
+  }
+
+  function updateKeys(gd) {
+    var st = gd._dotbook;
+    if (!st.keys) { return; }
+    st.keys.forEach(function (el, i) {
+      var s = gd.layout.sliders[i], steps = s.steps, k = st.active[i];
+      var values = numeric(steps) || steps.map(function (_, j) { return j; });
+      el.setAttribute("aria-valuemin", String(values[0]));
+      el.setAttribute("aria-valuemax", String(values[values.length - 1]));
+      el.setAttribute("aria-valuenow", String(values[k]));
+      el.setAttribute("aria-valuetext", sliderName(s, i) + " = " + steps[k].label);
+    });
+    placeKeys(gd);
+  }
+
+  /* Lay each keyboard twin over its plotly slider (rail, ticks and current value). */
+  function placeKeys(gd) {
+    var st = gd._dotbook, host = gd.parentNode;
+    if (!st.keys || !host) { return; }
+    var groups = gd.querySelectorAll("g.slider-group");
+    var origin = host.getBoundingClientRect();
+    st.keys.forEach(function (el, i) {
+      var g = groups[i];
+      if (!g) { return; }
+      var r = g.getBoundingClientRect();
+      el.style.left = (r.left - origin.left - 4) + "px";
+      el.style.top = (r.top - origin.top - 2) + "px";
+      el.style.width = (r.width + 8) + "px";
+      el.style.height = (r.height + 4) + "px";
+    });
+  }
+
+  function step(gd, i, to) {
+    var st = gd._dotbook, n = gd.layout.sliders[i].steps.length;
+    to = Math.max(0, Math.min(n - 1, to));
+    if (to === st.active[i]) { return; }
+    st.active[i] = to;
+    show(gd);
+  }
+
+  function addKeys(gd) {
+    var st = gd._dotbook, host = gd.parentNode;
+    if (!st.twin || !host) { return; }
+    if (getComputedStyle(host).position === "static") { host.style.position = "relative"; }
+    st.keys = gd.layout.sliders.map(function (s, i) {
+      var el = document.createElement("div");
+      el.className = "dotbook-slider-key";
+      el.tabIndex = 0;
+      el.setAttribute("role", "slider");
+      el.setAttribute("aria-orientation", "horizontal");
+      el.setAttribute("aria-label", sliderName(s, i));
+      el.dataset.slider = String(i);
+      el.addEventListener("keydown", function (ev) {
+        var n = gd.layout.sliders[i].steps.length, k = st.active[i];
+        var big = Math.max(1, Math.round(n / 10));
+        var to = {ArrowRight: k + 1, ArrowUp: k + 1, ArrowLeft: k - 1, ArrowDown: k - 1,
+                  PageUp: k + big, PageDown: k - big, Home: 0, End: n - 1}[ev.key];
+        if (to === undefined) { return; }
+        ev.preventDefault();
+        step(gd, i, to);
+      });
+      host.appendChild(el);
+      return el;
+    });
+    updateKeys(gd);
+  }
+
+  /* ---------------------------------------------------------------- wiring */
   function link(gd) {
-    var meta = gd.layout && gd.layout.meta && gd.layout.meta.dotbook_twin;
-    if (!meta || gd.dataset.dotbookLinked) { return; }
+    if (gd._dotbook || !gd.layout || !gd.data) { return; }
+    var meta = gd.layout.meta && gd.layout.meta.dotbook_twin;
+    var base = {};
+    SNAPSHOT.forEach(function (k) { if (gd.layout[k] !== undefined) { base[k] = clone(gd.layout[k]); } });
+    gd._dotbook = {twin: !!meta, active: meta ? meta.active.slice() : [], data: clone(gd.data),
+                   base: base, keys: null, width: 0};
     gd.dataset.dotbookLinked = "1";
-    var active = meta.active.slice();
-    var skip = {};
-    gd.layout.sliders.forEach(function (slider, s) {
-      slider.steps.forEach(function (_, k) { skip["sliders[" + s + "].steps[" + k + "].method"] = "skip"; });
-    });
-    window.Plotly.relayout(gd, skip);
-    gd.on("plotly_sliderchange", function (ev) {
-      var slider = ev.slider._index, step = ev.slider.steps.indexOf(ev.step);
-      if (slider === undefined || step < 0) { return; }
-      active[slider] = step;
-      show(gd, active);
-    });
+    if (meta) {
+      base.sliders.forEach(function (slider) {
+        slider.steps.forEach(function (s) { s.method = "skip"; s.args = []; });
+      });
+      gd.on("plotly_sliderchange", function (ev) {
+        var slider = ev.slider._index, k = ev.slider.steps.indexOf(ev.step);
+        if (slider === undefined || k < 0) { return; }
+        gd._dotbook.active[slider] = k;
+        show(gd);
+      });
+    }
+    gd.on("plotly_afterplot", function () { placeKeys(gd); });
+    render(gd).then(function () { addKeys(gd); });
+    if (window.ResizeObserver) {
+      var pending = false;
+      new ResizeObserver(function () {
+        if (pending) { return; }
+        pending = true;
+        window.requestAnimationFrame(function () {
+          pending = false;
+          var w = gd.clientWidth;
+          if (w && Math.abs(w - gd._dotbook.width) > 1) { show(gd); } else { placeKeys(gd); }
+        });
+      }).observe(gd.parentNode || gd);
+    }
   }
 
   function linkAll() {
     document.querySelectorAll(".js-plotly-plot").forEach(link);
   }
 
-  window.dotbookTwin = {show: show, linkAll: linkAll};
+  function rethemeAll() {
+    document.querySelectorAll(".js-plotly-plot").forEach(function (gd) {
+      if (gd._dotbook) { show(gd); }
+    });
+  }
+
+  new MutationObserver(rethemeAll).observe(document.documentElement,
+                                           {attributes: true, attributeFilter: ["data-theme"]});
+  window.dotbookTwin = {show: show, linkAll: linkAll, render: render};
   if (document.readyState === "complete") { linkAll(); }
   else { window.addEventListener("load", linkAll); }
 })();

@@ -1,6 +1,82 @@
 """The book's interactive figures: one module per chapter, each a set of pure
-``fn(**slider values) -> plotly Figure`` functions for :class:`dotbook.explore.Twin`.
+``fn(**slider values) -> figure dict`` functions for :class:`dotbook.explore.Twin`.
 
 Computation lives in the concept modules (``geometry``, ``highdim``, ...);
-these modules only turn its results into pictures.
+these modules only turn its results into pictures, on the one idiom of
+:func:`dotbook.plots.skeleton` and :func:`dotbook.plots.assemble`.
+
+Every twin factory (a zero-argument function returning a ``Twin``) is
+registered with ``@register("chNN")``; :func:`all_twins` imports every
+``chNN`` module of this package and returns them all, so that
+``tests/test_figures.py`` and ``tools/bench.py`` cover a new chapter's
+figures the moment they are registered.
+
+Examples::
+
+    >>> twins = all_twins()
+    >>> "ch01.angle_twin" in twins
+    True
+    >>> twins["ch01.angle_twin"]().params[0].name
+    'theta_deg'
 """
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from dotbook.explore import Twin
+
+__all__ = ["all_twins", "register"]
+
+_REGISTRY: dict[str, Callable[[], Twin]] = {}
+_F = TypeVar("_F", bound=Callable[[], "Twin"])
+
+
+def register(chapter: str) -> Callable[[_F], _F]:
+    """Decorator: record a zero-argument twin factory under ``"chapter.name"``.
+
+    The factory is returned unchanged. Registering a second factory under the
+    same key from another module is an error; re-registering from the same
+    module (a reload) replaces the entry.
+
+    Args:
+        chapter: the chapter's module name, ``"chNN"``.
+
+    Examples::
+
+        >>> @register("ch99")
+        ... def demo_twin():
+        ...     ...
+        >>> _REGISTRY.pop("ch99.demo_twin") is demo_twin
+        True
+    """
+    if not isinstance(chapter, str) or not re.fullmatch(r"ch\d\d", chapter):
+        raise ValueError(f"chapter must look like 'ch07', got {chapter!r}")
+
+    def record(factory: _F) -> _F:
+        key = f"{chapter}.{factory.__name__}"
+        old = _REGISTRY.get(key)
+        if old is not None and getattr(old, "__module__", None) != factory.__module__:
+            raise ValueError(f"twin {key!r} is registered by {old.__module__} and "
+                             f"{factory.__module__}; register it in its chapter's module")
+        _REGISTRY[key] = factory
+        return factory
+
+    return record
+
+
+def all_twins() -> dict[str, Callable[[], Twin]]:
+    """Every registered twin factory, keyed ``"chNN.factory_name"``, sorted.
+
+    Imports every ``chNN`` module of this package first (``pkgutil``), so a
+    new chapter's figures appear without being listed anywhere.
+    """
+    for info in pkgutil.iter_modules(__path__):
+        if re.fullmatch(r"ch\d\d", info.name):
+            importlib.import_module(f"{__name__}.{info.name}")
+    return dict(sorted(_REGISTRY.items()))

@@ -2,16 +2,19 @@
 
 Every figure draws with its own seeded CPU generator, so the static book and
 a fresh kernel show the same samples. Histograms are binned here and drawn as
-bars (a few hundred numbers per frame, not the raw samples), and every number
-sent to the page is rounded to four significant digits.
+filled step lines (a few hundred numbers per frame, not the raw samples); the
+static face rounds every number it sends to the page.
+
+The statistics themselves (sample std with its standard error, sampled tail
+probabilities with theirs) live in :mod:`dotbook.highdim`.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import plotly.graph_objects as go
 import torch
@@ -19,7 +22,7 @@ import torch
 from dotbook import highdim, plots
 from dotbook.device import generator
 from dotbook.explore import Param, Twin
-from dotbook.plots import rounded
+from dotbook.figures import register
 
 __all__ = [
     "EPS_GRID",
@@ -30,7 +33,6 @@ __all__ = [
     "histogram_twin",
     "max_cosine_figure",
     "std_figure",
-    "std_table",
     "tail_figure",
     "tail_twin",
 ]
@@ -50,6 +52,7 @@ _ZOOM_BINS = 45  # bins of width 0.2
 _ZOOM_YMAX = 0.8
 _TAIL_FLOOR = 1e-6  # lower end of the log y axis of the tail figure
 _DECADES = ["1", "0.1", "10⁻²", "10⁻³", "10⁻⁴", "10⁻⁵", "10⁻⁶"]
+Fig = dict[str, Any]
 
 
 def _density_histogram(x: torch.Tensor, lo: float, hi: float, bins: int
@@ -65,53 +68,50 @@ def _steps(centres: torch.Tensor, heights: torch.Tensor, width: float) -> dict[s
     """A histogram as a step line (``shape="hvh"``): the bin centres plus both outer edges."""
     x = [float(centres[0]) - width / 2, *centres.tolist(), float(centres[-1]) + width / 2]
     y = [float(heights[0]), *heights.tolist(), float(heights[-1])]
-    return {"x": rounded(x), "y": rounded(y)}
+    return {"x": x, "y": y}
 
 
 def _grid(n: int) -> torch.Tensor:
-    """Points on (-1, 1) for the density curves: even, plus dense where the mass is."""
+    """Points on (-1, 1) for the density curves: even, plus dense where the mass is
+    (about 200 in all: at 500 px a panel cannot show more)."""
     sigma = 1 / math.sqrt(n)
-    wide = torch.linspace(-0.999, 0.999, 201, dtype=torch.float64)
-    near = torch.linspace(-6 * sigma, 6 * sigma, 121, dtype=torch.float64).clamp(-0.999, 0.999)
+    wide = torch.linspace(-0.999, 0.999, 121, dtype=torch.float64)
+    near = torch.linspace(-6 * sigma, 6 * sigma, 81, dtype=torch.float64).clamp(-0.999, 0.999)
     return torch.unique(torch.cat([wide, near]))  # sorted
 
 
-# ------------------------------------------------------- fast figure assembly
-# A live slider rebuilds its figure on every move. Building through plotly's
-# validating constructors costs ~40 ms per figure here, so the two slider
-# figures are assembled as plain dicts on a layout skeleton made once by
-# plots.figure (same look, labels, alt text) and wrapped without
-# re-validation; the tests re-validate them with go.Figure(fig.to_plotly_json()).
-def _merge(dst: dict, src: dict) -> dict:
-    for key, value in src.items():
-        if isinstance(value, dict) and isinstance(dst.get(key), dict):
-            _merge(dst[key], value)
-        else:
-            dst[key] = value
-    return dst
-
-
-@functools.cache
-def _skeleton(xaxis: str, yaxis: str, alt: str, height: int) -> str:
-    layout = plots.figure(title="(title)", xaxis=xaxis, yaxis=yaxis, alt=alt,
-                          height=height).to_plotly_json()["layout"]
-    return json.dumps(layout)
-
-
-def _assemble(title: str, skeleton: str, layout: dict, traces: list[dict]) -> go.Figure:
-    full = _merge(json.loads(skeleton), layout)
-    full["title"]["text"] = title
-    return go.Figure(data=traces, layout=full, _validate=False)
-
-
 # ------------------------------------------------------------------ histogram
-_HIST_AXES = ("cos θ of two random directions", "density",
-              ("Histogram of the cosine of the angle between two random directions in n "
-               "dimensions, with the exact density and the normal approximation drawn over "
-               "it; as n grows the histogram narrows to a spike at 0 of width 1/√n."), 480)
+@functools.cache
+def _histogram_skeleton() -> Fig:
+    return plots.skeleton(
+        alt=("Histogram of the cosine of the angle between two random directions in n "
+             "dimensions, with the exact density and the normal approximation drawn over "
+             "it; as n grows the histogram narrows to a spike at 0 of width 1/√n."),
+        height=480, cols=2, column_widths=[0.5, 0.5], horizontal_spacing=0.1,
+        axes={
+            "xaxis": {"title": "cos θ", "range": [-1.02, 1.02]},
+            "yaxis": {"title": "density", "range": [0, 1]},  # per n, see histogram_figure
+            "xaxis2": {"title": "√n · cos θ  (rescaled)", "range": [-_ZOOM, _ZOOM]},
+            "yaxis2": {"title": "density of √n · cos θ", "range": [0, _ZOOM_YMAX]},
+        },
+        # top right of the zoomed panel is empty for every n; below the plot is the slider
+        legend={"x": 1, "xanchor": "right", "y": 1, "yanchor": "top"},
+    )
 
 
-def histogram_figure(n: int, num: int = LIVE_SAMPLES) -> go.Figure:
+_U = torch.linspace(-_ZOOM, _ZOOM, 121, dtype=torch.float64)  # (121,) right panel's axis
+_U_LIST = _U.tolist()
+_NORMAL_S = (torch.exp(-0.5 * _U * _U) / math.sqrt(2 * math.pi)).tolist()  # N(0, 1) density
+_BARS = dict(type="scatter", mode="lines", fill="tozeroy", fillcolor="rgba(86, 180, 233, 0.55)",
+             legendgroup="hist", line=dict(color=plots.COLORS["sample"], width=1, shape="hvh"))
+_EXACT = dict(type="scatter", mode="lines", legendgroup="exact",
+              line=dict(color=plots.COLORS["exact"], width=2.5))
+_NORMAL = dict(type="scatter", mode="lines", legendgroup="normal",
+               line=dict(color=plots.COLORS["approx"], width=2, dash="dash"))
+_RIGHT = dict(xaxis="x2", yaxis="y2", showlegend=False)
+
+
+def histogram_figure(n: int, num: int = LIVE_SAMPLES) -> Fig:
     """Left: a histogram of ``num`` sampled cosθ in dimension ``n`` on the full
     axis [-1, 1] (80 bins spanning ±min(1, 6/√n), so they resolve the spike),
     with the exact density and N(0, 1/n). Right: the same samples times √n,
@@ -133,44 +133,26 @@ def histogram_figure(n: int, num: int = LIVE_SAMPLES) -> go.Figure:
 
     # right panel: √n·cos θ
     zc, zh, zw = _density_histogram(c * root_n, -_ZOOM, _ZOOM, _ZOOM_BINS)
-    u = torch.linspace(-_ZOOM, _ZOOM, 181, dtype=torch.float64)  # (181,)
-    exact_s = highdim.cosine_density(u / root_n, n) / root_n  # density of √n·cos θ
+    exact_s = highdim.cosine_density(_U / root_n, n) / root_n  # density of √n·cos θ
     exact_s = exact_s.clamp_max(10 * _ZOOM_YMAX)  # n = 2: infinite at ±√2
-    normal_s = torch.exp(-0.5 * u * u) / math.sqrt(2 * math.pi)
 
-    # a filled step outline draws far faster than bars when a slider swaps frames
-    bars = dict(type="scatter", mode="lines", line=dict(color=plots.COLORS["sample"], width=1,
-                                                        shape="hvh"),
-                fill="tozeroy", fillcolor="rgba(86, 180, 233, 0.55)", legendgroup="hist")
-    exact_line = dict(type="scatter", mode="lines", legendgroup="exact",
-                      line=dict(color=plots.COLORS["exact"], width=2.5))
-    normal_line = dict(type="scatter", mode="lines", legendgroup="normal",
-                       line=dict(color=plots.COLORS["approx"], width=2, dash="dash"))
-    right = dict(xaxis="x2", yaxis="y2", showlegend=False)
-    traces = [
-        dict(bars, **_steps(centres, heights, width), name="sampled (histogram)",
+    t_list = t.tolist()
+    data = [
+        dict(_BARS, **_steps(centres, heights, width), name="sampled (histogram)",
              hovertemplate="cos θ ≈ %{x}<br>density %{y}<extra></extra>"),
-        dict(exact_line, x=rounded(t), y=rounded(exact), name="exact density f_n"),
-        dict(normal_line, x=rounded(t), y=rounded(normal), name="normal N(0, 1/n)"),
-        dict(bars, **_steps(zc, zh, zw), name="sampled (histogram)",
-             hovertemplate="√n cos θ ≈ %{x}<br>density %{y}<extra></extra>", **right),
-        dict(exact_line, x=rounded(u), y=rounded(exact_s), name="exact density f_n", **right),
-        dict(normal_line, x=rounded(u), y=rounded(normal_s), name="normal N(0, 1/n)", **right),
+        dict(_EXACT, x=t_list, y=exact.tolist(), name="exact density f_n"),
+        dict(_NORMAL, x=t_list, y=normal.tolist(), name="normal N(0, 1/n)"),
+        dict(_BARS, **_steps(zc, zh, zw), name="sampled (histogram)",
+             hovertemplate="√n cos θ ≈ %{x}<br>density %{y}<extra></extra>", **_RIGHT),
+        dict(_EXACT, x=_U_LIST, y=exact_s.tolist(), name="exact density f_n", **_RIGHT),
+        dict(_NORMAL, x=_U_LIST, y=_NORMAL_S, name="normal N(0, 1/n)", **_RIGHT),
     ]
-    layout = dict(
-        # top right of the zoomed panel is empty for every n; below the plot is the slider
-        legend=dict(x=1, xanchor="right", y=1, yanchor="top"),
-        xaxis=dict(domain=[0, 0.46], range=[-1.02, 1.02]),
-        yaxis=dict(range=[0, rounded([1.12 * peak])[0]]),
-        xaxis2=dict(domain=[0.56, 1], range=[-_ZOOM, _ZOOM], anchor="y2",
-                    title=dict(text="√n · cos θ  (rescaled)")),
-        yaxis2=dict(anchor="x2", range=[0, _ZOOM_YMAX],
-                    title=dict(text="density of √n · cos θ")),
-    )
     title = f"n = {n}:  sample std of cos θ = {sd:.4f},  exact 1/√n = {1 / root_n:.4f}"
-    return _assemble(title, _skeleton(*_HIST_AXES), layout, traces)
+    return plots.assemble(_histogram_skeleton(), data, title=title,
+                          yaxis={"range": [0, plots.rounded(1.12 * peak)]})
 
 
+@register("ch02")
 def histogram_twin() -> Twin:
     """Slider over the dimension n, log scale, 2 … 10 000."""
     return Twin(histogram_figure, [
@@ -180,67 +162,70 @@ def histogram_twin() -> Twin:
 
 
 # ----------------------------------------------------------------- tail vs n
-_TAIL_AXES = ("dimension n (log scale)", "P(|cos θ| > ε) (log scale)",
-              ("Probability that two random directions have |cos θ| above ε, against the "
-               "dimension n on logarithmic axes: the exact curve, sampled points with error "
-               "bars, the normal approximation and an exponential upper bound; all fall "
-               "steeply once n exceeds about 1/ε²."), 470)
+@functools.cache
+def _tail_skeleton() -> Fig:
+    return plots.skeleton(
+        alt=("Probability that two random directions have |cos θ| above ε, against the "
+             "dimension n on logarithmic axes: the exact curve, sampled points with error "
+             "bars, the normal approximation and an exponential upper bound; all fall "
+             "steeply once n exceeds about 1/ε²."),
+        height=470,
+        axes={
+            "xaxis": {"title": "dimension n (log scale)", "type": "log",
+                      "range": [math.log10(1.7), math.log10(12_000)]},
+            "yaxis": {"title": "P(|cos θ| > ε) (log scale)", "type": "log",
+                      "range": [math.log10(_TAIL_FLOOR), math.log10(2.0)],
+                      "tickvals": [10.0**-k for k in range(7)], "ticktext": _DECADES},
+        },
+        # small n and tiny probabilities never meet: the bottom left stays empty
+        legend={"x": 0.01, "xanchor": "left", "y": 0.02, "yanchor": "bottom"},
+    )
 
 
-@functools.lru_cache(maxsize=1)
+@functools.cache
 def _log_ns(count: int = 60) -> tuple[int, ...]:
     grid = torch.logspace(math.log10(2), 4, count, dtype=torch.float64).round().long()
     return tuple(sorted(set(grid.tolist())))
 
 
-def tail_figure(eps: float, num: int = LIVE_SAMPLES) -> go.Figure:
+def _gaps(ps: list[float]) -> list[float | None]:
+    """Probabilities far below the axis become gaps (a log axis has no 0)."""
+    return [p if p >= 1e-3 * _TAIL_FLOOR else None for p in ps]
+
+
+def tail_figure(eps: float, num: int = LIVE_SAMPLES) -> Fig:
     """P(|cos θ| > ε) against n on log–log axes: exact, sampled (±2 standard
-    errors), the normal approximation and the bound 2·exp(-nε²/2)."""
+    errors, from :func:`dotbook.highdim.sampled_tails`), the normal
+    approximation and the bound 2·exp(-nε²/2)."""
     ns = list(_log_ns())
-    exact = torch.tensor([highdim.tail_probability(eps, n) for n in ns])
-    normal = torch.tensor([highdim.normal_tail_probability(eps, n) for n in ns])
-    bound = torch.tensor([highdim.tail_bound(eps, n) for n in ns])
-
-    sampled, lower, upper = [], [], []
-    for k, n in enumerate(N_GRID):
-        c = highdim.cosine_samples(num, n, generator=generator(SEED + 1 + k))
-        p = float((c.abs() > eps).double().mean())
-        se = math.sqrt(p * (1 - p) / num)
-        sampled.append(p if p > 0 else None)  # a zero has no place on a log axis
-        lower.append(min(2 * se, 0.999 * p) if p > 0 else None)
-        upper.append(2 * se if p > 0 else None)
-
-    def floor(ps: torch.Tensor) -> torch.Tensor:  # far below the axis → gap
-        return torch.where(ps >= 1e-3 * _TAIL_FLOOR, ps, torch.full_like(ps, math.nan))
-
+    exact = [highdim.tail_probability(eps, n) for n in ns]
+    normal = [highdim.normal_tail_probability(eps, n) for n in ns]
+    bound = [highdim.tail_bound(eps, n) for n in ns]
+    rows = highdim.sampled_tails(eps, N_GRID, num, generator=generator(SEED + 1))
+    # a zero has no place on a log axis; error bars stop just above 0
+    sampled = [r["p"] if r["p"] > 0 else None for r in rows]
+    lower = [min(2 * r["se"], 0.999 * r["p"]) if r["p"] > 0 else None for r in rows]
+    upper = [2 * r["se"] if r["p"] > 0 else None for r in rows]
     at = {n: highdim.tail_probability(eps, n) for n in (100, 1000)}
-    traces = [
-        dict(type="scatter", x=ns, y=rounded(floor(bound)), mode="lines",
-             name="bound 2·exp(−nε²/2)",
+    data = [
+        dict(type="scatter", x=ns, y=_gaps(bound), mode="lines", name="bound 2·exp(−nε²/2)",
              line=dict(color=plots.COLORS["reference"], width=1.5, dash="dot")),
-        dict(type="scatter", x=ns, y=rounded(floor(normal)), mode="lines", name="normal N(0, 1/n)",
+        dict(type="scatter", x=ns, y=_gaps(normal), mode="lines", name="normal N(0, 1/n)",
              line=dict(color=plots.COLORS["approx"], width=2, dash="dash")),
-        dict(type="scatter", x=ns, y=rounded(floor(exact)), mode="lines", name="exact",
+        dict(type="scatter", x=ns, y=_gaps(exact), mode="lines", name="exact",
              line=dict(color=plots.COLORS["exact"], width=2.5)),
-        dict(type="scatter", x=list(N_GRID), y=rounded(sampled), mode="markers",
+        dict(type="scatter", x=list(N_GRID), y=sampled, mode="markers",
              name=f"sampled ({num:,} pairs each)",
              marker=dict(color=plots.COLORS["a"], size=9, symbol="circle"),
-             error_y=dict(type="data", symmetric=False, array=rounded(upper),
-                          arrayminus=rounded(lower), color=plots.COLORS["a"], thickness=1.5,
-                          width=4)),
+             error_y=dict(type="data", symmetric=False, array=upper, arrayminus=lower,
+                          color=plots.COLORS["a"], thickness=1.5, width=4)),
     ]
-    layout = dict(
-        # small n and tiny probabilities never meet: the bottom left stays empty
-        legend=dict(x=0.01, xanchor="left", y=0.02, yanchor="bottom"),
-        xaxis=dict(type="log", range=[math.log10(1.7), math.log10(12_000)]),
-        yaxis=dict(type="log", range=[math.log10(_TAIL_FLOOR), math.log10(2.0)],
-                   tickvals=[10.0**-k for k in range(7)], ticktext=_DECADES),
-    )
     title = (f"ε = {eps:.3g}:  P(|cos θ| > ε) = {at[100]:.3g} at n = 100, "
              f"{at[1000]:.3g} at n = 1000")
-    return _assemble(title, _skeleton(*_TAIL_AXES), layout, traces)
+    return plots.assemble(_tail_skeleton(), data, title=title)
 
 
+@register("ch02")
 def tail_twin() -> Twin:
     """Slider over the threshold ε, log scale."""
     return Twin(tail_figure, [
@@ -249,54 +234,54 @@ def tail_twin() -> Twin:
 
 
 # ----------------------------------------------------------------- std · √n
-def std_table(ns: Sequence[int] = N_GRID, num: int = 200_000,
-              device: torch.device | str | None = None) -> list[dict[str, float]]:
-    """For each n: sample mean and std of cos θ (``num`` draws), √n·std, and the
-    standard error of √n·std from the exact fourth moment.
-
-    Shape:
-        - output: one dict per n, keys ``n, mean, std, scaled_std, scaled_se``
-    """
-    rows = []
-    for k, n in enumerate(ns):
-        g = generator(SEED + 100 + k, device or "cpu")
-        c = highdim.cosine_samples(num, n, generator=g, device=device)  # (num,)
-        var_c2 = highdim.cosine_moment(4, n) - highdim.cosine_moment(2, n) ** 2  # Var(cos²θ)
-        # delta method: SE(std) ≈ SE(var) / (2 std), and std·√n ≈ 1
-        scaled_se = math.sqrt(var_c2 / num) * n / 2
-        sd = float(c.std())
-        rows.append(dict(n=n, mean=float(c.mean()), std=sd, scaled_std=sd * math.sqrt(n),
-                         scaled_se=scaled_se))
-    return rows
-
-
-def std_figure(rows: Sequence[dict[str, float]]) -> go.Figure:
-    """√n · std(cos θ) against n, sampled with ±2 standard errors, and the exact value 1."""
-    ns = [r["n"] for r in rows]
-    fig = plots.figure(
-        title="√n · std(cos θ) is 1 in every dimension",
-        xaxis="dimension n (log scale)",
-        yaxis="√n · std(cos θ)",
+@functools.cache
+def _std_skeleton() -> Fig:
+    return plots.skeleton(
         alt=("Sampled standard deviation of cos θ times √n against n on a log axis, with "
              "error bars; every point sits on the horizontal line at 1."),
         height=380,
-        legend=dict(orientation="h", y=-0.3, x=0),
+        axes={"xaxis": {"title": "dimension n (log scale)", "type": "log",
+                        "range": [0, 4.3]},  # per call: the rows' dimensions
+              "yaxis": {"title": "√n · std(cos θ)", "range": [0.95, 1.05]}},
+        legend={"orientation": "h", "y": -0.3, "x": 0},
     )
-    fig.update_xaxes(type="log")
-    fig.update_yaxes(range=[0.95, 1.05])
-    fig.add_trace(go.Scatter(x=[min(ns), max(ns)], y=[1.0, 1.0], mode="lines",
-                             name="exact: std = 1/√n",
-                             line=dict(color=plots.COLORS["exact"], width=2.5)))
-    fig.add_trace(go.Scatter(
-        x=ns, y=rounded([r["scaled_std"] for r in rows], 5), mode="markers",
-        name="sampled (± 2 standard errors)",
-        marker=dict(color=plots.COLORS["a"], size=9),
-        error_y=dict(type="data", array=rounded([2 * r["scaled_se"] for r in rows]),
-                     color=plots.COLORS["a"])))
-    return fig
+
+
+def std_figure(rows: Sequence[dict[str, float]]) -> go.Figure:
+    """√n · std(cos θ) against n (rows of :func:`dotbook.highdim.std_table`),
+    sampled with ±2 standard errors, and the exact value 1."""
+    ns = [r["n"] for r in rows]
+    lo, hi = math.log10(min(ns)), math.log10(max(ns))
+    pad = 0.08 * max(hi - lo, 1.0)
+    data = [
+        dict(type="scatter", x=[min(ns), max(ns)], y=[1.0, 1.0], mode="lines",
+             name="exact: std = 1/√n", line=dict(color=plots.COLORS["exact"], width=2.5)),
+        dict(type="scatter", x=ns, y=plots.rounded([r["scaled_std"] for r in rows], 5),
+             mode="markers", name="sampled (± 2 standard errors)",
+             marker=dict(color=plots.COLORS["a"], size=9),
+             error_y=dict(type="data", array=plots.rounded([2 * r["scaled_se"] for r in rows]),
+                          color=plots.COLORS["a"])),
+    ]
+    return go.Figure(plots.assemble(_std_skeleton(), data,
+                                    title="√n · std(cos θ) is 1 in every dimension",
+                                    xaxis={"range": [lo - pad, hi + pad]}))
 
 
 # ---------------------------------------------------------------- many vectors
+@functools.cache
+def _max_cosine_skeleton(m_max: int) -> Fig:
+    return plots.skeleton(
+        alt=("Largest absolute cosine among all pairs of m random directions, against m on "
+             "a log axis, for several dimensions n, with dashed union-bound ceilings; in "
+             "high dimension it stays small even when m is larger than n."),
+        height=460,
+        axes={"xaxis": {"title": "number of directions m (log scale)", "type": "log",
+                        "range": [math.log10(1.8), math.log10(m_max * 1.15)]},
+              "yaxis": {"title": "largest pairwise |cos θ|", "range": [0, 1.02]}},
+        legend={"orientation": "h", "y": -0.22, "x": 0},
+    )
+
+
 def max_cosine_figure(ns: Sequence[int] = (10, 100, 1000), m_max: int = 2000,
                       delta: float = 0.05, device: torch.device | str | None = None
                       ) -> go.Figure:
@@ -304,32 +289,25 @@ def max_cosine_figure(ns: Sequence[int] = (10, 100, 1000), m_max: int = 2000,
     directions, against m, for each n; dashed: the union-bound ceiling that
     holds with probability 1 − δ."""
     ms = sorted({round(x) for x in torch.logspace(math.log10(2), math.log10(m_max), 40,
-                                                        dtype=torch.float64).tolist()})
-    fig = plots.figure(
-        title="The largest |cos θ| among m random directions",
-        xaxis="number of directions m (log scale)",
-        yaxis="largest pairwise |cos θ|",
-        alt=("Largest absolute cosine among all pairs of m random directions, against m on "
-             "a log axis, for several dimensions n, with dashed union-bound ceilings; in "
-             "high dimension it stays small even when m is larger than n."),
-        height=460,
-        legend=dict(orientation="h", y=-0.22, x=0),
-    )
-    fig.update_xaxes(type="log", range=[math.log10(1.8), math.log10(m_max * 1.15)])
-    fig.update_yaxes(range=[0, 1.02])
+                                                  dtype=torch.float64).tolist()})
+    data, shapes = [], []
     for k, n in enumerate(ns):
         color = plots.PALETTE[k % len(plots.PALETTE)]
         g = generator(SEED + 200 + k, device or "cpu")
         u = highdim.random_directions(m_max, n, generator=g, device=device,
                                       dtype=torch.float32)  # (m_max, n)
         running = highdim.running_max_abs_cosine(u).cpu()  # (m_max,)
-        fig.add_trace(go.Scatter(x=ms, y=rounded([float(running[m - 1]) for m in ms]),
-                                 mode="lines+markers", name=f"sampled, n = {n}",
-                                 line=dict(color=color, width=2), marker=dict(size=5)))
-        fig.add_trace(go.Scatter(x=ms, y=rounded([highdim.union_bound_epsilon(m, n, delta)
-                                             for m in ms]),
-                                 mode="lines", name=f"ceiling (prob. ≥ {1 - delta:g}), n = {n}",
-                                 line=dict(color=color, width=1.5, dash="dash")))
-        if n <= m_max:
-            fig.add_vline(x=n, line=dict(color=color, width=1, dash="dot"))
-    return fig
+        data.append(dict(type="scatter", x=ms, y=plots.rounded([float(running[m - 1])
+                                                               for m in ms]),
+                         mode="lines+markers", name=f"sampled, n = {n}",
+                         line=dict(color=color, width=2), marker=dict(size=5)))
+        data.append(dict(type="scatter", x=ms,
+                         y=plots.rounded([highdim.union_bound_epsilon(m, n, delta) for m in ms]),
+                         mode="lines", name=f"ceiling (prob. ≥ {1 - delta:g}), n = {n}",
+                         line=dict(color=color, width=1.5, dash="dash")))
+        if n <= m_max:  # a dotted vertical at m = n
+            shapes.append(dict(type="line", xref="x", yref="paper", x0=n, x1=n, y0=0, y1=1,
+                               line=dict(color=color, width=1, dash="dot")))
+    return go.Figure(plots.assemble(_max_cosine_skeleton(m_max), data,
+                                    title="The largest |cos θ| among m random directions",
+                                    shapes=shapes))

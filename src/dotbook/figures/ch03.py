@@ -11,13 +11,13 @@ Two twins:
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
+from typing import Any
+
 import torch
-from plotly.subplots import make_subplots
 
 from dotbook import linearity, plots
 from dotbook.explore import Param, Twin
-from dotbook.plots import rounded
+from dotbook.figures import register
 
 __all__ = [
     "X1",
@@ -72,61 +72,62 @@ def superposition_values(k: float, b: float) -> dict[str, linearity.Superpositio
             for name, act in (("pre", "identity"), ("relu", "relu"))}
 
 
-def superposition_figure(k: float, b: float) -> go.Figure:
+_SUPERPOSITION = plots.skeleton(
+    alt=("Left: the ReLU curve with the pre-activations of x1, x2 and x1 plus x2 marked on it. "
+         "Right: grouped bars of the two responses, their sum and the response to the summed "
+         "input, before and after the ReLU; the pre-activation bars differ by exactly the bias, "
+         "the ReLU bars can differ by more."),
+    height=500, cols=2, column_widths=[0.38, 0.62], horizontal_spacing=0.11,
+    subplot_titles=["where each input lands on the ReLU",
+                    "sum of responses vs response to the sum"],
+    axes={
+        "xaxis": {"title": "pre-activation z", "range": [_Z_LO - _PAD, _Z_HI + _PAD]},
+        "yaxis": {"title": "relu(z)", "range": [-0.5, _Z_HI + _PAD]},
+        "xaxis2": {"title": "response f: z (blue) or relu(z) (vermillion)",
+                   "type": "category"},
+        "yaxis2": {"title": "neuron response", "range": [_BAR_LO - _PAD, _BAR_HI + 2 * _PAD]},
+    },
+    # inside the bar panel's top-left corner, which no bar reaches (the static
+    # twin puts its sliders below the plot, so a legend there would collide)
+    legend={"x": 0.47, "y": 0.99, "xanchor": "left", "yanchor": "top"},
+    margin={"t": 105}, barmode="group", showlegend=True, title={"font": {"size": 15}},
+)
+_RELU_CURVE = dict(type="scatter", x=[_Z_LO - _PAD, 0.0, _Z_HI + _PAD], y=[0.0, 0.0, _Z_HI + _PAD],
+                   mode="lines", name="relu(z) = max(z, 0)", hoverinfo="skip", showlegend=False,
+                   line={"color": plots.COLORS["reference"], "width": 2})
+
+
+def superposition_figure(k: float, b: float) -> dict[str, Any]:
     """Left: the ReLU curve with the three pre-activations marked. Right: bars of
     f(x₁), f(x₂), f(x₁) + f(x₂) and f(x₁ + x₂) for the pre-activation and after the ReLU."""
     vals = superposition_values(k, b)
     pre, post = vals["pre"], vals["relu"]
     gap_pre, gap_post = float(pre.gap), float(post.gap)
-
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.38, 0.62], horizontal_spacing=0.11,
-                        subplot_titles=("where each input lands on the ReLU",
-                                        "sum of responses vs response to the sum"))
-    fig.update_layout(
-        template=plots.TEMPLATE, height=500, barmode="group", showlegend=True,
-        # inside the bar panel's top-left corner, which no bar reaches (the static
-        # twin puts its sliders below the plot, so a legend there would collide)
-        legend={"x": 0.47, "y": 0.99, "xanchor": "left", "yanchor": "top"},
-        meta={"alt": "Left: the ReLU curve with the pre-activations of x1, x2 and x1 plus x2 "
-                     "marked on it. Right: grouped bars of the two responses, their sum and "
-                     "the response to the summed input, before and after the ReLU; the "
-                     "pre-activation bars differ by exactly the bias, the ReLU bars can "
-                     "differ by more."},
-    )
-    fig.add_trace(go.Scatter(x=[_Z_LO - _PAD, 0.0, _Z_HI + _PAD], y=[0.0, 0.0, _Z_HI + _PAD],
-                             mode="lines", name="relu(z) = max(z, 0)", hoverinfo="skip",
-                             showlegend=False,
-                             line={"color": plots.COLORS["reference"], "width": 2}), 1, 1)
     zs = [float(pre.response_1), float(pre.response_2), float(pre.response_to_sum)]
-    fig.add_trace(go.Scatter(
-        x=[rounded(z) for z in zs], y=[rounded(max(z, 0.0)) for z in zs], mode="markers+text",
-        text=["x₁", "x₂", "x₁+x₂"], textposition=["top left", "bottom right", "top left"],
-        name="inputs on the curve", marker={"color": _POST, "size": 12, "line": _WHITE_EDGE},
-        showlegend=False,
-        hovertemplate="z = %{x}<br>relu(z) = %{y}<extra>%{text}</extra>"), 1, 1)
+    data = [
+        _RELU_CURVE,
+        dict(type="scatter", x=zs, y=[max(z, 0.0) for z in zs], mode="markers+text",
+             text=["x₁", "x₂", "x₁+x₂"], textposition=["top left", "bottom right", "top left"],
+             name="inputs on the curve", showlegend=False,
+             marker={"color": _POST, "size": 12, "line": _WHITE_EDGE},
+             hovertemplate="z = %{x}<br>relu(z) = %{y}<extra>%{text}</extra>"),
+    ]
     for label, result, color in (("pre-activation z = w·x + b", pre, _PRE),
                                  ("after ReLU: max(z, 0)", post, _POST)):
         ys = [result.response_1, result.response_2, result.sum_of_responses,
               result.response_to_sum]
-        fig.add_trace(go.Bar(x=list(_BARS), y=[rounded(float(v)) for v in ys], name=label,
-                             marker_color=color, texttemplate="%{y:+.2f}", textfont_size=11,
-                             textposition="outside", cliponaxis=False), 1, 2)
-
+        data.append(dict(type="bar", x=list(_BARS), y=[float(v) for v in ys], name=label,
+                         xaxis="x2", yaxis="y2", marker={"color": color},
+                         texttemplate="%{y:+.2f}", textfont={"size": 11},
+                         textposition="outside", cliponaxis=False))
     verdict = "adds up" if abs(gap_post) < 1e-9 else "does not add up"
     title = (f"k = {k:+.2f}, b = {b:+.2f}.  Pre-activation: sum − response to sum = "
              f"{gap_pre:+.2f} (= b).<br>After ReLU: sum − response to sum = {gap_post:+.2f}"
              f"  ({verdict})")
-    fig.update_layout(title={"text": title, "x": 0.02, "xanchor": "left", "font": {"size": 15}},
-                      margin={"t": 105})
-    fig.update_xaxes(title_text="pre-activation z", range=[_Z_LO - _PAD, _Z_HI + _PAD],
-                     row=1, col=1)
-    fig.update_yaxes(title_text="relu(z)", range=[-0.5, _Z_HI + _PAD], row=1, col=1)
-    fig.update_xaxes(title_text="response f: z (blue) or relu(z) (vermillion)", row=1, col=2)
-    fig.update_yaxes(title_text="neuron response", range=[_BAR_LO - _PAD, _BAR_HI + 2 * _PAD],
-                     row=1, col=2)
-    return fig
+    return plots.assemble(_SUPERPOSITION, data, title=title)
 
 
+@register("ch03")
 def superposition_twin() -> Twin:
     """Chapter 3's superposition twin: sliders for the scale k of x₂ = k·u and the bias b."""
     return Twin(superposition_figure, [
@@ -141,46 +142,51 @@ def superposition_twin() -> Twin:
 _KS = torch.linspace(-2.0, 2.0, 81, dtype=torch.float64)  # (81,) the curves' k axis
 
 
-def scaling_figure(k: float) -> go.Figure:
-    """w·x against a scale k: on one argument (a line k·(w·x)), on both (a parabola
-    k²·(w·x)), and through a ReLU neuron (a hinge), with the current k marked."""
-    wx = float(linearity.preactivation(W, X1))  # w·x = 1.5
-    s = linearity.scalings(W, X1, k)
-    relu_kx = float(linearity.neuron(W, k * X1))  # relu(w·(kx))
-    fig = plots.figure(
-        title=(f"k = {k:+.2f}, w·x = {wx:g}.  One argument: w·(kx) = {float(s.x_only):+.3f} "
-               f"= k(w·x).<br>Both: (kw)·(kx) = {float(s.both):+.3f} = k²(w·x).  "
-               f"ReLU neuron: relu(w·(kx)) = {relu_kx:.3f}."),
-        xaxis="scale k", yaxis="dot product after scaling by k",
-        alt="Three curves against the scale k: a straight line for w·(kx), a parabola for "
-            "(kw)·(kx), and a hinge for a ReLU neuron relu(w·(kx)), which follows the line "
-            "for k ≥ 0 and is zero for k < 0; markers show the current k.",
-        # the legend sits in the empty top middle of the plot, clear of the static sliders
-        height=470, legend={"x": 0.5, "y": 0.99, "xanchor": "center", "yanchor": "top"},
-    )
-    fig.update_layout(title_font_size=15, margin_t=90)
-    ks = _KS.tolist()
-    curves = (
-        ("one argument: w·(kx) = k(w·x)", [rounded(wx * v) for v in ks], plots.PALETTE[0], "solid"),
-        ("both: (kw)·(kx) = k²(w·x)", [rounded(wx * v * v) for v in ks], plots.PALETTE[1], "solid"),
-        ("ReLU neuron: relu(w·(kx))", [rounded(wx * max(v, 0.0)) for v in ks], plots.PALETTE[2],
+_WX = float(linearity.preactivation(W, X1))  # w·x = 1.5
+_TOP = _WX * max(abs(v) for v in _K_RANGE) ** 2
+_SCALING = plots.skeleton(
+    alt=("Three curves against the scale k: a straight line for w·(kx), a parabola for "
+         "(kw)·(kx), and a hinge for a ReLU neuron relu(w·(kx)), which follows the line "
+         "for k ≥ 0 and is zero for k < 0; markers show the current k."),
+    height=470,
+    axes={"xaxis": {"title": "scale k", "range": [_K_RANGE[0] - 0.1, _K_RANGE[1] + 0.1]},
+          "yaxis": {"title": "dot product after scaling by k",
+                    "range": [-0.55 * _TOP, 1.08 * _TOP]}},
+    # the legend sits in the empty top middle of the plot, clear of the static sliders
+    legend={"x": 0.5, "y": 0.99, "xanchor": "center", "yanchor": "top"},
+    margin={"t": 90}, title={"font": {"size": 15}},
+)
+_KS_LIST = _KS.tolist()
+#: The three curves never change with k: only the markers and the title move.
+_CURVES = [
+    dict(type="scatter", x=_KS_LIST, y=ys, mode="lines", name=name, hoverinfo="skip",
+         line={"color": color, "width": 3, "dash": dash})
+    for name, ys, color, dash in (
+        ("one argument: w·(kx) = k(w·x)", [_WX * v for v in _KS_LIST], plots.PALETTE[0], "solid"),
+        ("both: (kw)·(kx) = k²(w·x)", [_WX * v * v for v in _KS_LIST], plots.PALETTE[1], "solid"),
+        ("ReLU neuron: relu(w·(kx))", [_WX * max(v, 0.0) for v in _KS_LIST], plots.PALETTE[2],
          "dash"),
     )
-    for name, ys, color, dash in curves:
-        fig.add_trace(go.Scatter(x=[rounded(v) for v in ks], y=ys, mode="lines", name=name,
-                                 line={"color": color, "width": 3, "dash": dash},
-                                 hoverinfo="skip"))
-    fig.add_trace(go.Scatter(
-        x=[k, k, k], y=[rounded(float(s.x_only)), rounded(float(s.both)), rounded(relu_kx)],
-        mode="markers", name="computed at this k",
-        marker={"color": [c[2] for c in curves], "size": 13, "line": _WHITE_EDGE},
-        hovertemplate="k = %{x}<br>%{y}<extra></extra>"))
-    top = wx * max(abs(v) for v in _K_RANGE) ** 2
-    fig.update_xaxes(range=[_K_RANGE[0] - 0.1, _K_RANGE[1] + 0.1])
-    fig.update_yaxes(range=[-0.55 * top, 1.08 * top])
-    return fig
+]
+_MARKER_COLORS = [c["line"]["color"] for c in _CURVES]
 
 
+def scaling_figure(k: float) -> dict[str, Any]:
+    """w·x against a scale k: on one argument (a line k·(w·x)), on both (a parabola
+    k²·(w·x)), and through a ReLU neuron (a hinge), with the current k marked."""
+    s = linearity.scalings(W, X1, k)
+    relu_kx = float(linearity.neuron(W, k * X1))  # relu(w·(kx))
+    marks = dict(type="scatter", x=[k, k, k], y=[float(s.x_only), float(s.both), relu_kx],
+                 mode="markers", name="computed at this k",
+                 marker={"color": _MARKER_COLORS, "size": 13, "line": _WHITE_EDGE},
+                 hovertemplate="k = %{x}<br>%{y}<extra></extra>")
+    title = (f"k = {k:+.2f}, w·x = {_WX:g}.  One argument: w·(kx) = {float(s.x_only):+.3f} "
+             f"= k(w·x).<br>Both: (kw)·(kx) = {float(s.both):+.3f} = k²(w·x).  "
+             f"ReLU neuron: relu(w·(kx)) = {relu_kx:.3f}.")
+    return plots.assemble(_SCALING, [*_CURVES, marks], title=title)
+
+
+@register("ch03")
 def scaling_twin() -> Twin:
     """Chapter 3's scaling twin: one slider for k."""
     return Twin(scaling_figure, [

@@ -1,0 +1,415 @@
+"""Chapter 5 figures: the rows of a trained layer are templates.
+
+Everything here is computed once, on the CPU in float64, from
+:func:`dotbook.data.digits` and :func:`dotbook.layers.fit_softmax_regression`
+(deterministic: zero start, full-batch steps), then cached; the slider
+functions only pick rows and build trace dicts.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from dotbook import data, layers, plots
+from dotbook.explore import Param, Twin
+from dotbook.figures import register
+from dotbook.plots import rounded
+
+__all__ = [
+    "SEED",
+    "Trained",
+    "trained",
+    "mosaic",
+    "templates_figure",
+    "match_figure",
+    "match_twin",
+    "threshold_figure",
+    "threshold_twin",
+    "preferred_figure",
+    "preferred_twin",
+]
+
+#: The chapter's seed (the toy cloud and the random starts of the ascent).
+SEED = 5
+F64 = torch.float64
+_DIGITS = [str(k) for k in range(10)]
+_GREYS = [[0.0, "#FFFFFF"], [1.0, "#000000"]]  # paper white, ink black
+_DIVERGING = "RdBu"  # plotly's RdBu: red negative, white 0, blue positive
+_IMAGE_AXIS = {"showgrid": False, "zeroline": False, "showticklabels": False, "ticks": ""}
+
+
+@dataclass(frozen=True)
+class Trained:
+    """The digits and the softmax-regression layer trained on them (CPU, float64)."""
+
+    digits: data.Digits
+    weight: torch.Tensor  #: (10, 64), row k = template of digit k
+    bias: torch.Tensor  #: (10,)
+    accuracy: float  #: held-out accuracy
+    radius: float  #: median length ‖x‖ of a training digit
+
+    def scores(self, x: torch.Tensor) -> torch.Tensor:
+        """:math:`z = Wx + b` for rows ``x``: ``(*, 64) -> (*, 10)``."""
+        return layers.linear(self.weight, x, self.bias)
+
+
+@functools.cache
+def trained() -> Trained:
+    """Train the chapter's layer once (about half a second) and keep it."""
+    d = data.digits(dtype=F64)
+    layer = layers.fit_softmax_regression(d.x_train, d.y_train, d.classes)
+    weight, bias = layer.weight.detach().clone(), layer.bias.detach().clone()
+    accuracy = float((layers.linear(weight, d.x_test, bias).argmax(dim=1) == d.y_test)
+                     .double().mean())
+    radius = float(torch.linalg.vector_norm(d.x_train, dim=1).median())
+    return Trained(d, weight, bias, accuracy, radius)
+
+
+def mosaic(images: torch.Tensor, cols: int, gap: int | tuple[int, int] = 1
+           ) -> list[list[float | None]]:
+    """Tile ``(k, h, w)`` images into one grid, ``cols`` per row, separated by ``gap``
+    empty (``None``) pixels (one number, or (between rows, between columns)):
+    one heatmap trace instead of ``k``.
+
+    Examples::
+
+        >>> m = mosaic(torch.zeros(3, 2, 2), cols=2)
+        >>> len(m), len(m[0]), m[0][2]
+        (5, 5, None)
+    """
+    k, h, w = images.shape
+    gap_r, gap_c = (gap, gap) if isinstance(gap, int) else gap
+    rows = math.ceil(k / cols)
+    grid: list[list[float | None]] = [[None] * (cols * (w + gap_c) - gap_c)
+                                      for _ in range(rows * (h + gap_r) - gap_r)]
+    values = images.tolist()
+    for index in range(k):
+        top, left = (index // cols) * (h + gap_r), (index % cols) * (w + gap_c)
+        for r in range(h):
+            grid[top + r][left:left + w] = values[index][r]
+    return grid
+
+
+def _image_axes(width: int, height: int, x: str = "x") -> dict[str, dict[str, Any]]:
+    """Axes for an image: pixel (0, 0) at the top left, square pixels."""
+    suffix = x[1:]
+    return {
+        f"xaxis{suffix}": {"title": "pixel column", "range": [-0.5, width - 0.5],
+                           "constrain": "domain", **_IMAGE_AXIS},
+        f"yaxis{suffix}": {"title": "pixel row", "range": [height - 0.5, -0.5],
+                           "scaleanchor": x, "scaleratio": 1, **_IMAGE_AXIS},
+    }
+
+
+# ------------------------------------------------------------- the templates
+@functools.cache
+def templates_figure() -> dict[str, Any]:
+    """Top: the average training image of each digit. Bottom: the ten rows of the
+    trained ``W``, each as an 8×8 image (blue: positive weight, red: negative)."""
+    t = trained()
+    d = t.digits
+    means = torch.stack([d.x_train[d.y_train == k].mean(dim=0) for k in range(10)])  # (10, 64)
+    size = float(t.weight.abs().max())
+    width, height = 5 * 9 - 1, 2 * 10 - 2
+    axes = {**_image_axes(width, height, "x"), **_image_axes(width, height, "x2")}
+    axes["xaxis"]["title"] = "class averages of the training digits (ink is dark)"
+    axes["xaxis2"]["title"] = "templates: rows of W (blue +, red −)"
+    labels = []
+    for panel in ("", "2"):
+        for k in range(10):
+            labels.append(dict(x=(k % 5) * 9 + 3.5, y=(k // 5) * 10 - 0.4, text=str(k),
+                               xref=f"x{panel}", yref=f"y{panel}", showarrow=False,
+                               yanchor="bottom", font={"size": 13}))
+    skeleton = plots.skeleton(
+        alt=("Two mosaics of ten 8 by 8 images. Top: the average training image of each "
+             "digit, a blurred grey digit. Bottom: the ten learned weight templates; each is "
+             "positive (blue) where its digit has ink that other digits lack and negative "
+             "(red) where other digits have ink."),
+        height=640, rows=2, vertical_spacing=0.12, axes=axes, annotations=labels,
+        margin={"t": 60, "l": 20, "r": 20, "b": 40})
+    data_ = [
+        dict(type="heatmap", z=rounded(mosaic(d.images(means), 5, (2, 1)), 3), zmin=0.0,
+             zmax=1.0,
+             colorscale=_GREYS, showscale=False, xaxis="x", yaxis="y",
+             hovertemplate="pixel value %{z:.2f}<extra></extra>"),
+        dict(type="heatmap", z=rounded(mosaic(d.images(t.weight), 5, (2, 1)), 3), zmin=-size,
+             zmax=size, colorscale=_DIVERGING, xaxis="x2", yaxis="y2",
+             colorbar=dict(title=dict(text="weight"), len=0.42, y=0.21, thickness=14),
+             hovertemplate="weight %{z:.2f}<extra></extra>"),
+    ]
+    return plots.assemble(skeleton, data_, title="Prototypes are not templates")
+
+
+# ------------------------------------------------------- a test digit, scored
+@functools.cache
+def _match_data() -> dict[str, Any]:
+    t = trained()
+    x = t.digits.x_test  # (N, 64)
+    wx = x @ t.weight.T  # (N, 10): the dot products
+    z = wx + t.bias  # (N, 10)
+    cos = wx / (torch.linalg.vector_norm(x, dim=1, keepdim=True)
+                * torch.linalg.vector_norm(t.weight, dim=1))  # (N, 10)
+    lo = math.floor(min(float(z.min()), float(wx.min()))) - 1
+    hi = math.ceil(max(float(z.max()), float(wx.max()))) + 1
+    return {"wx": wx, "z": z, "cos": cos, "range": [lo, hi]}
+
+
+@functools.cache
+def _match_skeleton() -> dict[str, Any]:
+    lo, hi = _match_data()["range"]
+    axes = {**_image_axes(8, 8, "x"),
+            "xaxis2": {"title": "neuron k (digit)", "type": "category"},
+            "yaxis2": {"title": "score", "range": [lo, hi]},
+            "xaxis3": {"title": "neuron k (digit)", "type": "category"},
+            "yaxis3": {"title": "cos(x, W_k)", "range": [-0.6, 0.8]}}
+    axes["xaxis"]["title"] = "input x"
+    return plots.skeleton(
+        alt=("Left: one handwritten test digit as an 8 by 8 image. Middle: for each of the "
+             "ten neurons, the dot product of its template with the digit (bars) and the "
+             "score after adding its bias (diamonds); the winner is highlighted. Right: the "
+             "cosine between the digit and each template."),
+        height=430, cols=3, column_widths=[0.22, 0.42, 0.36], horizontal_spacing=0.08,
+        axes=axes, barmode="overlay", margin={"t": 110, "l": 30, "r": 15},
+        legend={"orientation": "h", "x": 0.25, "y": 1.0, "yanchor": "bottom",
+                "font": {"size": 12}},
+        title={"y": 0.96, "yanchor": "top", "font": {"size": 14}})
+
+
+def match_figure(index: int) -> dict[str, Any]:
+    """Test digit ``index``: its 10 dot products ``W_k·x``, scores ``W_k·x + b_k`` and
+    cosines; the winning neuron is drawn in vermillion."""
+    t = trained()
+    m = _match_data()
+    n = t.digits.x_test.shape[0]
+    if not 0 <= index < n:
+        raise ValueError(f"index must lie in [0, {n - 1}], got {index}")
+    wx, z, cos = m["wx"][index], m["z"][index], m["cos"][index]  # (10,) each
+    label = int(t.digits.y_test[index])
+    order = torch.argsort(z, descending=True).tolist()
+    win, second = order[0], order[1]
+
+    def winner(values: torch.Tensor) -> list[float | None]:
+        return [round(float(values[k]), 4) if k == win else None for k in range(10)]
+
+    image = t.digits.images(t.digits.x_test[index])  # (8, 8)
+    verdict = "right" if win == label else f"wrong: it is a {label}"
+    title = (f"test digit {index}, a {label}: neuron {win} wins ({verdict})<br>"
+             f"z = W·x + b = {float(wx[win]):.2f} {float(t.bias[win]):+.2f} = "
+             f"{float(z[win]):.2f}; runner-up {second}: {float(z[second]):.2f}")
+    data_ = [
+        dict(type="heatmap", z=rounded(image, 3), zmin=0.0, zmax=1.0, colorscale=_GREYS,
+             showscale=False, xaxis="x", yaxis="y", hovertemplate="%{z:.2f}<extra></extra>"),
+        dict(type="bar", x=_DIGITS, y=rounded(wx, 4), name="dot product W_k·x",
+             marker=dict(color=plots.PALETTE[0], opacity=0.75), xaxis="x2", yaxis="y2"),
+        dict(type="bar", x=_DIGITS, y=winner(wx), name="the winner",
+             marker=dict(color=plots.PALETTE[1]), xaxis="x2", yaxis="y2"),
+        dict(type="scatter", mode="markers", x=_DIGITS, y=rounded(z, 4),
+             name="score W_k·x + b_k", xaxis="x2", yaxis="y2",
+             marker=dict(symbol="diamond", size=10, color=plots.PALETTE[7])),
+        dict(type="bar", x=_DIGITS, y=rounded(cos, 4), name="cosine", showlegend=False,
+             marker=dict(color=plots.PALETTE[0], opacity=0.75), xaxis="x3", yaxis="y3"),
+        dict(type="bar", x=_DIGITS, y=winner(cos), name="the winner's cosine",
+             showlegend=False, marker=dict(color=plots.PALETTE[1]), xaxis="x3", yaxis="y3"),
+    ]
+    return plots.assemble(_match_skeleton(), data_, title=title)
+
+
+def match_indices() -> tuple[int, ...]:
+    """The static grid: the first test image of each digit plus the first two mistakes."""
+    t = trained()
+    y = t.digits.y_test
+    firsts = [int(torch.nonzero(y == k)[0]) for k in range(10)]
+    wrong = torch.nonzero(_match_data()["z"].argmax(dim=1) != y).flatten().tolist()[:2]
+    return tuple(sorted(set(firsts + wrong)))
+
+
+@register("ch05")
+def match_twin() -> Twin:
+    """A slider over the test digits (the static grid: one of each digit, two mistakes)."""
+    grid = match_indices()
+    n = trained().digits.x_test.shape[0]
+    return Twin(match_figure, [
+        Param("index", "test digit", grid, lo=0, hi=n - 1, step=1, integer=True,
+              default=grid[0]),
+    ])
+
+
+# -------------------------------------------------------- the bias as threshold
+_BOX = (-4.0, 6.0, -4.5, 5.5)  # x0 min, x0 max, x1 min, x1 max
+
+
+@functools.cache
+def _cloud() -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(SEED)
+    return data.two_blobs(40, separation=3.5, angle_deg=30.0, generator=g, dtype=F64)
+
+
+def _half_plane(w: tuple[float, float], b: float) -> tuple[list[float], list[float]]:
+    """The box clipped to ``w·p + b >= 0`` (Sutherland–Hodgman against one line)."""
+    x0, x1, y0, y1 = _BOX
+    corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+    out: list[tuple[float, float]] = []
+    for k, p in enumerate(corners):
+        q = corners[(k + 1) % 4]
+        fp, fq = w[0] * p[0] + w[1] * p[1] + b, w[0] * q[0] + w[1] * q[1] + b
+        if fp >= 0:
+            out.append(p)
+        if (fp >= 0) != (fq >= 0):
+            s = fp / (fp - fq)
+            out.append((p[0] + s * (q[0] - p[0]), p[1] + s * (q[1] - p[1])))
+    if not out:
+        return [], []
+    out.append(out[0])
+    return [round(p[0], 3) for p in out], [round(p[1], 3) for p in out]
+
+
+@functools.cache
+def _threshold_skeleton() -> dict[str, Any]:
+    x0, x1, y0, y1 = _BOX
+    return plots.skeleton(
+        alt=("Points of two classes in the plane, a unit arrow w from the origin, and the "
+             "line where w·x + b = 0. The side the arrow points to is shaded: there the "
+             "neuron's score is positive. Misclassified points are ringed."),
+        height=520,
+        axes={"xaxis": {"title": "x₁", "range": [x0, x1], "constrain": "domain"},
+              "yaxis": {"title": "x₂", "range": [y0, y1], "scaleanchor": "x",
+                        "scaleratio": 1}},
+        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 12}},
+        margin={"t": 120, "l": 50, "r": 15},
+        title={"y": 0.96, "yanchor": "top", "font": {"size": 14}})
+
+
+def threshold_figure(b: float, angle_deg: float) -> dict[str, Any]:
+    """The decision line ``w·x + b = 0`` for the unit vector ``w`` at ``angle_deg``."""
+    x, y = _cloud()
+    theta = math.radians(angle_deg)
+    w = torch.tensor([math.cos(theta), math.sin(theta)], dtype=F64)  # (2,), ‖w‖ = 1
+    score = layers.linear(w[None, :], x, torch.tensor([b], dtype=F64))[:, 0]  # (2N,)
+    fires = score > 0
+    wrong = fires != (y == 1)
+    accuracy = 1.0 - float(wrong.double().mean())
+    foot = -b * w  # the point of the line closest to the origin
+    direction = torch.tensor([-w[1], w[0]], dtype=F64)  # along the line
+    ends = torch.stack([foot - 20 * direction, foot + 20 * direction])  # (2, 2)
+    sx, sy = _half_plane((float(w[0]), float(w[1])), b)
+    data_ = [
+        dict(type="scatter", x=sx, y=sy, fill="toself", mode="lines", name="w·x + b > 0",
+             line=dict(width=0), fillcolor="rgba(0, 114, 178, 0.10)", hoverinfo="skip"),
+        dict(type="scatter", mode="markers", x=rounded(x[y == 0, 0], 3),
+             y=rounded(x[y == 0, 1], 3), name="class 0",
+             marker=dict(color=plots.PALETTE[1], symbol="circle", size=7)),
+        dict(type="scatter", mode="markers", x=rounded(x[y == 1, 0], 3),
+             y=rounded(x[y == 1, 1], 3), name="class 1",
+             marker=dict(color=plots.PALETTE[0], symbol="square", size=7)),
+        dict(type="scatter", mode="markers", x=rounded(x[wrong, 0], 3),
+             y=rounded(x[wrong, 1], 3), name="misclassified", hoverinfo="skip",
+             marker=dict(color="rgba(0,0,0,0)", size=15, line=dict(color="#000", width=1.5))),
+        dict(type="scatter", mode="lines", x=rounded(ends[:, 0], 4), y=rounded(ends[:, 1], 4),
+             name="w·x + b = 0", line=dict(color=plots.PALETTE[7], width=2.5)),
+        dict(type="scatter", mode="lines", x=[0.0, round(float(foot[0]), 4)],
+             y=[0.0, round(float(foot[1]), 4)], name="offset −b·w", hoverinfo="skip",
+             line=dict(color=plots.PALETTE[2], width=3, dash="dot")),
+        dict(type="scatter", mode="lines+markers", x=[0.0, round(1.5 * float(w[0]), 4)],
+             y=[0.0, round(1.5 * float(w[1]), 4)], name="w (unit)", hoverinfo="skip",
+             line=dict(color=plots.PALETTE[4], width=4),
+             marker=dict(symbol=["circle", "arrow"], size=[5, 15], angleref="previous",
+                         color=plots.PALETTE[4])),
+    ]
+    title = (f"w at {angle_deg:.0f}°, b = {b:+.2f}: fires when w·x > {-b:+.2f}<br>"
+             f"the line sits {abs(b):.2f} from the origin; {accuracy:.0%} of the points "
+             f"on the right side")
+    return plots.assemble(_threshold_skeleton(), data_, title=title)
+
+
+@register("ch05")
+def threshold_twin() -> Twin:
+    """Sliders over the bias ``b`` and the direction of the unit weight vector."""
+    return Twin(threshold_figure, [
+        Param("b", "bias b", (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0), lo=-4.0, hi=4.0,
+              step=0.05, default=-1.0),
+        Param("angle_deg", "direction of w (degrees)", tuple(range(0, 360, 30)), lo=0,
+              hi=359, step=1, default=30),
+    ])
+
+
+# ------------------------------------------------------- what a neuron detects
+_ASCENT_STEPS = 40
+_ASCENT_LR = 0.15
+
+
+@functools.cache
+def ascent_path(digit: int) -> torch.Tensor:
+    """Projected gradient ascent on ``W_digit·x`` over ``‖x‖ = r`` from noise:
+    the iterates ``(steps + 1, 64)`` (:func:`dotbook.layers.preferred_input`)."""
+    t = trained()
+    g = torch.Generator().manual_seed(SEED + 1 + digit)
+    return layers.preferred_input(t.weight[digit], t.radius, method="ascent",
+                                  steps=_ASCENT_STEPS, lr=_ASCENT_LR, generator=g, path=True)
+
+
+@functools.cache
+def _preferred_skeleton() -> dict[str, Any]:
+    t = trained()
+    ceiling = float(torch.linalg.vector_norm(t.weight, dim=1).max()) * t.radius
+    axes = {**_image_axes(8, 8, "x"), **_image_axes(8, 8, "x2"),
+            "xaxis3": {"title": "ascent step", "range": [0, _ASCENT_STEPS]},
+            "yaxis3": {"title": "W_k·x", "range": [-0.35 * ceiling, 1.08 * ceiling]}}
+    axes["xaxis"]["title"] = "input x at this step"
+    axes["xaxis2"]["title"] = "r·W_k/‖W_k‖"
+    return plots.skeleton(
+        alt=("Left: an input of fixed length, pushed step by step to raise one neuron's "
+             "response; it starts as noise and turns into the neuron's template. Middle: "
+             "the template scaled to the same length. Right: the response against the step, "
+             "rising to the Cauchy–Schwarz ceiling r times the length of the weights."),
+        height=400, cols=3, column_widths=[0.27, 0.27, 0.46], horizontal_spacing=0.07,
+        axes=axes, showlegend=False, margin={"t": 90, "l": 30, "r": 15},
+        title={"y": 0.95, "yanchor": "top", "font": {"size": 14}})
+
+
+def preferred_figure(digit: int, step: int) -> dict[str, Any]:
+    """Neuron ``digit``'s preferred input after ``step`` ascent steps, next to its template."""
+    t = trained()
+    path = ascent_path(digit)  # (S + 1, 64)
+    w = t.weight[digit]
+    best = layers.preferred_input(w, t.radius)  # (64,) r·w/‖w‖
+    x = path[step]
+    response = path @ w  # (S + 1,)
+    ceiling = float(torch.linalg.vector_norm(w)) * t.radius
+    cosine = float(torch.dot(x, w) / (torch.linalg.vector_norm(x) * torch.linalg.vector_norm(w)))
+    size = float(best.abs().max())
+    images = t.digits.images
+    data_ = [
+        dict(type="heatmap", z=rounded(images(x), 3), zmin=-size, zmax=size,
+             colorscale=_DIVERGING, showscale=False, xaxis="x", yaxis="y",
+             hovertemplate="%{z:.2f}<extra></extra>"),
+        dict(type="heatmap", z=rounded(images(best), 3), zmin=-size, zmax=size,
+             colorscale=_DIVERGING, showscale=False, xaxis="x2", yaxis="y2",
+             hovertemplate="%{z:.2f}<extra></extra>"),
+        dict(type="scatter", mode="lines", x=[0, _ASCENT_STEPS], y=[round(ceiling, 4)] * 2,
+             name="ceiling r‖W_k‖", xaxis="x3", yaxis="y3",
+             line=dict(color=plots.PALETTE[7], dash="dash")),
+        dict(type="scatter", mode="lines", x=list(range(_ASCENT_STEPS + 1)),
+             y=rounded(response, 4), name="W_k·x", xaxis="x3", yaxis="y3",
+             line=dict(color=plots.PALETTE[0])),
+        dict(type="scatter", mode="markers", x=[step], y=[round(float(response[step]), 4)],
+             name="this step", xaxis="x3", yaxis="y3",
+             marker=dict(color=plots.PALETTE[1], size=12)),
+    ]
+    title = (f"neuron {digit}, step {step}: W·x = {float(response[step]):.2f} of at most "
+             f"r‖W‖ = {ceiling:.2f}<br>cos(x, W_{digit}) = {cosine:.3f}")
+    return plots.assemble(_preferred_skeleton(), data_, title=title)
+
+
+@register("ch05")
+def preferred_twin() -> Twin:
+    """Sliders over the neuron and the number of ascent steps."""
+    return Twin(preferred_figure, [
+        Param("digit", "neuron (digit)", tuple(range(10)), step=1, integer=True, default=3),
+        Param("step", "ascent steps", (0, 1, 2, 4, 8, 16, 40), lo=0, hi=_ASCENT_STEPS, step=1,
+              integer=True, default=4),
+    ])

@@ -1,0 +1,361 @@
+"""Chapter 6 figures: a convolution is one small dot product, slid over an image.
+
+Images come from :mod:`dotbook.data` (a test digit; scikit-learn's bundled
+photograph, shrunk); every convolution is :func:`dotbook.layers.conv2d`.
+What does not move with a slider is computed once and cached.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from dotbook import data, layers, plots
+from dotbook.explore import Param, Twin
+from dotbook.figures import register
+from dotbook.plots import rounded
+
+__all__ = [
+    "SOBEL",
+    "field_input",
+    "field_figure",
+    "field_twin",
+    "photo",
+    "photo_figure",
+    "edges_figure",
+    "edges_twin",
+    "equivariance_figure",
+    "equivariance_twin",
+    "feature_maps",
+    "pooling_changes",
+    "pooling_figure",
+]
+
+F64 = torch.float64
+#: A vertical-edge detector (Sobel's): large where brightness rises to the right.
+SOBEL = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], dtype=F64)
+_GREYS = [[0.0, "#FFFFFF"], [1.0, "#000000"]]  # 0 white, 1 black (digits: ink is dark)
+_PHOTO = [[0.0, "#000000"], [1.0, "#FFFFFF"]]  # photographs: 0 black, 1 white
+_HEAT = [[0.0, "#FFFFFF"], [1.0, "#D55E00"]]  # 0 white → vermillion
+_DIVERGING = "RdBu"
+_IMAGE_AXIS = {"showgrid": False, "zeroline": False, "showticklabels": False, "ticks": ""}
+_TITLE = {"y": 0.96, "yanchor": "top", "font": {"size": 14}}
+
+
+def _image_axes(width: int, height: int, panel: int, title: str) -> dict[str, dict[str, Any]]:
+    """Axes of panel ``panel`` for an image: pixel (0, 0) top left, square pixels."""
+    s = "" if panel == 1 else str(panel)
+    return {
+        f"xaxis{s}": {"title": title, "range": [-0.5, width - 0.5], "constrain": "domain",
+                      **_IMAGE_AXIS},
+        f"yaxis{s}": {"title": "row", "range": [height - 0.5, -0.5], "scaleanchor": f"x{s}",
+                      "scaleratio": 1, **_IMAGE_AXIS},
+    }
+
+
+def _box(rows: range | list[int], cols: range | list[int]) -> tuple[list[float], list[float]]:
+    """The outline of the pixels ``rows × cols`` (a closed rectangle)."""
+    top, bottom = min(rows) - 0.5, max(rows) + 0.5
+    left, right = min(cols) - 0.5, max(cols) + 0.5
+    return [left, right, right, left, left], [top, top, bottom, bottom, top]
+
+
+# ------------------------------------------------ one output pixel, one dot product
+@functools.cache
+def field_input() -> torch.Tensor:
+    """The figure's input: the first test "4" of the digits, padded by one ring of zeros.
+
+    Shape:
+        - output: :math:`(10, 10)` (float64)
+    """
+    d = data.digits(dtype=F64)
+    index = int(torch.nonzero(d.y_test == 4)[0])
+    return F.pad(d.images(d.x_test[index]), (1, 1, 1, 1))  # (10, 10)
+
+
+@functools.cache
+def _field_output() -> torch.Tensor:
+    x = field_input()
+    return layers.conv2d(x[None, None], SOBEL[None, None])[0, 0]  # (8, 8)
+
+
+@functools.cache
+def _field_skeleton() -> dict[str, Any]:
+    axes = {**_image_axes(10, 10, 1, "padded input"), **_image_axes(3, 3, 2, "kernel W"),
+            **_image_axes(3, 3, 3, "patch ⊙ W"), **_image_axes(8, 8, 4, "output y")}
+    return plots.skeleton(
+        alt=("Four panels. A handwritten 4 padded with a ring of zeros, with a 3 by 3 window "
+             "outlined; a 3 by 3 kernel that detects vertical edges; the nine products of the "
+             "window's pixels with the kernel's weights; and the output map, one pixel of "
+             "which, outlined, is the sum of those products."),
+        height=380, cols=4, column_widths=[0.32, 0.17, 0.17, 0.34], horizontal_spacing=0.04,
+        axes=axes, showlegend=False, margin={"t": 90, "l": 30, "r": 10}, title=_TITLE)
+
+
+def field_figure(row: int, col: int) -> dict[str, Any]:
+    """Output pixel ``(row, col)`` of a 3×3 convolution as the dot product of the kernel
+    with its receptive field, shown as the window, the products, and the output."""
+    x, y = field_input(), _field_output()
+    geo = layers.conv_geometry((1, 1, 10, 10), (1, 1, 3, 3))
+    rows, cols = layers.receptive_field(row, col, geo)
+    patch = x[rows.start:rows.stop, cols.start:cols.stop]  # (3, 3)
+    products = patch * SOBEL  # (3, 3)
+    value = float(torch.dot(patch.flatten(), SOBEL.flatten()))
+    bx, by = _box(rows, cols)
+    ox, oy = _box([row], [col])
+    big = float(_field_output().abs().max())
+    text = {"texttemplate": "%{z:.2g}", "textfont": {"size": 11}}
+    data_ = [
+        dict(type="heatmap", z=rounded(x, 3), zmin=0.0, zmax=1.0, colorscale=_GREYS,
+             showscale=False, xaxis="x", yaxis="y", hovertemplate="%{z:.2f}<extra></extra>"),
+        dict(type="scatter", mode="lines", x=bx, y=by, name="receptive field", xaxis="x",
+             yaxis="y", line=dict(color=plots.PALETTE[1], width=3), hoverinfo="skip"),
+        dict(type="heatmap", z=SOBEL.tolist(), zmin=-2.0, zmax=2.0, colorscale=_DIVERGING,
+             showscale=False, xaxis="x2", yaxis="y2", hoverinfo="skip", **text),
+        dict(type="heatmap", z=rounded(products, 3), zmin=-2.0, zmax=2.0,
+             colorscale=_DIVERGING, showscale=False, xaxis="x3", yaxis="y3",
+             hoverinfo="skip", **text),
+        dict(type="heatmap", z=rounded(y, 3), zmin=-big, zmax=big, colorscale=_DIVERGING,
+             showscale=False, xaxis="x4", yaxis="y4", hovertemplate="%{z:.2f}<extra></extra>"),
+        dict(type="scatter", mode="lines", x=ox, y=oy, name="output pixel", xaxis="x4",
+             yaxis="y4", line=dict(color=plots.PALETTE[1], width=3), hoverinfo="skip"),
+    ]
+    title = (f"output pixel ({row}, {col}) = patch · W = sum of the 9 products = "
+             f"{value:+.3f}<br>(the whole map, by im2col: y[{row}, {col}] = "
+             f"{float(y[row, col]):+.3f})")
+    return plots.assemble(_field_skeleton(), data_, title=title)
+
+
+@register("ch06")
+def field_twin() -> Twin:
+    """Sliders over the output pixel's row and column."""
+    grid = tuple(range(8))
+    return Twin(field_figure, [
+        Param("row", "output row", grid, step=1, integer=True, default=3),
+        Param("col", "output column", grid, step=1, integer=True, default=2),
+    ])
+
+
+# ---------------------------------------------------------- oriented edges
+_PHOTO_ROWS = 48
+_EDGE_SIZE, _EDGE_SIGMA = 7, 1.2
+
+
+@functools.cache
+def photo(rows: int = _PHOTO_ROWS) -> torch.Tensor:
+    """scikit-learn's bundled ``china.jpg`` in grey, ``rows`` high (float64, CPU)."""
+    return data.sample_image("china.jpg", dtype=F64, size=rows)
+
+
+def _photo_axes(panel: int, title: str, rows: int = _PHOTO_ROWS) -> dict[str, dict[str, Any]]:
+    height, width = photo(rows).shape
+    return _image_axes(width, height, panel, title)
+
+
+@functools.cache
+def photo_figure() -> dict[str, Any]:
+    """The photograph the edge detectors slide over (static)."""
+    img = photo()
+    skeleton = plots.skeleton(
+        alt="A small grey photograph of a Chinese temple roof against the sky, among trees.",
+        height=330, axes=_photo_axes(1, "column"), margin={"t": 50, "l": 30, "r": 10},
+        showlegend=False)
+    data_ = [dict(type="heatmap", z=rounded(img, 2), zmin=0.0, zmax=1.0, colorscale=_PHOTO,
+                  showscale=False, hovertemplate="%{z:.2f}<extra></extra>")]
+    return plots.assemble(skeleton, data_, title=(
+        f"china.jpg from scikit-learn, {img.shape[0]} × {img.shape[1]} pixels, grey"))
+
+
+def _edge_response(angle_deg: float) -> tuple[torch.Tensor, torch.Tensor]:
+    k = layers.edge_kernel(angle_deg, _EDGE_SIZE, _EDGE_SIGMA, dtype=F64)  # (7, 7)
+    pad = _EDGE_SIZE // 2
+    response = layers.conv2d(photo()[None, None], k[None, None], padding=pad,
+                             padding_mode="replicate")[0, 0]  # (H, W)
+    return k, response
+
+
+@functools.cache
+def _edge_scale() -> float:
+    return max(float(_edge_response(a)[1].abs().max()) for a in (0.0, 45.0, 90.0, 135.0))
+
+
+@functools.cache
+def _edges_skeleton() -> dict[str, Any]:
+    axes = {**_image_axes(_EDGE_SIZE, _EDGE_SIZE, 1, "kernel"),
+            **_photo_axes(2, "response: blue where brightness rises along θ")}
+    return plots.skeleton(
+        alt=("Left: a 7 by 7 oriented edge detector, negative on one side and positive on "
+             "the other. Right: its response over the photograph; edges running across the "
+             "kernel's direction light up, blue where the image brightens in that direction "
+             "and red where it darkens."),
+        height=360, cols=2, column_widths=[0.2, 0.8], horizontal_spacing=0.05, axes=axes,
+        showlegend=False, margin={"t": 70, "l": 30, "r": 10}, title=_TITLE)
+
+
+def edges_figure(angle_deg: float) -> dict[str, Any]:
+    """The oriented edge kernel at ``angle_deg`` and its response on the photograph."""
+    k, response = _edge_response(angle_deg)
+    scale = _edge_scale()
+    kmax = float(k.abs().max())
+    share = float((response.abs() > 0.25 * scale).double().mean())
+    data_ = [
+        dict(type="heatmap", z=rounded(k, 3), zmin=-kmax, zmax=kmax, colorscale=_DIVERGING,
+             showscale=False, xaxis="x", yaxis="y", hovertemplate="%{z:.3f}<extra></extra>"),
+        dict(type="heatmap", z=rounded(response / scale, 2), zmin=-1.0, zmax=1.0,
+             colorscale=_DIVERGING, showscale=False, xaxis="x2", yaxis="y2",
+             hovertemplate="%{z:.2f}<extra></extra>"),
+    ]
+    title = (f"edge detector at θ = {angle_deg:.0f}° (0° = brighter to the right, 90° = "
+             f"brighter downwards)<br>{share:.0%} of the pixels respond strongly")
+    return plots.assemble(_edges_skeleton(), data_, title=title)
+
+
+@register("ch06")
+def edges_twin() -> Twin:
+    """A slider over the kernel's direction θ."""
+    return Twin(edges_figure, [
+        Param("angle_deg", "direction θ (degrees)", tuple(range(0, 360, 30)), lo=0, hi=359,
+              step=1, default=0, fmt=".0f"),
+    ])
+
+
+# ---------------------------------------------------- equivariance and invariance
+_SHIFT_ROWS = 28
+_SHIFTS = (-12, -8, -4, 0, 4, 8, 12)
+
+
+@functools.cache
+def _shift_kernel() -> torch.Tensor:
+    return layers.edge_kernel(0.0, 5, 1.0, dtype=F64)[None, None]  # (1, 1, 5, 5)
+
+
+def _conv(x: torch.Tensor, mode: str) -> torch.Tensor:
+    """The chapter's edge filter with 'same' padding of the given mode: ``(H, W) -> (H, W)``."""
+    return layers.conv2d(x[None, None], _shift_kernel(), padding=2, padding_mode=mode)[0, 0]
+
+
+def shifted_outputs(dx: int, rows: int = _SHIFT_ROWS) -> dict[str, torch.Tensor]:
+    """Both sides of :math:`f(Sx) = S f(x)` for a horizontal shift ``dx``, two ways:
+    circular shift with circular padding, zero-filling shift with zero padding."""
+    x = photo(rows)
+    out = {}
+    for mode, shift_mode in (("circular", "circular"), ("zeros", "zeros")):
+        out[f"{mode}_conv_of_shift"] = _conv(layers.translate(x, 0, dx, mode=shift_mode), mode)
+        out[f"{mode}_shift_of_conv"] = layers.translate(_conv(x, mode), 0, dx, mode=shift_mode)
+    return out
+
+
+@functools.cache
+def _shift_scale() -> float:
+    return float(_conv(photo(_SHIFT_ROWS), "zeros").abs().max())
+
+
+@functools.cache
+def _equivariance_skeleton() -> dict[str, Any]:
+    axes = {**_photo_axes(1, "circular: f(shifted x)", _SHIFT_ROWS),
+            **_photo_axes(2, "|f(shifted x) − shifted f(x)|", _SHIFT_ROWS),
+            **_photo_axes(3, "zero padding: f(shifted x)", _SHIFT_ROWS),
+            **_photo_axes(4, "|f(shifted x) − shifted f(x)|", _SHIFT_ROWS)}
+    return plots.skeleton(
+        alt=("Four maps. Top row, circular padding: the filter's output on the shifted photo, "
+             "and its difference from the shifted output, which is zero everywhere. Bottom "
+             "row, zero padding and a shift that lets zeros in: the output, and a difference "
+             "that is zero except in bands along the left and right borders."),
+        height=520, rows=2, cols=2, horizontal_spacing=0.06, vertical_spacing=0.14,
+        axes=axes, showlegend=False, margin={"t": 90, "l": 30, "r": 10}, title=_TITLE)
+
+
+def equivariance_figure(dx: int) -> dict[str, Any]:
+    """Shift the photo by ``dx`` columns: the filtered image shifts with it."""
+    out = shifted_outputs(dx)
+    scale = _shift_scale()
+    data_, worst = [], {}
+    for k, mode in enumerate(("circular", "zeros")):
+        got, want = out[f"{mode}_conv_of_shift"], out[f"{mode}_shift_of_conv"]
+        gap = (got - want).abs()
+        worst[mode] = float(gap.max())
+        data_ += [
+            dict(type="heatmap", z=rounded(got / scale, 2), zmin=-1.0, zmax=1.0,
+                 colorscale=_DIVERGING, showscale=False, xaxis=f"x{2 * k + 1}",
+                 yaxis=f"y{2 * k + 1}", hovertemplate="%{z:.2f}<extra></extra>"),
+            dict(type="heatmap", z=rounded(gap / scale, 2), zmin=0.0, zmax=0.5,
+                 colorscale=_HEAT, showscale=False, xaxis=f"x{2 * k + 2}",
+                 yaxis=f"y{2 * k + 2}", hovertemplate="%{z:.2f}<extra></extra>"),
+        ]
+    inner = out["zeros_conv_of_shift"] - out["zeros_shift_of_conv"]
+    reach = abs(dx) + 2  # the shift's strip plus the kernel's reach
+    inside = float(inner[:, reach:inner.shape[1] - reach].abs().max()) if \
+        inner.shape[1] > 2 * reach else 0.0
+    title = (f"shift {dx:+d} columns. circular: largest difference {worst['circular']:.1e}"
+             f" (exact)<br>zero padding: {inside:.1e} more than {reach} columns from the "
+             f"borders, up to {worst['zeros'] / scale:.2f} near them")
+    return plots.assemble(_equivariance_skeleton(), data_, title=title)
+
+
+@register("ch06")
+def equivariance_twin() -> Twin:
+    """A slider over the horizontal shift (columns, + is to the right)."""
+    return Twin(equivariance_figure, [
+        Param("dx", "shift (columns)", _SHIFTS, lo=-20, hi=20, step=1, integer=True,
+              default=4),
+    ])
+
+
+def feature_maps(x: torch.Tensor, angles: tuple[float, ...] = (0.0, 45.0, 90.0, 135.0),
+                 mode: str = "circular") -> torch.Tensor:
+    """ReLU of oriented edge filters over ``x``, a small conv layer: ``(H, W) -> (C, H, W)``."""
+    k = torch.stack([layers.edge_kernel(a, 5, 1.0, dtype=x.dtype, device=x.device)
+                     for a in angles])[:, None]  # (C_out, 1, 5, 5)
+    return torch.relu(layers.conv2d(x[None], k, padding=2, padding_mode=mode))  # (C_out, H, W)
+
+
+def pooling_changes(shifts: range | list[int], rows: int = 32) -> dict[str, list[float]]:
+    r"""Relative change :math:`\lVert g(Sx) - g(x)\rVert / \lVert g(x)\rVert` of a
+    representation :math:`g` when the photo is shifted circularly by ``s`` columns.
+
+    :math:`g` is the feature map itself, max pooling over 2×2 or 4×4 windows
+    (stride = window), or a global average or global max over all positions.
+    """
+    x = photo(rows)
+    base = feature_maps(x)  # (C, H, W)
+    pools = {
+        "feature map, no pooling": lambda f: f,
+        "2×2 max pooling": lambda f: F.max_pool2d(f, 2),
+        "4×4 max pooling": lambda f: F.max_pool2d(f, 4),
+        "global average pooling": lambda f: f.mean(dim=(-2, -1)),
+        "global max pooling": lambda f: f.amax(dim=(-2, -1)),
+    }
+    out: dict[str, list[float]] = {name: [] for name in pools}
+    for s in shifts:
+        moved = feature_maps(layers.translate(x, 0, s))
+        for name, pool in pools.items():
+            ref = pool(base)
+            out[name].append(float(torch.linalg.vector_norm(pool(moved) - ref)
+                                   / torch.linalg.vector_norm(ref)))
+    return out
+
+
+@functools.cache
+def pooling_figure() -> dict[str, Any]:
+    """Static: how much each representation changes as the input shifts (0 = invariant)."""
+    shifts = list(range(0, 13))
+    changes = pooling_changes(shifts)
+    skeleton = plots.skeleton(
+        alt=("Relative change of five representations against the shift of the input. The "
+             "feature map changes a lot after a one-pixel shift; 2 by 2 and 4 by 4 max "
+             "pooling change less for small shifts; global average and global max pooling do "
+             "not change at all."),
+        height=420,
+        axes={"xaxis": {"title": "circular shift of the input (columns)", "range": [0, 12]},
+              "yaxis": {"title": "relative change", "range": [-0.03, 1.0]}},
+        legend={"x": 0.98, "xanchor": "right", "y": 0.6, "font": {"size": 12}},
+        margin={"t": 60})
+    styles = [("solid", 0), ("dash", 4), ("dot", 2), ("solid", 1), ("dashdot", 7)]
+    data_ = [dict(type="scatter", mode="lines+markers", x=shifts, y=rounded(values, 4),
+                  name=name, line=dict(color=plots.PALETTE[c], dash=dash, width=2.5),
+                  marker=dict(size=6))
+             for (name, values), (dash, c) in zip(changes.items(), styles, strict=True)]
+    return plots.assemble(skeleton, data_, title="Pooling trades position for invariance")

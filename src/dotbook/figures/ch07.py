@@ -1,0 +1,306 @@
+"""Chapter 7 figures: attention scores as compatibility, why 1/√d_k, attention at scale.
+
+Two twins and two static figures:
+
+- :func:`compatibility_twin` — the toy sentence of :func:`dotbook.attention.toy_sentence`:
+  the whole attention map as a heatmap, and one query's weights as bars
+  (slider: which query).
+- :func:`scaling_twin` — softmax rows of random q·k with or without the
+  1/√d_k: one row's weights, and the largest weight, the entropy and the
+  softmax Jacobian norm against d_k (sliders: d_k, scaling on/off).
+- :func:`variance_figure` — measured Var(q·k) against d_k on log–log axes.
+- :func:`scale_figure` — measured peak memory and time against T.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from dotbook import attention, plots
+from dotbook.device import generator
+from dotbook.explore import Param, Twin
+from dotbook.figures import register
+from dotbook.plots import rounded
+
+__all__ = [
+    "SEED",
+    "D_K_GRID",
+    "KEYS",
+    "compatibility_figure",
+    "compatibility_twin",
+    "scaling_figure",
+    "scaling_twin",
+    "scaling_curves",
+    "variance_figure",
+    "scale_figure",
+]
+
+Fig = dict[str, Any]
+#: The chapter's seed: every figure draws from ``generator(SEED + k)``.
+SEED = 7
+#: Keys per softmax row in the scaling twin.
+KEYS = 16
+#: The static grid of widths d_k (powers of 2, 1 … 1024).
+D_K_GRID = tuple(2**i for i in range(11))
+_D_K_MAX = D_K_GRID[-1]
+_QUERIES = 256  # rows averaged per statistic
+_CURVE_D_K = tuple(sorted({round(2 ** (i / 4)) for i in range(41)}))  # 1 … 1024, log-spaced
+
+
+# ------------------------------------------------------------ compatibility
+@functools.cache
+def _toy() -> tuple[attention.Toy, list[list[float]], list[list[float]]]:
+    toy = attention.toy_sentence()
+    raw = (toy.q @ toy.k.T).tolist()  # (T, T) q·k before the scale
+    w = attention.attention_weights(toy.q, toy.k).tolist()  # (T, T)
+    return toy, raw, w
+
+
+@functools.cache
+def _compatibility_skeleton() -> Fig:
+    toy = _toy()[0]
+    T = len(toy.tokens)
+    ticks = {"tickvals": list(range(T)), "ticktext": list(toy.tokens), "showgrid": False,
+             "zeroline": False}
+    return plots.skeleton(
+        alt=("Left: a 7 by 7 heatmap of attention weights for the sentence 'the tired dog "
+             "chased a red ball', queries as rows and keys as columns, with the selected "
+             "query's row outlined. Right: that query's weights over the seven keys as bars."),
+        height=500, cols=2, column_widths=[0.5, 0.5], horizontal_spacing=0.16,
+        axes={
+            "xaxis": {"title": "key (what is offered)", "range": [-0.5, T - 0.5],
+                      "tickangle": -45, **ticks},
+            "yaxis": {"title": "query (who is looking)", "range": [T - 0.5, -0.5], **ticks},
+            "xaxis2": {"title": "key", "type": "category", "tickangle": -45},
+            "yaxis2": {"title": "attention weight", "range": [0, 1.05]},
+        },
+        showlegend=False, margin={"t": 95, "l": 70, "r": 15, "b": 80},
+        title={"font": {"size": 15}},
+    )
+
+
+def compatibility_figure(query: int) -> Fig:
+    """The toy sentence's attention map, with query ``query`` outlined and its weights as bars."""
+    toy, raw, w = _toy()
+    T = len(toy.tokens)
+    i = int(query)
+    if not 0 <= i < T:
+        raise ValueError(f"query must be a token index in [0, {T - 1}], got {query!r}")
+    best = max(range(T), key=lambda j: w[i][j])
+    seeks = " + ".join(toy.seeks(i))
+    data = [
+        dict(type="heatmap", z=rounded(w, 3), x=list(range(T)), y=list(range(T)),
+             zmin=0, zmax=1, colorscale="Blues", showscale=False, xaxis="x", yaxis="y",
+             customdata=rounded(raw, 3),
+             hovertemplate="query %{y}, key %{x}<br>weight %{z}<br>q·k = %{customdata}"
+                           "<extra></extra>"),
+        dict(type="scatter", x=[-0.5, T - 0.5, T - 0.5, -0.5, -0.5],
+             y=[i - 0.5, i - 0.5, i + 0.5, i + 0.5, i - 0.5], mode="lines",
+             line={"color": plots.PALETTE[1], "width": 3}, hoverinfo="skip",
+             name="selected query", xaxis="x", yaxis="y"),
+        dict(type="bar", x=list(toy.tokens), y=rounded(w[i], 3), xaxis="x2", yaxis="y2",
+             name="weights", text=[f"q·k={v:g}" for v in rounded(raw[i], 3)],
+             textposition="outside", cliponaxis=False, textfont={"size": 11},
+             marker={"color": [plots.PALETTE[1] if j == best else plots.PALETTE[0]
+                               for j in range(T)]},
+             hovertemplate="%{x}: weight %{y}<extra></extra>"),
+    ]
+    title = (f"query “{toy.tokens[i]}” looks for: {seeks}<br>"
+             f"most weight on “{toy.tokens[best]}” ({w[i][best]:.2f})")
+    return plots.assemble(_compatibility_skeleton(), data, title=title)
+
+
+@register("ch07")
+def compatibility_twin() -> Twin:
+    """Chapter 7's compatibility twin: one slider for the query token."""
+    T = len(_toy()[0].tokens)
+    return Twin(compatibility_figure, [
+        Param("query", "query token (0 = 'the', 3 = 'chased', 6 = 'ball')", tuple(range(T)),
+              step=1, default=3, integer=True),
+    ])
+
+
+# ------------------------------------------------------------ why 1/sqrt(d_k)
+@functools.cache
+def scaling_curves() -> dict[str, dict[str, list[float]]]:
+    """Mean largest weight, entropy / log T and Jacobian norm for every d_k = 1 … 1024,
+    scaled and not (:func:`dotbook.attention.saturation_curves`, ``generator(SEED)``).
+
+    Returns ``{"scaled": {...}, "unscaled": {...}}`` with plain lists under
+    ``max_weight``, ``entropy`` (divided by log T) and ``jacobian_norm``; index d_k − 1.
+    """
+    curves = attention.saturation_curves(_D_K_MAX, T=KEYS, queries=_QUERIES,
+                                         generator=generator(SEED))
+    return {mode: {"max_weight": c["max_weight"].tolist(),
+                   "entropy": (c["entropy"] / math.log(KEYS)).tolist(),
+                   "jacobian_norm": c["jacobian_norm"].tolist()}
+            for mode, c in curves.items()}
+
+
+_CURVE_INDEX = [d - 1 for d in _CURVE_D_K]  # the d_k drawn as lines (log-spaced)
+
+
+@functools.cache
+def _example_products() -> torch.Tensor:
+    """Running sums of q_c k_jc over c for one fixed query and KEYS keys: (KEYS, d_k max)."""
+    g = generator(SEED)
+    q = torch.randn(_D_K_MAX, generator=g, dtype=torch.float64)  # (d_k max,)
+    k = torch.randn(KEYS, _D_K_MAX, generator=g, dtype=torch.float64)  # (KEYS, d_k max)
+    return torch.cumsum(k * q, dim=-1)  # column d_k - 1 is q·k over the first d_k coordinates
+
+
+_STATS = (("max_weight", "largest weight", 0), ("entropy", "entropy / log T", 2),
+          ("jacobian_norm", "softmax Jacobian norm", 1))
+
+
+@functools.cache
+def _scaling_skeleton() -> Fig:
+    return plots.skeleton(
+        alt=("Left: the 16 attention weights of one query, sorted, for the chosen d_k with or "
+             "without the 1/sqrt(d_k) scaling. Right: the average largest weight, entropy "
+             "relative to uniform and softmax Jacobian norm against d_k on a log axis; "
+             "without scaling the largest weight climbs to 1 and the entropy and Jacobian "
+             "norm fall to 0, with scaling all three stay flat."),
+        height=500, cols=2, column_widths=[0.4, 0.6], horizontal_spacing=0.12,
+        axes={
+            "xaxis": {"title": "key, by rank of its weight", "range": [0.3, KEYS + 0.7]},
+            "yaxis": {"title": "attention weight", "range": [0, 1.05]},
+            "xaxis2": {"title": "d_k (log scale)", "type": "log",
+                       "range": [-0.1, math.log10(_D_K_MAX) + 0.1]},
+            "yaxis2": {"title": "average over 256 queries", "range": [0, 1.05]},
+        },
+        legend={"x": 0.42, "y": 0.55, "xanchor": "left", "yanchor": "top",
+                "font": {"size": 12}},
+        margin={"t": 95, "l": 60, "r": 15},
+        title={"font": {"size": 15}},
+    )
+
+
+def scaling_figure(d_k: int, scaled: int) -> Fig:
+    """One row of weights at this d_k, and the three statistics against d_k, with the
+    other setting of the scaling drawn thin and grey for comparison."""
+    d_k = int(d_k)
+    if not 1 <= d_k <= _D_K_MAX:
+        raise ValueError(f"d_k must be an int in [1, {_D_K_MAX}], got {d_k!r}")
+    on = bool(int(scaled))
+    mode, other = ("scaled", "unscaled") if on else ("unscaled", "scaled")
+    curves = scaling_curves()
+    s = _example_products()[:, d_k - 1]  # (KEYS,) q·k
+    s = s / math.sqrt(d_k) if on else s
+    w = torch.sort(torch.softmax(s, dim=0), descending=True).values  # (KEYS,)
+    point = {key: curves[mode][key][d_k - 1] for key, _, _ in _STATS}
+    data: list[dict[str, Any]] = [
+        dict(type="bar", x=list(range(1, KEYS + 1)), y=rounded(w), xaxis="x", yaxis="y",
+             name="one query's weights", showlegend=False,
+             marker={"color": plots.PALETTE[0] if on else plots.PALETTE[1]},
+             hovertemplate="rank %{x}: weight %{y}<extra></extra>"),
+    ]
+    for key, label, c in _STATS:
+        data.append(dict(type="scatter", x=_CURVE_D_K,
+                         y=rounded([curves[other][key][i] for i in _CURVE_INDEX]),
+                         mode="lines", xaxis="x2", yaxis="y2", hoverinfo="skip",
+                         name=f"{label} ({other})", showlegend=False,
+                         line={"color": "#AAAAAA", "width": 1.5, "dash": "dot"}))
+        data.append(dict(type="scatter", x=_CURVE_D_K,
+                         y=rounded([curves[mode][key][i] for i in _CURVE_INDEX]),
+                         mode="lines", xaxis="x2", yaxis="y2", name=label,
+                         line={"color": plots.PALETTE[c], "width": 3}, hoverinfo="skip"))
+        data.append(dict(type="scatter", x=[d_k], y=[rounded(point[key])], mode="markers",
+                         xaxis="x2", yaxis="y2", name=f"{label} at this d_k", showlegend=False,
+                         marker={"color": plots.PALETTE[c], "size": 12,
+                                 "line": {"color": "white", "width": 1.5}},
+                         hovertemplate=f"{label}: %{{y}}<extra>d_k = %{{x}}</extra>"))
+    how = "q·k/√d_k" if on else "q·k (no scaling)"
+    title = (f"d_k = {d_k}, scores {how}: on average, largest weight "
+             f"{point['max_weight']:.2f},<br>entropy {point['entropy']:.2f} × log T, "
+             f"softmax Jacobian norm {point['jacobian_norm']:.3f}")
+    return plots.assemble(_scaling_skeleton(), data, title=title)
+
+
+@register("ch07")
+def scaling_twin() -> Twin:
+    """Chapter 7's scaling twin: sliders for d_k (log) and the scaling (0 off, 1 on)."""
+    return Twin(scaling_figure, [
+        Param("d_k", "width d_k", D_K_GRID, lo=1, hi=_D_K_MAX, log=True, integer=True,
+              default=64),
+        Param("scaled", "divide by √d_k (1 = on, 0 = off)", (0, 1), step=1, integer=True,
+              default=0),
+    ])
+
+
+# ------------------------------------------------------------ static figures
+def variance_figure(result: attention.ScoreVariance) -> Fig:
+    """Measured Var(q·k) against d_k (log–log) with ±2 standard errors, the line
+    Var = d_k of Vaswani et al. (2017, footnote 4), and Var(q·k/√d_k) = 1."""
+    d = result.d_k.tolist()
+    var = result.variance.tolist()
+    se = result.standard_error.tolist()
+    lo, hi = math.log10(min(d)) - 0.2, math.log10(max(d)) + 0.2
+    sk = plots.skeleton(
+        alt=("Log-log plot of the measured variance of q·k against d_k: the points with "
+             "error bars sit on the line variance = d_k; the variance of the scaled score "
+             "q·k/sqrt(d_k) stays at 1."),
+        height=440,
+        axes={"xaxis": {"title": "d_k (log scale)", "type": "log", "range": [lo, hi]},
+              "yaxis": {"title": "variance (log scale)", "type": "log",
+                        "range": [lo - 0.3, hi + 0.3]}},
+        legend={"x": 0.02, "y": 0.98, "xanchor": "left", "yanchor": "top"},
+    )
+    data = [
+        dict(type="scatter", x=[10**lo, 10**hi], y=[10**lo, 10**hi], mode="lines",
+             name="Var(q·k) = d_k (theory)", line={"color": plots.COLORS["reference"]},
+             hoverinfo="skip"),
+        dict(type="scatter", x=d, y=rounded(var), mode="markers", name="measured Var(q·k)",
+             marker={"color": plots.PALETTE[1], "size": 10},
+             error_y={"type": "data", "array": rounded([2 * e for e in se]), "visible": True}),
+        dict(type="scatter", x=d, y=rounded([v / k for v, k in zip(var, d, strict=True)]),
+             mode="lines+markers", name="measured Var(q·k/√d_k)",
+             line={"color": plots.PALETTE[0]}, marker={"size": 8}),
+    ]
+    return plots.assemble(sk, data, title=(f"Var(q·k) grows like d_k ({result.samples} "
+                                           f"pairs per d_k; bars: ±2 standard errors)"))
+
+
+def scale_figure(rows: Sequence[attention.ScaleRow], where: str) -> Fig:
+    """Measured peak memory (MB) and median time (ms) against T, log–log, per method."""
+    Ts = sorted({r.T for r in rows})
+    mem = [r.peak_bytes / 1e6 for r in rows]
+    sec = [r.seconds * 1e3 for r in rows]
+
+    def span(values: list[float]) -> list[float]:
+        positive = [v for v in values if v > 0] or [1.0]
+        return [math.log10(min(positive)) - 0.3, math.log10(max(positive)) + 0.3]
+
+    xr = [math.log10(Ts[0]) - 0.15, math.log10(Ts[-1]) + 0.15]
+    sk = plots.skeleton(
+        alt=("Two log-log panels against the sequence length T: peak memory and time of "
+             "naive attention (which stores the T by T score matrix), chunked attention "
+             "with an online softmax, and PyTorch's fused kernel. Naive memory grows four "
+             "times per doubling of T, the other two about twice."),
+        height=440, cols=2, horizontal_spacing=0.14,
+        axes={"xaxis": {"title": "T (log scale)", "type": "log", "range": xr},
+              "yaxis": {"title": "peak memory (MB, log)", "type": "log", "range": span(mem)},
+              "xaxis2": {"title": "T (log scale)", "type": "log", "range": xr},
+              "yaxis2": {"title": "time per call (ms, log)", "type": "log",
+                         "range": span(sec)}},
+        legend={"x": 0.01, "y": 0.99, "xanchor": "left", "yanchor": "top"},
+        margin={"t": 70},
+    )
+    data = []
+    for c, method in enumerate(attention.METHODS):
+        mine = sorted((r for r in rows if r.method == method), key=lambda r: r.T)
+        if not mine:
+            continue
+        style = {"color": plots.PALETTE[c]}
+        x = [r.T for r in mine]
+        data.append(dict(type="scatter", x=x, y=rounded([r.peak_bytes / 1e6 for r in mine]),
+                         mode="lines+markers", name=method, line=style, xaxis="x", yaxis="y"))
+        data.append(dict(type="scatter", x=x, y=rounded([r.seconds * 1e3 for r in mine]),
+                         mode="lines+markers", name=method, line=style, showlegend=False,
+                         xaxis="x2", yaxis="y2"))
+    return plots.assemble(sk, data, title=f"Attention at scale, measured on {where}")

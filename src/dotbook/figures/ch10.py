@@ -1,0 +1,443 @@
+"""Chapter 10 figures: where floating point breaks, and what keeps numbers in range.
+
+Four twins:
+
+- :func:`softmax_twin` — naive and max-shifted softmax of nine logits scaled
+  by a slider, in a chosen dtype, next to the error of each over all scales;
+- :func:`accumulation_twin` — the relative error of a low-precision dot
+  product against n for four accumulations, with the classical bounds;
+- :func:`temperature_twin` — dot products of random vectors grow like √n, and
+  a softmax over them sharpens unless a temperature τ divides them;
+- :func:`normalization_twin` — the size of the dot products and gradients
+  through a deep ReLU network whose weights are a factor ``gain`` too large,
+  plain and with LayerNorm or RMSNorm.
+
+A dtype is a slider over an index into the dtypes the device supports
+(:func:`dotbook.stability.supported_dtypes`); its label names them. Figures
+compute on the CPU from their own seeded generators; every number sent to the
+page is rounded to four significant digits.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from dotbook import plots, stability
+from dotbook.device import generator
+from dotbook.explore import Param, Twin
+from dotbook.figures import register
+from dotbook.plots import rounded
+
+__all__ = [
+    "ACC_N",
+    "LOGITS",
+    "NORM_DEPTH",
+    "SCALES",
+    "SEED",
+    "TEMPERATURES",
+    "TEMP_N",
+    "accumulation_data",
+    "accumulation_figure",
+    "accumulation_twin",
+    "normalization_data",
+    "normalization_figure",
+    "normalization_twin",
+    "softmax_figure",
+    "softmax_twin",
+    "temperature_figure",
+    "temperature_twin",
+]
+
+Fig = dict[str, Any]
+#: The chapter's seed: figure k draws from ``generator(SEED + k)``.
+SEED = 10
+#: Nine logits in [-1, 1]; the softmax figure shows ``scale * LOGITS``.
+LOGITS = torch.tensor([-1.0, -0.8, -0.55, -0.3, 0.0, 0.2, 0.45, 0.8, 1.0], dtype=torch.float64)
+#: The static grid of logit scales (the largest logit equals the scale).
+SCALES = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 10_000.0)
+#: Vector lengths of the accumulation figure (powers of two).
+ACC_N = tuple(2**k for k in range(3, 14))
+ACC_TRIALS = 32
+#: Dimensions and temperatures of the temperature figure.
+TEMP_N = (4, 16, 64, 256, 1024, 4096)
+TEMPERATURES = (0.25, 1.0, 4.0, 16.0, 64.0)
+_KEYS = 12  # keys in the temperature figure's softmax
+#: Depth and width of the network of the normalisation figure.
+NORM_DEPTH, NORM_WIDTH, NORM_BATCH = 32, 64, 64
+GAINS = (1.0, 1.25, 1.5, 1.75, 2.0)
+
+_COLORS = {"naive": plots.PALETTE[1], "shifted": plots.PALETTE[0], "reference": plots.PALETTE[7],
+           "low": plots.PALETTE[1], "float32": plots.PALETTE[0], "pairwise": plots.PALETTE[2],
+           "kahan": plots.PALETTE[3], "none": plots.PALETTE[1], "layer": plots.PALETTE[0],
+           "rms": plots.PALETTE[2], "bound": plots.PALETTE[7], "limit": plots.PALETTE[4]}
+
+
+def _names(dtypes: Sequence[torch.dtype]) -> str:
+    return ", ".join(f"{i} = {stability.dtype_name(d)}" for i, d in enumerate(dtypes))
+
+
+def _log10(x: float, floor: float) -> float:
+    return math.log10(max(x, floor))
+
+
+# ------------------------------------------------------------------ softmax
+_SCALE_AXIS = torch.logspace(-0.3, 4.3, 181, dtype=torch.float64)  # (181,) 0.5 … 2·10⁴
+_ERR_FLOOR = 1e-17  # a log axis has no 0: exact results are drawn here
+_NAN_AT = 3.0  # where nan results are marked on the error axis
+
+
+@functools.cache
+def _softmax_curves(dtype: torch.dtype) -> dict[str, list]:
+    """Max |p − p_ref| over the nine probabilities at every scale of the axis,
+    naive and shifted, in ``dtype`` (``None`` where the result is nan or inf)."""
+    x = (_SCALE_AXIS[:, None] * LOGITS).to(dtype)  # (S, 9) rounded logits
+    ref = torch.softmax(x.double(), dim=-1)  # (S, 9)
+    out: dict[str, list] = {"scale": _SCALE_AXIS.tolist()}
+    for method in stability.SOFTMAX_METHODS:
+        p = stability.softmax(x, method=method).double()  # (S, 9)
+        err = (p - ref).abs().amax(dim=-1).clamp_min(_ERR_FLOOR)  # (S,)
+        bad = ~torch.isfinite(p).all(dim=-1)  # (S,)
+        out[method] = [None if b else e for e, b in zip(err.tolist(), bad.tolist(),
+                                                        strict=True)]
+        out[method + "_nan"] = [_NAN_AT if b else None for b in bad.tolist()]
+    return out
+
+
+@functools.cache
+def _softmax_skeleton(names: str) -> Fig:
+    return plots.skeleton(
+        alt=("Left: bars of the softmax of nine logits computed naively and after shifting "
+             "by the maximum, with float64 reference markers; past the dtype's overflow "
+             "threshold the naive bars vanish because they are nan. Right: the largest error "
+             "of each method against the logit scale on log axes; the naive curve stops at "
+             "the threshold and nan markers follow, while the shifted curve stays small."),
+        height=480, cols=2, column_widths=[0.45, 0.55], horizontal_spacing=0.12,
+        axes={
+            "xaxis": {"title": "logit x_i / scale", "range": [-1.15, 1.15]},
+            "yaxis": {"title": "probability softmax(x)_i", "range": [0, 1.05]},
+            "xaxis2": {"title": "logit scale = largest logit (log)", "type": "log",
+                       "range": [-0.3, 4.3]},
+            "yaxis2": {"title": "max |p − p_float64| (log)", "type": "log",
+                       "range": [-17.2, 1.0]},
+        },
+        legend={"x": 0.47, "xanchor": "left", "y": 0.75, "yanchor": "top",
+                "font": {"size": 11}},
+        barmode="group",
+        meta={"dtypes": names},
+    )
+
+
+def softmax_figure(dtype_index: int, scale: float,
+                   dtypes: Sequence[torch.dtype] = stability.DTYPES) -> Fig:
+    """Softmax of ``scale * LOGITS`` in ``dtypes[dtype_index]``, naive and shifted."""
+    dtype = dtypes[dtype_index]
+    lim = stability.limits(dtype)
+    x = (scale * LOGITS).to(dtype)  # (9,) rounded logits
+    ref = torch.softmax(x.double(), dim=-1)  # (9,)
+    naive = stability.softmax(x, method="naive").double()
+    shifted = stability.softmax(x).double()
+    curves = _softmax_curves(dtype)
+    pos = LOGITS.tolist()
+    bar = dict(type="bar", x=pos, width=0.09)
+    data = [
+        dict(bar, y=rounded(naive.tolist()), name="naive e^x / Σe^x", offset=-0.09,
+             marker=dict(color=_COLORS["naive"])),
+        dict(bar, y=rounded(shifted.tolist()), name="shifted e^(x−m) / Σe^(x−m)", offset=0.0,
+             marker=dict(color=_COLORS["shifted"])),
+        dict(type="scatter", mode="markers", x=pos, y=rounded(ref.tolist()),
+             name="float64 reference", marker=dict(color=_COLORS["reference"], symbol="line-ew",
+                                                   size=14, line=dict(width=2))),
+    ]
+    for method, label in (("naive", "naive"), ("shifted", "shifted")):
+        data.append(dict(type="scatter", mode="lines", x=rounded(curves["scale"]),
+                         y=rounded(curves[method]), name=f"{label}: error", showlegend=False,
+                         xaxis="x2", yaxis="y2",
+                         line=dict(color=_COLORS[method], width=2.5)))
+    data.append(dict(type="scatter", mode="markers", x=rounded(curves["scale"]),
+                     y=curves["naive_nan"], name="naive returns nan", xaxis="x2", yaxis="y2",
+                     marker=dict(color=_COLORS["naive"], symbol="x", size=6)))
+    data.append(dict(type="scatter", mode="lines", x=[lim.exp_overflow] * 2, y=[1e-17, 10.0],
+                     name="overflow: log(max)", xaxis="x2", yaxis="y2", showlegend=False,
+                     line=dict(color=_COLORS["limit"], dash="dash", width=2)))
+    data.append(dict(type="scatter", mode="lines", x=[scale, scale], y=[1e-17, 10.0],
+                     name="this scale", xaxis="x2", yaxis="y2", showlegend=False,
+                     line=dict(color=_COLORS["reference"], dash="dot", width=1.5)))
+    state = "nan" if not torch.isfinite(naive).all() else "finite"
+    title = (f"{stability.dtype_name(dtype)}, largest logit {scale:g}: naive is {state}; "
+             f"exp overflows past log(max) = {lim.exp_overflow:.2f} (dashed)")
+    return plots.assemble(_softmax_skeleton(_names(dtypes)), data, title=title)
+
+
+@register("ch10")
+def softmax_twin(dtypes: Sequence[torch.dtype] | None = None) -> Twin:
+    """Sliders for the dtype (an index into ``dtypes``, default: what the CPU
+    supports) and the logit scale."""
+    dtypes = tuple(stability.supported_dtypes() if dtypes is None else dtypes)
+
+    def fn(dtype_index: int, scale: float) -> Fig:
+        return softmax_figure(dtype_index, scale, dtypes)
+
+    fn.__name__ = "softmax_figure"
+    return Twin(fn, [
+        Param("dtype_index", f"dtype ({_names(dtypes)})", tuple(range(len(dtypes))),
+              integer=True, default=min(1, len(dtypes) - 1), fmt="d"),
+        Param("scale", "logit scale", SCALES, lo=1.0, hi=10_000.0, log=True, default=100.0),
+    ])
+
+
+# ------------------------------------------------------------ accumulation
+@functools.cache
+def accumulation_data(dtype: torch.dtype) -> stability.AccumulationErrors:
+    """The figure's measurement: :func:`dotbook.stability.accumulation_errors` at
+    :data:`ACC_N`, ``ACC_TRIALS`` pairs each, on the CPU from ``generator(SEED + 1)``."""
+    return stability.accumulation_errors(dtype, ACC_N, ACC_TRIALS,
+                                         generator=generator(SEED + 1))
+
+
+@functools.cache
+def _accumulation_skeleton(names: str) -> Fig:
+    return plots.skeleton(
+        alt=("Relative error of a low-precision dot product against the vector length n on "
+             "log–log axes, for sequential accumulation in the low precision, float32 "
+             "accumulation, pairwise and Kahan summation, with the worst-case bound γ_n, "
+             "the pairwise bound and the typical √n·u growth; the sequential error grows "
+             "and then stagnates near 1 while the other three stay near the unit roundoff."),
+        height=500,
+        axes={
+            "xaxis": {"title": "vector length n (log)", "type": "log",
+                      "range": [math.log10(6), math.log10(12_000)]},
+            "yaxis": {"title": "relative error |ŝ − a·b| / a·b (log)", "type": "log",
+                      "range": [-7.0, 0.5]},
+        },
+        legend={"x": 0.01, "xanchor": "left", "y": 0.99, "yanchor": "top",
+                "font": {"size": 11}, "bgcolor": "rgba(255,255,255,0.85)"},
+        meta={"dtypes": names},
+    )
+
+
+_ACC_LABELS = {"low": "(a) sequential, low precision", "float32": "(b) float32 accumulator",
+               "pairwise": "(c) pairwise", "kahan": "(d) Kahan"}
+
+
+def accumulation_figure(dtype_index: int,
+                        dtypes: Sequence[torch.dtype] = (torch.float16, torch.bfloat16),
+                        measured: dict[torch.dtype, stability.AccumulationErrors] | None = None
+                        ) -> Fig:
+    """Median relative error of :func:`dotbook.stability.dot` against n, four
+    accumulations, for ``dtypes[dtype_index]``, with γ_n, the pairwise bound and √n·u.
+
+    ``measured`` maps a dtype to its measurement (default: :func:`accumulation_data`)."""
+    dtype = dtypes[dtype_index]
+    e = measured[dtype] if measured is not None else accumulation_data(dtype)
+    u = stability.limits(dtype).unit_roundoff
+    ns = list(e.ns)
+    dense = [2 ** (k / 4) for k in range(12, 4 * 14 + 1)]  # (…) 8 … 16384
+    data = []
+    for acc in stability.ACCUMULATIONS:
+        data.append(dict(type="scatter", mode="lines+markers", x=ns, y=rounded(e.median(acc)),
+                         name=_ACC_LABELS[acc], line=dict(color=_COLORS[acc], width=2.5),
+                         marker=dict(size=7)))
+    gam = [stability.gamma(math.ceil(n), u) for n in dense]
+    data += [
+        dict(type="scatter", mode="lines", x=rounded(dense), y=rounded(gam),
+             name="bound γ_n = nu/(1−nu) for (a)", line=dict(color=_COLORS["bound"], dash="dash")),
+        dict(type="scatter", mode="lines", x=rounded(dense),
+             y=rounded([math.sqrt(n) * u for n in dense]), name="typical √n·u",
+             line=dict(color=_COLORS["low"], dash="dot")),
+        dict(type="scatter", mode="lines", x=rounded(dense),
+             y=rounded([stability.gamma(math.ceil(math.log2(n)) + 1, u) for n in dense]),
+             name="bound γ_(⌈log₂n⌉+1) for (c)",
+             line=dict(color=_COLORS["pairwise"], dash="dash")),
+        dict(type="scatter", mode="lines", x=[6, 12_000], y=[u, u],
+             name=f"unit roundoff u = 2^{round(math.log2(u))}",
+             line=dict(color=_COLORS["limit"], width=1.5)),
+    ]
+    worst_n = next((n for n, g in zip(dense, gam, strict=True) if math.isinf(g)), None)
+    where = f"γ_n is infinite from n = {math.ceil(worst_n)}" if worst_n else ""
+    title = (f"{stability.dtype_name(dtype)} inputs (u = {u:.2g}), median of "
+             f"{ACC_TRIALS} pairs with entries in [0, 1).<br>{where}")
+    return plots.assemble(_accumulation_skeleton(_names(dtypes)), data, title=title)
+
+
+@register("ch10")
+def accumulation_twin(measured: dict[torch.dtype, stability.AccumulationErrors] | None = None
+                      ) -> Twin:
+    """A slider over the measured low-precision dtypes: the keys of ``measured``
+    (a chapter measures on its own device), or by default float16 and bfloat16
+    measured on the CPU by :func:`accumulation_data`."""
+    if measured is None:
+        dtypes = stability.supported_dtypes(candidates=(torch.float16, torch.bfloat16))
+    else:
+        dtypes = tuple(measured)
+        if not dtypes or not all(isinstance(e, stability.AccumulationErrors)
+                                 for e in measured.values()):
+            raise TypeError("measured must map dtypes to stability.accumulation_errors(...) "
+                            "results")
+
+    def fn(dtype_index: int) -> Fig:
+        return accumulation_figure(dtype_index, dtypes, measured)
+
+    fn.__name__ = "accumulation_figure"
+    return Twin(fn, [Param("dtype_index", f"dtype ({_names(dtypes)})",
+                           tuple(range(len(dtypes))), integer=True, default=0, fmt="d")])
+
+
+# ------------------------------------------------------------- temperature
+@functools.cache
+def _score_std() -> tuple[list[int], list[float]]:
+    """Sample std of q·k for 500 pairs of N(0, I_n) vectors at 13 dimensions."""
+    g = generator(SEED + 2)
+    ns = [2**k for k in range(0, 13)]
+    stds = []
+    for n in ns:
+        q, k = torch.randn(2, 500, n, generator=g, dtype=torch.float64)  # (500, n) each
+        stds.append(float((q * k).sum(-1).std()))
+    return ns, stds
+
+
+def _scores(n: int) -> torch.Tensor:
+    """q·k_j for one query and ``_KEYS`` keys with N(0, 1) entries in dimension n."""
+    g = generator(SEED + 3)
+    q = torch.randn(n, generator=g, dtype=torch.float64)  # (n,)
+    keys = torch.randn(_KEYS, n, generator=g, dtype=torch.float64)  # (T, n)
+    return keys @ q  # (T,)
+
+
+@functools.cache
+def _temperature_skeleton() -> Fig:
+    ticks = [1, 2, 4, 8, 16, 32, 64]
+    return plots.skeleton(
+        alt=("Left: the standard deviation of the dot product of two random vectors against "
+             "the dimension n on log–log axes, following the line √n, with the current n "
+             "marked. Right: softmax weights of twelve keys for one query at temperature τ; "
+             "at τ = 1 and large n almost all weight goes to one key, at τ = √n the weights "
+             "spread out."),
+        height=470, cols=2, column_widths=[0.42, 0.58], horizontal_spacing=0.12,
+        axes={
+            "xaxis": {"title": "dimension n (log)", "type": "log",
+                      "range": [-0.15, math.log10(6000)]},
+            "yaxis": {"title": "std of q·k (log)", "type": "log", "range": [-0.15, 2.0],
+                      "tickvals": ticks, "ticktext": [str(t) for t in ticks]},
+            "xaxis2": {"title": "key j (sorted by score q·k_j)", "range": [0.3, _KEYS + 0.7]},
+            "yaxis2": {"title": "softmax weight of key j", "range": [0, 1.05]},
+        },
+        legend={"x": 0.01, "xanchor": "left", "y": 0.99, "yanchor": "top",
+                "font": {"size": 11}},
+    )
+
+
+def temperature_figure(n: int, tau: float) -> Fig:
+    """Left: std of q·k against n, with √n. Right: softmax(q·k_j / τ) for 12 keys."""
+    ns, stds = _score_std()
+    s = _scores(n).sort(descending=True).values  # (T,) largest first
+    p = stability.softmax(s / tau)  # (T,)
+    entropy = float(-(p * torch.log(p.clamp_min(1e-300))).sum())
+    keys = list(range(1, _KEYS + 1))
+    data = [
+        dict(type="scatter", mode="markers", x=ns, y=rounded(stds), name="sampled std of q·k",
+             marker=dict(color=plots.COLORS["sample"], size=8)),
+        dict(type="scatter", mode="lines", x=[1, 6000], y=[1, math.sqrt(6000)], name="√n",
+             line=dict(color=plots.COLORS["exact"], dash="dash")),
+        dict(type="scatter", mode="markers", x=[n], y=[rounded(math.sqrt(n))],
+             name="this n", marker=dict(color=plots.PALETTE[7], size=12, symbol="diamond")),
+        dict(type="bar", x=keys, y=rounded(p.tolist()), xaxis="x2", yaxis="y2",
+             name="softmax(q·k / τ)", showlegend=False,
+             marker=dict(color=plots.PALETTE[0])),
+    ]
+    title = (f"n = {n}, τ = {tau:g} (√n = {math.sqrt(n):.3g}): scores spread "
+             f"{float(s[0] - s[-1]):.3g}; top weight {float(p[0]):.3f}, entropy "
+             f"{entropy:.2f} of log 12 = {math.log(_KEYS):.2f}")
+    return plots.assemble(_temperature_skeleton(), data, title=title)
+
+
+@register("ch10")
+def temperature_twin() -> Twin:
+    """Sliders for the dimension n and the temperature τ."""
+    return Twin(temperature_figure, [
+        Param("n", "dimension n", TEMP_N, lo=2, hi=4096, log=True, integer=True, default=256,
+              fmt="d"),
+        Param("tau", "temperature τ", TEMPERATURES, lo=0.25, hi=64.0, log=True, default=1.0),
+    ])
+
+
+# ------------------------------------------------------ normalisation, depth
+def normalization_data(gain: float) -> dict[str, dict[str, list[float]]]:
+    """For each norm in ``NORMS``: the RMS of every layer's dot products and the
+    norm of every layer's weight gradient (loss: mean square of the output), on a
+    fixed batch, float32 on the CPU."""
+    x = torch.randn(NORM_BATCH, NORM_WIDTH, generator=generator(SEED + 4))  # (B, width)
+    out = {}
+    for norm in stability.NORMS:
+        net = stability.deep_mlp(
+            stability.MLPConfig(depth=NORM_DEPTH, width=NORM_WIDTH, gain=gain, norm=norm),
+            generator=generator(SEED + 5))
+        rms = stability.preactivation_rms(net, x)
+        net(x).pow(2).mean().backward()
+        grads = [m.weight.grad.double().norm().item() for m in net
+                 if isinstance(m, torch.nn.Linear)]
+        out[norm] = {"rms": rms, "grad": grads}
+    return out
+
+
+_cached_normalization = functools.lru_cache(maxsize=16)(normalization_data)
+_NORM_LABELS = {"none": "no normalisation", "layer": "LayerNorm", "rms": "RMSNorm"}
+
+
+@functools.cache
+def _normalization_skeleton() -> Fig:
+    return plots.skeleton(
+        alt=("Two panels against layer depth on a log scale: the root-mean-square size of "
+             "each layer's dot products, and the norm of each layer's weight gradient, for a "
+             "deep ReLU network without normalisation and with LayerNorm or RMSNorm; without "
+             "normalisation the dot products grow geometrically with depth and cross float16's "
+             "largest value, and the gradients are huge at every layer; with normalisation "
+             "both stay of order one."),
+        height=480, cols=2, horizontal_spacing=0.12,
+        axes={
+            "xaxis": {"title": "layer l", "range": [0, NORM_DEPTH + 1]},
+            "yaxis": {"title": "RMS of dot products W_l h_(l−1) (log)", "type": "log",
+                      "range": [-1.0, 10.5]},
+            "xaxis2": {"title": "layer l", "range": [0, NORM_DEPTH + 1]},
+            "yaxis2": {"title": "‖∂L/∂W_l‖ (log)", "type": "log", "range": [-2.5, 21.0]},
+        },
+        legend={"x": 0.01, "xanchor": "left", "y": 0.99, "yanchor": "top",
+                "font": {"size": 11}},
+    )
+
+
+def normalization_figure(gain: float) -> Fig:
+    """Sizes of dot products and gradients layer by layer, for three norms."""
+    d = _cached_normalization(float(gain))
+    layers = list(range(1, NORM_DEPTH + 1))
+    data = []
+    for norm in stability.NORMS:
+        color = _COLORS[norm]
+        data.append(dict(type="scatter", mode="lines+markers", x=layers,
+                         y=rounded(d[norm]["rms"]), name=_NORM_LABELS[norm],
+                         line=dict(color=color, width=2.5), marker=dict(size=5)))
+        data.append(dict(type="scatter", mode="lines+markers", x=layers,
+                         y=rounded(d[norm]["grad"]), name=_NORM_LABELS[norm], showlegend=False,
+                         xaxis="x2", yaxis="y2", line=dict(color=color, width=2.5),
+                         marker=dict(size=5)))
+    big = stability.limits(torch.float16).max
+    data.append(dict(type="scatter", mode="lines", x=[0, NORM_DEPTH + 1], y=[big, big],
+                     name="float16 max 65504", line=dict(color=_COLORS["limit"], dash="dash")))
+    top = d["none"]["rms"][-1]
+    title = (f"gain {gain:g}: without normalisation the last layer's dot products have RMS "
+             f"{top:.3g} (× {gain:g} per layer); with LayerNorm {d['layer']['rms'][-1]:.3g}, "
+             f"RMSNorm {d['rms']['rms'][-1]:.3g}")
+    return plots.assemble(_normalization_skeleton(), data, title=title)
+
+
+@register("ch10")
+def normalization_twin() -> Twin:
+    """A slider for the weight gain (1 = He initialisation)."""
+    return Twin(normalization_figure, [
+        Param("gain", "weight gain (1 = He initialisation)", GAINS, lo=0.8, hi=2.0,
+              step=0.05, default=1.5),
+    ])

@@ -1,0 +1,151 @@
+"""Chapter 4's benchmark: the device's ceilings, the harness against torch.utils.benchmark,
+and the dot-product and matrix ladders, printed as tables.
+
+    python tools/bench_compute.py                      # the CPU
+    python tools/bench_compute.py --device cuda        # a GPU (well under 5 minutes)
+    python tools/bench_compute.py --device cuda --record --note "..."
+                                                       # also store it as the reference
+
+The harness (:func:`dotbook.compute.measure`, built on :func:`dotbook.device.timed`)
+must measure the hardware, not itself: for a large matmul and a large copy its
+rate must reach at least 80 % of what ``torch.utils.benchmark`` measures for
+the same operation in the same run, with the same number of threads. The two
+are interleaved (harness, then Timer, three rounds) so that a machine whose
+load drifts treats both alike. The bar compares medians (Timer's statistic);
+the best repeats (the ceilings' statistic) are printed beside them.
+
+``--record`` writes this device's entry into
+``src/dotbook/references/compute.json`` (the chapter's reference numbers).
+Exit status 1 when a harness fraction is below the bar.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+import torch  # noqa: E402
+from torch.utils import benchmark  # noqa: E402
+
+from dotbook import compute  # noqa: E402
+
+BAR = 0.80
+REFERENCE_FILE = ROOT / "src" / "dotbook" / "references" / "compute.json"
+#: Sizes per device type: (ladder sizes, loop_max, matvec sides, matmul sides).
+PLAN = {
+    "cpu": (compute.LADDER_SIZES, 10_000, compute.MATRIX_SIZES[0], compute.MATRIX_SIZES[1]),
+    "cuda": ((10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000), 10_000,
+             (64, 256, 1024, 4096, 16384), (16, 32, 64)),
+    "mps": (compute.LADDER_SIZES, 10_000, compute.MATRIX_SIZES[0], compute.MATRIX_SIZES[1]),
+}
+
+
+def timer_seconds(op: str, shape: tuple[int, ...], dev: torch.device, dtype: torch.dtype,
+                  min_run_time: float) -> tuple[float, float]:
+    """The same operation timed by ``torch.utils.benchmark``: (median, best) per call."""
+    g = torch.Generator(device=dev).manual_seed(0)
+    if op == "matmul":
+        m, k, n = shape
+        a = torch.randn(m, k, generator=g, device=dev).to(dtype)
+        b = torch.randn(k, n, generator=g, device=dev).to(dtype)
+        stmt, env = "a @ b", {"a": a, "b": b}
+    else:
+        x = torch.ones(shape, device=dev, dtype=dtype)
+        y = torch.empty_like(x)
+        stmt, env = "y.copy_(x)", {"x": x, "y": y}
+    # Timer defaults to one thread; the harness (and a reader) uses torch's setting
+    t = benchmark.Timer(stmt, globals=env, num_threads=torch.get_num_threads()
+                        ).blocked_autorange(min_run_time=min_run_time)
+    return t.median, min(t.times)
+
+
+def harness_vs_timer(ceil: compute.Ceilings, dev: torch.device, rounds: int,
+                     min_run_time: float) -> list[tuple[str, str, float, float, float]]:
+    """(what, statistic, harness rate, Timer rate, fraction) for each matmul and the
+    copy, for the best repeat (what the ceilings use) and for the median."""
+    out = []
+    for m in (*ceil.matmul, ceil.copy):
+        dtype = getattr(torch, m.dtype)
+        ours, theirs = [], []
+        for _ in range(rounds):
+            again = compute.measure(m.op, m.shape, device=dev, dtype=dtype, repeats=m.repeats)
+            ours.append((again.seconds, again.best))
+            theirs.append(timer_seconds(m.op, m.shape, dev, dtype, min_run_time))
+        work = (m.flops if m.op == "matmul" else m.nbytes) / 1e9
+        what = f"{m.op} {'×'.join(map(str, m.shape))} {m.dtype}"
+        best_h, best_t = work / min(b for _, b in ours), work / min(b for _, b in theirs)
+        med_h = work / statistics.median(s for s, _ in ours)
+        med_t = work / statistics.median(s for s, _ in theirs)
+        out.append((what, "best", best_h, best_t, best_h / best_t))
+        out.append((what, "median", med_h, med_t, med_h / med_t))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or mps")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3, help="harness/Timer rounds")
+    parser.add_argument("--matmul-size", type=int, default=None)
+    parser.add_argument("--copy-numel", type=int, default=None)
+    parser.add_argument("--record", action="store_true",
+                        help="store this run as the device's reference in " +
+                             str(REFERENCE_FILE.relative_to(ROOT)))
+    parser.add_argument("--note", default="", help="the reference's note (with --record)")
+    args = parser.parse_args()
+
+    dev = compute.resolve_device(args.device)
+    start = time.perf_counter()
+    name = compute.device_name(dev)
+    print(f"# Chapter 4 benchmark on {dev.type}: {name}; torch {torch.__version__}")
+
+    ceil = compute.ceilings(dev, matmul_size=args.matmul_size, copy_numel=args.copy_numel,
+                            repeats=args.repeats)
+    print("\n## Ceilings (dotbook.compute.ceilings)")
+    print(ceil)
+
+    print(f"\n## Harness vs torch.utils.benchmark, {args.rounds} interleaved rounds "
+          f"(bar: harness >= {BAR:.0%} of Timer)")
+    print(f"{'operation':32} {'statistic':9} {'harness':>15} {'Timer':>15} {'fraction':>9}  "
+          f"verdict")
+    failed = False
+    for what, stat, ours, theirs, frac in harness_vs_timer(ceil, dev, args.rounds, 1.0):
+        unit = "GB/s" if what.startswith("copy") else "GFLOP/s"
+        if stat == "median":  # the bar: like for like, Timer's own statistic
+            ok = frac >= BAR
+            failed |= not ok
+            verdict = "ok" if ok else "UNDER"
+        else:  # the ceilings' statistic; a best-of-N depends on N, so information only
+            verdict = "(info)"
+        print(f"{what:32} {stat:9} {ours:7.4g} {unit:7} {theirs:7.4g} {unit:7} {frac:9.1%}  "
+              f"{verdict}")
+
+    sizes, loop_max, mv, mm = PLAN[dev.type]
+    print("\n## Dot-product ladder (time, rates; speed-up over the Python loop)")
+    rows = compute.ladder(sizes, device=dev, loop_max=loop_max, repeats=args.repeats)
+    rows += compute.matrix_ladder(mv, mm, device=dev, repeats=args.repeats)
+    fast = compute.speedups(rows)
+    for r in rows:
+        ratio = fast.get((r.op, r.shape, r.label))
+        print(f"{r}  {'' if ratio is None else f'{ratio:9.3g}×'}")
+    print(f"\n(total {time.perf_counter() - start:.1f} s)")
+
+    if args.record:
+        stored = json.loads(REFERENCE_FILE.read_text())
+        stored["devices"][dev.type] = compute.reference_entry(
+            name, ceil, rows, date=datetime.date.today().isoformat(), note=args.note)
+        REFERENCE_FILE.write_text(json.dumps(stored, indent=1) + "\n")
+        print(f"recorded the {dev.type} reference in {REFERENCE_FILE.relative_to(ROOT)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
