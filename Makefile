@@ -75,7 +75,7 @@ lab: book
 	@mkdir -p $(LAB_DIR)
 	@for nb in _build/html/_notebooks/*.ipynb; do dest="$(LAB_DIR)/$$(basename "$$nb")"; \
 		if [ -e "$$dest" ] && [ "$$dest" -nt "$$nb" ]; then echo "keeping your edited $$dest"; \
-		else cp "$$nb" "$$dest"; fi; done
+		else cp -p "$$nb" "$$dest"; fi; done
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(LAB_DIR) \
 		--LabApp.app_settings_dir="$(CURDIR)/tools/lab-settings"
 

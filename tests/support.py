@@ -17,7 +17,9 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-HTML = ROOT / "_build" / "html"
+# The built HTML book the browser tests read: _build/html (make book), or a
+# private build named by DOTBOOK_HTML (e.g. /tmp/jb-x/_build/html).
+HTML = Path(os.environ.get("DOTBOOK_HTML") or ROOT / "_build" / "html")
 CHAPTERS = sorted((ROOT / "book").glob("[0-9]*.ipynb"))
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

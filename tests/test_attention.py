@@ -248,3 +248,55 @@ def test_max_length():
     assert A.max_length(4, 4 * 100**2) == 100
     with pytest.raises(ValueError):
         A.max_length(0, 1e9)
+
+
+# ------------------------------------------------------------ the toy sentence and the figures
+def test_toy_sentence_queries_find_what_they_look_for():
+    toy = A.toy_sentence()
+    w = A.attention_weights(toy.q, toy.k)
+    assert [toy.tokens[j] for j in w.argmax(-1).tolist()] == \
+        ["dog", "dog", "tired", "dog", "ball", "ball", "red"]
+    assert toy.seeks(toy.tokens.index("chased")) == ["noun", "animate"]
+    close(toy.k, toy.x)  # W_k is the identity: a key is what the token is
+
+
+def test_saturation_curves_equal_attention_on_truncated_vectors():
+    d_max, T, Q = 100, 5, 7
+    curves = A.saturation_curves(d_max, T=T, queries=Q, generator=torch.Generator().manual_seed(1))
+    g = torch.Generator().manual_seed(1)
+    q = torch.randn(Q, d_max, generator=g, dtype=F64)
+    k = torch.randn(T, d_max, generator=g, dtype=F64)
+    for d in (1, 37, 64, 65, 100):
+        for mode, scale in (("scaled", None), ("unscaled", 1.0)):
+            p = A.attention_weights(q[:, :d], k[:, :d], scale=scale)  # (Q, T)
+            close(curves[mode]["max_weight"][d - 1], p.amax(-1).mean())
+            close(curves[mode]["entropy"][d - 1], A.entropy(p).mean())
+            close(curves[mode]["jacobian_norm"][d - 1], A.softmax_jacobian_norm(p).mean())
+
+
+def test_ch07_figures_show_what_attention_computes():
+    from dotbook.figures import ch07
+
+    fig = ch07.compatibility_figure(3)
+    title = fig["layout"]["title"]["text"]
+    assert "“chased”" in title and "“dog”" in title
+    bars = fig["data"][2]["y"]
+    assert abs(sum(bars) - 1) < 1e-2 and max(bars) == bars[2]
+    with pytest.raises(ValueError):
+        ch07.compatibility_figure(7)
+    curves = ch07.scaling_curves()
+    for d_k in (1, 64, 1000):
+        for on in (0, 1):
+            f = ch07.scaling_figure(d_k, on)
+            mode = "scaled" if on else "unscaled"
+            markers = [t for t in f["data"] if t.get("mode") == "markers"]
+            assert [m["x"] for m in markers] == [[d_k]] * 3
+            got = [m["y"][0] for m in markers]
+            want = [curves[mode][key][d_k - 1]
+                    for key in ("max_weight", "entropy", "jacobian_norm")]
+            assert got == pytest.approx(want, rel=1e-3)
+    r = A.score_variance([1, 4], 500, generator=torch.Generator().manual_seed(0))
+    assert len(ch07.variance_figure(r)["data"]) == 3
+    rows = [A.ScaleRow(m, T, T * T * (3 if m == "naive" else 1), 1e-3 * T, 0.0)
+            for T in (64, 128) for m in A.METHODS]
+    assert len(ch07.scale_figure(rows, "cpu")["data"]) == 6

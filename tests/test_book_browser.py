@@ -1,8 +1,16 @@
 """The built HTML book as a reader's browser sees it (Playwright + Chromium).
 
-Every page: loads with no console error and no request leaving 127.0.0.1.
-Every plotly figure: has rendered data. Every slider: moved, changes the data.
+Every page: loads with no console error and no request leaving 127.0.0.1;
+axe-core finds no critical or serious accessibility violation; at a phone's
+390 px nothing scrolls sideways and no figure is wider than its column, nor
+does a figure's title collide with its legend or an axis title with a slider.
+Every plotly figure: has rendered data, and follows the book's dark mode.
+Every slider: moved by the mouse and by the keyboard, changes the data.
 Math: typeset by the packaged MathJax.
+
+Reads ``_build/html`` (``make book``) or the build named by ``DOTBOOK_HTML``.
+Screenshots (dark and phone views of every figure) go next to that folder,
+into ``screenshots/``.
 """
 
 from __future__ import annotations
@@ -12,19 +20,23 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from support import HTML, ROOT
+from support import HTML
 
 pytestmark = pytest.mark.browser
 
 PAGES = sorted(str(p.relative_to(HTML)) for p in HTML.rglob("*.html")
                if not p.relative_to(HTML).parts[0].startswith("_"))
 CHAPTERS = [p for p in PAGES if Path(p).name[:2].isdigit()]
-SCREENSHOTS = ROOT / "_build" / "screenshots"
+SCREENSHOTS = HTML.parent / "screenshots"
+PHONE = {"width": 390, "height": 844}
+SERIOUS = ("critical", "serious")
 
 
-def open_page(browser, url: str):
+def open_page(browser, url: str, viewport: dict | None = None):
     """Open ``url``, collecting console errors and any request that leaves the site."""
     page = browser.new_page()
+    if viewport:
+        page.set_viewport_size(viewport)
     errors: list[str] = []
     external: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -122,5 +134,192 @@ def test_twin_frames_match_the_python_function(browser, book_url):
             page.wait_for_timeout(300)
         drawn = gd.locator(".gtitle").text_content()
         assert drawn == expected.replace("<br>", ""), drawn
+    finally:
+        page.close()
+
+
+# ------------------------------------------------------------------ every reader
+@pytest.fixture(scope="module")
+def axe():
+    """axe-core, from the PyPI package that bundles it (nothing from a CDN)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    return Axe()
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_axe_finds_no_critical_or_serious_violation(browser, book_url, axe, path):
+    page, _, _ = open_page(browser, f"{book_url}/{path}")
+    try:
+        violations = axe.run(page).response["violations"]
+        bad = [(v["impact"], v["id"], [n["target"] for n in v["nodes"]][:4])
+               for v in violations if v["impact"] in SERIOUS]
+        assert bad == [], f"axe-core on {path}: {bad}"
+    finally:
+        page.close()
+
+
+FIGURE_DATA = """k => JSON.stringify(k.parentNode.querySelector('.js-plotly-plot').data
+                                    .map(t => [t.x, t.y, t.z]))"""
+
+
+def slider_count(page) -> int:
+    return page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
+                         ".reduce((n, gd) => n + ((gd.layout || {}).sliders || []).length, 0)")
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_every_slider_works_from_the_keyboard(browser, book_url, path):
+    """Each plotly slider has a keyboard twin (role="slider"): Tab reaches it, it shows
+    a focus ring, it names its value, and the arrow, Home and End keys move the figure."""
+    page, errors, _ = open_page(browser, f"{book_url}/{path}")
+    try:
+        keys = page.locator(".dotbook-slider-key")
+        assert keys.count() == slider_count(page), f"a slider on {path} has no keyboard twin"
+        # Tab, from just before each figure, reaches each of its sliders in turn
+        reached = page.evaluate("""() => {
+            document.querySelectorAll('.dotbook-figure').forEach((f, i) => {
+                const a = document.createElement('a'); a.href = '#'; a.textContent = 'probe';
+                a.className = 'tab-probe'; a.dataset.i = i; f.before(a); });
+            return document.querySelectorAll('.tab-probe').length; }""")
+        seen = set()
+        for i in range(reached):
+            page.locator(".tab-probe").nth(i).focus()
+            for _ in range(40):
+                page.keyboard.press("Tab")
+                here = page.evaluate("() => { const a = document.activeElement;"
+                                     " return a.classList.contains('dotbook-slider-key') ?"
+                                     " [...document.querySelectorAll('.dotbook-slider-key')]"
+                                     ".indexOf(a) :"
+                                     " (a.classList.contains('tab-probe') ? -2 : -1); }")
+                if here == -2:
+                    break
+                if here >= 0:
+                    seen.add(here)
+        assert seen == set(range(keys.count())), f"Tab reaches sliders {sorted(seen)} on {path}"
+        for i in range(keys.count()):
+            key = keys.nth(i)
+            key.scroll_into_view_if_needed()
+            key.focus()
+            ring = key.evaluate("k => { const s = getComputedStyle(k);"
+                                " return [s.outlineStyle, parseFloat(s.outlineWidth)]; }")
+            assert ring[0] != "none" and ring[1] >= 2, f"slider {i} on {path}: no focus ring {ring}"
+            label, text = key.get_attribute("aria-label"), key.get_attribute("aria-valuetext")
+            assert label and text.startswith(f"{label} = "), (label, text)
+            lo, hi = key.get_attribute("aria-valuemin"), key.get_attribute("aria-valuemax")
+            now = key.get_attribute("aria-valuenow")
+            before = key.evaluate(FIGURE_DATA)
+            page.keyboard.press("ArrowRight" if now != hi else "ArrowLeft")
+            page.wait_for_timeout(150)
+            assert key.get_attribute("aria-valuenow") != now, f"slider {i} on {path} did not step"
+            assert key.evaluate(FIGURE_DATA) != before, (
+                f"keyboard slider {i} on {path} did not change the figure's data")
+            page.keyboard.press("End")
+            page.wait_for_timeout(100)
+            assert key.get_attribute("aria-valuenow") == hi
+            page.keyboard.press("Home")
+            page.wait_for_timeout(100)
+            assert key.get_attribute("aria-valuenow") == lo
+        assert errors == [], f"console errors while using the keyboard on {path}: {errors}"
+    finally:
+        page.close()
+
+
+def set_theme(page, theme: str) -> None:
+    """Switch the book's theme with its own button (it cycles auto, dark, light)."""
+    for _ in range(4):
+        if page.evaluate("() => document.documentElement.dataset.theme") == theme:
+            page.wait_for_timeout(300)  # the figures re-colour on the change
+            return
+        page.locator("button.theme-switch-button").first.click()
+    raise AssertionError(f"the theme switch never reached {theme!r}")
+
+
+def luminance(css: str) -> float:
+    """Relative luminance (0 black .. 1 white) of an ``rgb(...)``/``rgba(...)`` colour."""
+    r, g, b = (int(float(v)) for v in css[css.index("(") + 1:css.index(")")].split(",")[:3])
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+
+
+FIGURE_COLOURS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => [
+    getComputedStyle(gd.querySelector('svg.main-svg')).backgroundColor,
+    getComputedStyle(gd.querySelector('.xtick text, .ytick text')).fill])"""
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_figures_follow_dark_mode(browser, book_url, path):
+    """Toggling the theme re-colours every figure without a reload, both ways."""
+    page, errors, _ = open_page(browser, f"{book_url}/{path}")
+    try:
+        set_theme(page, "light")
+        for bg, _ in page.evaluate(FIGURE_COLOURS):
+            assert luminance(bg) > 0.9, f"a figure on {path} is not light in light mode: {bg}"
+        set_theme(page, "dark")
+        for i, (bg, text) in enumerate(page.evaluate(FIGURE_COLOURS)):
+            assert luminance(bg) < 0.2, f"figure {i} on {path} stays light in dark mode: {bg}"
+            assert luminance(text) > 0.6, f"figure {i} on {path}: dark text on dark: {text}"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        figures = page.locator("div.dotbook-figure")
+        for i in range(figures.count()):
+            figures.nth(i).scroll_into_view_if_needed()
+            figures.nth(i).screenshot(path=str(SCREENSHOTS / f"{Path(path).stem}-dark-fig{i}.png"))
+        set_theme(page, "light")
+        for bg, _ in page.evaluate(FIGURE_COLOURS):
+            assert luminance(bg) > 0.9, f"a figure on {path} did not return to light: {bg}"
+        assert errors == [], f"console errors while switching themes on {path}: {errors}"
+    finally:
+        # the theme's choice is kept in localStorage: leave the next test in light mode
+        page.evaluate("() => { localStorage.removeItem('mode');"
+                      " localStorage.removeItem('theme'); }")
+        page.close()
+
+
+PHONE_LAYOUT = """() => {
+    const doc = document.documentElement;
+    const out = {overflow: doc.scrollWidth - doc.clientWidth, figures: []};
+    document.querySelectorAll('.js-plotly-plot').forEach(gd => {
+        const box = gd.closest('.dotbook-figure') || gd.parentNode;
+        const column = box.parentNode.getBoundingClientRect();
+        const r = gd.getBoundingClientRect();
+        const svg = gd.querySelector('svg.main-svg').getBoundingClientRect();
+        const rect = el => el ? el.getBoundingClientRect() : null;
+        const title = rect(gd.querySelector('.g-gtitle .gtitle'));
+        const legend = rect(gd.querySelector('g.legend'));
+        const sliders = rect(gd.querySelector('g.slider-container'));
+        let lowest = 0;
+        gd.querySelectorAll('.infolayer g').forEach(g => {
+            if (/^g-x\\d*title$/.test(g.getAttribute('class') || '')) {
+                lowest = Math.max(lowest, g.getBoundingClientRect().bottom); } });
+        out.figures.push({
+            width: Math.max(r.width, svg.width), column: column.width,
+            right: Math.max(r.right, svg.right), viewport: window.innerWidth,
+            titleOverLegend: title && legend && legend.height ? title.bottom - legend.top : -1,
+            axisOverSlider: sliders && lowest ? lowest - sliders.top : -1});
+    });
+    return out; }"""
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_phone_width(browser, book_url, path):
+    """At 390 px no page scrolls sideways, every figure fits its column, and a figure's
+    title clears its legend and its axis titles clear its sliders."""
+    page, errors, _ = open_page(browser, f"{book_url}/{path}", viewport=PHONE)
+    try:
+        page.wait_for_timeout(300)  # the figures' phone layout is measured and redrawn
+        layout = page.evaluate(PHONE_LAYOUT)
+        assert layout["overflow"] <= 0, f"{path} scrolls sideways by {layout['overflow']} px"
+        for i, f in enumerate(layout["figures"]):
+            assert f["width"] <= f["column"] + 1, f"figure {i} on {path} is too wide: {f}"
+            assert f["right"] <= f["viewport"], f"figure {i} on {path} runs off the screen: {f}"
+            assert f["titleOverLegend"] <= 1, f"figure {i} on {path}: title and legend overlap: {f}"
+            assert f["axisOverSlider"] <= 1, f"figure {i} on {path}: axis title over a slider: {f}"
+        if CHAPTERS.count(path):
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            figures = page.locator("div.dotbook-figure")
+            for i in range(figures.count()):
+                figures.nth(i).scroll_into_view_if_needed()
+                figures.nth(i).screenshot(
+                    path=str(SCREENSHOTS / f"{Path(path).stem}-phone-fig{i}.png"))
+        assert errors == [], f"console errors at phone width on {path}: {errors}"
     finally:
         page.close()

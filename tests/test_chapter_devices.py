@@ -9,12 +9,14 @@ machine and crashes on the reader's GPU. So this test reads each chapter's code
 - a generator not made by ``book.generator(k)`` (``torch.Generator``,
   ``device.generator``, ``.manual_seed``);
 - a tensor factory (``torch.randn``, ``torch.tensor``, ``torch.zeros``, ...)
-  without ``device=book.device``; ``torch.from_numpy``/``as_tensor`` must be
-  moved with ``.to(book.device)`` (or get ``device=book.device``);
-- a dotbook sampler (any function with a ``generator`` parameter) called
-  without ``generator=book.generator(k)`` or ``device=book.device``;
+  without ``device=book.device``; ``torch.from_numpy``/``as_tensor`` not moved
+  with ``.to(book.device)`` (or given ``device=book.device``); ``.numpy()``
+  without ``.cpu()`` first;
+- a dotbook sampler (a function with ``generator`` and ``device`` parameters)
+  called without ``generator=book.generator(k)`` or ``device=book.device``;
 - float64 (``torch.float64``, ``.double()``) in a chapter whose setup asks for
-  another dtype: on MPS there is no float64.
+  another dtype (on MPS there is no float64), unless the statement works on the
+  host (mentions ``.cpu()`` or ``"cpu"``).
 """
 
 from __future__ import annotations
@@ -59,8 +61,18 @@ def _moved_to_book_device(call: ast.Call, parents: dict[ast.AST, ast.AST]) -> bo
         node = outer
 
 
+def _on_host(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    """The statement holding ``node`` works on the CPU (``.cpu()``, ``"cpu"``): a float64
+    reference computed on the host is fine in a float32 chapter."""
+    while node in parents and not isinstance(node, ast.stmt):
+        node = parents[node]
+    text = ast.unparse(node)
+    return ".cpu()" in text or "'cpu'" in text or '"cpu"' in text
+
+
 def _samplers(tree: ast.AST) -> dict[str, set[str]]:
-    """``{alias: {function names with a generator parameter}}`` for dotbook modules imported."""
+    """``{alias: {samplers}}`` for the dotbook modules imported: a sampler is a function with
+    ``generator`` and ``device`` parameters (it decides where to draw when given neither)."""
     found: dict[str, set[str]] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("dotbook"):
@@ -71,9 +83,15 @@ def _samplers(tree: ast.AST) -> dict[str, set[str]]:
                     continue
                 found[alias.asname or alias.name] = {
                     name for name, fn in inspect.getmembers(module, inspect.isfunction)
-                    if "generator" in inspect.signature(fn).parameters
+                    if {"generator", "device"} <= set(inspect.signature(fn).parameters)
                 }
     return found
+
+
+def _python(source: str) -> str:
+    """A cell's source with IPython magics and shell lines blanked out."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                     for line in source.splitlines())
 
 
 def chapter_dtype(nb: nbformat.NotebookNode) -> str:
@@ -84,7 +102,7 @@ def chapter_dtype(nb: nbformat.NotebookNode) -> str:
 def device_problems(nb: nbformat.NotebookNode) -> list[str]:
     """Every place where a chapter's code leaves the chapter's device or dtype."""
     cells = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"][1:]
-    trees = [(i, ast.parse(source)) for i, source in cells]
+    trees = [(i, ast.parse(_python(source))) for i, source in cells]
     samplers: dict[str, set[str]] = {}
     for _, tree in trees:
         samplers.update(_samplers(tree))
@@ -95,7 +113,7 @@ def device_problems(nb: nbformat.NotebookNode) -> list[str]:
         for node in ast.walk(tree):
             where = f"cell {i}, line {getattr(node, 'lineno', '?')}"
             if isinstance(node, ast.Attribute) and node.attr in {"float64", "double"} \
-                    and not float64_ok:
+                    and not float64_ok and not _on_host(node, parents):
                 problems.append(f"{where}: float64 in a {chapter_dtype(nb)} chapter "
                                 f"({ast.unparse(node)}); use book.dtype")
             if not isinstance(node, ast.Call):
@@ -112,6 +130,11 @@ def device_problems(nb: nbformat.NotebookNode) -> list[str]:
                 if not isinstance(generator, ast.Name):  # a name bound to book.generator(k)
                     problems.append(f"{where}: generator={ast.unparse(generator)}; "
                                     f"pass generator=book.generator(k)")
+            if name == "numpy" and isinstance(func, ast.Attribute) and not (
+                    isinstance(func.value, ast.Call)
+                    and ast.unparse(func.value.func).endswith(".cpu")):
+                problems.append(f"{where}: {text}() of a tensor that may live on a GPU; "
+                                f"call .cpu().numpy()")
             if text.startswith("torch.") and name in FACTORIES and text.count(".") == 1:
                 if not _is_book_device(_keyword(node, "device")):
                     problems.append(f"{where}: {text}(...) without device=book.device")
@@ -152,6 +175,8 @@ c = torch.from_numpy(x)
 d = highdim.cosine_samples(10, 3, generator=generator(1), device=book.device)
 e = highdim.random_directions(4, 3)
 f = torch.ones(2, device=book.device).double()
+h = torch.ones(2, device=book.device).cpu().double()
+k = a.numpy()
 '''
 GOOD = '''
 import torch
@@ -162,6 +187,7 @@ c2 = torch.as_tensor(x).to(book.dtype).to(book.device)
 d = highdim.cosine_samples(10, 3, generator=book.generator(1))
 e = highdim.random_directions(4, 3, device=book.device)
 f = torch.zeros_like(a)
+k = a.cpu().numpy()
 '''
 
 
@@ -181,7 +207,9 @@ def test_the_checker_catches_each_kind_of_mistake():
                      "torch.from_numpy(...) not moved",
                      "generator=generator(1)",
                      "highdim.random_directions(...) samples without",
+                     "a.numpy() of a tensor that may live on a GPU",
                      "float64 in a float32 chapter (torch.float64)",
                      "float64 in a float32 chapter (torch.ones(2, device=book.device).double)"]:
         assert expected in problems, expected
+    assert ".cpu().double" not in problems  # float64 on the host is fine
     assert device_problems(_notebook(GOOD)) == []

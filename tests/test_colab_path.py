@@ -22,7 +22,8 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from support import CHAPTERS, ROOT
+from support import ROOT
+from test_reader_notebooks import toc_chapters
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +70,7 @@ def source(tmp_path_factory) -> Path:
     return copy
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
+@pytest.mark.parametrize("chapter", toc_chapters(), ids=lambda p: p.name)
 def test_reader_notebook_installs_dotbook_and_runs_from_an_empty_directory(
         colab_like, source, chapter, tmp_path, monkeypatch):
     path = READERS / chapter.name

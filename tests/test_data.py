@@ -76,6 +76,16 @@ def test_digits_bad_arguments_say_what_to_pass():
         d.images(torch.zeros(3, 65))
 
 
+def test_raw_files_equal_what_scikit_learn_loads():
+    from sklearn.datasets import load_digits, load_sample_image
+
+    x, y = data._raw_digits()
+    bunch = load_digits()
+    assert (x == bunch.data).all() and (y == bunch.target).all()
+    for name in data.SAMPLE_IMAGES:
+        assert (data._raw_image(name) == load_sample_image(name)).all()
+
+
 # ----------------------------------------------------------- sample images
 @pytest.mark.parametrize("name", data.SAMPLE_IMAGES)
 def test_sample_image_grey_and_colour(name):

@@ -93,7 +93,8 @@ def test_placement_resolves_and_refuses():
     g = device.generator(0)
     assert device.placement(None, torch.float64, None) == (torch.device("cpu"), torch.float64)
     assert device.placement(None, torch.float32, g) == (torch.device("cpu"), torch.float32)
-    with pytest.raises(ValueError, match=r"generator lives on cpu but device=meta.*book\.generator"):
+    with pytest.raises(ValueError,
+                       match=r"generator lives on cpu but device=meta.*book\.generator"):
         device.placement("meta", torch.float64, g)
     with pytest.raises(TypeError, match="MPS has no torch.float64"):
         device.placement("mps", torch.float64, None)
@@ -177,3 +178,32 @@ def test_setup_cell_keeps_a_chapter_dtype_and_nothing_else():
     assert sync.setup_args("book = notebook.setup(seed=0, device='cpu')") == "seed=0"
     assert sync.setup_source('seed=0, dtype="float32"').endswith(
         'book = notebook.setup(seed=0, dtype="float32")')
+
+
+# ------------------------------------------------------------ book-build mode
+@pytest.mark.parametrize(("value", "active"), [("1", True), ("yes", True), ("0", False),
+                                                ("", False), (None, False)])
+def test_book_build_mode_has_one_home(monkeypatch, value, active):
+    from dotbook import _build, explore
+
+    if value is None:
+        monkeypatch.delenv(_build.ENV, raising=False)
+    else:
+        monkeypatch.setenv(_build.ENV, value)
+    assert _build.active() is active
+    assert explore.building_book() is active  # the same switch, not a copy
+
+
+def test_the_package_uses_no_private_torch_api():
+    """Colab ships its own torch: a private function (``torch._standard_gamma`` once) may
+    change or vanish in any release. Attribute chains through ``torch._*`` are refused."""
+    import ast
+
+    offenders = []
+    for path in sorted((ROOT / "src" / "dotbook").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") \
+                    and not node.attr.startswith("__") \
+                    and ast.unparse(node.value).split(".")[0] == "torch":
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
+    assert not offenders, "\n".join(offenders)

@@ -260,6 +260,16 @@ def test_tail_figure_samples_agree_with_the_exact_curve() -> None:
             assert abs(p - curve[n]) <= 3 * up + 1e-4, n  # up = 2 standard errors
 
 
+def test_tail_figure_shows_what_highdim_samples() -> None:
+    for eps in (0.01, 0.3):
+        rows = highdim.sampled_tails(eps, ch02.N_GRID, ch02.LIVE_SAMPLES,
+                                     generator=generator(ch02.SEED + 1))
+        sampled = ch02.tail_figure(eps)["data"][3]
+        assert sampled["y"] == [r["p"] if r["p"] > 0 else None for r in rows]
+        assert sampled["error_y"]["array"] == [2 * r["se"] if r["p"] > 0 else None
+                                               for r in rows]
+
+
 def test_std_and_max_cosine_figures() -> None:
     rows = highdim.std_table((2, 100), 1000, generator=generator(0))
     fig = ch02.std_figure(rows)

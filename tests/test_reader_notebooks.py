@@ -13,11 +13,32 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from support import CHAPTERS, ROOT
+import yaml
+from support import ROOT
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import reader_notebooks as rn  # noqa: E402
 
+
+def toc_chapters() -> list[Path]:
+    """The chapter notebooks _toc.yml lists (the ones the build converts), in order."""
+    files: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            files.extend([str(node["file"])] if "file" in node else [])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf8")))
+    paths = [ROOT / (str(Path(f).with_suffix("")) + ".ipynb") for f in files]
+    return [p for p in paths if p.exists()]
+
+
+CHAPTERS = toc_chapters()
 BUILD = Path(os.environ.get("DOTBOOK_BUILD_DIR", ROOT / "_build"))
 READERS = BUILD / "html" / "_notebooks"
 BASE = "https://example.org/book/"

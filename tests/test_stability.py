@@ -337,3 +337,33 @@ def test_exploding_mlp_grows_by_gain_and_normalisation_holds_it():
     assert not math.isfinite(S.preactivation_rms(half, x[:, :32].half())[-1])  # 1.5⁴⁰ > 65504
     with pytest.raises(ValueError, match="norm must be one of"):
         S.MLPConfig(norm="batch")
+
+
+# ------------------------------------------------------------ chapter figures
+def test_normalization_figure_data_is_the_network_of_that_gain():
+    from dotbook.device import generator
+    from dotbook.figures import ch10
+
+    x, _ = ch10._norm_nets()
+    d = ch10.normalization_data(1.7)
+    for norm in S.NORMS:
+        cfg = S.MLPConfig(depth=ch10.NORM_DEPTH, width=ch10.NORM_WIDTH, gain=1.7, norm=norm)
+        net = S.deep_mlp(cfg, generator=generator(ch10.SEED + 5))
+        close(torch.tensor(d[norm]["rms"]), torch.tensor(S.preactivation_rms(net, x)),
+              rtol=1e-4, atol=0)
+    assert d["none"]["rms"][-1] > 1e6 and max(d["layer"]["rms"]) < 5
+
+
+def test_softmax_and_accumulation_figures_show_the_failure():
+    from dotbook.figures import ch10
+
+    fig = ch10.softmax_figure(S.DTYPES.index(torch.float16), 30.0)
+    assert "naive is nan" in fig["layout"]["title"]["text"]
+    fig = ch10.softmax_figure(S.DTYPES.index(torch.float32), 10.0)
+    assert "naive is fine" in fig["layout"]["title"]["text"]
+    twin = ch10.softmax_twin((torch.float32,))  # a device with one dtype gets one position
+    assert twin.params[0].values == (0,)
+    e = ch10.accumulation_data(torch.float16)
+    assert e.ns == ch10.ACC_N and e.median("low")[-1] > 0.05
+    with pytest.raises(TypeError, match="measured"):
+        ch10.accumulation_twin({torch.float16: "not a measurement"})

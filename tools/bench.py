@@ -1,10 +1,18 @@
 """Measure the book against the bars of DESIGN.md §7 and print one table.
 
     make bench            # or: .venv/bin/python tools/bench.py [--skip-build]
+    .venv/bin/python tools/bench.py --figures-only   # figure rows alone, no build
 
 Rows: clean build, cached rebuild, each notebook's execution, each page's HTML
 and the shared assets, each live callback (median / p95 over 50 moves), each
 static slider step's redraw in Chromium (median / p95).
+
+The figure rows cover every twin registered in ``dotbook.figures.all_twins()``.
+Each is also given as a ratio to a reference measured in the same run (a
+one-trace, two-point twin: its live callback, and its static redraw), so that
+numbers from hosts of different speed can be compared. The live rows also show
+the old path (the figure validated through ``go.Figure`` and every trace and
+layout key sent on every move) beside the dict path the book uses.
 """
 
 from __future__ import annotations
@@ -131,9 +139,12 @@ REDRAW_JS = """
 async (i) => {
   // what a slider move runs in the book: dotbook-twin.js shows the frame
   const gd = document.querySelectorAll('.js-plotly-plot')[i];
-  const names = gd._transitionData._frames.map(f => f.name);
+  const every = gd._transitionData._frames.map(f => f.name);
+  // every other frame (each step changes something), cycled to at least 30 redraws
+  let names = every.filter((_, k) => k % 2 === 0 || every.length < 4);
+  while (names.length < 30) { names = names.concat(names); }
   const times = [];
-  for (const name of names.filter((_, k) => k % 2 === 0).slice(0, 40)) {
+  for (const name of names.slice(0, 40)) {
     const t0 = performance.now();
     await window.dotbookTwin.show(gd, name.split('-').map(Number));
     await new Promise(r => requestAnimationFrame(() => r()));

@@ -10,9 +10,10 @@ The harness (:func:`dotbook.compute.measure`, built on :func:`dotbook.device.tim
 must measure the hardware, not itself: for a large matmul and a large copy its
 rate must reach at least 80 % of what ``torch.utils.benchmark`` measures for
 the same operation in the same run, with the same number of threads. The two
-are interleaved (harness, then Timer, three rounds) so that a machine whose
-load drifts treats both alike. The bar compares medians (Timer's statistic);
-the best repeats (the ceilings' statistic) are printed beside them.
+are interleaved (harness, then Timer, five rounds of the same time budget
+each) so that a machine whose load drifts treats both alike. The bar compares
+the medians over the rounds (Timer's statistic); the best repeats (the
+ceilings' statistic) are printed beside them.
 
 ``--record`` writes this device's entry into
 ``src/dotbook/references/compute.json`` (the chapter's reference numbers).
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import statistics
 import sys
 import time
@@ -75,15 +77,17 @@ def harness_vs_timer(ceil: compute.Ceilings, dev: torch.device, rounds: int,
     for m in (*ceil.matmul, ceil.copy):
         dtype = getattr(torch, m.dtype)
         ours, theirs = [], []
+        # the same time budget per round for both, so that both medians rest on as many calls
+        repeats = max(m.repeats, math.ceil(min_run_time / m.seconds))
         for _ in range(rounds):
-            again = compute.measure(m.op, m.shape, device=dev, dtype=dtype, repeats=m.repeats)
+            again = compute.measure(m.op, m.shape, device=dev, dtype=dtype, repeats=repeats)
             ours.append((again.seconds, again.best))
             theirs.append(timer_seconds(m.op, m.shape, dev, dtype, min_run_time))
         work = (m.flops if m.op == "matmul" else m.nbytes) / 1e9
         what = f"{m.op} {'×'.join(map(str, m.shape))} {m.dtype}"
         best_h, best_t = work / min(b for _, b in ours), work / min(b for _, b in theirs)
-        med_h = work / statistics.median(s for s, _ in ours)
-        med_t = work / statistics.median(s for s, _ in theirs)
+        med_h = work / statistics.median([s for s, _ in ours])
+        med_t = work / statistics.median([s for s, _ in theirs])
         out.append((what, "best", best_h, best_t, best_h / best_t))
         out.append((what, "median", med_h, med_t, med_h / med_t))
     return out
@@ -93,7 +97,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or mps")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=3, help="harness/Timer rounds")
+    parser.add_argument("--rounds", type=int, default=5, help="harness/Timer rounds")
+    parser.add_argument("--round-time", type=float, default=0.4,
+                        help="seconds each of harness and Timer spend per round")
     parser.add_argument("--matmul-size", type=int, default=None)
     parser.add_argument("--copy-numel", type=int, default=None)
     parser.add_argument("--record", action="store_true",
@@ -117,7 +123,7 @@ def main() -> int:
     print(f"{'operation':32} {'statistic':9} {'harness':>15} {'Timer':>15} {'fraction':>9}  "
           f"verdict")
     failed = False
-    for what, stat, ours, theirs, frac in harness_vs_timer(ceil, dev, args.rounds, 1.0):
+    for what, stat, ours, theirs, frac in harness_vs_timer(ceil, dev, args.rounds, args.round_time):
         unit = "GB/s" if what.startswith("copy") else "GFLOP/s"
         if stat == "median":  # the bar: like for like, Timer's own statistic
             ok = frac >= BAR

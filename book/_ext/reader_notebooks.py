@@ -552,13 +552,15 @@ def _solution_title(source: str) -> str:
 def reader_notebook(nb: nbformat.NotebookNode, book: Book) -> nbformat.NotebookNode:
     """The reader's version of one stored chapter (a new notebook; ``nb`` is unchanged)."""
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    solutions = any(c.cell_type == "code" and c.source.lstrip().startswith("# solution")
+                    for c in nb.cells[1:])
     first_markdown = True
     for index, cell in enumerate(nb.cells):
         cell.pop("id", None)
         if cell.cell_type == "markdown":
             cell.source = convert_markdown(cell.source, book)
             if first_markdown:
-                cell.source = _with_origin(cell.source, book)
+                cell.source = _with_origin(cell.source, book, solutions)
                 first_markdown = False
             left = residue(cell.source)
             if left:
@@ -570,16 +572,20 @@ def reader_notebook(nb: nbformat.NotebookNode, book: Book) -> nbformat.NotebookN
                 cell.source = f"#@title {_solution_title(cell.source)}\n{cell.source}"
                 cell.metadata["cellView"] = "form"
                 cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
+    for index, cell in enumerate(nb.cells):  # nbformat 4.5 ids: Lab opens it unmodified
+        cell.id = f"cell-{index}"
+    nb.nbformat, nb.nbformat_minor = 4, 5
     nb.metadata.setdefault("colab", {})["provenance"] = []
     nb.metadata["dotbook"] = {"reader_notebook_of": f"{book.docname}.ipynb",
                               "book_page": book.url(book.docname)}
     return nb
 
 
-def _with_origin(source: str, book: Book) -> str:
+def _with_origin(source: str, book: Book, solutions: bool) -> str:
     """A line under the chapter's title that says where the chapter lives."""
+    folded = "; the solutions to the exercises are folded away" if solutions else ""
     note = (f"*A chapter of [{book.title}]({book.url(book.docname)}), as a notebook. Run the "
-            "cells from the top; the solutions to the exercises are folded away.*")
+            f"cells from the top{folded}.*")
     lines = source.split("\n")
     if lines and lines[0].startswith("# "):
         return "\n".join([lines[0], "", note, *lines[1:]])

@@ -6,10 +6,14 @@ lives in a notebook. One module per concept:
 ========== ===============================================================
 module     concept
 ========== ===============================================================
-device     best device (cuda → mps → cpu), seeding
+device     best device for a dtype (cuda → mps → cpu), placement, seeding, timing
 geometry   dot, norm, cosine, angle, projection; plain-loop references
 highdim    random directions, cosine samples, the exact cosine density
-linearity  superposition, bilinearity, gradients and Jacobians of w·x
+linearity  superposition, bilinearity, gradients of w·x
+compute    loop → numpy → torch → matmul ladder, FLOP/byte counts, ceilings, roofline
+layers     a layer as m dot products, its Jacobians, stacks and their collapse
+stability  formats (finfo), stable softmax/logsumexp, low-precision dot, norms, clipping
+attention  softmax(QKᵀ/√d_k + M)V from dot products, masks, why √d_k, online softmax
 explore    one function, two faces: static slider figure and live widgets
 plots      one plotly look for the whole book
 notebook   the chapter setup cell, glue, exercise self-checks
@@ -25,6 +29,20 @@ Shape letters, used in every ``Shape:`` section and shape comment:
 - ``C``, ``H``, ``W`` channels, height, width
 
 ``*`` in a shape means "any leading batch dimensions".
+
+Naming rule for the twins every fast function is tested against:
+
+- ``name_loop``: the reference as a plain Python loop, one scalar step at a
+  time (``geometry.dot_loop``, ``layers.linear_loop``);
+- ``name_naive``: the vectorised *definition*, slower than the fast route but
+  obviously right (``highdim.cosine_samples_naive``);
+- ``method=``: when several routes are equally valid ways to the same number,
+  one function takes ``method=`` instead of several names
+  (``linearity.dot_gradients(..., method="autograd")``,
+  ``layers.jacobian_x(..., method="formula")``).
+
+Private helpers shared by modules: ``_validate`` (input checks), ``_build``
+(book-build mode), ``_compat`` (torch quirks hidden from readers).
 """
 
 from dotbook import device, geometry

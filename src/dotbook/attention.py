@@ -111,8 +111,8 @@ def _qkv(q: object, k: object, v: object | None = None
     if v.shape[:-1] != k.shape[:-1]:
         raise ValueError(
             f"k has shape {tuple(k.shape)} and v has shape {tuple(v.shape)}: every key needs "
-            f"one value, so v must have shape (*, T_k, d_v) = "
-            f"{tuple(k.shape[:-1]) + ('d_v',)}"
+            f"one value, so v must have shape (*, T_k, d_v) with (*, T_k) = "
+            f"{tuple(k.shape[:-1])}"
         )
     return q, k, v
 

@@ -62,7 +62,8 @@ __all__ = [
     "dot_flops", "matvec_flops", "matmul_flops", "dot_bytes", "matvec_bytes", "matmul_bytes",
     "copy_bytes", "intensity", "work", "dot", "matvec_loop", "matmul_loop", "resolve_device",
     "fast_dtype", "dtype_name", "measure", "ladder", "matrix_ladder", "ceilings",
-    "loglog_fit", "crossover", "speedups", "device_name", "references", "reference",
+    "loglog_fit", "crossover", "speedups", "select", "table", "device_name", "references",
+    "reference", "reference_entry", "LADDER_SIZES", "MATRIX_SIZES", "CEILING_SIZES",
 ]
 
 #: The operations :func:`measure` times, and the shape each one takes.
@@ -426,7 +427,7 @@ def device_name(device: torch.device | str) -> str:
                     break
     except OSError:
         pass
-    return f"{model}, {os.cpu_count()} cores, torch using {torch.get_num_threads()} threads"
+    return f"{model}, {os.cpu_count()} cores"
 
 
 # ------------------------------------------------------------------ measuring
@@ -600,7 +601,8 @@ def measure(op: str, shape: int | Sequence[int], *, method: str = "torch",
 
 
 #: The dot-product sizes of the ladder; the Python routes stop at ``loop_max``.
-LADDER_SIZES: tuple[int, ...] = (10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000)
+LADDER_SIZES: tuple[int, ...] = (10, 30, 100, 300, 1_000, 3_000, 10_000, 30_000, 100_000,
+                                 300_000, 1_000_000, 3_000_000, 10_000_000)
 
 
 def ladder(sizes: Sequence[int] = LADDER_SIZES, *, device: torch.device | str = "cpu",
@@ -643,7 +645,8 @@ def ladder(sizes: Sequence[int] = LADDER_SIZES, *, device: torch.device | str = 
 
 
 #: Square sizes of the matrix ladder: (matrix–vector sides, matrix–matrix sides).
-MATRIX_SIZES: tuple[tuple[int, ...], tuple[int, ...]] = ((64, 256, 1024, 4096), (16, 32, 64))
+MATRIX_SIZES: tuple[tuple[int, ...], tuple[int, ...]] = ((64, 128, 256, 512, 1024, 2048, 4096),
+                                                         (16, 32, 64))
 
 
 def matrix_ladder(matvec_sizes: Sequence[int] = MATRIX_SIZES[0],
@@ -690,6 +693,42 @@ def speedups(rows: Sequence[Measurement], *, baseline: str = "loop") -> dict[tup
     base = {(r.op, r.shape): r.seconds for r in rows if r.method == baseline}
     return {(r.op, r.shape, r.label): base[(r.op, r.shape)] / r.seconds
             for r in rows if (r.op, r.shape) in base}
+
+
+def select(rows: Sequence[Measurement], *, op: str = "dot", label: str | None = None,
+           method: str | None = None) -> list[Measurement]:
+    """The rows of ``op`` (and of one route, by ``label`` or ``method``), smallest first.
+
+    Examples::
+
+        >>> rows = ladder((100, 10), repeats=1)
+        >>> [r.shape[0] for r in select(rows, label="numpy.dot")]
+        [10, 100]
+    """
+    picked = [r for r in rows if r.op == op and (label is None or r.label == label)
+              and (method is None or r.method == method)]
+    return sorted(picked, key=lambda r: math.prod(r.shape))
+
+
+def table(rows: Sequence[Measurement], *, baseline: str = "loop") -> str:
+    """The rows as a text table: time, GFLOP/s, GB/s, and the speed-up over ``baseline``.
+
+    Examples::
+
+        >>> print(table([Measurement("dot", "numpy", (10,), "cpu", "float32", 1e-6, 1e-6, 0, 1,
+        ...                          20, 84)]))  # doctest: +NORMALIZE_WHITESPACE
+        op  size  route  dtype  time  GFLOP/s  GB/s  speed-up
+        dot  10  numpy.dot  float32  1 µs  0.02  0.084
+    """
+    fast = speedups(rows, baseline=baseline)
+    lines = [f"{'op':6} {'size':>15} {'route':24} {'dtype':8} {'time':>9} {'GFLOP/s':>9} "
+             f"{'GB/s':>8} {'speed-up':>9}"]
+    for r in rows:
+        ratio = fast.get((r.op, r.shape, r.label))
+        lines.append(f"{r.op:6} {'×'.join(map(str, r.shape)):>15} {r.label:24} {r.dtype:8} "
+                     f"{_device._seconds(r.seconds):>9} {r.flop_rate / 1e9:9.3g} "
+                     f"{r.byte_rate / 1e9:8.3g} {'' if ratio is None else f'{ratio:8.3g}×':>9}")
+    return "\n".join(line.rstrip() for line in lines)
 
 
 # ------------------------------------------------------------------ complexity
@@ -816,6 +855,11 @@ class Ceilings:
     def from_dict(cls, d: dict[str, Any]) -> Ceilings:
         return cls(device=d["device"], matmul=tuple(Measurement.from_dict(m) for m in d["matmul"]),
                    copy=Measurement.from_dict(d["copy"]))
+
+    def summary(self) -> str:
+        """One line: the float32 peak, the fastest dtype's peak, the bandwidth."""
+        return (f"float32 peak {self.peak_in('float32') / 1e9:,.0f} GFLOP/s, {self.peak_dtype} "
+                f"peak {self.peak / 1e9:,.0f} GFLOP/s, bandwidth {self.bandwidth / 1e9:,.1f} GB/s")
 
     def __str__(self) -> str:
         rows = [str(m) for m in (*self.matmul, self.copy)]

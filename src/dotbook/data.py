@@ -20,8 +20,11 @@ passes ``book.device``.
 from __future__ import annotations
 
 import functools
+import gzip
+import importlib.util
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -89,12 +92,27 @@ class Digits:
                 f"device={self.x_train.device})")
 
 
+def _sklearn_file(*parts: str) -> Path | None:
+    """A data file inside the installed scikit-learn, found without importing it
+    (``import sklearn.datasets`` costs about a second; the files are all we need)."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations)), "datasets", *parts)
+    return path if path.is_file() else None
+
+
 @functools.cache
 def _raw_digits() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
+    path = _sklearn_file("data", "digits.csv.gz")
+    if path is None:  # a future layout: ask scikit-learn itself
+        from sklearn.datasets import load_digits
 
-    bunch = load_digits()
-    return bunch.data.astype(np.float64), bunch.target.astype(np.int64)
+        bunch = load_digits()
+        return bunch.data.astype(np.float64), bunch.target.astype(np.int64)
+    with gzip.open(path, "rt") as f:
+        table = np.loadtxt(f, delimiter=",")  # (1797, 65): 64 pixels, then the label
+    return table[:, :-1].astype(np.float64), table[:, -1].astype(np.int64)
 
 
 def _stratified_split(y: torch.Tensor, test_fraction: float, seed: int
@@ -167,13 +185,18 @@ def digits(device: torch.device | str | None = None, dtype: torch.dtype = torch.
 
 @functools.cache
 def _raw_image(name: str) -> np.ndarray:
-    from sklearn.datasets import load_sample_image
-
     try:
-        return load_sample_image(name)  # (427, 640, 3) uint8
-    except ImportError as error:  # scikit-learn decodes the JPEG with Pillow
+        from PIL import Image
+    except ImportError as error:  # the JPEG needs a decoder; scikit-learn uses Pillow too
         raise ImportError("sample_image needs Pillow to decode scikit-learn's bundled JPEGs: "
                           "pip install pillow") from error
+    path = _sklearn_file("images", name)
+    if path is None:  # a future layout: ask scikit-learn itself
+        from sklearn.datasets import load_sample_image
+
+        return load_sample_image(name)
+    with Image.open(path) as image:
+        return np.array(image.convert("RGB"))  # (427, 640, 3) uint8
 
 
 def sample_image(name: str = "china.jpg", device: torch.device | str | None = None,

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from dotbook import _validate
+
 __all__ = ["best", "supports", "skipped", "placement", "seed", "describe", "generator",
            "timed", "Timing", "synchronize"]
 
@@ -187,8 +189,7 @@ def generator(value: int, device: torch.device | str = "cpu") -> torch.Generator
         >>> torch.equal(torch.randn(2, generator=g), torch.randn(2, generator=generator(3)))
         True
     """
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"a generator seed must be a non-negative int, got {value!r}")
+    value = _validate.integer(value, "seed", at_least=0)
     g = torch.Generator(device=torch.device(device))
     g.manual_seed(value)
     return g
@@ -282,8 +283,6 @@ def timed(fn: Callable[..., object], *args: object, repeats: int = 7, warmup: in
         >>> len(t.times), t.median > 0, t.spread >= 0
         (5, True, True)
     """
-    from dotbook import _validate
-
     repeats = _validate.integer(repeats, "repeats", at_least=1)
     warmup = _validate.integer(warmup, "warmup", at_least=0)
     number = _validate.integer(number, "number", at_least=1)

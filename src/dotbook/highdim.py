@@ -22,9 +22,10 @@ symmetry, have equal means. For large :math:`n`,
 density is the arcsine law :math:`1/(\pi\sqrt{1-t^2})`; for :math:`n = 3`
 it is flat, :math:`1/2` (Archimedes' hat-box theorem).
 
-Samplers take an optional ``generator`` (see :func:`dotbook.device.generator`)
-so that every figure is reproducible, and a ``device``: large samples are drawn
-and reduced where the generator lives (CPU always works; a GPU when present).
+Samplers take an optional ``generator`` (in a chapter, ``book.generator(k)``)
+so that every figure is reproducible, a ``device`` and a ``dtype``, resolved by
+:func:`dotbook.device.placement`: large samples are drawn and reduced where the
+generator lives (CPU always works; a GPU when present).
 Exact probabilities use :mod:`scipy.special` (computed on the CPU in float64)
 and return Python floats, or float64 tensors on the input's device.
 """
@@ -64,6 +65,7 @@ __all__ = [
     "sampled_tails",
     "scaled_std_standard_error",
     "std_table",
+    "tail_estimate",
 ]
 
 #: Default for ``chunk``: the most Gram-matrix entries held at once by
@@ -709,6 +711,31 @@ def sampled_tails(eps: float, ns: Sequence[int], num: int, *,
     rows = []
     for n in ns:
         c = cosine_samples(num, n, generator=generator, device=device, dtype=dtype)  # (num,)
-        p = float((c.abs() > eps).sum()) / num
-        rows.append(dict(n=int(n), p=p, se=math.sqrt(p * (1 - p) / num)))
+        p, se = tail_estimate(c, eps)
+        rows.append(dict(n=int(n), p=p, se=se))
     return rows
+
+
+def tail_estimate(cosines: torch.Tensor, eps: float) -> tuple[float, float]:
+    r"""The fraction :math:`\hat p` of ``cosines`` with :math:`|\cos\theta| > \varepsilon`,
+    and its binomial standard error :math:`\sqrt{\hat p(1-\hat p)/\text{num}}`.
+
+    The step of :func:`sampled_tails` that does not draw: a figure that moves
+    only ``eps`` draws its samples once and calls this on every move.
+
+    Args:
+        cosines: sampled cosines, shape :math:`(\text{num})`.
+        eps: the threshold, :math:`0 \le \varepsilon \le 1`.
+
+    Examples::
+
+        >>> tail_estimate(torch.tensor([0.0, 0.5, -0.9, 0.1]), 0.2)
+        (0.5, 0.25)
+    """
+    cosines = _validate.tensor(cosines, "cosines")
+    eps = _epsilon(eps)
+    num = cosines.numel()
+    if num == 0:
+        raise ValueError("cosines is empty; pass at least one sampled cosine")
+    p = float((cosines.abs() > eps).sum()) / num
+    return p, math.sqrt(p * (1 - p) / num)

@@ -341,7 +341,7 @@ def collapse(weights: Sequence[torch.Tensor],
 
 # ------------------------------------------------- a layer as a template matcher
 def fit_softmax_regression(x: torch.Tensor, y: torch.Tensor, classes: int | None = None, *,
-                           steps: int = 300, lr: float = 0.5,
+                           steps: int = 100, lr: float = 2.0,
                            weight_decay: float = 1e-3) -> torch.nn.Linear:
     r"""Train one linear layer :math:`z = Wx + b` as a softmax classifier.
 
@@ -454,6 +454,10 @@ def preferred_input(w: torch.Tensor, norm: float = 1.0, *, method: str = "formul
         if path:
             raise ValueError("path=True needs method='ascent'; the formula has no iterates")
         return r * w / length
+    if w.shape[0] == 1:
+        raise ValueError("method='ascent' needs n >= 2: in one dimension the 'sphere' ‖x‖ = r "
+                         "is the two points ±r, and small steps cannot move from one to the "
+                         "other; use method='formula'")
     steps = _validate.integer(steps, "steps", at_least=0)
     lr = _validate.in_range(lr, "lr", 0.0, math.inf)
     x = torch.randn(w.shape, generator=generator, device=w.device, dtype=w.dtype)  # (n,)

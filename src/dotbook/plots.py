@@ -274,9 +274,13 @@ def to_book_html(fig: go.Figure) -> str:
     """
     meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
     alt = html.escape(str(meta.get("alt", "interactive figure")), quote=True)
+    # No upload button (the book is offline) and no selection tools (nothing to
+    # select): fewer tab stops between a keyboard reader and the sliders.
     body = pio.to_html(fig, include_plotlyjs=False, include_mathjax=False,
                        full_html=False, auto_play=False,
-                       config={"displaylogo": False, "responsive": True})
+                       config={"displaylogo": False, "responsive": True,
+                               "modeBarButtonsToRemove": ["sendChartToCloud", "select2d",
+                                                          "lasso2d"]})
     return f'<div class="dotbook-figure" role="figure" aria-label="{alt}">{body}</div>'
 
 

@@ -95,7 +95,6 @@ __all__ = [
     "dtype_name",
     "error_bound",
     "gamma",
-    "gradient_norms",
     "layer_norm",
     "limits",
     "log_softmax",
@@ -470,10 +469,11 @@ def dot(a: torch.Tensor, b: torch.Tensor, accumulate: str = "float32") -> torch.
 
     Examples::
 
-        >>> a = torch.full((4096,), 1.0, dtype=torch.float16)
-        >>> b = torch.full((4096,), 1.0, dtype=torch.float16)
-        >>> dot(a, b, "low"), dot(a, b, "float32"), dot(a, b, "pairwise"), dot(a, b, "kahan")
-        (tensor(2048., dtype=torch.float16), tensor(4096.), tensor(4096., dtype=torch.float16), tensor(4096., dtype=torch.float16))
+        >>> a = torch.ones(4096, dtype=torch.float16)
+        >>> [dot(a, a, acc).item() for acc in ACCUMULATIONS]  # low, float32, pairwise, kahan
+        [2048.0, 4096.0, 4096.0, 4096.0]
+        >>> dot(a, a, "low").dtype, dot(a, a, "float32").dtype
+        (torch.float16, torch.float32)
     """
     a, b = _pair(a, b)
     _validate.one_of(accumulate, "accumulate", ACCUMULATIONS)
@@ -587,8 +587,9 @@ def accumulation_errors(dtype: torch.dtype, ns: Sequence[int], trials: int = 32,
 
     The entries of :math:`a` and :math:`b` are uniform on :math:`[0, 1)`,
     drawn in float64 and rounded to ``dtype``; the vectors of length ``n`` are
-    the first ``n`` entries of ``trials`` pairs of length ``max(ns)``. Every product is then positive,
-    so no cancellation hides the rounding and :math:`|a|\cdot|b| = a\cdot b`:
+    the first ``n`` entries of ``trials`` pairs of length ``max(ns)``. Every
+    product is then positive, so no cancellation hides the rounding and
+    :math:`|a|\cdot|b| = a\cdot b`:
     the error measured is the ordinary relative error. The reference is the dot
     product of the same rounded inputs in float64, whose own error
     (:math:`\le \gamma_n(2^{-53})`) is far below anything measured here.
@@ -793,7 +794,8 @@ def deep_mlp(config: MLPConfig, *, generator: torch.Generator | None = None,
     std = config.gain * math.sqrt(2.0 / config.width)
     layers: list[nn.Module] = []
     for _ in range(config.depth):
-        linear = nn.Linear(config.width, config.width, bias=False, dtype=dtype, device=dev)
+        linear = nn.utils.skip_init(nn.Linear, config.width, config.width, bias=False,
+                                    dtype=dtype, device=dev)  # weights drawn below
         with torch.no_grad():
             w = torch.randn(config.width, config.width, generator=generator, device=dev,
                             dtype=torch.float32) * std  # (width, width)
@@ -848,12 +850,6 @@ def preactivation_rms(net: nn.Sequential, x: torch.Tensor) -> list[float]:
         True
     """
     return [z.float().pow(2).mean().sqrt().item() for z in preactivations(net, x)]
-
-
-def gradient_norms(net: nn.Module) -> list[float]:
-    """The Euclidean norm of each parameter's ``.grad`` (0 where there is none)."""
-    return [p.grad.float().norm().item() if p.grad is not None else 0.0
-            for p in net.parameters()]
 
 
 def clip_by_norm(grads: Sequence[torch.Tensor], max_norm: float,

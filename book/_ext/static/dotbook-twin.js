@@ -139,24 +139,34 @@
       if (k[0] !== "x" || ax.overlaying || !ax.domain) { return; }
       var yk = "yaxis" + String(ax.anchor || "y").slice(1);
       var ya = layout[yk];
-      if (!ya || !ya.domain) { oneRow = false; return; }
-      if (ydom && (ydom[0] !== ya.domain[0] || ydom[1] !== ya.domain[1])) { oneRow = false; }
-      ydom = ya.domain;
-      panels.push({x: k, y: yk, d: ax.domain.slice(), yd: ya.domain.slice()});
+      if (!ya) { oneRow = false; return; }
+      var yd = ya.domain || [0, 1];
+      if (ydom && (ydom[0] !== yd[0] || ydom[1] !== yd[1])) { oneRow = false; }
+      ydom = yd;
+      panels.push({x: k, y: yk, d: ax.domain.slice(), yd: yd.slice()});
     });
     panels.sort(function (a, b) { return a.d[0] - b.d[0]; });
     return oneRow && panels.length > 1 ? panels : null;
   }
 
   /* Stack a row of panels into a column; paper-referenced notes follow their panel. */
-  function stack(layout, panels, height) {
-    var m = layout.margin, k = panels.length;
+  function stack(layout, panels, plotWidth) {
+    var m = layout.margin;
     var gap = 100;                                   // px: x ticks + axis title + subplot title
-    var panel = Math.max(240, Math.min(320, height - m.t - m.b));
-    var area = k * panel + (k - 1) * gap;
-    var remap = [];
+    // each panel as tall as suits its width; an equal-aspect panel keeps its shape
+    var heights = panels.map(function (p) {
+      var xa = layout[p.x], ya = layout[p.y], h = 0.8 * plotWidth;
+      if (ya.scaleanchor === p.x.replace("axis", "") && xa.range && ya.range) {
+        h = plotWidth * Math.abs(ya.range[1] - ya.range[0]) / Math.abs(xa.range[1] - xa.range[0]) /
+            (ya.scaleratio || 1);
+      }
+      return Math.max(200, Math.min(380, h));
+    });
+    var area = heights.reduce(function (a, b) { return a + b; }, 0) + (panels.length - 1) * gap;
+    var remap = [], used = 0;
     panels.forEach(function (p, i) {
-      var top = 1 - i * (panel + gap) / area, bottom = top - panel / area;
+      var top = 1 - used / area, bottom = top - heights[i] / area;
+      used += heights[i] + gap;
       layout[p.x] = Object.assign({}, layout[p.x], {domain: [0, 1]});
       layout[p.y] = Object.assign({}, layout[p.y], {domain: [bottom, top]});
       remap.push({from: p, to: [bottom, top]});
@@ -190,17 +200,19 @@
     return Math.ceil(widths.length / cols);
   }
 
-  function phone(layout, data, width) {
+  /* The phone layout. `fix` holds pixel corrections measured on the drawn
+     figure (see measure): title offset, legend room, room above the sliders. */
+  function phone(layout, data, width, fix) {
     var height = layout.height || 450;
     layout.margin = Object.assign({l: 60, r: 20, t: 60, b: 55}, layout.margin);
     layout.margin.l = Math.min(layout.margin.l, 56);
     layout.margin.r = Math.min(layout.margin.r, 16);
     var panels = rowOfPanels(layout);
-    if (panels) { height = stack(layout, panels, height); }
+    if (panels) { height = stack(layout, panels, width - layout.margin.l - layout.margin.r); }
     var area = height - layout.margin.t - layout.margin.b;  // px of the plot area
     var plotWidth = width - layout.margin.l - layout.margin.r;
     // title: smaller, wrapped to the width, at the top
-    var top = 8, lines = [], size = 14;
+    var top = 8, lines = [], size = 14, legendH = 0;
     if (layout.title && layout.title.text) {
       size = Math.min(((layout.title.font || {}).size) || 17, 14);
       lines = wrap(layout.title.text, Math.max(12, Math.floor((width - 16) / (0.56 * size))));
@@ -217,6 +229,9 @@
     if (shown) {
       var lsize = Math.min(((layout.legend || {}).font || {}).size || 13, 12);
       var rows = legendRows(data, plotWidth, lsize);
+      var grouped = data.some(function (t) { return t.legendgroup; });
+      var rowH = 1.6 * lsize + (grouped ? ((layout.legend || {}).tracegroupgap || 10) : 0);
+      legendH = rows * rowH;
       layout.legend = Object.assign({}, layout.legend, {
         orientation: "h", x: 0, xanchor: "left", xref: "paper",
         y: 1, yanchor: "bottom", yref: "paper",
@@ -227,13 +242,21 @@
         return a.yref === "paper" && a.y >= 0.99;
       }) ? 26 : 0;
       layout.legend.y = 1 + lift / area;
-      top += rows * (lsize + 10) + 6 + lift;
+      top += legendH + 6 + lift;
     }
-    layout.margin.t = Math.max(top + 8, 30);
+    layout.margin.t = Math.max(top + 8 + fix.legend, 30);
+    layout.margin.b += fix.bottom;
     height = layout.margin.t + layout.margin.b + area;
-    if (lines.length) {
-      // plotly lifts a multi-line title by its extra lines even when anchored at the top
-      layout.title.y = 1 - (8 + (lines.length - 1) * 1.3 * size) / height;
+    if (lines.length) {  // where plotly puts a multi-line title is measured (fix.title)
+      layout.title.y = 1 - (8 + fix.title) / height;
+    }
+    // subplot titles (paper notes) in the phone's smaller type
+    if (layout.annotations) {
+      layout.annotations = layout.annotations.map(function (a) {
+        if (a.xref !== "paper" || a.yref !== "paper") { return a; }
+        return Object.assign({}, a, {font: Object.assign({}, a.font, {
+          size: Math.min(((a.font || {}).size) || 14, 12)})});
+      });
     }
     // axis titles wider than their panel wrap
     axisKeys(layout).forEach(function (k) {
@@ -244,7 +267,8 @@
       var span = ax.domain ? ax.domain[1] - ax.domain[0] : 1;
       var tsize = Math.min((title.font || {}).size || 14, 13);
       var per = Math.max(10, Math.floor(span * plotWidth / (0.56 * tsize)));
-      layout[k] = Object.assign({}, ax, {title: Object.assign({}, title, {
+      // automargin: tick labels at a panel's edge (rotated categories) stay inside the figure
+      layout[k] = Object.assign({}, ax, {automargin: true, title: Object.assign({}, title, {
         text: wrap(title.text, per).join("<br>"), font: Object.assign({}, title.font, {size: tsize})})});
     });
     // slider tick labels that would collide: hide them (the current value stays)
@@ -253,6 +277,7 @@
         var steps = s.steps || [];
         var longest = steps.reduce(function (n, st) { return Math.max(n, String(st.label).length); }, 1);
         var fsize = (s.font || {}).size || 11;
+        s = Object.assign({}, s, {pad: Object.assign({}, s.pad, {t: ((s.pad || {}).t || 0) + fix.bottom})});
         if (steps.length * (longest * 0.6 * fsize + 6) <= width * (s.len || 1) - 40) { return s; }
         return Object.assign({}, s, {font: Object.assign({}, s.font, {color: "rgba(0,0,0,0)"})});
       });
@@ -260,32 +285,89 @@
     layout.height = Math.round(height);
   }
 
-  /* --------------------------------------------------------------- render */
-  var SNAPSHOT = ["title", "legend", "margin", "height", "annotations", "shapes", "sliders"];
-
-  function render(gd) {
-    var st = gd._dotbook;
-    var frame = null;
-    if (st.twin) { frame = gd._transitionData._frameHash[st.active.join("-")] || null; }
-    var layout = Object.assign({}, gd.layout, clone(st.base), frame ? clone(frame.layout) || {} : {});
-    // axes may carry user zoom in gd.layout; copy each so that theming never edits plotly's own
-    axisKeys(layout).forEach(function (k) { layout[k] = Object.assign({}, layout[k]); });
-    if (layout.sliders) {
-      layout.sliders = layout.sliders.map(function (s, i) {
-        return Object.assign({}, s, {active: st.twin ? st.active[i] : s.active});
-      });
+  /* Measure the drawn phone layout; correct `fix` (px) and say whether to draw again:
+     the title's top 8 px below the figure's, the legend just below the title, the
+     sliders below every x-axis title and tick label. */
+  function measure(gd, fix) {
+    var box = gd.getBoundingClientRect(), moved = 0;
+    function rect(el) { return el ? el.getBoundingClientRect() : null; }
+    var title = rect(gd.querySelector(".g-gtitle .gtitle"));
+    var legend = rect(gd.querySelector("g.legend"));
+    if (title && title.height) {
+      var dt = title.top - box.top - 8;
+      fix.title -= dt; moved = Math.max(moved, Math.abs(dt));
+      if (legend && legend.height) {
+        var dl = (title.bottom - dt) + 6 - legend.top;
+        if (dl > 0 || dl < -24) { fix.legend += dl; moved = Math.max(moved, Math.abs(dl)); }
+      }
     }
-    var data = frame ? frame.data : st.data;
+    var sliders = rect(gd.querySelector("g.slider-container"));
+    if (sliders && sliders.height) {
+      var lowest = 0;
+      gd.querySelectorAll(".infolayer g, .xaxislayer-above text").forEach(function (el) {
+        if (el.tagName.toLowerCase() === "g" && !/^g-x\d*title$/.test(el.getAttribute("class") || "")) {
+          return;
+        }
+        var r = el.getBoundingClientRect();
+        if (r.height && r.bottom > lowest && r.bottom < sliders.bottom) { lowest = r.bottom; }
+      });
+      var db = lowest + 8 - sliders.top;
+      if (db > 0) { fix.bottom += db; moved = Math.max(moved, db); }
+    }
+    return moved > 2;
+  }
+
+  /* --------------------------------------------------------------- render */
+  /* The theme and the column width applied to a clean layout and data (copies). */
+  function compose(gd, layout, data) {
     var c = colours();
     themeLayout(layout, c);
     data = themeData(data, c);
     var width = gd.clientWidth || (gd._fullLayout || {}).width || 700;
-    st.width = width;
-    if (width < NARROW) { phone(layout, data, width); }
-    if (layout.height && gd.style.height !== layout.height + "px") {
-      gd.style.height = layout.height + "px";
+    var st = gd._dotbook || {};
+    if (!st.fix || st.fix.width !== width) {
+      st.fix = {width: width, title: 0, legend: 0, bottom: 0, passes: 0};
     }
-    return window.Plotly.react(gd, data, layout);
+    if (width < NARROW) { phone(layout, data, width, st.fix); }
+    if (layout.height) {
+      // plotly's responsive HTML sizes a wrapper in px and the plot at 100% of it
+      [gd, gd.parentNode].forEach(function (el) {
+        if (el && el.style && /px$/.test(el.style.height)) { el.style.height = layout.height + "px"; }
+      });
+    }
+    return {layout: layout, data: data, width: width, phone: width < NARROW, fix: st.fix};
+  }
+
+  /* Draw gd afresh from its pristine layout (plotly writes back into gd.layout,
+     e.g. ranges widened by an equal-aspect constraint), its current frame and
+     slider positions, in the current theme and width. */
+  function render(gd) {
+    var st = gd._dotbook;
+    var frame = null;
+    if (st.twin) { frame = gd._transitionData._frameHash[st.active.join("-")] || null; }
+    var layout = Object.assign(clone(st.layout), frame ? clone(frame.layout) || {} : {});
+    // a reader's zoom survives a re-render through plotly's own uirevision
+    axisKeys(layout).forEach(function (k) {
+      layout[k] = Object.assign({}, layout[k], {uirevision: "dotbook"});
+    });
+    if (layout.sliders && st.twin) {
+      layout.sliders = layout.sliders.map(function (s, i) {
+        return Object.assign({}, s, {active: st.active[i]});
+      });
+    }
+    var out = compose(gd, layout, frame ? frame.data : st.data);
+    st.width = out.width;
+    return window.Plotly.react(gd, out.data, out.layout).then(function () {
+      // react keeps the old autosized width; a column that changed width needs a resize
+      var drawn = (gd._fullLayout || {}).width;
+      if (drawn && Math.abs(drawn - out.width) > 1) { return window.Plotly.Plots.resize(gd); }
+      // the phone layout is estimated; measure it and correct it (at most twice)
+      if (out.phone && out.fix.passes < 2 && measure(gd, out.fix)) {
+        out.fix.passes += 1;
+        return render(gd);
+      }
+      return gd;
+    });
   }
 
   /* Back-compat: draw the frame at slider positions `active`. */
@@ -376,13 +458,13 @@
   function link(gd) {
     if (gd._dotbook || !gd.layout || !gd.data) { return; }
     var meta = gd.layout.meta && gd.layout.meta.dotbook_twin;
-    var base = {};
-    SNAPSHOT.forEach(function (k) { if (gd.layout[k] !== undefined) { base[k] = clone(gd.layout[k]); } });
-    gd._dotbook = {twin: !!meta, active: meta ? meta.active.slice() : [], data: clone(gd.data),
-                   base: base, keys: null, width: 0};
+    var pristine = gd._dotbookPristine || {data: gd.data, layout: gd.layout};
+    var layout = clone(pristine.layout);
+    gd._dotbook = {twin: !!meta, active: meta ? meta.active.slice() : [], data: clone(pristine.data),
+                   layout: layout, keys: null, width: 0};
     gd.dataset.dotbookLinked = "1";
     if (meta) {
-      base.sliders.forEach(function (slider) {
+      layout.sliders.forEach(function (slider) {
         slider.steps.forEach(function (s) { s.method = "skip"; s.args = []; });
       });
       gd.on("plotly_sliderchange", function (ev) {
@@ -416,6 +498,25 @@
     document.querySelectorAll(".js-plotly-plot").forEach(function (gd) {
       if (gd._dotbook) { show(gd); }
     });
+  }
+
+  /* Keep each figure's layout and data as its page gives them, before plotly
+     writes into them, and draw even the first frame in the reader's theme and
+     width (no white flash on a dark page). The figures' inline scripts run after
+     this file (see dotbook_sphinx.py). */
+  var plotly = window.Plotly;
+  if (plotly && plotly.newPlot && !plotly._dotbookWrapped) {
+    var newPlot = plotly.newPlot;
+    plotly.newPlot = function (id, data, layout, config) {
+      var gd = typeof id === "string" ? document.getElementById(id) : id;
+      if (gd && Array.isArray(data) && layout && typeof layout === "object") {
+        gd._dotbookPristine = {data: clone(data), layout: clone(layout)};
+        var out = compose(gd, clone(layout), clone(data));
+        return newPlot.call(this, id, out.data, out.layout, config);
+      }
+      return newPlot.apply(this, arguments);
+    };
+    plotly._dotbookWrapped = true;
   }
 
   new MutationObserver(rethemeAll).observe(document.documentElement,

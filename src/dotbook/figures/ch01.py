@@ -89,7 +89,9 @@ def angle_figure(theta_deg: float, length_b: float) -> dict[str, Any]:
         _arrow(a, plots.COLORS["a"], "a"),
         _arrow(b, plots.COLORS["b"], "b"),
         dict(type="scatter", x=[0.0, fx], y=[0.0, fy], mode="lines+text",
-             name="projection of b on a", text=["", "proj."], textposition="bottom center",
+             name="projection of b on a", text=["", "proj."],
+             # beside the end of the bar, on the side away from it
+             textposition=["top left", "bottom right" if algebraic >= 0 else "top left"],
              textfont={"size": 14, "color": plots.COLORS["projection"]}, hoverinfo="skip",
              xaxis="x", yaxis="y", line=dict(color=plots.COLORS["projection"], width=9)),
         dict(type="scatter", x=[float(b[0]), fx], y=[float(b[1]), fy], mode="lines",

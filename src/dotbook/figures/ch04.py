@@ -39,6 +39,8 @@ ROUTE_COLORS = {
     "torch.dot (mps)": plots.PALETTE[3],
 }
 _REF_DASH = "dot"
+#: A log time axis labelled 1µs, 10µs, ... (decades only).
+_TIME_AXIS = {"type": "log", "dtick": 1, "exponentformat": "SI", "ticksuffix": "s"}
 _LEGEND = {"x": 0.01, "y": 0.99, "xanchor": "left", "yanchor": "top", "font": {"size": 11},
            "bgcolor": "rgba(255,255,255,0.75)"}
 
@@ -95,16 +97,15 @@ def _ladder_parts(rows: Sequence[Measurement] | None) -> dict[str, Any]:
         alt=("Left: time of one dot product against its length n, on log–log axes, one line per "
              "route (Python loop, sum over zip, numpy.dot, torch.dot). Right: how many times "
              "faster each route is than the Python loop at the chosen n."),
-        height=500, cols=2, column_widths=[0.58, 0.42], horizontal_spacing=0.12,
+        height=500, cols=2, column_widths=[0.58, 0.42], horizontal_spacing=0.14,
         axes={
             "xaxis": {"title": "vector length n", "type": "log", "range": _decades(sizes)},
-            "yaxis": {"title": "seconds per dot product", "type": "log",
-                      "range": _decades(times), "exponentformat": "power"},
+            "yaxis": {"title": "time per dot product", "range": _decades(times), **_TIME_AXIS},
             "xaxis2": {"title": "route", "type": "category", "tickangle": -30},
             "yaxis2": {"title": "times faster than the Python loop", "type": "log",
                        "range": [-0.3, _decades(ups + [10.0])[1]]},
         },
-        legend=_LEGEND, margin={"t": 95, "b": 90}, barmode="group",
+        legend=_LEGEND, margin={"t": 120, "b": 90, "l": 85}, barmode="group",
         title={"font": {"size": 15}},
     )
     return {"groups": groups, "loop_sizes": loop_sizes, "labels": labels,
@@ -131,7 +132,8 @@ def ladder_figure(n: float, *, parts: dict[str, Any]) -> Fig:
             rs = series.get(label, [])
             data.append(dict(
                 type="scatter", x=[r.shape[0] for r in rs], y=[r.seconds for r in rs],
-                mode="lines+markers", name=f"{label} ({tag})", legendgroup=label,
+                mode="lines+markers", name=label, legendgroup=label,
+                showlegend=tag == parts["groups"][0][0],
                 line={"color": ROUTE_COLORS.get(label, plots.PALETTE[7]), "width": 1.5 if ref
                       else 2.5, "dash": _REF_DASH if ref else "solid"},
                 marker={"size": 5 if ref else 8}, opacity=0.55 if ref else 1.0,
@@ -142,7 +144,7 @@ def ladder_figure(n: float, *, parts: dict[str, Any]) -> Fig:
                      name=f"n = {n:,}", showlegend=False, hoverinfo="skip",
                      line={"color": "#888888", "width": 1, "dash": "dash"}))
     titles = []
-    for tag, series in parts["groups"]:
+    for k, (tag, series) in enumerate(parts["groups"]):
         ups = _speedups_at(series, n)
         data.append(dict(
             type="bar", x=parts["labels"], y=[ups.get(label) for label in parts["labels"]],
@@ -151,13 +153,15 @@ def ladder_figure(n: float, *, parts: dict[str, Any]) -> Fig:
                               for label in parts["labels"]],
                     "opacity": 0.45 if tag == "reference" else 1.0,
                     "pattern": {"shape": "/" if tag == "reference" else ""}},
-            text=[f"{ups[label]:.3g}×" if label in ups else "" for label in parts["labels"]],
+            text=[f"{ups[label]:.3g}×" if label in ups and k == 0 else ""
+                  for label in parts["labels"]],
             textposition="outside", cliponaxis=False, hovertemplate="%{x}: %{y:.3g}×"))
         best = max(ups.values(), default=1.0)
-        titles.append(f"{tag}: fastest route {best:,.0f}× the loop")
-    where = ("hatched bars and dotted lines: " + parts["ref_label"]
-             if len(parts["groups"]) > 1 else parts["ref_label"])
-    title = f"n = {n:,}: " + "; ".join(titles) + f"<br><sup>{where}</sup>"
+        titles.append(f"{best:,.0f}×" if k == 0 else f"(reference: {best:,.0f}×)")
+    where = ("dotted, hatched: " + parts["ref_label"] if len(parts["groups"]) > 1
+             else parts["ref_label"])
+    title = (f"n = {n:,}: the best route beats<br>the Python loop " + " ".join(titles)
+             + f"<br><sup>{where}</sup>")
     return plots.assemble(parts["skeleton"], plots.rounded(data), title=title)
 
 
@@ -209,11 +213,11 @@ def _roofline_parts(ceil: Ceilings | None, rows: Sequence[Measurement] | None) -
              "the slider moves a square matrix product of side N between them."),
         height=500,
         axes={"xaxis": {"title": "arithmetic intensity (FLOP per byte moved)", "type": "log",
-                        "range": list(_INTENSITY_RANGE)},
-              "yaxis": {"title": "FLOP per second", "type": "log",
+                        "range": list(_INTENSITY_RANGE), "dtick": 1},
+              "yaxis": {"title": "FLOP per second", "type": "log", "dtick": 1,
                         "range": _decades(rates, pad=0.3), "exponentformat": "SI"}},
         legend={**_LEGEND, "x": 0.99, "xanchor": "right", "y": 0.02, "yanchor": "bottom"},
-        margin={"t": 95}, title={"font": {"size": 15}},
+        margin={"t": 120, "l": 75}, title={"font": {"size": 15}},
     )
     return {"sets": sets, "skeleton": skeleton, "ref_label": ref.label}
 
@@ -261,8 +265,8 @@ def roofline_figure(side: float, *, parts: dict[str, Any]) -> Fig:
                      cliponaxis=False, hoverinfo="skip"))
     where = (parts["ref_label"] if len(parts["sets"]) == 1
              else f"solid: this run; dotted: {parts['ref_label']}")
-    title = (f"square matmul N = {side:,}: I = N/6 = {i_mm:.3g} FLOP/byte, {bound} "
-             f"(ridge {ceil.ridge('float32'):.3g}); at most {at / 1e9:,.3g} GFLOP/s"
+    title = (f"float32 matmul, N = {side:,}: I = N/6 = {i_mm:.3g} FLOP/byte, {bound}<br>"
+             f"(ridge at {ceil.ridge('float32'):.3g}); the roof allows {at / 1e9:,.3g} GFLOP/s"
              f"<br><sup>{where}</sup>")
     return plots.assemble(parts["skeleton"], plots.rounded(data), title=title)
 
@@ -303,8 +307,9 @@ def complexity_figure(series: dict[str, tuple[Sequence[float], Sequence[float], 
                          marker={"color": color, "size": 9}))
         xs_all += list(xs)
         ys_all += list(ys)
-        if fit is not None:
-            fx = [min(xs), max(xs)]
+        if fit is not None:  # drawn where the power law lies above the per-call floor
+            start = (overhead / fit.coefficient) ** (1 / fit.slope) if fit.slope > 0 else 0.0
+            fx = [max(min(xs), start), max(xs)]
             data.append(dict(type="scatter", x=fx, y=[fit(x) for x in fx], mode="lines",
                              name=f"fit: slope {fit.slope:.2f}", line={"color": color}))
     data.append(dict(type="scatter", x=[min(xs_all), max(xs_all)], y=[overhead, overhead],
@@ -316,9 +321,9 @@ def complexity_figure(series: dict[str, tuple[Sequence[float], Sequence[float], 
         height=460,
         axes={"xaxis": {"title": "multiply–adds per call (n, or m·n for W @ x)", "type": "log",
                         "range": _decades(xs_all)},
-              "yaxis": {"title": "seconds per call", "type": "log",
-                        "range": _decades(ys_all + [overhead]), "exponentformat": "power"}},
-        legend=_LEGEND,
+              "yaxis": {"title": "time per call", "range": _decades(ys_all + [overhead]),
+                        **_TIME_AXIS}},
+        legend=_LEGEND, margin={"l": 85},
     )
     return plots.assemble(skeleton, plots.rounded(data), title=title)
 
@@ -346,12 +351,13 @@ def matrix_figure(rows: Sequence[Measurement], *, title: str) -> Fig:
              "matrix side N for a Python loop of torch.dot calls and for a single @; the loop "
              "is slower by a factor that grows with N."),
         height=440, cols=2, subplot_titles=["W @ x, W is N × N", "A @ B, both N × N"],
+        horizontal_spacing=0.16,
         axes={"xaxis": {"title": "side N", "type": "log", "range": _decades(sides)},
-              "yaxis": {"title": "seconds per product", "type": "log",
-                        "range": _decades(times), "exponentformat": "power"},
+              "yaxis": {"title": "time per product", "range": _decades(times), **_TIME_AXIS},
               "xaxis2": {"title": "side N", "type": "log", "range": _decades(sides)},
-              "yaxis2": {"title": "seconds per product", "type": "log",
-                         "range": _decades(times), "exponentformat": "power"}},
-        legend=_LEGEND, margin={"t": 90},
+              "yaxis2": {"title": "time per product", "range": _decades(times), **_TIME_AXIS}},
+        # the right panel's lower right stays empty (A @ B is timed on small N only)
+        legend={**_LEGEND, "x": 0.99, "xanchor": "right", "y": 0.5, "yanchor": "middle"},
+        margin={"t": 90, "l": 85},
     )
     return plots.assemble(skeleton, plots.rounded(data), title=title)

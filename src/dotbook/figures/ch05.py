@@ -28,6 +28,7 @@ __all__ = [
     "templates_figure",
     "match_figure",
     "match_twin",
+    "cloud",
     "threshold_figure",
     "threshold_twin",
     "preferred_figure",
@@ -166,14 +167,14 @@ def _match_skeleton() -> dict[str, Any]:
             "xaxis2": {"title": "neuron k (digit)", "type": "category"},
             "yaxis2": {"title": "score", "range": [lo, hi]},
             "xaxis3": {"title": "neuron k (digit)", "type": "category"},
-            "yaxis3": {"title": "cos(x, W_k)", "range": [-0.6, 0.8]}}
+            "yaxis3": {"title": "cosine", "range": [-0.6, 0.8]}}
     axes["xaxis"]["title"] = "input x"
     return plots.skeleton(
         alt=("Left: one handwritten test digit as an 8 by 8 image. Middle: for each of the "
              "ten neurons, the dot product of its template with the digit (bars) and the "
              "score after adding its bias (diamonds); the winner is highlighted. Right: the "
              "cosine between the digit and each template."),
-        height=430, cols=3, column_widths=[0.22, 0.42, 0.36], horizontal_spacing=0.08,
+        height=430, cols=3, column_widths=[0.22, 0.42, 0.36], horizontal_spacing=0.1,
         axes=axes, barmode="overlay", margin={"t": 110, "l": 30, "r": 15},
         legend={"orientation": "h", "x": 0.25, "y": 1.0, "yanchor": "bottom",
                 "font": {"size": 12}},
@@ -244,7 +245,8 @@ _BOX = (-4.0, 6.0, -4.5, 5.5)  # x0 min, x0 max, x1 min, x1 max
 
 
 @functools.cache
-def _cloud() -> tuple[torch.Tensor, torch.Tensor]:
+def cloud() -> tuple[torch.Tensor, torch.Tensor]:
+    """The toy problem of the threshold figure: 40 points per class (CPU, float64)."""
     g = torch.Generator().manual_seed(SEED)
     return data.two_blobs(40, separation=3.5, angle_deg=30.0, generator=g, dtype=F64)
 
@@ -286,7 +288,7 @@ def _threshold_skeleton() -> dict[str, Any]:
 
 def threshold_figure(b: float, angle_deg: float) -> dict[str, Any]:
     """The decision line ``w·x + b = 0`` for the unit vector ``w`` at ``angle_deg``."""
-    x, y = _cloud()
+    x, y = cloud()
     theta = math.radians(angle_deg)
     w = torch.tensor([math.cos(theta), math.sin(theta)], dtype=F64)  # (2,), ‖w‖ = 1
     score = layers.linear(w[None, :], x, torch.tensor([b], dtype=F64))[:, 0]  # (2N,)
@@ -332,8 +334,8 @@ def threshold_twin() -> Twin:
     return Twin(threshold_figure, [
         Param("b", "bias b", (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0), lo=-4.0, hi=4.0,
               step=0.05, default=-1.0),
-        Param("angle_deg", "direction of w (degrees)", tuple(range(0, 360, 30)), lo=0,
-              hi=359, step=1, default=30),
+        Param("angle_deg", "direction of w (degrees)", tuple(range(0, 360, 45)), lo=0,
+              hi=359, step=1, default=45),
     ])
 
 

@@ -8,6 +8,7 @@ What does not move with a slider is computed once and cached.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 import torch
@@ -25,6 +26,7 @@ __all__ = [
     "field_twin",
     "photo",
     "photo_figure",
+    "edge_response",
     "edges_figure",
     "edges_twin",
     "equivariance_figure",
@@ -84,15 +86,16 @@ def _field_output() -> torch.Tensor:
 
 @functools.cache
 def _field_skeleton() -> dict[str, Any]:
-    axes = {**_image_axes(10, 10, 1, "padded input"), **_image_axes(3, 3, 2, "kernel W"),
+    axes = {**_image_axes(10, 10, 1, "padded input x̃"), **_image_axes(3, 3, 2, "kernel W"),
             **_image_axes(3, 3, 3, "patch ⊙ W"), **_image_axes(8, 8, 4, "output y")}
     return plots.skeleton(
         alt=("Four panels. A handwritten 4 padded with a ring of zeros, with a 3 by 3 window "
              "outlined; a 3 by 3 kernel that detects vertical edges; the nine products of the "
              "window's pixels with the kernel's weights; and the output map, one pixel of "
              "which, outlined, is the sum of those products."),
-        height=380, cols=4, column_widths=[0.32, 0.17, 0.17, 0.34], horizontal_spacing=0.04,
-        axes=axes, showlegend=False, margin={"t": 90, "l": 30, "r": 10}, title=_TITLE)
+        height=620, rows=2, cols=2, row_heights=[0.58, 0.42], horizontal_spacing=0.12,
+        vertical_spacing=0.14, axes=axes, showlegend=False, margin={"t": 80, "l": 30, "r": 10},
+        title=_TITLE)
 
 
 def field_figure(row: int, col: int) -> dict[str, Any]:
@@ -123,24 +126,23 @@ def field_figure(row: int, col: int) -> dict[str, Any]:
         dict(type="scatter", mode="lines", x=ox, y=oy, name="output pixel", xaxis="x4",
              yaxis="y4", line=dict(color=plots.PALETTE[1], width=3), hoverinfo="skip"),
     ]
-    title = (f"output pixel ({row}, {col}) = patch · W = sum of the 9 products = "
-             f"{value:+.3f}<br>(the whole map, by im2col: y[{row}, {col}] = "
-             f"{float(y[row, col]):+.3f})")
+    title = (f"pixel ({row}, {col}): patch · W = sum of the 9 products = {value:+.3f}<br>"
+             f"the whole map by im2col: y[{row}, {col}] = {float(y[row, col]):+.3f}")
     return plots.assemble(_field_skeleton(), data_, title=title)
 
 
 @register("ch06")
 def field_twin() -> Twin:
     """Sliders over the output pixel's row and column."""
-    grid = tuple(range(8))
+    grid = (0, 2, 4, 6, 7)  # the live sliders reach every pixel
     return Twin(field_figure, [
-        Param("row", "output row", grid, step=1, integer=True, default=3),
-        Param("col", "output column", grid, step=1, integer=True, default=2),
+        Param("row", "output row", grid, lo=0, hi=7, step=1, integer=True, default=2),
+        Param("col", "output column", grid, lo=0, hi=7, step=1, integer=True, default=2),
     ])
 
 
 # ---------------------------------------------------------- oriented edges
-_PHOTO_ROWS = 48
+_PHOTO_ROWS = 40
 _EDGE_SIZE, _EDGE_SIGMA = 7, 1.2
 
 
@@ -169,17 +171,41 @@ def photo_figure() -> dict[str, Any]:
         f"china.jpg from scikit-learn, {img.shape[0]} × {img.shape[1]} pixels, grey"))
 
 
-def _edge_response(angle_deg: float) -> tuple[torch.Tensor, torch.Tensor]:
+def edge_response(angle_deg: float, method: str = "steer") -> tuple[torch.Tensor, torch.Tensor]:
+    r"""The edge kernel :math:`k_\theta` and its response on the photo (replicate padding).
+
+    ``method="conv"`` convolves with :math:`k_\theta` directly. ``"steer"`` uses
+    that a convolution is linear in its kernel: since
+    :math:`k_\theta = c_\theta(\cos\theta\,k_0 + \sin\theta\,k_{90})` with
+    :math:`c_\theta = 2/\lVert\cos\theta\,k_0 + \sin\theta\,k_{90}\rVert_1`, the response
+    is the same mix of two responses computed once. Both agree to rounding.
+    """
     k = layers.edge_kernel(angle_deg, _EDGE_SIZE, _EDGE_SIGMA, dtype=F64)  # (7, 7)
+    if method == "conv":
+        return k, _edge_conv(k)
+    k0, k90, r0, r90 = _edge_basis()
+    theta = math.radians(angle_deg)
+    mix = math.cos(theta) * k0 + math.sin(theta) * k90  # (7, 7)
+    scale = 2.0 / float(mix.abs().sum())
+    return k, scale * (math.cos(theta) * r0 + math.sin(theta) * r90)
+
+
+def _edge_conv(k: torch.Tensor) -> torch.Tensor:
     pad = _EDGE_SIZE // 2
-    response = layers.conv2d(photo()[None, None], k[None, None], padding=pad,
-                             padding_mode="replicate")[0, 0]  # (H, W)
-    return k, response
+    return layers.conv2d(photo()[None, None], k[None, None], padding=pad,
+                         padding_mode="replicate")[0, 0]  # (H, W)
+
+
+@functools.cache
+def _edge_basis() -> tuple[torch.Tensor, ...]:
+    k0 = layers.edge_kernel(0.0, _EDGE_SIZE, _EDGE_SIGMA, dtype=F64)
+    k90 = layers.edge_kernel(90.0, _EDGE_SIZE, _EDGE_SIGMA, dtype=F64)
+    return k0, k90, _edge_conv(k0), _edge_conv(k90)
 
 
 @functools.cache
 def _edge_scale() -> float:
-    return max(float(_edge_response(a)[1].abs().max()) for a in (0.0, 45.0, 90.0, 135.0))
+    return max(float(edge_response(a)[1].abs().max()) for a in (0.0, 45.0, 90.0, 135.0))
 
 
 @functools.cache
@@ -197,7 +223,7 @@ def _edges_skeleton() -> dict[str, Any]:
 
 def edges_figure(angle_deg: float) -> dict[str, Any]:
     """The oriented edge kernel at ``angle_deg`` and its response on the photograph."""
-    k, response = _edge_response(angle_deg)
+    k, response = edge_response(angle_deg)
     scale = _edge_scale()
     kmax = float(k.abs().max())
     share = float((response.abs() > 0.25 * scale).double().mean())
@@ -242,10 +268,15 @@ def shifted_outputs(dx: int, rows: int = _SHIFT_ROWS) -> dict[str, torch.Tensor]
     circular shift with circular padding, zero-filling shift with zero padding."""
     x = photo(rows)
     out = {}
-    for mode, shift_mode in (("circular", "circular"), ("zeros", "zeros")):
-        out[f"{mode}_conv_of_shift"] = _conv(layers.translate(x, 0, dx, mode=shift_mode), mode)
-        out[f"{mode}_shift_of_conv"] = layers.translate(_conv(x, mode), 0, dx, mode=shift_mode)
+    for mode in ("circular", "zeros"):  # the shift and the padding treat the border alike
+        out[f"{mode}_conv_of_shift"] = _conv(layers.translate(x, 0, dx, mode=mode), mode)
+        out[f"{mode}_shift_of_conv"] = layers.translate(_unshifted(rows, mode), 0, dx, mode=mode)
     return out
+
+
+@functools.cache
+def _unshifted(rows: int, mode: str) -> torch.Tensor:
+    return _conv(photo(rows), mode)
 
 
 @functools.cache
@@ -274,16 +305,17 @@ def equivariance_figure(dx: int) -> dict[str, Any]:
     scale = _shift_scale()
     data_, worst = [], {}
     for k, mode in enumerate(("circular", "zeros")):
+        left, right = ("" if k == 0 else "3"), str(2 * k + 2)  # this row's two panels
         got, want = out[f"{mode}_conv_of_shift"], out[f"{mode}_shift_of_conv"]
         gap = (got - want).abs()
         worst[mode] = float(gap.max())
         data_ += [
             dict(type="heatmap", z=rounded(got / scale, 2), zmin=-1.0, zmax=1.0,
-                 colorscale=_DIVERGING, showscale=False, xaxis=f"x{2 * k + 1}",
-                 yaxis=f"y{2 * k + 1}", hovertemplate="%{z:.2f}<extra></extra>"),
+                 colorscale=_DIVERGING, showscale=False, xaxis=f"x{left}",
+                 yaxis=f"y{left}", hovertemplate="%{z:.2f}<extra></extra>"),
             dict(type="heatmap", z=rounded(gap / scale, 2), zmin=0.0, zmax=0.5,
-                 colorscale=_HEAT, showscale=False, xaxis=f"x{2 * k + 2}",
-                 yaxis=f"y{2 * k + 2}", hovertemplate="%{z:.2f}<extra></extra>"),
+                 colorscale=_HEAT, showscale=False, xaxis=f"x{right}",
+                 yaxis=f"y{right}", hovertemplate="%{z:.2f}<extra></extra>"),
         ]
     inner = out["zeros_conv_of_shift"] - out["zeros_shift_of_conv"]
     reach = abs(dx) + 2  # the shift's strip plus the kernel's reach

@@ -65,7 +65,7 @@ ACC_N = tuple(2**k for k in range(3, 14))
 ACC_TRIALS = 32
 #: Dimensions and temperatures of the temperature figure.
 TEMP_N = (4, 16, 64, 256, 1024, 4096)
-TEMPERATURES = (0.25, 1.0, 4.0, 16.0, 64.0)
+TEMPERATURES = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)  # includes √n for every n
 _KEYS = 12  # keys in the temperature figure's softmax
 #: Depth and width of the network of the normalisation figure.
 NORM_DEPTH, NORM_WIDTH, NORM_BATCH = 32, 64, 64
@@ -75,6 +75,9 @@ _COLORS = {"naive": plots.PALETTE[1], "shifted": plots.PALETTE[0], "reference": 
            "low": plots.PALETTE[1], "float32": plots.PALETTE[0], "pairwise": plots.PALETTE[2],
            "kahan": plots.PALETTE[3], "none": plots.PALETTE[1], "layer": plots.PALETTE[0],
            "rms": plots.PALETTE[2], "bound": plots.PALETTE[7], "limit": plots.PALETTE[4]}
+
+
+_LOG = {"type": "log", "exponentformat": "power"}
 
 
 def _names(dtypes: Sequence[torch.dtype]) -> str:
@@ -113,20 +116,23 @@ def _softmax_skeleton(names: str) -> Fig:
     return plots.skeleton(
         alt=("Left: bars of the softmax of nine logits computed naively and after shifting "
              "by the maximum, with float64 reference markers; past the dtype's overflow "
-             "threshold the naive bars vanish because they are nan. Right: the largest error "
-             "of each method against the logit scale on log axes; the naive curve stops at "
-             "the threshold and nan markers follow, while the shifted curve stays small."),
+             "threshold the naive bars drop to zero and then vanish because they are nan. "
+             "Right: the largest error of each method against the logit scale on log axes; "
+             "the naive curve jumps to about 1 where its denominator overflows and nan "
+             "markers follow, while the shifted curve stays small."),
         height=480, cols=2, column_widths=[0.45, 0.55], horizontal_spacing=0.12,
         axes={
             "xaxis": {"title": "logit x_i / scale", "range": [-1.15, 1.15]},
             "yaxis": {"title": "probability softmax(x)_i", "range": [0, 1.05]},
-            "xaxis2": {"title": "logit scale = largest logit (log)", "type": "log",
+            "xaxis2": {"title": "logit scale = largest logit (log)", **_LOG,
                        "range": [-0.3, 4.3]},
-            "yaxis2": {"title": "max |p − p_float64| (log)", "type": "log",
+            "yaxis2": {"title": "max |p − p_float64| (log)", **_LOG, "dtick": 4,
                        "range": [-17.2, 1.0]},
         },
-        legend={"x": 0.47, "xanchor": "left", "y": 0.75, "yanchor": "top",
+        # the left panel's top-left corner: the negative logits never get much weight
+        legend={"x": 0.01, "xanchor": "left", "y": 0.99, "yanchor": "top",
                 "font": {"size": 11}},
+        margin={"t": 95},
         barmode="group",
         meta={"dtypes": names},
     )
@@ -167,9 +173,14 @@ def softmax_figure(dtype_index: int, scale: float,
     data.append(dict(type="scatter", mode="lines", x=[scale, scale], y=[1e-17, 10.0],
                      name="this scale", xaxis="x2", yaxis="y2", showlegend=False,
                      line=dict(color=_COLORS["reference"], dash="dot", width=1.5)))
-    state = "nan" if not torch.isfinite(naive).all() else "finite"
-    title = (f"{stability.dtype_name(dtype)}, largest logit {scale:g}: naive is {state}; "
-             f"exp overflows past log(max) = {lim.exp_overflow:.2f} (dashed)")
+    if torch.isnan(naive).any():
+        state = "nan"
+    elif abs(float(naive.sum()) - 1) > 0.5:
+        state = "all 0 (its sum overflowed)"
+    else:
+        state = "fine"
+    title = (f"{stability.dtype_name(dtype)}, largest logit {scale:g}: naive is {state}<br>"
+             f"exp overflows past log(max) = {lim.exp_overflow:.2f} (dashed line)")
     return plots.assemble(_softmax_skeleton(_names(dtypes)), data, title=title)
 
 
@@ -209,13 +220,15 @@ def _accumulation_skeleton(names: str) -> Fig:
              "and then stagnates near 1 while the other three stay near the unit roundoff."),
         height=500,
         axes={
-            "xaxis": {"title": "vector length n (log)", "type": "log",
+            "xaxis": {"title": "vector length n (log)", **_LOG,
                       "range": [math.log10(6), math.log10(12_000)]},
-            "yaxis": {"title": "relative error |ŝ − a·b| / a·b (log)", "type": "log",
-                      "range": [-7.0, 0.5]},
+            "yaxis": {"title": "relative error |ŝ − a·b| / a·b (log)", **_LOG, "dtick": 1,
+                      "range": [-9.5, 0.5]},
         },
-        legend={"x": 0.01, "xanchor": "left", "y": 0.99, "yanchor": "top",
+        # bottom left: every curve stays above 10⁻⁶ there
+        legend={"x": 0.01, "xanchor": "left", "y": 0.01, "yanchor": "bottom",
                 "font": {"size": 11}, "bgcolor": "rgba(255,255,255,0.85)"},
+        margin={"t": 95, "l": 90},
         meta={"dtypes": names},
     )
 
@@ -319,15 +332,16 @@ def _temperature_skeleton() -> Fig:
              "spread out."),
         height=470, cols=2, column_widths=[0.42, 0.58], horizontal_spacing=0.12,
         axes={
-            "xaxis": {"title": "dimension n (log)", "type": "log",
+            "xaxis": {"title": "dimension n (log)", **_LOG,
                       "range": [-0.15, math.log10(6000)]},
-            "yaxis": {"title": "std of q·k (log)", "type": "log", "range": [-0.15, 2.0],
+            "yaxis": {"title": "std of q·k (log)", **_LOG, "range": [-0.15, 2.0],
                       "tickvals": ticks, "ticktext": [str(t) for t in ticks]},
             "xaxis2": {"title": "key j (sorted by score q·k_j)", "range": [0.3, _KEYS + 0.7]},
             "yaxis2": {"title": "softmax weight of key j", "range": [0, 1.05]},
         },
         legend={"x": 0.01, "xanchor": "left", "y": 0.99, "yanchor": "top",
                 "font": {"size": 11}},
+        margin={"t": 95},
     )
 
 
@@ -349,9 +363,9 @@ def temperature_figure(n: int, tau: float) -> Fig:
              name="softmax(q·k / τ)", showlegend=False,
              marker=dict(color=plots.PALETTE[0])),
     ]
-    title = (f"n = {n}, τ = {tau:g} (√n = {math.sqrt(n):.3g}): scores spread "
-             f"{float(s[0] - s[-1]):.3g}; top weight {float(p[0]):.3f}, entropy "
-             f"{entropy:.2f} of log 12 = {math.log(_KEYS):.2f}")
+    title = (f"n = {n}, τ = {tau:g} (√n = {math.sqrt(n):.3g}): scores spread over "
+             f"{float(s[0] - s[-1]):.3g}<br>top weight {float(p[0]):.3f}; entropy "
+             f"{entropy:.2f} (at most log 12 = {math.log(_KEYS):.2f})")
     return plots.assemble(_temperature_skeleton(), data, title=title)
 
 
@@ -361,26 +375,46 @@ def temperature_twin() -> Twin:
     return Twin(temperature_figure, [
         Param("n", "dimension n", TEMP_N, lo=2, hi=4096, log=True, integer=True, default=256,
               fmt="d"),
-        Param("tau", "temperature τ", TEMPERATURES, lo=0.25, hi=64.0, log=True, default=1.0),
+        Param("tau", "temperature τ", TEMPERATURES, lo=0.25, hi=64.0, log=True, default=1.0,
+              fmt="g"),
     ])
 
 
 # ------------------------------------------------------ normalisation, depth
+@functools.cache
+def _norm_nets() -> tuple[torch.Tensor, dict[str, torch.nn.Sequential]]:
+    """The figure's batch and its three networks at gain 1 (built once)."""
+    x = torch.randn(NORM_BATCH, NORM_WIDTH, generator=generator(SEED + 4))  # (B, width)
+    nets = {norm: stability.deep_mlp(
+        stability.MLPConfig(depth=NORM_DEPTH, width=NORM_WIDTH, gain=1.0, norm=norm),
+        generator=generator(SEED + 5)) for norm in stability.NORMS}
+    return x, nets
+
+
 def normalization_data(gain: float) -> dict[str, dict[str, list[float]]]:
     """For each norm in ``NORMS``: the RMS of every layer's dot products and the
     norm of every layer's weight gradient (loss: mean square of the output), on a
-    fixed batch, float32 on the CPU."""
-    x = torch.randn(NORM_BATCH, NORM_WIDTH, generator=generator(SEED + 4))  # (B, width)
+    fixed batch, float32 on the CPU.
+
+    The weights at ``gain`` are ``gain`` times the weights at gain 1, which is
+    what :func:`dotbook.stability.deep_mlp` draws for that gain from the same
+    generator; the networks are built once and only the scaling is redone."""
+    x, nets = _norm_nets()
     out = {}
-    for norm in stability.NORMS:
-        net = stability.deep_mlp(
-            stability.MLPConfig(depth=NORM_DEPTH, width=NORM_WIDTH, gain=gain, norm=norm),
-            generator=generator(SEED + 5))
-        rms = stability.preactivation_rms(net, x)
-        net(x).pow(2).mean().backward()
-        grads = [m.weight.grad.double().norm().item() for m in net
-                 if isinstance(m, torch.nn.Linear)]
-        out[norm] = {"rms": rms, "grad": grads}
+    for norm, net in nets.items():
+        weights = [(gain * m.weight).detach().requires_grad_()
+                   for m in net if isinstance(m, torch.nn.Linear)]  # L × (width, width)
+        h, zs = x, []
+        for layer in net:  # one forward pass, keeping every layer's dot products
+            if isinstance(layer, torch.nn.Linear):
+                h = h @ weights[len(zs)].T  # (B, width)
+                zs.append(h)
+            else:
+                h = layer(h)
+        grads = torch.autograd.grad(h.pow(2).mean(), weights)
+        rms = torch.stack([z.detach().pow(2).mean().sqrt() for z in zs]).tolist()
+        out[norm] = {"rms": rms,
+                     "grad": torch.stack([g.double().norm() for g in grads]).tolist()}
     return out
 
 
@@ -400,13 +434,14 @@ def _normalization_skeleton() -> Fig:
         height=480, cols=2, horizontal_spacing=0.12,
         axes={
             "xaxis": {"title": "layer l", "range": [0, NORM_DEPTH + 1]},
-            "yaxis": {"title": "RMS of dot products W_l h_(l−1) (log)", "type": "log",
+            "yaxis": {"title": "RMS of W_l h_(l−1) (log)", **_LOG, "dtick": 2,
                       "range": [-1.0, 10.5]},
             "xaxis2": {"title": "layer l", "range": [0, NORM_DEPTH + 1]},
-            "yaxis2": {"title": "‖∂L/∂W_l‖ (log)", "type": "log", "range": [-2.5, 21.0]},
+            "yaxis2": {"title": "‖∂L/∂W_l‖ (log)", **_LOG, "dtick": 4, "range": [-2.5, 21.0]},
         },
         legend={"x": 0.01, "xanchor": "left", "y": 0.99, "yanchor": "top",
                 "font": {"size": 11}},
+        margin={"t": 95},
     )
 
 
@@ -428,9 +463,9 @@ def normalization_figure(gain: float) -> Fig:
     data.append(dict(type="scatter", mode="lines", x=[0, NORM_DEPTH + 1], y=[big, big],
                      name="float16 max 65504", line=dict(color=_COLORS["limit"], dash="dash")))
     top = d["none"]["rms"][-1]
-    title = (f"gain {gain:g}: without normalisation the last layer's dot products have RMS "
-             f"{top:.3g} (× {gain:g} per layer); with LayerNorm {d['layer']['rms'][-1]:.3g}, "
-             f"RMSNorm {d['rms']['rms'][-1]:.3g}")
+    title = (f"gain {gain:g}: RMS at layer {NORM_DEPTH} is {top:.3g} plain "
+             f"(× {gain:g} per layer),<br>{d['layer']['rms'][-1]:.3g} with "
+             f"LayerNorm, {d['rms']['rms'][-1]:.3g} with RMSNorm")
     return plots.assemble(_normalization_skeleton(), data, title=title)
 
 

@@ -1,0 +1,424 @@
+r"""How a dot product learns: the gradient of one neuron, of a layer, and a training loop.
+
+A neuron computes :math:`z = w\cdot x + b` and is judged by a loss
+:math:`\ell(z, y)`. The chain rule through the dot product gives
+
+.. math::  \frac{\partial \ell}{\partial w} = \frac{\partial \ell}{\partial z}\, x,
+           \qquad \frac{\partial \ell}{\partial b} = \frac{\partial \ell}{\partial z},
+
+because :math:`\partial z/\partial w = x` (Chapter 3). The whole update is the
+input, scaled by one number, the *error signal* :math:`\delta = \partial\ell/\partial z`.
+
+**Loss conventions** (those of PyTorch's own losses, so that autograd can check
+the formulas):
+
+- ``"mse"``: :math:`\ell(z, y) = (z - y)^2`, so :math:`\delta = 2(z - y)`
+  (``F.mse_loss``; there is no factor :math:`\tfrac12`);
+- ``"logistic"``: labels :math:`y\in\{0, 1\}`,
+  :math:`\ell(z, y) = \log(1 + e^{z}) - yz`, the cross-entropy of
+  :math:`\sigma(z)`, so :math:`\delta = \sigma(z) - y`
+  (``F.binary_cross_entropy_with_logits``).
+
+Over a batch of :math:`B` examples the loss is the **mean** of the per-example
+losses (``reduction="mean"``, PyTorch's default) or their **sum**
+(``reduction="sum"``); the mean divides every :math:`\delta_i` by :math:`B`.
+
+For a layer :math:`z = Wx + b` the same rule, row by row, makes the weight
+gradient over a batch a sum of outer products,
+
+.. math::  \frac{\partial L}{\partial W} = \sum_{i=1}^{B} \delta_i\, x_i^{\top}
+           = \Delta^{\top} X, \qquad \Delta_{ij} = \frac{\partial L}{\partial z_{ij}},
+
+:func:`layer_gradients_loop` (one outer product per example) next to
+:func:`layer_gradients` (one matrix product). :func:`train_neuron` runs
+full-batch gradient descent on one neuron and records its path;
+:func:`max_margin_direction` computes the direction that gradient descent on
+the logistic loss approaches on separable data (Soudry et al., 2018).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from dotbook import _validate
+
+__all__ = [
+    "LOSSES",
+    "REDUCTIONS",
+    "Trajectory",
+    "class_direction",
+    "cosine_path",
+    "error_signal",
+    "layer_gradients",
+    "layer_gradients_loop",
+    "loss_value",
+    "max_margin_direction",
+    "neuron_gradients",
+    "train_neuron",
+]
+
+#: The losses :func:`neuron_gradients` knows.
+LOSSES: tuple[str, ...] = ("mse", "logistic")
+#: How per-example losses are combined over a batch.
+REDUCTIONS: tuple[str, ...] = ("mean", "sum")
+#: How :func:`neuron_gradients` can compute the gradient.
+GRADIENT_METHODS: tuple[str, ...] = ("formula", "autograd")
+
+
+def _targets(y: object, z: torch.Tensor, loss: str) -> torch.Tensor:
+    """``y`` as floats shaped like ``z``; logistic labels must be 0 or 1."""
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(f"y must be a torch.Tensor of targets, got {type(y).__name__}")
+    if y.shape != z.shape:
+        raise ValueError(f"shape mismatch: the pre-activations have shape {tuple(z.shape)} but "
+                         f"y has shape {tuple(y.shape)}; pass one target per example")
+    if y.device != z.device:
+        raise ValueError(f"device mismatch: x is on {z.device} but y is on {y.device}")
+    y = y.to(z.dtype)
+    if loss == "logistic" and not bool(((y == 0) | (y == 1)).all()):
+        raise ValueError("the logistic loss needs labels 0 or 1; map the two classes to 0 and 1")
+    return y
+
+
+def loss_value(z: torch.Tensor, y: torch.Tensor, loss: str = "mse",
+               reduction: str = "mean") -> torch.Tensor:
+    r"""The loss of pre-activations ``z`` against targets ``y``, as PyTorch defines it.
+
+    ``"mse"``: :math:`(z-y)^2`; ``"logistic"``: :math:`\log(1+e^z) - yz`; then
+    the mean or the sum over the batch.
+
+    Shape:
+        - z, y: :math:`(*)`; output: :math:`()`
+
+    Examples::
+
+        >>> loss_value(torch.tensor([1.0, 3.0]), torch.tensor([0.0, 1.0]))
+        tensor(2.5000)
+    """
+    z = _validate.tensor(z, "z")
+    _validate.one_of(loss, "loss", LOSSES)
+    _validate.one_of(reduction, "reduction", REDUCTIONS)
+    y = _targets(y, z, loss)
+    if loss == "mse":
+        return F.mse_loss(z, y, reduction=reduction)
+    return F.binary_cross_entropy_with_logits(z, y, reduction=reduction)
+
+
+def error_signal(z: torch.Tensor, y: torch.Tensor, loss: str = "mse",
+                 reduction: str = "mean") -> torch.Tensor:
+    r"""The error signal :math:`\delta_i = \partial L/\partial z_i` of each example.
+
+    ``"mse"``: :math:`\delta_i = 2(z_i - y_i)`; ``"logistic"``:
+    :math:`\delta_i = \sigma(z_i) - y_i`; divided by :math:`B` (the number of
+    elements of ``z``) when ``reduction="mean"``.
+
+    Shape:
+        - z, y: :math:`(*)`; output: like ``z``
+
+    Examples::
+
+        >>> error_signal(torch.tensor([1.0, 3.0]), torch.tensor([0.0, 1.0]))
+        tensor([1., 2.])
+    """
+    z = _validate.tensor(z, "z")
+    _validate.one_of(loss, "loss", LOSSES)
+    _validate.one_of(reduction, "reduction", REDUCTIONS)
+    y = _targets(y, z, loss)
+    delta = 2.0 * (z - y) if loss == "mse" else torch.sigmoid(z) - y
+    return delta / z.numel() if reduction == "mean" else delta
+
+
+def _neuron_inputs(w: object, b: object, x: object) -> tuple[torch.Tensor, torch.Tensor,
+                                                             torch.Tensor]:
+    w = _validate.vector(w, "w")
+    x = _validate.last_dim(x, "x", w.shape[0], w, "w")
+    b = _validate.tensor(b, "b") if isinstance(b, torch.Tensor) else b
+    if isinstance(b, torch.Tensor):
+        if b.ndim != 0:
+            raise ValueError(f"b must be a scalar (a 0-d tensor or a number), got shape "
+                             f"{tuple(b.shape)}")
+        _validate.same_kind(w, b, "w, b")
+    else:
+        b = torch.tensor(_validate.real(b, "b"), dtype=w.dtype, device=w.device)
+    return w, b, x
+
+
+def neuron_gradients(w: torch.Tensor, b: float | torch.Tensor, x: torch.Tensor,
+                     y: torch.Tensor, loss: str = "mse", *, reduction: str = "mean",
+                     method: str = "formula") -> tuple[torch.Tensor, torch.Tensor]:
+    r"""The gradient of one neuron's loss: :math:`\partial L/\partial w = \sum_i \delta_i x_i`,
+    :math:`\partial L/\partial b = \sum_i \delta_i`.
+
+    With :math:`z_i = w\cdot x_i + b` and :math:`\delta_i = \partial L/\partial z_i`
+    (:func:`error_signal`; see the module docstring for the loss conventions).
+    For one input the weight gradient is the input itself, scaled by the error:
+    :math:`(\partial L/\partial z)\,x`.
+
+    Args:
+        w: the weights.
+        b: the bias (a number or a 0-d tensor).
+        x: one input or a batch of inputs, one per row.
+        y: the targets, one per input (real numbers for ``"mse"``, 0 or 1 for
+            ``"logistic"``).
+        loss: ``"mse"`` or ``"logistic"``.
+        reduction: ``"mean"`` or ``"sum"`` over the batch.
+        method: ``"formula"`` (the sums above) or ``"autograd"`` (``torch.autograd.grad``
+            through PyTorch's own loss).
+
+    Shape:
+        - w: :math:`(n)`, x: :math:`(n)` or :math:`(B, n)`, y: :math:`()` or :math:`(B)`
+        - outputs: :math:`(n)` and :math:`()`
+
+    Examples::
+
+        >>> w, x = torch.tensor([1.0, -1.0]), torch.tensor([2.0, 0.5])
+        >>> neuron_gradients(w, 0.0, x, torch.tensor(1.0))  # z = 1.5, δ = 2(1.5 − 1) = 1
+        (tensor([2.0000, 0.5000]), tensor(1.))
+    """
+    w, b, x = _neuron_inputs(w, b, x)
+    _validate.one_of(method, "method", GRADIENT_METHODS)
+    if method == "autograd":
+        w_ = w.detach().clone().requires_grad_(True)
+        b_ = b.detach().clone().requires_grad_(True)
+        with torch.enable_grad():
+            L = loss_value(x @ w_ + b_, y, loss, reduction)
+            grad_w, grad_b = torch.autograd.grad(L, (w_, b_))
+        return grad_w, grad_b
+    z = x @ w + b  # (B,) or ()
+    delta = error_signal(z, y, loss, reduction)  # (B,) or ()
+    if x.ndim == 1:
+        return delta * x, delta.clone()
+    return delta @ x, delta.sum()  # Σ_i δ_i x_i: (n,), Σ_i δ_i: ()
+
+
+def layer_gradients_loop(delta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    r"""A layer's weight gradient as a Python loop of outer products: :math:`\sum_i \delta_i x_i^\top`.
+
+    Args:
+        delta: :math:`\partial L/\partial z_i` for each example (a row per example).
+        x: the layer's inputs, a row per example.
+
+    Shape:
+        - delta: :math:`(B, m)`, x: :math:`(B, n)`; output: :math:`(m, n)`
+
+    Examples::
+
+        >>> layer_gradients_loop(torch.tensor([[1.0], [2.0]]), torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
+        tensor([[1., 2.]])
+    """
+    delta, x = _layer_pair(delta, x)
+    total = torch.zeros(delta.shape[1], x.shape[1], dtype=x.dtype, device=x.device)  # (m, n)
+    for i in range(x.shape[0]):
+        total = total + torch.outer(delta[i], x[i])  # (m, n): example i's contribution
+    return total
+
+
+def layer_gradients(delta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    r"""A layer's weight gradient as one matrix product: :math:`\Delta^\top X = \sum_i \delta_i x_i^\top`.
+
+    Shape:
+        - delta: :math:`(B, m)`, x: :math:`(B, n)`; output: :math:`(m, n)`
+
+    Examples::
+
+        >>> layer_gradients(torch.tensor([[1.0], [2.0]]), torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
+        tensor([[1., 2.]])
+    """
+    delta, x = _layer_pair(delta, x)
+    return delta.mT @ x  # (m, B) @ (B, n) -> (m, n)
+
+
+def _layer_pair(delta: object, x: object) -> tuple[torch.Tensor, torch.Tensor]:
+    delta, x = _validate.matrix(delta, "delta"), _validate.matrix(x, "x")
+    if delta.shape[0] != x.shape[0]:
+        raise ValueError(f"shape mismatch: delta has shape {tuple(delta.shape)} and x has shape "
+                         f"{tuple(x.shape)}; both need one row per example (the same B)")
+    _validate.same_kind(delta, x, "delta, x")
+    return delta, x
+
+
+# ------------------------------------------------------------ watching a neuron learn
+def class_direction(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    r"""The difference of the class means, :math:`\mu_1 - \mu_0`.
+
+    Shape:
+        - x: :math:`(B, n)`, y: :math:`(B)` labels 0/1; output: :math:`(n)`
+
+    Examples::
+
+        >>> class_direction(torch.tensor([[0.0, 0.0], [2.0, 1.0]]), torch.tensor([0, 1]))
+        tensor([2., 1.])
+    """
+    x = _validate.matrix(x, "x")
+    y = _labels(y, x)
+    return x[y == 1].mean(dim=0) - x[y == 0].mean(dim=0)
+
+
+def _labels(y: object, x: torch.Tensor) -> torch.Tensor:
+    if not isinstance(y, torch.Tensor) or y.shape != x.shape[:1]:
+        raise ValueError(f"y must be a tensor of shape ({x.shape[0]},), one 0/1 label per row "
+                         f"of x, got {getattr(y, 'shape', type(y).__name__)}")
+    if y.device != x.device:
+        raise ValueError(f"device mismatch: x is on {x.device} but y is on {y.device}")
+    if not bool(((y == 0) | (y == 1)).all()) or not bool((y == 0).any() and (y == 1).any()):
+        raise ValueError("y must hold labels 0 and 1, both present")
+    return y
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """The path of one neuron under full-batch gradient descent.
+
+    Attributes:
+        w: the weights after each step, row 0 the start. Shape :math:`(S+1, n)`.
+        b: the bias after each step. Shape :math:`(S+1)`.
+        loss: the loss before each step and after the last. Shape :math:`(S+1)`.
+        lr: the step size used.
+    """
+
+    w: torch.Tensor
+    b: torch.Tensor
+    loss: torch.Tensor
+    lr: float
+
+    @property
+    def steps(self) -> int:
+        return self.w.shape[0] - 1
+
+
+def train_neuron(x: torch.Tensor, y: torch.Tensor, loss: str = "logistic", *, steps: int = 200,
+                 lr: float = 0.5, w0: torch.Tensor | None = None, b0: float = 0.0) -> Trajectory:
+    r"""Full-batch gradient descent on one neuron, :math:`w \leftarrow w - \eta\,\partial L/\partial w`.
+
+    The gradient is :func:`neuron_gradients` (the formula), with the mean loss
+    over the batch. Deterministic: the same data and start give the same path.
+
+    Args:
+        x: inputs, one per row.
+        y: targets (0/1 labels for ``"logistic"``).
+        loss: ``"mse"`` or ``"logistic"``.
+        steps: number of updates :math:`S`.
+        lr: step size :math:`\eta > 0`.
+        w0: the starting weights (default zeros).
+        b0: the starting bias.
+
+    Shape:
+        - x: :math:`(B, n)`, y: :math:`(B)`; see :class:`Trajectory`
+
+    Examples::
+
+        >>> x = torch.tensor([[1.0, 0.0], [-1.0, 0.0]], dtype=torch.float64)
+        >>> path = train_neuron(x, torch.tensor([1, 0]), steps=3, lr=1.0)
+        >>> path.w.shape, bool(path.loss[-1] < path.loss[0])
+        (torch.Size([4, 2]), True)
+    """
+    x = _validate.matrix(x, "x")
+    steps = _validate.integer(steps, "steps", at_least=0)
+    lr = _validate.in_range(lr, "lr", 0.0, 1e6)
+    if lr <= 0:
+        raise ValueError(f"lr must be positive, got {lr}")
+    if w0 is None:
+        w = torch.zeros(x.shape[1], dtype=x.dtype, device=x.device)
+    else:
+        w = _validate.last_dim(w0, "w0", x.shape[1], x, "x").detach().clone()
+    b = torch.tensor(_validate.real(b0, "b0"), dtype=x.dtype, device=x.device)
+    y = _targets(y, x[:, 0], _validate.one_of(loss, "loss", LOSSES))
+    ws = torch.empty(steps + 1, x.shape[1], dtype=x.dtype, device=x.device)  # (S+1, n)
+    bs = torch.empty(steps + 1, dtype=x.dtype, device=x.device)  # (S+1,)
+    ws[0], bs[0] = w, b
+    scale = lr / x.shape[0]  # the mean loss: every δ_i carries 1/B
+    for t in range(steps):  # the loop body is error_signal and neuron_gradients, inlined
+        z = x @ w + b  # (B,)
+        delta = 2.0 * (z - y) if loss == "mse" else torch.sigmoid(z) - y  # (B,) B·δ_i
+        w = w - scale * (delta @ x)  # w − η Σ_i δ_i x_i
+        b = b - scale * delta.sum()
+        ws[t + 1], bs[t + 1] = w, b
+    z_all = ws @ x.mT + bs[:, None]  # (S+1, B): every step's pre-activations at once
+    if loss == "mse":
+        losses = ((z_all - y) ** 2).mean(dim=1)
+    else:
+        losses = (F.softplus(z_all) - y * z_all).mean(dim=1)
+    return Trajectory(ws, bs, losses, lr)
+
+
+def cosine_path(vectors: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+    r""":math:`\cos(w_t, d)` for each row :math:`w_t`; 0 where :math:`w_t = 0`.
+
+    Shape:
+        - vectors: :math:`(S, n)`, direction: :math:`(n)`; output: :math:`(S)`
+
+    Examples::
+
+        >>> cosine_path(torch.tensor([[0.0, 0.0], [1.0, 1.0]]), torch.tensor([1.0, 0.0]))
+        tensor([0.0000, 0.7071])
+    """
+    vectors = _validate.matrix(vectors, "vectors")
+    direction = _validate.last_dim(direction, "direction", vectors.shape[1], vectors, "vectors")
+    norms = torch.linalg.vector_norm(vectors, dim=1) * torch.linalg.vector_norm(direction)  # (S,)
+    dots = vectors @ direction  # (S,)
+    return torch.where(norms > 0, dots / torch.where(norms > 0, norms, 1.0), 0.0)
+
+
+def max_margin_direction(x: torch.Tensor, y: torch.Tensor, *, bias: bool = True,
+                         steps: int = 20_000, tol: float = 1e-10) -> tuple[torch.Tensor, float]:
+    r"""The hard-margin (maximum-margin) separator of two linearly separable classes.
+
+    With signs :math:`s_i = 2y_i - 1` and inputs :math:`a_i = (x_i, 1)` when
+    ``bias`` (else :math:`a_i = x_i`), it solves
+    :math:`\min \tfrac12\lVert v\rVert^2` subject to :math:`s_i\, v\cdot a_i \ge 1`
+    through its dual, :math:`\max_{\alpha\ge 0} \sum_i\alpha_i - \tfrac12\lVert\sum_i
+    \alpha_i s_i a_i\rVert^2`, by accelerated projected gradient ascent. This
+    is the direction that gradient descent on the logistic loss approaches
+    (slowly, like :math:`1/\log t`) on separable data, for the augmented
+    vector :math:`(w, b)` (Soudry et al., 2018).
+
+    Args:
+        x: inputs, one per row; y: 0/1 labels.
+        bias: augment with a constant 1, so that the bias is part of :math:`v`.
+        steps: at most this many ascent steps.
+        tol: stop when the dual iterate moves less than this (relative).
+
+    Returns:
+        ``(v, margin)``: the unit vector :math:`v/\lVert v\rVert` (length
+        :math:`n+1` with ``bias``, its last entry the bias) and the geometric
+        margin :math:`\min_i s_i\,\hat v\cdot a_i`, positive when the data are separable.
+
+    Examples::
+
+        >>> x = torch.tensor([[2.0, 0.0], [0.0, 2.0]], dtype=torch.float64)
+        >>> v, margin = max_margin_direction(x, torch.tensor([1, 0]), bias=False)
+        >>> [round(t, 4) for t in v.tolist()], round(margin, 4)
+        ([0.7071, -0.7071], 1.4142)
+    """
+    x = _validate.matrix(x, "x")
+    y = _labels(y, x)
+    s = (2 * y - 1).to(x.dtype)  # (B,) ±1
+    a = torch.cat([x, torch.ones_like(x[:, :1])], dim=1) if bias else x  # (B, n+1) or (B, n)
+    sa = s[:, None] * a  # (B, d): rows s_i a_i
+    gram = sa @ sa.mT  # (B, B)
+    step = 1.0 / float(torch.linalg.eigvalsh(gram)[-1])
+    alpha = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)  # (B,) dual variables
+    point, momentum = alpha, 1.0
+    for k in range(_validate.integer(steps, "steps", at_least=1)):
+        new = (point + step * (1.0 - gram @ point)).clamp_min(0.0)  # ascent on 1 − Kα, then α ≥ 0
+        nxt = (1.0 + math.sqrt(1.0 + 4.0 * momentum**2)) / 2.0
+        moved = new - alpha
+        point = new + ((momentum - 1.0) / nxt) * moved  # Nesterov's extrapolation
+        momentum = nxt
+        if k % 50 == 49:
+            if float(torch.linalg.vector_norm(moved)) <= tol * float(
+                    torch.linalg.vector_norm(new)):
+                alpha = new
+                break
+            if float((point - new) @ (1.0 - gram @ new)) < 0:  # adaptive restart
+                point, momentum = new, 1.0
+        alpha = new
+    prev = alpha
+    v = prev @ sa  # (d,) = Σ α_i s_i a_i
+    v = v / torch.linalg.vector_norm(v)
+    margin = float((sa @ v).min())
+    return v, margin
