@@ -26,6 +26,7 @@ import argparse
 import datetime
 import json
 import math
+import re
 import statistics
 import sys
 import time
@@ -93,6 +94,14 @@ def harness_vs_timer(ceil: compute.Ceilings, dev: torch.device, rounds: int,
     return out
 
 
+def dumps(stored: dict) -> str:
+    """The reference file's text: indented, with one measurement per line."""
+    text = json.dumps(stored, indent=1, ensure_ascii=False)
+    one_line = re.compile(r'\{\n\s+"op": [^{}]*?\}')
+    return one_line.sub(lambda m: json.dumps(json.loads(m.group(0)), ensure_ascii=False),
+                        text) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or mps")
@@ -108,7 +117,11 @@ def main() -> int:
     parser.add_argument("--note", default="", help="the reference's note (with --record)")
     args = parser.parse_args()
 
-    dev = compute.resolve_device(args.device)
+    try:
+        dev = compute.resolve_device(args.device)
+    except ValueError as error:
+        print(f"bench_compute: {error}", file=sys.stderr)
+        return 2
     start = time.perf_counter()
     name = compute.device_name(dev)
     print(f"# Chapter 4 benchmark on {dev.type}: {name}; torch {torch.__version__}")
@@ -148,7 +161,7 @@ def main() -> int:
         stored = json.loads(REFERENCE_FILE.read_text())
         stored["devices"][dev.type] = compute.reference_entry(
             name, ceil, rows, date=datetime.date.today().isoformat(), note=args.note)
-        REFERENCE_FILE.write_text(json.dumps(stored, indent=1) + "\n")
+        REFERENCE_FILE.write_text(dumps(stored), encoding="utf-8")
         print(f"recorded the {dev.type} reference in {REFERENCE_FILE.relative_to(ROOT)}")
     return 1 if failed else 0
 

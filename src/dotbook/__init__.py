@@ -11,9 +11,11 @@ geometry   dot, norm, cosine, angle, projection; plain-loop references
 highdim    random directions, cosine samples, the exact cosine density
 linearity  superposition, bilinearity, gradients of w·x
 compute    loop → numpy → torch → matmul ladder, FLOP/byte counts, ceilings, roofline
-layers     a layer as m dot products, its Jacobians, stacks and their collapse
+layers     a layer as m dot products, its Jacobians, stacks and their collapse;
+           templates (softmax regression, preferred input); conv2d as loop and im2col
 stability  formats (finfo), stable softmax/logsumexp, low-precision dot, norms, clipping
 attention  softmax(QKᵀ/√d_k + M)V from dot products, masks, why √d_k, online softmax
+data       scikit-learn's bundled digits and photos (no download), a toy 2-D set
 explore    one function, two faces: static slider figure and live widgets
 plots      one plotly look for the whole book
 notebook   the chapter setup cell, glue, exercise self-checks

@@ -952,7 +952,7 @@ def references() -> dict[str, Any]:
         >>> sorted(references()["devices"])
         ['cpu', 'cuda']
     """
-    text = resources.files("dotbook").joinpath("references", _REFERENCE_FILE).read_text()
+    text = resources.files("dotbook").joinpath("references", _REFERENCE_FILE).read_text("utf-8")
     return json.loads(text)
 
 

@@ -519,9 +519,36 @@
     plotly._dotbookWrapped = true;
   }
 
+  /* An inline formula wider than its line (MathJax cannot break it) would push
+     the page sideways on a phone: let it scroll inside its own box. */
+  function fitMath() {
+    document.querySelectorAll(".bd-article mjx-container:not([display='true'])").forEach(function (m) {
+      var line = m.closest("p, li, dd, dt, td, th, div") || m.parentNode;
+      var wide = m.scrollWidth > line.clientWidth + 1;
+      if (wide !== m.classList.contains("dotbook-wide-math")) { m.classList.toggle("dotbook-wide-math"); }
+    });
+  }
+
+  function whenMathIsTypeset(fn, tries) {
+    var mj = window.MathJax;
+    if (mj && mj.startup && mj.startup.promise) { mj.startup.promise.then(fn); }
+    else if ((tries || 0) < 50) { setTimeout(function () { whenMathIsTypeset(fn, (tries || 0) + 1); }, 100); }
+  }
+
   new MutationObserver(rethemeAll).observe(document.documentElement,
                                            {attributes: true, attributeFilter: ["data-theme"]});
   window.dotbookTwin = {show: show, linkAll: linkAll, render: render};
-  if (document.readyState === "complete") { linkAll(); }
-  else { window.addEventListener("load", linkAll); }
+  function start() {
+    linkAll();
+    whenMathIsTypeset(fitMath);
+    var pending = false;
+    window.addEventListener("resize", function () {
+      if (pending) { return; }
+      pending = true;
+      setTimeout(function () { pending = false; fitMath(); }, 200);
+    });
+  }
+
+  if (document.readyState === "complete") { start(); }
+  else { window.addEventListener("load", start); }
 })();

@@ -120,29 +120,28 @@ def templates_figure() -> dict[str, Any]:
     axes = {**_image_axes(width, height, "x"), **_image_axes(width, height, "x2")}
     axes["xaxis"]["title"] = "class averages of the training digits (ink is dark)"
     axes["xaxis2"]["title"] = "templates: rows of W (blue +, red −)"
-    labels = []
-    for panel in ("", "2"):
-        for k in range(10):
-            labels.append(dict(x=(k % 5) * 9 + 3.5, y=(k // 5) * 10 - 0.4, text=str(k),
-                               xref=f"x{panel}", yref=f"y{panel}", showarrow=False,
-                               yanchor="bottom", font={"size": 13}))
+    label_x = [(k % 5) * 9 + 3.5 for k in range(10)]
+    label_y = [(k // 5) * 10 - 1.0 for k in range(10)]  # in the gap above each tile
     skeleton = plots.skeleton(
         alt=("Two mosaics of ten 8 by 8 images. Top: the average training image of each "
              "digit, a blurred grey digit. Bottom: the ten learned weight templates; each is "
              "positive (blue) where its digit has ink that other digits lack and negative "
              "(red) where other digits have ink."),
-        height=640, rows=2, vertical_spacing=0.12, axes=axes, annotations=labels,
+        height=640, rows=2, vertical_spacing=0.12, axes=axes, showlegend=False,
         margin={"t": 60, "l": 20, "r": 20, "b": 40})
     data_ = [
         dict(type="heatmap", z=rounded(mosaic(d.images(means), 5, (2, 1)), 3), zmin=0.0,
-             zmax=1.0,
-             colorscale=_GREYS, showscale=False, xaxis="x", yaxis="y",
+             zmax=1.0, colorscale=_GREYS, showscale=False, xaxis="x", yaxis="y",
              hovertemplate="pixel value %{z:.2f}<extra></extra>"),
         dict(type="heatmap", z=rounded(mosaic(d.images(t.weight), 5, (2, 1)), 3), zmin=-size,
              zmax=size, colorscale=_DIVERGING, xaxis="x2", yaxis="y2",
              colorbar=dict(title=dict(text="weight"), len=0.42, y=0.21, thickness=14),
              hovertemplate="weight %{z:.2f}<extra></extra>"),
     ]
+    for panel in ("", "2"):  # the digit above each tile
+        data_.append(dict(type="scatter", mode="text", x=label_x, y=label_y, text=_DIGITS,
+                          textfont={"size": 13}, hoverinfo="skip", cliponaxis=False,
+                          xaxis=f"x{panel}", yaxis=f"y{panel}", name="digit"))
     return plots.assemble(skeleton, data_, title="Prototypes are not templates")
 
 

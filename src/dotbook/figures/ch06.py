@@ -25,6 +25,7 @@ __all__ = [
     "field_figure",
     "field_twin",
     "photo",
+    "PROFILE_ROW",
     "photo_figure",
     "edge_response",
     "edges_figure",
@@ -157,18 +158,37 @@ def _photo_axes(panel: int, title: str, rows: int = _PHOTO_ROWS) -> dict[str, di
     return _image_axes(width, height, panel, title)
 
 
+#: The row of the photo whose brightness profile :func:`photo_figure` plots.
+PROFILE_ROW = 14
+
+
 @functools.cache
 def photo_figure() -> dict[str, Any]:
-    """The photograph the edge detectors slide over (static)."""
+    """The photograph the edge detectors slide over, and the brightness along one row
+    (static): an edge is where that profile climbs or falls steeply."""
     img = photo()
+    height, width = img.shape
+    axes = {**_photo_axes(1, "column"),
+            "xaxis2": {"title": "column", "range": [-0.5, width - 0.5]},
+            "yaxis2": {"title": "brightness", "range": [0, 1]}}
     skeleton = plots.skeleton(
-        alt="A small grey photograph of a Chinese temple roof against the sky, among trees.",
-        height=330, axes=_photo_axes(1, "column"), margin={"t": 50, "l": 30, "r": 10},
-        showlegend=False)
-    data_ = [dict(type="heatmap", z=rounded(img, 2), zmin=0.0, zmax=1.0, colorscale=_PHOTO,
-                  showscale=False, hovertemplate="%{z:.2f}<extra></extra>")]
+        alt=("Left: a small grey photograph of a Chinese temple roof against the sky, among "
+             "trees, with one row marked. Right: the brightness along that row, which jumps "
+             "where the row crosses the edge of the roof and of the trees."),
+        height=330, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.1, axes=axes,
+        margin={"t": 50, "l": 30, "r": 10}, showlegend=False)
+    line = dict(color=plots.PALETTE[4], width=2)
+    data_ = [
+        dict(type="heatmap", z=rounded(img, 2), zmin=0.0, zmax=1.0, colorscale=_PHOTO,
+             showscale=False, hovertemplate="%{z:.2f}<extra></extra>"),
+        dict(type="scatter", mode="lines", x=[-0.5, width - 0.5], y=[PROFILE_ROW] * 2,
+             name="row", line=line, hoverinfo="skip"),
+        dict(type="scatter", mode="lines", x=list(range(width)),
+             y=rounded(img[PROFILE_ROW], 3), name="brightness", line=line, xaxis="x2",
+             yaxis="y2"),
+    ]
     return plots.assemble(skeleton, data_, title=(
-        f"china.jpg from scikit-learn, {img.shape[0]} × {img.shape[1]} pixels, grey"))
+        f"china.jpg from scikit-learn, {height} × {width} pixels, grey; row {PROFILE_ROW}"))
 
 
 def edge_response(angle_deg: float, method: str = "steer") -> tuple[torch.Tensor, torch.Tensor]:
@@ -227,12 +247,20 @@ def edges_figure(angle_deg: float) -> dict[str, Any]:
     scale = _edge_scale()
     kmax = float(k.abs().max())
     share = float((response.abs() > 0.25 * scale).double().mean())
+    centre = (_EDGE_SIZE - 1) / 2  # the arrow: θ measured from "right", rows grow downwards
+    theta = math.radians(angle_deg)
+    tip_x, tip_y = round(2.2 * math.cos(theta), 3), round(2.2 * math.sin(theta), 3)
     data_ = [
         dict(type="heatmap", z=rounded(k, 3), zmin=-kmax, zmax=kmax, colorscale=_DIVERGING,
              showscale=False, xaxis="x", yaxis="y", hovertemplate="%{z:.3f}<extra></extra>"),
         dict(type="heatmap", z=rounded(response / scale, 2), zmin=-1.0, zmax=1.0,
              colorscale=_DIVERGING, showscale=False, xaxis="x2", yaxis="y2",
              hovertemplate="%{z:.2f}<extra></extra>"),
+        dict(type="scatter", mode="lines+markers", x=[centre - tip_x, centre + tip_x],
+             y=[centre - tip_y, centre + tip_y], name="θ", hoverinfo="skip", xaxis="x",
+             yaxis="y", line=dict(color=plots.PALETTE[7], width=3),
+             marker=dict(symbol=["circle", "arrow"], size=[4, 14], angleref="previous",
+                         color=plots.PALETTE[7])),
     ]
     title = (f"edge detector at θ = {angle_deg:.0f}° (0° = brighter to the right, 90° = "
              f"brighter downwards)<br>{share:.0%} of the pixels respond strongly")
@@ -319,6 +347,12 @@ def equivariance_figure(dx: int) -> dict[str, Any]:
         ]
     inner = out["zeros_conv_of_shift"] - out["zeros_shift_of_conv"]
     reach = abs(dx) + 2  # the shift's strip plus the kernel's reach
+    rows, cols = inner.shape
+    data_.append(dict(
+        type="scatter", mode="lines", name="exact between the lines", hoverinfo="skip",
+        x=[reach - 0.5, reach - 0.5, None, cols - reach - 0.5, cols - reach - 0.5],
+        y=[-0.5, rows - 0.5, None, -0.5, rows - 0.5], xaxis="x4", yaxis="y4",
+        line=dict(color=plots.PALETTE[0], width=2, dash="dash")))
     inside = float(inner[:, reach:inner.shape[1] - reach].abs().max()) if \
         inner.shape[1] > 2 * reach else 0.0
     title = (f"shift {dx:+d} columns. circular: largest difference {worst['circular']:.1e}"
@@ -383,7 +417,8 @@ def pooling_figure() -> dict[str, Any]:
         height=420,
         axes={"xaxis": {"title": "circular shift of the input (columns)", "range": [0, 12]},
               "yaxis": {"title": "relative change", "range": [-0.03, 1.0]}},
-        legend={"x": 0.98, "xanchor": "right", "y": 0.6, "font": {"size": 12}},
+        legend={"x": 0.98, "xanchor": "right", "y": 0.06, "yanchor": "bottom",
+                "font": {"size": 12}},
         margin={"t": 60})
     styles = [("solid", 0), ("dash", 4), ("dot", 2), ("solid", 1), ("dashdot", 7)]
     data_ = [dict(type="scatter", mode="lines+markers", x=shifts, y=rounded(values, 4),

@@ -75,11 +75,12 @@ def _compatibility_skeleton() -> Fig:
         axes={
             "xaxis": {"title": "key (what is offered)", "range": [-0.5, T - 0.5],
                       "tickangle": -45, **ticks},
-            "yaxis": {"title": "query (who is looking)", "range": [T - 0.5, -0.5], **ticks},
+            "yaxis": {"title": {"text": "query (who is looking)", "standoff": 6},
+                      "range": [T - 0.5, -0.5], "automargin": True, **ticks},
             "xaxis2": {"title": "key", "type": "category", "tickangle": -45},
             "yaxis2": {"title": "attention weight", "range": [0, 1.05]},
         },
-        showlegend=False, margin={"t": 95, "l": 70, "r": 15, "b": 80},
+        showlegend=False, margin={"t": 95, "l": 80, "r": 15, "b": 80},
         title={"font": {"size": 15}},
     )
 
@@ -174,9 +175,10 @@ def _scaling_skeleton() -> Fig:
                        "range": [-0.1, math.log10(_D_K_MAX) + 0.1]},
             "yaxis2": {"title": "average over 256 queries", "range": [0, 1.05]},
         },
-        legend={"x": 0.42, "y": 0.55, "xanchor": "left", "yanchor": "top",
-                "font": {"size": 12}},
-        margin={"t": 95, "l": 60, "r": 15},
+        # a horizontal band between the title and the panels: no curve reaches there
+        legend={"orientation": "h", "x": 0.0, "y": 1.02, "xanchor": "left",
+                "yanchor": "bottom", "font": {"size": 12}},
+        margin={"t": 135, "l": 60, "r": 15},
         title={"font": {"size": 15}},
     )
 
@@ -204,7 +206,8 @@ def scaling_figure(d_k: int, scaled: int) -> Fig:
         data.append(dict(type="scatter", x=_CURVE_D_K,
                          y=rounded([curves[other][key][i] for i in _CURVE_INDEX]),
                          mode="lines", xaxis="x2", yaxis="y2", hoverinfo="skip",
-                         name=f"{label} ({other})", showlegend=False,
+                         name=f"grey dots: the three {other}", legendgroup="other",
+                         showlegend=key == "max_weight",
                          line={"color": "#AAAAAA", "width": 1.5, "dash": "dot"}))
         data.append(dict(type="scatter", x=_CURVE_D_K,
                          y=rounded([curves[mode][key][i] for i in _CURVE_INDEX]),

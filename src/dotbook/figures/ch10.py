@@ -441,7 +441,7 @@ def _normalization_skeleton() -> Fig:
         },
         legend={"x": 0.01, "xanchor": "left", "y": 0.99, "yanchor": "top",
                 "font": {"size": 11}},
-        margin={"t": 95},
+        margin={"t": 95, "l": 85},
     )
 
 

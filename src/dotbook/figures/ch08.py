@@ -1,0 +1,318 @@
+"""Chapter 8 figures: a neuron learning, one gradient step at a time.
+
+The 2-D experiment is computed once, on the CPU in float64, and cached: two
+separable clouds from :func:`dotbook.data.two_blobs`, a logistic neuron trained
+from zero by full-batch gradient descent (:func:`dotbook.training.train_neuron`),
+and the max-margin direction it approaches
+(:func:`dotbook.training.max_margin_direction`). The slider functions only
+pick a step and build trace dicts.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from dotbook import data, plots, training
+from dotbook.device import generator
+from dotbook.explore import Param, Twin
+from dotbook.figures import register
+from dotbook.plots import rounded
+
+__all__ = [
+    "SEED",
+    "STEPS",
+    "Blobs",
+    "blobs",
+    "learning_figure",
+    "learning_twin",
+    "alignment_path",
+    "alignment_figure",
+    "alignment_twin",
+    "digits_figure",
+]
+
+#: The 2-D cloud's seed and size; separable (checked in tests/test_training.py).
+SEED = 9
+STEPS = 5000
+LR = 0.5
+F64 = torch.float64
+_BOX_X = (-4.5, 7.0)
+_BOX_Y = (-4.5, 6.0)
+_STEP_GRID = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
+_CLASS_COLORS = (plots.PALETTE[0], plots.PALETTE[1])
+
+
+@dataclass(frozen=True)
+class Blobs:
+    """The chapter's 2-D experiment (CPU, float64)."""
+
+    x: torch.Tensor  #: (B, 2) points
+    y: torch.Tensor  #: (B,) labels 0/1
+    path: training.Trajectory  #: the neuron's weights and bias after each step
+    mean_gap: torch.Tensor  #: (2,) μ₁ − μ₀
+    max_margin: torch.Tensor  #: (3,) unit (w, b) of the max-margin separator
+    margin: float  #: its geometric margin in the augmented space
+    cos_mean: torch.Tensor  #: (S+1,) cos(w_t, μ₁ − μ₀)
+    cos_margin: torch.Tensor  #: (S+1,) cos((w_t, b_t), v_max-margin)
+
+
+@functools.cache
+def blobs() -> Blobs:
+    """Train the chapter's neuron once (a fraction of a second) and keep everything."""
+    x, y = data.two_blobs(40, separation=5.0, angle_deg=30.0, generator=generator(SEED),
+                          dtype=F64)
+    path = training.train_neuron(x, y, "logistic", steps=STEPS, lr=LR)
+    gap = training.class_direction(x, y)
+    v, margin = training.max_margin_direction(x, y)
+    augmented = torch.cat([path.w, path.b[:, None]], dim=1)  # (S+1, 3)
+    return Blobs(x, y, path, gap, v, margin, training.cosine_path(path.w, gap),
+                 training.cosine_path(augmented, v))
+
+
+def _log_steps() -> list[int]:
+    """About 80 steps spread evenly in log(step), for the cosine curves."""
+    steps = sorted({int(round(10 ** (k / 20))) for k in range(0, 20 * 4 + 1)} | {STEPS})
+    return [s for s in steps if 1 <= s <= STEPS]
+
+
+def _boundary(w: torch.Tensor, b: float) -> tuple[list[float], list[float]]:
+    """The line w·x + b = 0 inside the box, as two end points (empty when w = 0)."""
+    w1, w2 = float(w[0]), float(w[1])
+    if math.hypot(w1, w2) < 1e-12:
+        return [], []
+    if abs(w2) >= abs(w1):  # solve for x₂ at the box's x₁ ends
+        xs = list(_BOX_X)
+        return xs, [-(b + w1 * t) / w2 for t in xs]
+    ys = list(_BOX_Y)
+    return [-(b + w2 * t) / w1 for t in ys], ys
+
+
+def _direction(start: tuple[float, float], d: torch.Tensor, length: float = 2.2
+               ) -> tuple[list[float], list[float]]:
+    norm = float(torch.linalg.vector_norm(d))
+    if norm < 1e-12:
+        return [start[0], start[0]], [start[1], start[1]]
+    u = d / norm
+    return [start[0], start[0] + length * float(u[0])], [start[1], start[1] + length * float(u[1])]
+
+
+@functools.cache
+def _learning_skeleton() -> dict[str, Any]:
+    return plots.skeleton(
+        alt=("Left: two clouds of points, blue class 0 and vermillion class 1, with the "
+             "neuron's decision line w·x + b = 0 and the direction of w at the chosen step, "
+             "beside the direction μ₁ − μ₀ and the max-margin line. Right: the cosine of w "
+             "with μ₁ − μ₀ and with the max-margin direction against the step on a log "
+             "scale; the first starts at 1 and falls, the second climbs towards 1."),
+        height=480, cols=2, column_widths=[0.5, 0.5], horizontal_spacing=0.12,
+        axes={
+            "xaxis": {"title": "x₁", "range": list(_BOX_X)},
+            "yaxis": {"title": "x₂", "range": list(_BOX_Y), "scaleanchor": "x",
+                      "scaleratio": 1},
+            "xaxis2": {"title": "step t (log)", "type": "log",
+                       "range": [0, math.log10(STEPS)]},
+            "yaxis2": {"title": "cosine", "range": [0.5, 1.02]},
+        },
+        legend={"orientation": "h", "x": 0.0, "y": -0.2, "yanchor": "top", "font": {"size": 11}},
+        margin={"t": 80, "b": 110},
+        title={"font": {"size": 15}},
+    )
+
+
+def learning_figure(step: int) -> dict[str, Any]:
+    """The data, the boundary and w after ``step`` updates; the cosine curves with the step marked."""
+    run = blobs()
+    step = int(step)
+    w, b = run.path.w[step], float(run.path.b[step])
+    mid = run.x.mean(dim=0)  # start the arrows at the point of the line nearest the centre
+    norm2 = float(w @ w)
+    start = mid - ((float(w @ mid) + b) / norm2) * w if norm2 > 0 else mid
+    start_xy = (float(start[0]), float(start[1]))
+    mm_w, mm_b = run.max_margin[:2], float(run.max_margin[2])
+    data = []
+    for label in (0, 1):
+        pts = run.x[run.y == label]
+        data.append(dict(type="scatter", mode="markers", x=rounded(pts[:, 0]),
+                         y=rounded(pts[:, 1]), name=f"class {label}", hoverinfo="skip",
+                         marker=dict(color=_CLASS_COLORS[label], size=7,
+                                     symbol="circle" if label == 0 else "diamond")))
+    mx, my = _boundary(mm_w, mm_b)
+    data.append(dict(type="scatter", mode="lines", x=mx, y=my, name="max-margin line",
+                     line=dict(color=plots.PALETTE[7], dash="dot", width=2), hoverinfo="skip"))
+    bx, by = _boundary(w, b)
+    data.append(dict(type="scatter", mode="lines", x=bx, y=by, name="w·x + b = 0 at step t",
+                     line=dict(color=plots.PALETTE[2], width=3), hoverinfo="skip"))
+    gx, gy = _direction(start_xy, run.mean_gap)
+    data.append(dict(type="scatter", mode="lines", x=gx, y=gy, name="direction μ₁ − μ₀",
+                     line=dict(color=plots.PALETTE[4], dash="dash", width=3), hoverinfo="skip"))
+    wx, wy = _direction(start_xy, w)
+    data.append(dict(type="scatter", mode="lines+markers", x=wx, y=wy, name="direction of w",
+                     line=dict(color=plots.PALETTE[2], width=4), hoverinfo="skip",
+                     marker=dict(symbol=["circle", "arrow"], size=[4, 15], angleref="previous",
+                                 color=plots.PALETTE[2])))
+    steps = _log_steps()
+    data.append(dict(type="scatter", mode="lines", x=steps, y=rounded(run.cos_mean[steps]),
+                     name="cos(w, μ₁ − μ₀)", xaxis="x2", yaxis="y2",
+                     line=dict(color=plots.PALETTE[4], dash="dash", width=2.5)))
+    data.append(dict(type="scatter", mode="lines", x=steps, y=rounded(run.cos_margin[steps]),
+                     name="cos((w, b), max-margin)", xaxis="x2", yaxis="y2",
+                     line=dict(color=plots.PALETTE[7], dash="dot", width=2.5)))
+    shown = max(step, 1)  # step 0 has w = 0: no direction yet; mark it at t = 1 on the log axis
+    data.append(dict(type="scatter", mode="markers", x=[shown, shown],
+                     y=[float(run.cos_mean[step]), float(run.cos_margin[step])],
+                     name="step t", xaxis="x2", yaxis="y2", showlegend=False, hoverinfo="skip",
+                     marker=dict(color=[plots.PALETTE[4], plots.PALETTE[7]], size=11,
+                                 line=dict(color="white", width=1.5))))
+    if step == 0:
+        title = "step 0: w = 0, b = 0; no direction yet (the first step points along μ₁ − μ₀)"
+    else:
+        title = (f"step {step}: loss {float(run.path.loss[step]):.3f}, ‖w‖ = "
+                 f"{math.sqrt(norm2):.2f}<br>cos(w, μ₁ − μ₀) = {float(run.cos_mean[step]):.3f},"
+                 f" cos((w, b), max-margin) = {float(run.cos_margin[step]):.3f}")
+    return plots.assemble(_learning_skeleton(), data, title=title)
+
+
+@register("ch08")
+def learning_twin() -> Twin:
+    """A step slider: the neuron after t full-batch gradient steps."""
+    return Twin(learning_figure, [
+        Param("step", "gradient steps t", _STEP_GRID, lo=0, hi=STEPS, step=1, integer=True,
+              default=50),
+    ])
+
+
+# ------------------------------------------------------------------ alignment
+ALIGN_LR = 0.1
+ALIGN_STEPS = 40
+W_STAR = (1.0, 1.0)
+W_START = (-1.0, -1.0)
+
+
+@functools.cache
+def _alignment_inputs() -> torch.Tensor:
+    """64 inputs whose two coordinates have mean square exactly 1 and are exactly
+    uncorrelated (a Gram–Schmidt step on a seeded sample), so the input
+    covariance is the identity before the e₂ coordinate is scaled."""
+    g = generator(SEED + 1)
+    raw = torch.randn(64, 2, generator=g, dtype=F64)  # (64, 2)
+    q, _ = torch.linalg.qr(raw)  # (64, 2) orthonormal columns
+    return q * math.sqrt(64.0)  # columns with mean square 1, orthogonal
+
+
+def alignment_path(spread: float, steps: int = ALIGN_STEPS, lr: float = ALIGN_LR
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Gradient descent on the MSE of a linear neuron whose inputs have spread ``spread`` along e₂.
+
+    Inputs :math:`x_i = (a_i, s\,c_i)` with :math:`\overline{a^2} = \overline{c^2} = 1`,
+    :math:`\overline{ac} = 0`; targets :math:`y_i = w^*\cdot x_i`; start :math:`w_0`.
+    The weight error :math:`e_t = w_t - w^*` then obeys
+    :math:`e_{t+1} = (I - 2\eta\Sigma)\,e_t` with :math:`\Sigma = \operatorname{diag}(1, s^2)`.
+
+    Returns:
+        the inputs :math:`(64, 2)` and the weights :math:`(S+1, 2)`.
+    """
+    x = _alignment_inputs() * torch.tensor([1.0, spread], dtype=F64)  # (64, 2)
+    w_star = torch.tensor(W_STAR, dtype=F64)
+    path = training.train_neuron(x, x @ w_star, "mse", steps=steps, lr=lr,
+                                 w0=torch.tensor(W_START, dtype=F64))
+    return x, path.w
+
+
+@functools.cache
+def _alignment_skeleton() -> dict[str, Any]:
+    return plots.skeleton(
+        alt=("Left: the training inputs, a cloud whose spread along the second axis is set by "
+             "the slider. Middle: the path of the weights from (−1, −1) towards (1, 1). Right: "
+             "the distance of each weight component from its target against the step, on a "
+             "log scale; the first falls fast, the second only as fast as the inputs reach "
+             "along its axis, and not at all when they have no spread there."),
+        height=430, cols=3, column_widths=[0.3, 0.3, 0.4], horizontal_spacing=0.09,
+        axes={
+            "xaxis": {"title": "input x₁", "range": [-3.5, 3.5]},
+            "yaxis": {"title": "input x₂", "range": [-3.5, 3.5], "scaleanchor": "x",
+                      "scaleratio": 1},
+            "xaxis2": {"title": "weight w₁", "range": [-1.3, 1.3]},
+            "yaxis2": {"title": "weight w₂", "range": [-1.3, 1.3], "scaleanchor": "x2",
+                       "scaleratio": 1},
+            "xaxis3": {"title": "step t", "range": [0, ALIGN_STEPS]},
+            "yaxis3": {"title": "|w_k − w*_k| (log)", "type": "log", "range": [-6, 0.5]},
+        },
+        legend={"orientation": "h", "x": 0.0, "y": -0.22, "yanchor": "top", "font": {"size": 11}},
+        margin={"t": 85, "b": 105, "l": 55, "r": 15},
+        title={"font": {"size": 14}},
+    )
+
+
+def alignment_figure(spread: float) -> dict[str, Any]:
+    """Inputs, the weight path and the per-component errors for input spread ``spread`` along e₂."""
+    x, ws = alignment_path(spread)
+    err = (ws - torch.tensor(W_STAR, dtype=F64)).abs()  # (S+1, 2)
+    steps = list(range(ws.shape[0]))
+    floor = 1e-6  # below the axis: shown at its bottom edge rather than dropped
+    data = [
+        dict(type="scatter", mode="markers", x=rounded(x[:, 0]), y=rounded(x[:, 1]),
+             name="inputs x_i", marker=dict(color=plots.PALETTE[5], size=6), hoverinfo="skip"),
+        dict(type="scatter", mode="lines+markers", x=rounded(ws[:, 0]), y=rounded(ws[:, 1]),
+             name="weights w_t", xaxis="x2", yaxis="y2", hoverinfo="skip",
+             line=dict(color=plots.PALETTE[2], width=2), marker=dict(size=4)),
+        dict(type="scatter", mode="markers", x=[W_STAR[0]], y=[W_STAR[1]], name="target w*",
+             xaxis="x2", yaxis="y2", marker=dict(color=plots.PALETTE[7], size=12, symbol="star")),
+        dict(type="scatter", mode="lines", x=steps, y=rounded(err[:, 0].clamp_min(floor)),
+             name="|w₁ − w*₁|", xaxis="x3", yaxis="y3",
+             line=dict(color=plots.PALETTE[0], width=2.5)),
+        dict(type="scatter", mode="lines", x=steps, y=rounded(err[:, 1].clamp_min(floor)),
+             name="|w₂ − w*₂|", xaxis="x3", yaxis="y3",
+             line=dict(color=plots.PALETTE[1], width=2.5, dash="dash")),
+    ]
+    f1, f2 = 1 - 2 * ALIGN_LR, 1 - 2 * ALIGN_LR * spread**2
+    title = (f"spread along e₂: s = {spread:.2f}. Per step the error shrinks by<br>"
+             f"1 − 2η·1 = {f1:.3f} along e₁ and 1 − 2η·s² = {f2:.3f} along e₂")
+    return plots.assemble(_alignment_skeleton(), data, title=title)
+
+
+@register("ch08")
+def alignment_twin() -> Twin:
+    """A slider for how far the inputs reach along the second weight direction."""
+    return Twin(alignment_figure, [
+        Param("spread", "input spread s along e₂", (0.0, 0.1, 0.25, 0.5, 0.75, 1.0), lo=0.0,
+              hi=1.0, step=0.01, default=0.25),
+    ])
+
+
+# ------------------------------------------------------------------ digits (static)
+@functools.cache
+def _digits_skeleton(a: int, b: int, steps: int) -> dict[str, Any]:
+    return plots.skeleton(
+        alt=(f"The cosine between a logistic neuron's weights and two directions, against the "
+             f"gradient step on a log scale, for digits {a} against {b}: the difference of "
+             f"the class means (it starts at 1 and falls) and the max-margin direction (it "
+             f"climbs towards 1)."),
+        height=420,
+        axes={"xaxis": {"title": "step t (log)", "type": "log", "range": [0, math.log10(steps)]},
+              "yaxis": {"title": "cosine", "range": [0.5, 1.02]}},
+        legend={"x": 0.02, "xanchor": "left", "y": 0.05, "yanchor": "bottom"},
+    )
+
+
+def digits_figure(cos_mean: torch.Tensor, cos_margin: torch.Tensor, a: int, b: int
+                  ) -> dict[str, Any]:
+    """The two cosine curves of the digits experiment (computed by the chapter)."""
+    steps_total = cos_mean.shape[0] - 1
+    steps = sorted({int(round(10 ** (k / 20))) for k in range(0, 20 * 5)} | {steps_total})
+    steps = [s for s in steps if 1 <= s <= steps_total]
+    cm, cv = cos_mean.cpu()[steps], cos_margin.cpu()[steps]
+    data = [
+        dict(type="scatter", mode="lines", x=steps, y=rounded(cm), name="cos(w, μ₁ − μ₀)",
+             line=dict(color=plots.PALETTE[4], dash="dash", width=2.5)),
+        dict(type="scatter", mode="lines", x=steps, y=rounded(cv),
+             name="cos((w, b), max-margin)", line=dict(color=plots.PALETTE[7], dash="dot",
+                                                     width=2.5)),
+    ]
+    title = (f"digits {a} (class 0) against {b} (class 1), {steps_total} steps: "
+             f"cos = {float(cm[-1]):.3f} and {float(cv[-1]):.3f} at the end")
+    return plots.assemble(_digits_skeleton(a, b, steps_total), data, title=title)

@@ -1,0 +1,190 @@
+"""Chapter 9 figures: signal and gradient sizes through depth, by initialisation.
+
+:func:`depth_figure` runs one fresh network per slider setting through
+:func:`dotbook.initialization.depth_statistics` (forward and backward hooks)
+on the CPU in float32, and caches the result per configuration, so that the
+static grid is computed once and a live slider move that returns to a
+setting costs nothing. The dashed curves are the mean-field prediction of
+:func:`dotbook.initialization.mean_field`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import torch
+
+from dotbook import initialization, plots
+from dotbook.device import generator
+from dotbook.explore import Param, Twin
+from dotbook.figures import register
+from dotbook.plots import rounded
+
+__all__ = [
+    "ACTIVATION_NAMES",
+    "SCHEME_NAMES",
+    "WIDTH",
+    "BATCH",
+    "MAX_DEPTH",
+    "depth_figure",
+    "depth_twin",
+    "variance_figure",
+    "training_figure",
+]
+
+#: The slider indices, in order.
+ACTIVATION_NAMES = ("tanh", "relu", "linear")
+SCHEME_NAMES = ("standard", "xavier", "he", "normal")
+_SCHEME_LABELS = {"standard": "standard U(±1/√n)", "xavier": "Xavier 2/(n_in+n_out)",
+                  "he": "He 2/n_in", "normal": "N(0, 1)"}
+WIDTH = 128
+BATCH = 64
+MAX_DEPTH = 50
+SEED = 9
+_LOG_RANGE = [-10.0, 10.0]
+
+
+@functools.lru_cache(maxsize=512)
+def _statistics(depth: int, activation: str, scheme: str, gain: float
+                ) -> initialization.DepthStatistics:
+    return initialization.depth_statistics(depth, WIDTH, activation, scheme, gain, batch=BATCH,
+                                           generator=generator(SEED))
+
+
+@functools.cache
+def _depth_skeleton() -> dict[str, Any]:
+    return plots.skeleton(
+        alt=("Two panels against the layer index: on the left the standard deviation of each "
+             "layer's activations, on the right that of the gradient flowing back into each "
+             "layer's dot products, both on a log scale, measured (solid) and predicted by the "
+             "variance recursion (dashed), for the chosen activation, initialisation, gain and "
+             "depth."),
+        height=460, cols=2, horizontal_spacing=0.12,
+        axes={
+            "xaxis": {"title": "layer l", "range": [0, MAX_DEPTH + 1]},
+            "yaxis": {"title": "std of h_l (log)", "type": "log", "range": _LOG_RANGE,
+                      "dtick": 2},
+            "xaxis2": {"title": "layer l", "range": [0, MAX_DEPTH + 1]},
+            "yaxis2": {"title": "std of ∂L/∂z_l (log)", "type": "log", "range": _LOG_RANGE,
+                       "dtick": 2},
+        },
+        legend={"orientation": "h", "x": 0.0, "y": -0.2, "yanchor": "top", "font": {"size": 11}},
+        margin={"t": 95, "b": 100},
+        title={"font": {"size": 14}},
+    )
+
+
+def _geometric_mean(values: list[float]) -> float:
+    finite = [v for v in values if math.isfinite(v) and v > 0]
+    if not finite:
+        return math.nan
+    return math.exp(sum(math.log(v) for v in finite) / len(finite))
+
+
+def depth_figure(depth: int, gain: float, activation_index: int, scheme_index: int
+                 ) -> dict[str, Any]:
+    """Measured and predicted per-layer stds for one network configuration."""
+    depth, activation = int(depth), ACTIVATION_NAMES[int(activation_index)]
+    scheme = SCHEME_NAMES[int(scheme_index)]
+    s = _statistics(depth, activation, scheme, round(float(gain), 4))
+    mf = initialization.mean_field(depth, activation, s.sigma2, s.preactivation_ms[0])
+    layers = list(range(1, depth + 1))
+    predicted_h = [initialization.activation_std(activation, q) for q in mf.preactivation[:-1]]
+    predicted_h.append(math.sqrt(mf.preactivation[-1]))  # the top layer: z_L itself
+    predicted_g = [math.sqrt(r) * s.gradient_std[-1] for r in mf.gradient]
+    colors = plots.PALETTE
+    data = [
+        dict(type="scatter", mode="lines+markers", x=layers, y=rounded(s.activation_std),
+             name="measured", line=dict(color=colors[0], width=2.5), marker=dict(size=4)),
+        dict(type="scatter", mode="lines", x=layers, y=rounded(predicted_h), name="predicted",
+             line=dict(color=colors[7], width=2, dash="dash")),
+        dict(type="scatter", mode="lines+markers", x=layers, y=rounded(s.gradient_std),
+             name="measured", showlegend=False, xaxis="x2", yaxis="y2",
+             line=dict(color=colors[1], width=2.5), marker=dict(size=4)),
+        dict(type="scatter", mode="lines", x=layers, y=rounded(predicted_g), name="predicted",
+             showlegend=False, xaxis="x2", yaxis="y2",
+             line=dict(color=colors[7], width=2, dash="dash")),
+    ]
+    forward = _geometric_mean(s.forward_ratio)
+    backward = _geometric_mean(s.backward_ratio)
+    title = (f"{activation}, {_SCHEME_LABELS[scheme]}, gain {float(gain):.2f}, depth {depth}: "
+             f"per layer E[z²] × {forward:.3g} (predicted {_geometric_mean(mf.forward_ratio):.3g})"
+             f"<br>gradient² × {backward:.3g} per layer downward (predicted "
+             f"{_geometric_mean(mf.backward_ratio):.3g})")
+    return plots.assemble(_depth_skeleton(), data, title=title)
+
+
+@register("ch09")
+def depth_twin() -> Twin:
+    """Sliders for depth, gain, activation and initialisation scheme."""
+    return Twin(depth_figure, [
+        Param("depth", "depth L", (10, 30, 50), lo=2, hi=MAX_DEPTH, step=1, integer=True,
+              default=30),
+        Param("gain", "gain on the std", (0.5, 1.0, 2.0), lo=0.25, hi=3.0, step=0.05,
+              default=1.0),
+        Param("activation_index", "activation (0 = tanh, 1 = ReLU, 2 = linear)", (0, 1, 2),
+              step=1, integer=True, default=1),
+        Param("scheme_index", "scheme (0 = standard, 1 = Xavier, 2 = He, 3 = N(0, 1))",
+              (0, 1, 2, 3), step=1, integer=True, default=1),
+    ])
+
+
+# ------------------------------------------------------------------ static figures
+def variance_figure(ns: list[int], measured: dict[str, list[float]],
+                    predicted: dict[str, list[float]]) -> dict[str, Any]:
+    """Var(w·x) against n, measured and predicted, for each kind of input (log-log)."""
+    lo, hi = math.log10(min(ns)) - 0.1, math.log10(max(ns)) + 0.1
+    top = max(max(v) for v in measured.values())
+    bottom = min(min(v) for v in measured.values())
+    sk = plots.skeleton(
+        alt=("The variance of a dot product w·x of n random terms against n, on log-log axes: "
+             "measured points and predicted lines for zero-mean Gaussian inputs and for ReLU "
+             "inputs; for ReLU inputs the line n·Var(w)·Var(x) falls short and n·Var(w)·E[x²] "
+             "fits."),
+        height=420,
+        axes={"xaxis": {"title": "terms n (log)", "type": "log", "range": [lo, hi]},
+              "yaxis": {"title": "Var(w·x) (log)", "type": "log",
+                        "range": [math.log10(bottom) - 0.2, math.log10(top) + 0.2]}},
+        legend={"x": 0.02, "xanchor": "left", "y": 0.98, "yanchor": "top", "font": {"size": 12}},
+    )
+    styles = {"gaussian": plots.PALETTE[0], "relu": plots.PALETTE[1]}
+    data = []
+    for key, values in measured.items():
+        data.append(dict(type="scatter", mode="markers", x=list(ns), y=rounded(values),
+                         name=f"measured, {key} inputs",
+                         marker=dict(color=styles[key], size=9)))
+    names = {"gaussian": "n·Var(w)·Var(x), Gaussian x", "relu_var": "n·Var(w)·Var(x), ReLU x",
+             "relu_moment": "n·Var(w)·E[x²], ReLU x"}
+    dashes = {"gaussian": "solid", "relu_var": "dot", "relu_moment": "dash"}
+    for key, values in predicted.items():
+        color = styles["gaussian" if key == "gaussian" else "relu"]
+        data.append(dict(type="scatter", mode="lines", x=list(ns), y=rounded(values),
+                         name=names[key], line=dict(color=color, dash=dashes[key], width=2)))
+    return plots.assemble(sk, data, title="Var(w·x) grows like n; for ReLU inputs, E[x²] sets "
+                                          "the slope's level")
+
+
+def training_figure(losses: dict[str, list[float]], depth: int) -> dict[str, Any]:
+    """Training loss against the step for each initialisation."""
+    steps = len(next(iter(losses.values())))
+    sk = plots.skeleton(
+        alt=(f"Training loss of a {depth}-layer ReLU network on the digits against the step, "
+             f"one curve per initialisation; the Xavier curve stays flat at log 10, the He "
+             f"curve falls."),
+        height=400,
+        axes={"xaxis": {"title": "step", "range": [0, steps]},
+              "yaxis": {"title": "cross-entropy", "range": [0, 3.0]}},
+        legend={"x": 0.98, "xanchor": "right", "y": 0.98, "yanchor": "top"},
+    )
+    colors = {"xavier": plots.PALETTE[0], "he": plots.PALETTE[1]}
+    data = [dict(type="scatter", mode="lines", x=list(range(1, steps + 1)), y=rounded(v),
+                 name=_SCHEME_LABELS[k], line=dict(color=colors.get(k, plots.PALETTE[2]),
+                                                   width=2))
+            for k, v in losses.items()]
+    data.append(dict(type="scatter", mode="lines", x=[0, steps], y=[math.log(10)] * 2,
+                     name="log 10: a uniform guess", line=dict(color=plots.PALETTE[7],
+                                                               dash="dot")))
+    return plots.assemble(sk, data, title=f"{depth} ReLU layers on the digits: which "
+                                          f"initialisation learns?")
