@@ -24,8 +24,10 @@ Conventions, identical to :func:`torch.nn.functional.scaled_dot_product_attentio
   ``T_q != T_k`` (PyTorch's documented reference does the same; for the
   bottom-right alignment a key–value cache needs, pass an explicit mask);
 - a query whose every key is masked (a *fully masked row*) gets weights of 0
-  and an output of 0, never NaN. The formula itself would give 0/0; PyTorch
-  2.5+ returns 0 as well (its "safe softmax"), and this module matches it.
+  and an output of 0, never NaN. The formula itself would give 0/0, and so
+  would the reference code in PyTorch's documentation; PyTorch itself returns
+  0 since version 2.5 (a "safe softmax", pytorch/pytorch pull request 131060,
+  not mentioned in its documentation), and this module matches it.
 
 Unlike PyTorch, ``causal`` and ``mask`` may be combined (PyTorch refuses): a key
 is visible when both allow it.
@@ -768,7 +770,9 @@ def measure_at_scale(Ts: Sequence[int], *, batch: int = 1, heads: int = 2, d_k: 
     """Measure peak memory and time of self-attention at each sequence length T.
 
     Inputs are q, k, v of shape (batch, heads, T, d_k) drawn on ``device``.
-    Memory comes from :func:`peak_bytes` (one call, on the side), time from
+    Each route runs once untimed, so that one-time allocations that persist
+    (a GPU library's workspace) are not counted as its memory. Then memory
+    comes from :func:`peak_bytes` (one call, on the side), time from
     :func:`dotbook.device.timed` (median of ``repeats`` after ``warmup``); the
     two are separate runs because the profiler slows the code it watches.
 
@@ -801,6 +805,7 @@ def measure_at_scale(Ts: Sequence[int], *, batch: int = 1, heads: int = 2, d_k: 
                                    dtype=dtype) for _ in range(3))  # (B, h, T, d_k)
             for m in methods:
                 fn = routes[m]
+                fn(q, k, v)  # once first: one-time allocations (e.g. a cuBLAS workspace) persist
                 used = peak_bytes(fn, q, k, v)
                 t = _device.timed(fn, q, k, v, repeats=repeats, warmup=warmup)
                 rows.append(ScaleRow(m, T, used, t.median, t.spread))

@@ -8,7 +8,9 @@ the gap between 1 and the next number, is :math:`\varepsilon = 2^{1-p}`, and
 rounding to nearest makes a relative error of at most the *unit roundoff*
 :math:`u = \varepsilon/2 = 2^{-p}`:
 
-.. math::  \mathrm{fl}(x \circ y) = (x \circ y)(1 + \delta), \qquad |\delta| \le u .
+.. math::  \mathrm{fl}(x \circ y) = (x \circ y)(1 + \delta), \qquad |\delta| \le u ,
+
+as long as the result lies in the normal range (no overflow, no underflow).
 
 =========  ====  ====================  ======================
 dtype      p     u                     largest finite value
@@ -24,13 +26,17 @@ float16    11    :math:`2^{-11}`       65504
 (≈ 88.72 in float32 and bfloat16, ≈ 11.09 in float16).
 
 **Softmax.** :math:`\operatorname{softmax}(x)_i = e^{x_i} / \sum_j e^{x_j}`.
-Computed as written (``method="naive"``) it returns ``inf/inf = nan`` as soon
-as one logit passes the overflow threshold, and ``0/0 = nan`` when every logit
-is far below zero. Shifting by the maximum :math:`m = \max_j x_j`
+Computed as written (``method="naive"``) it fails in three ways: once the
+*sum* :math:`\sum_j e^{x_j}` overflows (at a largest logit between
+:math:`\log(\text{max}) - \log n` and :math:`\log(\text{max})`) every
+finite numerator divided by ``inf`` gives 0; once a logit itself passes
+:math:`\log(\text{max})` its entry is ``inf/inf = nan``; and when every logit
+is so negative that every :math:`e^{x_j}` rounds to 0, every entry is
+``0/0 = nan``. Shifting by the maximum :math:`m = \max_j x_j`
 (``method="shifted"``) changes nothing mathematically,
 :math:`\operatorname{softmax}(x - m) = \operatorname{softmax}(x)`, but every
-exponent is now :math:`\le 0` and the largest term is exactly 1, so nothing
-overflows and the sum is at least 1. The same shift gives a stable
+exponent is now :math:`\le 0` and the largest term is exactly 1, so no term
+overflows and the sum lies between 1 and :math:`n`. The same shift gives a stable
 log-sum-exp, :math:`\log\sum_j e^{x_j} = m + \log\sum_j e^{x_j - m}`, and a
 stable :math:`\log\operatorname{softmax}(x) = x - \operatorname{logsumexp}(x)`.
 
@@ -46,16 +52,18 @@ each) and then sums them one of four ways (``accumulate=``):
 - ``"kahan"``: compensated (Kahan) summation in the inputs' dtype.
 
 With :math:`\gamma_k = k u / (1 - k u)` (for :math:`k u < 1`), the classical
-worst-case bounds on :math:`|\hat s - a\cdot b| / (|a|\cdot|b|)`
-(Higham 2002, §3.1, §4.2, §4.3) are :math:`\gamma_n` for ``"low"``,
+worst-case bounds on :math:`|\hat s - a\cdot b| / (|a|\cdot|b|)`, where
+:math:`|a|\cdot|b| = \sum_i |a_i b_i|` (Higham 2002, §3.1, §4.2, §4.3), are :math:`\gamma_n` for ``"low"``,
 :math:`u + (1 + u)\gamma_{n-1}(u_{32})` for ``"float32"``,
 :math:`\gamma_{\lceil\log_2 n\rceil + 1}` for ``"pairwise"`` and
 :math:`u + (1+u)(2u + O(n u^2))` for ``"kahan"`` (:func:`error_bound`).
-Rounding errors of random data partly cancel, so the typical error grows like
-:math:`\sqrt n\,u` rather than :math:`n u`.
+Rounding errors of random data partly cancel, so the typical error of
+``"low"`` grows like :math:`\sqrt n\,u` rather than :math:`n u` (Higham &
+Mary 2019) -- until the running sum is so large that the terms are rounded
+away (stagnation), where the errors all point one way.
 
-**Size.** The dot product of two vectors with independent unit-variance
-entries has standard deviation :math:`\sqrt n`, so softmax logits, activations
+**Size.** The dot product of two vectors with independent mean-zero,
+unit-variance entries has standard deviation :math:`\sqrt n`, so softmax logits, activations
 and gradients grow with width and depth unless something rescales them:
 a temperature (:func:`softmax` of ``x / tau``), normalisation
 (:func:`layer_norm`, :func:`rms_norm`), or clipping the gradient's norm
@@ -133,7 +141,7 @@ class Limits:
         smallest_normal: the smallest positive normal number.
         smallest_subnormal: the smallest positive number (``smallest_normal * eps``).
         exp_overflow: :math:`\\log(\\text{max})`; ``exp`` of anything past it (by more
-            than the rounding of the last place) is ``inf``.
+            than about half a unit in the last place of ``max``) is ``inf``.
         exp_underflow: :math:`\\log(\\text{smallest subnormal}/2)`; ``exp`` of anything
             smaller rounds to 0.
     """
@@ -263,8 +271,10 @@ def softmax(x: torch.Tensor, dim: int = -1, method: str = "shifted") -> torch.Te
     Args:
         x: logits, any real floating dtype.
         dim: the dimension that sums to 1.
-        method: ``"naive"`` (the left formula; overflows past
-            ``limits(x.dtype).exp_overflow``) or ``"shifted"`` (the right one; safe).
+        method: ``"naive"`` (the left formula: all zeros once the sum overflows,
+            i.e. once :math:`\log\sum_j e^{x_j}` passes ``limits(x.dtype).exp_overflow``;
+            ``nan`` where a logit itself passes it; all ``nan`` when every
+            :math:`e^{x_j}` underflows to 0) or ``"shifted"`` (the right one; safe).
 
     Shape:
         ``x``: any shape; output: the same shape.
@@ -293,7 +303,8 @@ def logsumexp(x: torch.Tensor, dim: int = -1, method: str = "shifted") -> torch.
     Args:
         x: any real floating dtype.
         dim: the dimension reduced.
-        method: ``"naive"`` (the left formula) or ``"shifted"`` (the right one).
+        method: ``"naive"`` (the left formula: ``inf`` once the sum overflows,
+            ``-inf`` once every term underflows) or ``"shifted"`` (the right one).
 
     Shape:
         ``x``: any shape; output: ``x``'s shape without ``dim``.
@@ -318,7 +329,8 @@ def log_softmax(x: torch.Tensor, dim: int = -1, method: str = "shifted") -> torc
                = (x_i - m) - \log\sum_j e^{x_j - m} .
 
     ``"naive"`` takes the logarithm of the naive softmax, which is ``-inf``
-    where a probability underflows and ``nan`` past the overflow threshold.
+    where a probability underflows or the sum overflows, and ``nan`` where a
+    logit passes the overflow threshold.
 
     Args:
         x: logits, any real floating dtype.
@@ -399,17 +411,26 @@ def gamma(n: int, u: float) -> float:
 
 
 def error_bound(n: int, dtype: torch.dtype, accumulate: str) -> float:
-    r"""The worst-case bound on :math:`|\hat s - a\cdot b| / (|a|\cdot|b|)` for
-    :func:`dot` of length-``n`` vectors in ``dtype`` (unit roundoff :math:`u`).
+    r"""The worst-case bound on :math:`|\hat s - a\cdot b| / (|a|\cdot|b|)`, with
+    :math:`|a|\cdot|b| = \sum_i |a_i b_i|`, for :func:`dot` of length-``n``
+    vectors in ``dtype`` (unit roundoff :math:`u`), assuming no overflow or
+    underflow.
 
     - ``"low"``: :math:`\gamma_n` — one rounding for the product, up to
       :math:`n-1` for the additions (Higham 2002, eq. 3.5);
-    - ``"float32"``: :math:`u + (1+u)\,\gamma_{n-1}(2^{-24})`;
-    - ``"pairwise"``: :math:`\gamma_{\lceil \log_2 n\rceil + 1}` (Higham 2002, §4.2);
+    - ``"float32"``: :math:`u + (1+u)\,\gamma_{n-1}(2^{-24})` — the product's
+      rounding, then a float32 sum, in which every term meets at most
+      :math:`n-1` additions whatever the order. For a dtype wider than float32
+      the conversion to float32 is one more rounding:
+      :math:`u + (1+u)\,\gamma_{n}(2^{-24})`;
+    - ``"pairwise"``: :math:`\gamma_{\lceil \log_2 n\rceil + 1}` — the
+      product's rounding plus :math:`\lceil \log_2 n\rceil` additions
+      (Higham 2002, §3.1 and §4.2);
     - ``"kahan"``: :math:`u + (1+u)(2u + n u^2)`, the first-order bound
       :math:`3u` plus a second-order term written as :math:`n u^2`; Higham
-      (2002, §4.3) gives :math:`2u + O(n u^2)` for the sum, with no constant for
-      the second term, so this one is a guide, not a theorem.
+      (2002, §4.3) gives :math:`(2u + O(n u^2))\sum_i|\hat p_i|` for the sum,
+      with no constant for the second term, so this one is a guide, not a
+      theorem (and says little once :math:`n u \gtrsim 1`).
 
     ``inf`` where the bound says nothing (:math:`k u \ge 1`).
 
@@ -427,7 +448,9 @@ def error_bound(n: int, dtype: torch.dtype, accumulate: str) -> float:
     if accumulate == "low":
         return gamma(n, u)
     if accumulate == "float32":
-        return u + (1 + u) * gamma(n - 1, limits(torch.float32).unit_roundoff)
+        u32 = limits(torch.float32).unit_roundoff
+        converted = n if u < u32 else n - 1  # wider dtypes are rounded once more to float32
+        return u + (1 + u) * gamma(converted, u32)
     if accumulate == "pairwise":
         return gamma(math.ceil(math.log2(n)) + 1, u)
     return u + (1 + u) * (2 * u + n * u * u)
@@ -592,7 +615,11 @@ def accumulation_errors(dtype: torch.dtype, ns: Sequence[int], trials: int = 32,
     :math:`|a|\cdot|b| = a\cdot b`:
     the error measured is the ordinary relative error. The reference is the dot
     product of the same rounded inputs in float64, whose own error
-    (:math:`\le \gamma_n(2^{-53})`) is far below anything measured here.
+    (:math:`\le \gamma_{n-1}(2^{-53})`: the products are exact) is far below
+    anything measured here. MPS has no float64; there the reference is float32,
+    whose summation error (up to :math:`\gamma_{n-1}(2^{-24})`) is of the size
+    of the ``"float32"`` errors themselves, so only the other three are measured
+    reliably.
 
     Args:
         dtype: the low precision (float16 or bfloat16; any floating dtype works).
@@ -859,10 +886,14 @@ def clip_by_norm(grads: Sequence[torch.Tensor], max_norm: float,
     .. math::  \lVert g\rVert = \Big(\sum_k \lVert g_k\rVert_2^2\Big)^{1/2}, \qquad
                g_k \leftarrow g_k \cdot \min\Big(1, \frac{c}{\lVert g\rVert + \epsilon}\Big).
 
-    The direction of the whole update is kept; only its length is capped at
-    about :math:`c`. This is what ``torch.nn.utils.clip_grad_norm_`` does in
-    place (with the same :math:`\epsilon = 10^{-6}`); this version returns new
-    tensors.
+    The direction of the whole update is kept; only its length is capped: the
+    clipped norm is :math:`\lVert g\rVert \min(1, c / (\lVert g\rVert + \epsilon)) < c`
+    whenever the coefficient is below 1, and the gradient is left alone only when
+    :math:`\lVert g\rVert \le c - \epsilon`, so it is always at most :math:`c`.
+    Pascanu et al. rescale to :math:`c\,g/\lVert g\rVert` when
+    :math:`\lVert g\rVert \ge c`; the :math:`\epsilon` is PyTorch's:
+    ``torch.nn.utils.clip_grad_norm_`` computes exactly this formula, with a fixed
+    :math:`\epsilon = 10^{-6}`, in place; this version returns new tensors.
 
     Args:
         grads: gradient tensors, on one device and of one floating dtype.
@@ -916,8 +947,9 @@ def train(net: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int = 20,
 
     .. math::  w \leftarrow w - \eta\, g \cdot \min\Big(1, \frac{c}{\lVert g\rVert + \epsilon}\Big).
 
-    With clipping, no step moves the weights farther than about
-    :math:`\eta c`. Stops early once the loss is not finite.
+    With clipping, no step moves the weights (all of them together, in the
+    Euclidean norm) farther than :math:`\eta c`. Stops early once the loss is
+    not finite.
 
     Args:
         net: the model (trained in place).

@@ -261,13 +261,15 @@
     // axis titles wider than their panel wrap
     axisKeys(layout).forEach(function (k) {
       var ax = layout[k];
-      if (k[0] !== "x" || !ax.title) { return; }
+      // automargin: tick labels at a panel's edge (rotated categories, long category
+      // names beside a y axis) push the margin instead of covering the axis title
+      if (k[0] === "y") { layout[k] = Object.assign({}, ax, {automargin: true}); return; }
+      if (!ax.title) { return; }
       var title = typeof ax.title === "object" ? ax.title : {text: ax.title};
       if (!title.text) { return; }
       var span = ax.domain ? ax.domain[1] - ax.domain[0] : 1;
       var tsize = Math.min((title.font || {}).size || 14, 13);
       var per = Math.max(10, Math.floor(span * plotWidth / (0.56 * tsize)));
-      // automargin: tick labels at a panel's edge (rotated categories) stay inside the figure
       layout[k] = Object.assign({}, ax, {automargin: true, title: Object.assign({}, title, {
         text: wrap(title.text, per).join("<br>"), font: Object.assign({}, title.font, {size: tsize})})});
     });
@@ -278,6 +280,13 @@
         var longest = steps.reduce(function (n, st) { return Math.max(n, String(st.label).length); }, 1);
         var fsize = (s.font || {}).size || 11;
         s = Object.assign({}, s, {pad: Object.assign({}, s.pad, {t: ((s.pad || {}).t || 0) + fix.bottom})});
+        // a long current-value line ("name = value") shrinks to fit the slider's width
+        var cv = s.currentvalue || {}, cvsize = (cv.font || {}).size || 13;
+        var chars = String(cv.prefix || "").length + longest + String(cv.suffix || "").length;
+        var fits = Math.floor((width * (s.len || 1) - 24) / (0.58 * chars));
+        if (fits < cvsize) {
+          s.currentvalue = Object.assign({}, cv, {font: Object.assign({}, cv.font, {size: Math.max(9, fits)})});
+        }
         if (steps.length * (longest * 0.6 * fsize + 6) <= width * (s.len || 1) - 40) { return s; }
         return Object.assign({}, s, {font: Object.assign({}, s.font, {color: "rgba(0,0,0,0)"})});
       });
@@ -317,6 +326,28 @@
     return moved > 2;
   }
 
+  /* A title wider than the figure: smaller type (not below 13 px), then wrapped,
+     with the top margin grown by the added lines. */
+  function fitTitle(layout, width) {
+    var t = layout.title;
+    if (!t || typeof t !== "object" || !t.text) { return; }
+    var size = (t.font || {}).size || 1.2 * ((layout.font || {}).size || 14);
+    var lines = String(t.text).split(/<br\s*\/?>/i);
+    var longest = Math.max.apply(null, lines.map(function (l) { return l.replace(/<[^>]*>/g, "").length; }));
+    var room = width - 30;
+    if (longest * 0.6 * size <= room) { return; }
+    var fitted = Math.max(13, Math.floor(room / (0.6 * longest)));
+    var wrapped = wrap(t.text, Math.floor(room / (0.6 * fitted)));
+    layout.title = Object.assign({}, t, {text: wrapped.join("<br>"),
+                                         font: Object.assign({}, t.font, {size: fitted})});
+    var extra = Math.ceil((wrapped.length - lines.length) * 1.3 * fitted);
+    if (extra > 0) {
+      layout.margin = Object.assign({}, layout.margin);
+      layout.margin.t = (layout.margin.t || 60) + extra;
+      layout.height = (layout.height || 450) + extra;
+    }
+  }
+
   /* --------------------------------------------------------------- render */
   /* The theme and the column width applied to a clean layout and data (copies). */
   function compose(gd, layout, data) {
@@ -328,7 +359,7 @@
     if (!st.fix || st.fix.width !== width) {
       st.fix = {width: width, title: 0, legend: 0, bottom: 0, passes: 0};
     }
-    if (width < NARROW) { phone(layout, data, width, st.fix); }
+    if (width < NARROW) { phone(layout, data, width, st.fix); } else { fitTitle(layout, width); }
     if (layout.height) {
       // plotly's responsive HTML sizes a wrapper in px and the plot at 100% of it
       [gd, gd.parentNode].forEach(function (el) {
@@ -345,7 +376,8 @@
     var st = gd._dotbook;
     var frame = null;
     if (st.twin) { frame = gd._transitionData._frameHash[st.active.join("-")] || null; }
-    var layout = Object.assign(clone(st.layout), frame ? clone(frame.layout) || {} : {});
+    // shallow: every key the theme or the phone layout changes is replaced by a copy
+    var layout = Object.assign({}, st.layout, frame ? frame.layout || {} : {});
     // a reader's zoom survives a re-render through plotly's own uirevision
     axisKeys(layout).forEach(function (k) {
       layout[k] = Object.assign({}, layout[k], {uirevision: "dotbook"});
@@ -523,7 +555,8 @@
      the page sideways on a phone: let it scroll inside its own box. */
   function fitMath() {
     document.querySelectorAll(".bd-article mjx-container:not([display='true'])").forEach(function (m) {
-      var line = m.closest("p, li, dd, dt, td, th, div") || m.parentNode;
+      if (m.closest("table")) { return; }  // a table scrolls as a whole (dotbook.css)
+      var line = m.closest("p, li, dd, dt, div") || m.parentNode;
       var wide = m.scrollWidth > line.clientWidth + 1;
       if (wide !== m.classList.contains("dotbook-wide-math")) { m.classList.toggle("dotbook-wide-math"); }
     });

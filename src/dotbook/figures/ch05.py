@@ -41,7 +41,7 @@ F64 = torch.float64
 _DIGITS = [str(k) for k in range(10)]
 _GREYS = [[0.0, "#FFFFFF"], [1.0, "#000000"]]  # paper white, ink black
 _DIVERGING = "RdBu"  # plotly's RdBu: red negative, white 0, blue positive
-_IMAGE_AXIS = {"showgrid": False, "zeroline": False, "showticklabels": False, "ticks": ""}
+_IMAGE_AXIS = {"showgrid": False, "zeroline": False, "showline": False}  # pixel indices
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,11 @@ def templates_figure() -> dict[str, Any]:
     axes = {**_image_axes(width, height, "x"), **_image_axes(width, height, "x2")}
     axes["xaxis"]["title"] = "class averages of the training digits (ink is dark)"
     axes["xaxis2"]["title"] = "templates: rows of W (blue +, red −)"
+    for name in ("xaxis", "xaxis2"):  # the tiles have no meaningful pixel coordinates
+        axes[name].update(showticklabels=False, ticks="")
+    for name in ("yaxis", "yaxis2"):  # room above the first row for its labels
+        axes[name].update(title="digits", tickvals=[3.5, 13.5], ticktext=["0–4", "5–9"],
+                          range=[height - 0.5, -1.9])
     label_x = [(k % 5) * 9 + 3.5 for k in range(10)]
     label_y = [(k // 5) * 10 - 1.0 for k in range(10)]  # in the gap above each tile
     skeleton = plots.skeleton(

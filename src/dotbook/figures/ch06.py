@@ -44,7 +44,7 @@ _GREYS = [[0.0, "#FFFFFF"], [1.0, "#000000"]]  # 0 white, 1 black (digits: ink i
 _PHOTO = [[0.0, "#000000"], [1.0, "#FFFFFF"]]  # photographs: 0 black, 1 white
 _HEAT = [[0.0, "#FFFFFF"], [1.0, "#D55E00"]]  # 0 white → vermillion
 _DIVERGING = "RdBu"
-_IMAGE_AXIS = {"showgrid": False, "zeroline": False, "showticklabels": False, "ticks": ""}
+_IMAGE_AXIS = {"showgrid": False, "zeroline": False, "showline": False}  # pixel indices
 _TITLE = {"y": 0.96, "yanchor": "top", "font": {"size": 14}}
 
 

@@ -156,7 +156,7 @@ def _example_products() -> torch.Tensor:
 
 
 _STATS = (("max_weight", "largest weight", 0), ("entropy", "entropy / log T", 2),
-          ("jacobian_norm", "softmax Jacobian norm", 1))
+          ("jacobian_norm", "Jacobian norm", 1))
 
 
 @functools.cache
@@ -178,7 +178,7 @@ def _scaling_skeleton() -> Fig:
         # a horizontal band between the title and the panels: no curve reaches there
         legend={"orientation": "h", "x": 0.0, "y": 1.02, "xanchor": "left",
                 "yanchor": "bottom", "font": {"size": 12}},
-        margin={"t": 135, "l": 60, "r": 15},
+        margin={"t": 150, "l": 60, "r": 15},
         title={"font": {"size": 15}},
     )
 
@@ -206,7 +206,7 @@ def scaling_figure(d_k: int, scaled: int) -> Fig:
         data.append(dict(type="scatter", x=_CURVE_D_K,
                          y=rounded([curves[other][key][i] for i in _CURVE_INDEX]),
                          mode="lines", xaxis="x2", yaxis="y2", hoverinfo="skip",
-                         name=f"grey dots: the three {other}", legendgroup="other",
+                         name=f"grey: {other}", legendgroup="other",
                          showlegend=key == "max_weight",
                          line={"color": "#AAAAAA", "width": 1.5, "dash": "dot"}))
         data.append(dict(type="scatter", x=_CURVE_D_K,
@@ -248,7 +248,7 @@ def variance_figure(result: attention.ScoreVariance) -> Fig:
         alt=("Log-log plot of the measured variance of q·k against d_k: the points with "
              "error bars sit on the line variance = d_k; the variance of the scaled score "
              "q·k/sqrt(d_k) stays at 1."),
-        height=440,
+        height=440, margin={"t": 80},
         axes={"xaxis": {"title": "d_k (log scale)", "type": "log", "range": [lo, hi]},
               "yaxis": {"title": "variance (log scale)", "type": "log",
                         "range": [lo - 0.3, hi + 0.3]}},
@@ -265,8 +265,8 @@ def variance_figure(result: attention.ScoreVariance) -> Fig:
              mode="lines+markers", name="measured Var(q·k/√d_k)",
              line={"color": plots.PALETTE[0]}, marker={"size": 8}),
     ]
-    return plots.assemble(sk, data, title=(f"Var(q·k) grows like d_k ({result.samples} "
-                                           f"pairs per d_k; bars: ±2 standard errors)"))
+    return plots.assemble(sk, data, title=(f"Var(q·k) grows like d_k<br>{result.samples:,} "
+                                           f"pairs per d_k; error bars ±2 standard errors"))
 
 
 def scale_figure(rows: Sequence[attention.ScaleRow], where: str) -> Fig:

@@ -195,12 +195,13 @@ W_START = (-1.0, -1.0)
 
 @functools.cache
 def _alignment_inputs() -> torch.Tensor:
-    """64 inputs whose two coordinates have mean square exactly 1 and are exactly
-    uncorrelated (a Gram–Schmidt step on a seeded sample), so the input
-    covariance is the identity before the e₂ coordinate is scaled."""
+    """64 inputs whose two coordinates have mean 0 and mean square exactly 1 and are
+    exactly uncorrelated (centring and a Gram–Schmidt step on a seeded sample), so the
+    input covariance is the identity before the e₂ coordinate is scaled, and the bias,
+    whose gradient is the mean error, never moves."""
     g = generator(SEED + 1)
     raw = torch.randn(64, 2, generator=g, dtype=F64)  # (64, 2)
-    q, _ = torch.linalg.qr(raw)  # (64, 2) orthonormal columns
+    q, _ = torch.linalg.qr(raw - raw.mean(dim=0))  # (64, 2) orthonormal columns, mean 0
     return q * math.sqrt(64.0)  # columns with mean square 1, orthogonal
 
 
@@ -208,8 +209,8 @@ def alignment_path(spread: float, steps: int = ALIGN_STEPS, lr: float = ALIGN_LR
                    ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Gradient descent on the MSE of a linear neuron whose inputs have spread ``spread`` along e₂.
 
-    Inputs :math:`x_i = (a_i, s\,c_i)` with :math:`\overline{a^2} = \overline{c^2} = 1`,
-    :math:`\overline{ac} = 0`; targets :math:`y_i = w^*\cdot x_i`; start :math:`w_0`.
+    Inputs :math:`x_i = (a_i, s\,c_i)` with :math:`\overline{a} = \overline{c} = 0`,
+    :math:`\overline{a^2} = \overline{c^2} = 1`, :math:`\overline{ac} = 0`; targets :math:`y_i = w^*\cdot x_i`; start :math:`w_0`.
     The weight error :math:`e_t = w_t - w^*` then obeys
     :math:`e_{t+1} = (I - 2\eta\Sigma)\,e_t` with :math:`\Sigma = \operatorname{diag}(1, s^2)`.
 

@@ -40,7 +40,7 @@ SCHEME_NAMES = ("standard", "xavier", "he", "normal")
 _SCHEME_LABELS = {"standard": "standard U(±1/√n)", "xavier": "Xavier 2/(n_in+n_out)",
                   "he": "He 2/n_in", "normal": "N(0, 1)"}
 WIDTH = 128
-BATCH = 64
+BATCH = 32
 MAX_DEPTH = 50
 SEED = 9
 _LOG_RANGE = [-10.0, 10.0]

@@ -115,8 +115,9 @@ def _softmax_curves(dtype: torch.dtype) -> dict[str, list]:
 def _softmax_skeleton(names: str) -> Fig:
     return plots.skeleton(
         alt=("Left: bars of the softmax of nine logits computed naively and after shifting "
-             "by the maximum, with float64 reference markers; past the dtype's overflow "
-             "threshold the naive bars drop to zero and then vanish because they are nan. "
+             "by the maximum, with float64 reference markers; near the dtype's overflow "
+             "threshold the naive bars drop to zero (their sum overflowed) and then vanish "
+             "because they are nan. "
              "Right: the largest error of each method against the logit scale on log axes; "
              "the naive curve jumps to about 1 where its denominator overflows and nan "
              "markers follow, while the shifted curve stays small."),
@@ -216,8 +217,9 @@ def _accumulation_skeleton(names: str) -> Fig:
         alt=("Relative error of a low-precision dot product against the vector length n on "
              "log–log axes, for sequential accumulation in the low precision, float32 "
              "accumulation, pairwise and Kahan summation, with the worst-case bound γ_n, "
-             "the pairwise bound and the typical √n·u growth; the sequential error grows "
-             "and then stagnates near 1 while the other three stay near the unit roundoff."),
+             "the pairwise bound and the √n·u growth rate of typical errors; the sequential "
+             "error first grows parallel to √n·u, then faster, towards 1, as the running sum "
+             "stagnates, while the other three stay below the unit roundoff."),
         height=500,
         axes={
             "xaxis": {"title": "vector length n (log)", **_LOG,
@@ -260,7 +262,7 @@ def accumulation_figure(dtype_index: int,
         dict(type="scatter", mode="lines", x=rounded(dense), y=rounded(gam),
              name="bound γ_n = nu/(1−nu) for (a)", line=dict(color=_COLORS["bound"], dash="dash")),
         dict(type="scatter", mode="lines", x=rounded(dense),
-             y=rounded([math.sqrt(n) * u for n in dense]), name="typical √n·u",
+             y=rounded([math.sqrt(n) * u for n in dense]), name="√n·u: typical growth rate",
              line=dict(color=_COLORS["low"], dash="dot")),
         dict(type="scatter", mode="lines", x=rounded(dense),
              y=rounded([stability.gamma(math.ceil(math.log2(n)) + 1, u) for n in dense]),
@@ -430,7 +432,8 @@ def _normalization_skeleton() -> Fig:
              "deep ReLU network without normalisation and with LayerNorm or RMSNorm; without "
              "normalisation the dot products grow geometrically with depth and cross float16's "
              "largest value, and the gradients are huge at every layer; with normalisation "
-             "both stay of order one."),
+             "both stay bounded at every depth: the dot products are about as large as the "
+             "gain, and the gradients stay below one."),
         height=480, cols=2, horizontal_spacing=0.12,
         axes={
             "xaxis": {"title": "layer l", "range": [0, NORM_DEPTH + 1]},
