@@ -66,6 +66,7 @@ test-unit: $(STAMP)
 gpu-check: $(STAMP)
 	$(BIN)/python -c "import torch; assert torch.cuda.is_available(), 'no CUDA device here'; print(torch.cuda.get_device_name())"
 	$(BIN)/python -m pytest src tests book --nbval-lax -p no:cacheprovider -m "not browser and not lab and not slow"
+	$(BIN)/python tools/record_gpu_run.py
 
 # The reader notebooks of the book build (book/_ext/reader_notebooks.py writes them
 # to _build/html/_notebooks/), copied to _build/lab/ unless your copy there is newer,

@@ -71,7 +71,10 @@ def test_token_importance_against_autograd_and_ablation(device):
     out = torch.nn.functional.scaled_dot_product_attention(q[None, None], k[None], v[None])
     assert abs(float(out[0, 0] @ r) - imp.output) < 1e-12
     assert int(imp.attention.argmax()) == 0 and int(imp.contribution.argmax()) == 1
-    assert int(imp.gradient.abs().argmax()) == 1
+    assert float(imp.gradient[0]) < 0 and int(imp.gradient.argmax()) == 1
+    masked = attention.scaled_dot_product_attention(
+        q[None], k, v, mask=torch.tensor([[False, True, True, True]], device=device))
+    assert float(masked[0] @ r) > 10 * imp.output  # without the distractor, y grows
     # gradient × input by finite differences on token 1's value
     eps = 1e-6
     v2 = v.clone()

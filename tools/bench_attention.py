@@ -47,18 +47,22 @@ def main() -> int:
     parser.add_argument("--block", type=int, default=256, help="keys per block, chunked route")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's)")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args()
 
     if args.device == "cuda" and not torch.cuda.is_available():
         print("bench_attention: --device cuda, but torch sees no CUDA device", file=sys.stderr)
         return 2
+    if args.threads:
+        torch.set_num_threads(args.threads)
     where = torch.device(args.device)
     dtype = getattr(torch, args.dtype)
     heads = args.heads or (8 if where.type == "cuda" else 2)
     Ts = tuple(args.T or DEFAULT_T[where.type])
     print(f"# attention at scale on {device.describe(where)}: batch {args.batch}, "
-          f"heads {heads}, d_k {args.d_k}, {args.dtype}, block {args.block}")
+          f"heads {heads}, d_k {args.d_k}, {args.dtype}, block {args.block}, "
+          f"{torch.get_num_threads()} CPU threads")
     print(f"{'T':>7}  {'method':8}  {'peak memory (MB)':>16}  {'time (ms)':>10}  "
           f"{'± IQR/2':>8}")
     rows: list[attention.ScaleRow] = []

@@ -270,7 +270,7 @@ class MLP:
     losses: torch.Tensor
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """The network's output for inputs ``x`` of shape :math:`(*, n_0)`: shape :math:`(*, n_L)`."""
+        """The network's output for inputs ``x``: shape :math:`(*, n_0) \to (*, n_L)`."""
         return layers.stack(x, list(self.weights), list(self.biases), self.activation)
 
     @property

@@ -117,7 +117,7 @@ def std(scheme: str, fan_in: int, fan_out: int | None = None, gain: float = 1.0)
 
 def initialize_(weight: torch.Tensor, scheme: str, gain: float = 1.0, *,
                 generator: torch.Generator | None = None) -> torch.Tensor:
-    r"""Fill a weight matrix in place: uniform for ``"standard"``, normal otherwise, with :func:`std`.
+    r"""Fill a weight matrix in place with :func:`std`: uniform for ``"standard"``, else normal.
 
     ``"standard"`` draws :math:`U(-a, a)` with :math:`a = \text{gain}/\sqrt{\text{fan}_\text{in}}`
     (standard deviation :math:`a/\sqrt3`); the others draw
@@ -144,7 +144,7 @@ def initialize_(weight: torch.Tensor, scheme: str, gain: float = 1.0, *,
 
 def torch_initialize_(weight: torch.Tensor, scheme: str, gain: float = 1.0, *,
                       generator: torch.Generator | None = None) -> torch.Tensor:
-    """The same schemes through ``torch.nn.init``: the reference :func:`initialize_` is checked against.
+    """The same schemes through ``torch.nn.init``, the reference for :func:`initialize_`.
 
     ``"normal"``: ``normal_(std=gain)``; ``"standard"``: ``kaiming_uniform_(a=√5)``
     (what ``nn.Linear`` does by default), times ``gain``; ``"xavier"``:
@@ -153,7 +153,8 @@ def torch_initialize_(weight: torch.Tensor, scheme: str, gain: float = 1.0, *,
 
     Examples::
 
-        >>> w = torch_initialize_(torch.empty(300, 200), "he", generator=torch.Generator().manual_seed(0))
+        >>> g = torch.Generator().manual_seed(0)
+        >>> w = torch_initialize_(torch.empty(300, 200), "he", generator=g)
         >>> abs(float(w.std()) / std("he", 200) - 1) < 0.01
         True
     """
@@ -215,7 +216,7 @@ def predicted_dot_variance(n: int, w_var: float, x_mean: float, x_var: float,
 def dot_products(n: int, samples: int, inputs: str = "gaussian", *, w_std: float = 1.0,
                  generator: torch.Generator | None = None, device: torch.device | str | None = None,
                  dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    r"""``samples`` independent dot products :math:`w\cdot x`, fresh :math:`w` and :math:`x` each time.
+    r"""``samples`` independent dot products :math:`w\cdot x`, fresh :math:`w`, :math:`x` each time.
 
     :math:`w_i \sim N(0, \texttt{w\_std}^2)`; ``inputs="gaussian"`` draws
     :math:`x_i\sim N(0,1)` (mean 0, variance 1), ``"relu"`` draws
@@ -502,7 +503,8 @@ def depth_statistics(depth: int = 30, width: int = 256, activation: str = "relu"
 
     Examples::
 
-        >>> s = depth_statistics(10, 64, "linear", "xavier", generator=torch.Generator().manual_seed(0))
+        >>> g = torch.Generator().manual_seed(0)
+        >>> s = depth_statistics(10, 64, "linear", "xavier", generator=g)
         >>> len(s.activation_std), 0.5 < s.preactivation_ms[-1] < 2.0
         (10, True)
     """

@@ -81,24 +81,28 @@ def contributions(w: torch.Tensor, x: torch.Tensor, method: str = "formula") -> 
     :math:`x_i\,\partial(w\cdot x)/\partial x_i`, which for a dot product is the same.
 
     Args:
-        w: weights.
+        w: weights: one vector for every input, or one per input (same shape as ``x``).
         x: one input or a batch.
         method: one of :data:`ATTRIBUTION_METHODS`.
 
     Shape:
-        - w: :math:`(n)`, x: :math:`(*, n)`, output: :math:`(*, n)`
+        - w: :math:`(n)` or :math:`(*, n)` like x, x: :math:`(*, n)`, output: :math:`(*, n)`
 
     Examples::
 
         >>> contributions(torch.tensor([2., -1.]), torch.tensor([3., 4.]))
         tensor([ 6., -4.])
     """
-    w = _validate.vector(w, "w")
-    x = _validate.last_dim(x, "x", w.shape[0], w, "w")
+    w = _validate.batched(w, "w")
+    x = _validate.last_dim(x, "x", w.shape[-1], w, "w")
+    if w.ndim > 1 and w.shape != x.shape:
+        raise ValueError(f"shape mismatch: w has shape {tuple(w.shape)} and x {tuple(x.shape)}; "
+                         f"pass one weight vector (n,) or one per input, shaped like x")
     _validate.one_of(method, "method", ATTRIBUTION_METHODS)
     if method == "formula":
         return w * x  # (*, n)
-    return gradient_x_input(lambda x_: x_ @ w.detach(), x)
+    w0 = w.detach()
+    return gradient_x_input(lambda x_: (x_ * w0).sum(dim=-1), x)
 
 
 def _model_output(f: Model, x: torch.Tensor) -> torch.Tensor:
@@ -314,7 +318,9 @@ def disagreeing_tokens(*, device: torch.device | str | None = None,
     of the attention, but token 0's value is orthogonal to the readout
     :math:`r = e_1`: it adds nothing to :math:`y`. Token 1 gets little attention
     and carries a large value along :math:`r`, so it produces almost all of
-    :math:`y` and its gradient × input is the largest.
+    :math:`y`. Gradient × input gives token 1 the largest positive score and
+    token 0 a large negative one: token 0 is a distractor whose key soaks up
+    the attention that token 1 would otherwise get.
 
     Returns:
         ``(q, k, v, readout)`` with shapes :math:`(2)`, :math:`(4, 2)`, :math:`(4, 2)`, :math:`(2)`.
@@ -375,7 +381,8 @@ class Interference:
 
 
 def interference(u: torch.Tensor) -> tuple[float, float]:
-    r"""The largest and the mean :math:`|\cos\theta_{ij}|` over pairs :math:`i < j` of rows of ``u``.
+    r"""The largest and the mean :math:`|\cos\theta_{ij}|` over pairs :math:`i < j` of rows of ``u``
+    (two numbers).
 
     One Gram matrix of the unit rows; :func:`dotbook.highdim.max_abs_pairwise_cosine`
     (blockwise, for large ``m``) is the reference for the maximum.

@@ -53,7 +53,8 @@ each) and then sums them one of four ways (``accumulate=``):
 
 With :math:`\gamma_k = k u / (1 - k u)` (for :math:`k u < 1`), the classical
 worst-case bounds on :math:`|\hat s - a\cdot b| / (|a|\cdot|b|)`, where
-:math:`|a|\cdot|b| = \sum_i |a_i b_i|` (Higham 2002, §3.1, §4.2, §4.3), are :math:`\gamma_n` for ``"low"``,
+:math:`|a|\cdot|b| = \sum_i |a_i b_i|` (Higham 2002, §3.1, §4.2, §4.3), are
+:math:`\gamma_n` for ``"low"``,
 :math:`u + (1 + u)\gamma_{n-1}(u_{32})` for ``"float32"``,
 :math:`\gamma_{\lceil\log_2 n\rceil + 1}` for ``"pairwise"`` and
 :math:`u + (1+u)(2u + O(n u^2))` for ``"kahan"`` (:func:`error_bound`).
@@ -140,8 +141,9 @@ class Limits:
         max: the largest finite value.
         smallest_normal: the smallest positive normal number.
         smallest_subnormal: the smallest positive number (``smallest_normal * eps``).
-        exp_overflow: :math:`\\log(\\text{max})`; ``exp`` of anything past it (by more
-            than about half a unit in the last place of ``max``) is ``inf``.
+        exp_overflow: :math:`\\log(\\text{max})`; ``exp`` of anything past it by more
+            than about :math:`u/2` (where :math:`e^x` reaches ``max`` plus half its last
+            place) is ``inf``.
         exp_underflow: :math:`\\log(\\text{smallest subnormal}/2)`; ``exp`` of anything
             smaller rounds to 0.
     """

@@ -196,7 +196,7 @@ def neuron_gradients(w: torch.Tensor, b: float | torch.Tensor, x: torch.Tensor,
 
 
 def layer_gradients_loop(delta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    r"""A layer's weight gradient as a Python loop of outer products: :math:`\sum_i \delta_i x_i^\top`.
+    r"""A layer's weight gradient by a loop of outer products: :math:`\sum_i \delta_i x_i^\top`.
 
     Args:
         delta: :math:`\partial L/\partial z_i` for each example (a row per example).
@@ -207,7 +207,8 @@ def layer_gradients_loop(delta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
     Examples::
 
-        >>> layer_gradients_loop(torch.tensor([[1.0], [2.0]]), torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
+        >>> delta, x = torch.tensor([[1.0], [2.0]]), torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+        >>> layer_gradients_loop(delta, x)
         tensor([[1., 2.]])
     """
     delta, x = _layer_pair(delta, x)
@@ -218,7 +219,7 @@ def layer_gradients_loop(delta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 def layer_gradients(delta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    r"""A layer's weight gradient as one matrix product: :math:`\Delta^\top X = \sum_i \delta_i x_i^\top`.
+    r"""A layer's weight gradient as one product: :math:`\Delta^\top X = \sum_i \delta_i x_i^\top`.
 
     Shape:
         - delta: :math:`(B, m)`, x: :math:`(B, n)`; output: :math:`(m, n)`
@@ -292,7 +293,7 @@ class Trajectory:
 
 def train_neuron(x: torch.Tensor, y: torch.Tensor, loss: str = "logistic", *, steps: int = 200,
                  lr: float = 0.5, w0: torch.Tensor | None = None, b0: float = 0.0) -> Trajectory:
-    r"""Full-batch gradient descent on one neuron, :math:`w \leftarrow w - \eta\,\partial L/\partial w`.
+    r"""Full-batch gradient descent on one neuron, :math:`w \leftarrow w - \eta\,\nabla_w L`.
 
     The gradient is :func:`neuron_gradients` (the formula), with the mean loss
     over the batch. Deterministic: the same data and start give the same path.

@@ -27,11 +27,9 @@
   var NARROW = 600;  // px: below this a figure takes its phone layout
   var AXIS_COLOURS = {
     light: {paper: "#ffffff", text: "#333333", grid: "#E5E5E5", zero: "#BBBBBB", line: "#444444",
-            legend: "rgba(255,255,255,0.8)", railBg: "#f8fafc", railBorder: "#bec8d9",
-            grip: "#dbdde0", tick: "#333333"},
+            railBg: "#f8fafc", railBorder: "#bec8d9", grip: "#dbdde0", tick: "#333333"},
     dark: {paper: "#14181e", text: "#ced6dd", grid: "#343a42", zero: "#5d6570", line: "#aab3bd",
-           legend: "rgba(20,24,30,0.8)", railBg: "#2a3038", railBorder: "#6b7480",
-           grip: "#4a525c", tick: "#ced6dd"}
+           railBg: "#2a3038", railBorder: "#6b7480", grip: "#4a525c", tick: "#ced6dd"}
   };
   var BLACK = /^(#000|#000000|black|rgb\(0, ?0, ?0\))$/i;
 
@@ -47,6 +45,10 @@
       c.paper = css.getPropertyValue("--pst-color-background").trim() || c.paper;
       c.text = css.getPropertyValue("--pst-color-text-base").trim() || c.text;
     }
+    // a legend over the data lets it show through a little, as the template's did
+    var hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(c.paper);
+    c.legend = hex ? "rgba(" + [1, 2, 3].map(function (i) { return parseInt(hex[i], 16); }).join(",") +
+      ",0.8)" : c.paper;
     return c;
   }
 
@@ -64,7 +66,7 @@
     if (layout.title && typeof layout.title === "object") {
       layout.title = Object.assign({}, layout.title, {font: withFont(layout.title.font, c.text)});
     }
-    layout.legend = Object.assign({}, layout.legend, {bgcolor: c.paper,
+    layout.legend = Object.assign({}, layout.legend, {bgcolor: c.legend,
                                                       font: withFont((layout.legend || {}).font, c.text)});
     axisKeys(layout).forEach(function (k) {
       var ax = Object.assign({}, layout[k]);

@@ -125,7 +125,7 @@ def _learning_skeleton() -> dict[str, Any]:
 
 
 def learning_figure(step: int) -> dict[str, Any]:
-    """The data, the boundary and w after ``step`` updates; the cosine curves with the step marked."""
+    """The data, the boundary and w after ``step`` updates; the cosine curves, step marked."""
     run = blobs()
     step = int(step)
     w, b = run.path.w[step], float(run.path.b[step])
@@ -210,7 +210,8 @@ def alignment_path(spread: float, steps: int = ALIGN_STEPS, lr: float = ALIGN_LR
     r"""Gradient descent on the MSE of a linear neuron whose inputs have spread ``spread`` along e₂.
 
     Inputs :math:`x_i = (a_i, s\,c_i)` with :math:`\overline{a} = \overline{c} = 0`,
-    :math:`\overline{a^2} = \overline{c^2} = 1`, :math:`\overline{ac} = 0`; targets :math:`y_i = w^*\cdot x_i`; start :math:`w_0`.
+    :math:`\overline{a^2} = \overline{c^2} = 1`, :math:`\overline{ac} = 0`;
+    targets :math:`y_i = w^*\cdot x_i`; start :math:`w_0`.
     The weight error :math:`e_t = w_t - w^*` then obeys
     :math:`e_{t+1} = (I - 2\eta\Sigma)\,e_t` with :math:`\Sigma = \operatorname{diag}(1, s^2)`.
 

@@ -14,8 +14,6 @@ import functools
 import math
 from typing import Any
 
-import torch
-
 from dotbook import initialization, plots
 from dotbook.device import generator
 from dotbook.explore import Param, Twin

@@ -1,0 +1,198 @@
+"""dotbook.initialization: the schemes against torch.nn.init, the variance of a dot product,
+the mean-field recursion, and hooked statistics through depth against it."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dotbook import initialization
+from dotbook.device import generator
+
+
+@pytest.mark.parametrize(("scheme", "fan_in", "fan_out", "variance"), [
+    ("normal", 300, 200, 1.0),
+    ("standard", 300, 200, 1 / 900),
+    ("xavier", 300, 200, 2 / 500),
+    ("glorot", 300, 200, 2 / 500),
+    ("he", 300, 200, 2 / 300),
+    ("kaiming", 300, 200, 2 / 300),
+])
+def test_std_formulas(scheme, fan_in, fan_out, variance):
+    assert initialization.std(scheme, fan_in, fan_out) == pytest.approx(math.sqrt(variance))
+    assert initialization.std(scheme, fan_in, fan_out, gain=3.0) == pytest.approx(
+        3 * math.sqrt(variance))
+
+
+def test_he_is_root_two_over_n_not_root_two_divided_by_n():
+    assert initialization.std("he", 256) == pytest.approx(math.sqrt(2 / 256))
+    assert initialization.std("he", 256) != pytest.approx(math.sqrt(2) / 256)
+
+
+@pytest.mark.parametrize("scheme", initialization.SCHEMES)
+@pytest.mark.parametrize("gain", [1.0, 5 / 3])
+def test_ours_and_torch_nn_init_match_the_formula(scheme, gain):
+    fan_out, fan_in = 400, 700
+    want = initialization.std(scheme, fan_in, fan_out, gain)
+    tol = initialization.sample_std_tolerance(fan_in * fan_out, scheme)
+    ours = initialization.initialize_(torch.empty(fan_out, fan_in, dtype=torch.float64), scheme,
+                                      gain, generator=generator(1))
+    theirs = initialization.torch_initialize_(torch.empty(fan_out, fan_in, dtype=torch.float64),
+                                              scheme, gain, generator=generator(2))
+    assert abs(float(ours.std()) / want - 1) < tol
+    assert abs(float(theirs.std()) / want - 1) < tol
+    assert abs(float(ours.mean())) < 5 * want / math.sqrt(fan_in * fan_out)
+
+
+def test_standard_is_uniform_and_is_nn_linear_default():
+    w = initialization.initialize_(torch.empty(50, 64, dtype=torch.float64), "standard",
+                                   generator=generator(3))
+    assert float(w.abs().max()) <= 1 / 8
+    default = torch.nn.Linear(1024, 512, dtype=torch.float64).weight.detach()
+    tol = initialization.sample_std_tolerance(1024 * 512, "standard")
+    assert abs(float(default.std()) / initialization.std("standard", 1024) - 1) < tol
+
+
+def test_sample_std_tolerance_is_honest():
+    """Over many repeats, the sample std of N normal draws stays within the tolerance."""
+    N, repeats = 2000, 400
+    draws = torch.randn(repeats, N, generator=generator(4), dtype=torch.float64)
+    rel = (draws.std(dim=1) - 1).abs()
+    one_sigma = initialization.sample_std_tolerance(N, "he", z=1.0)
+    assert float(rel.max()) < initialization.sample_std_tolerance(N, "he")
+    assert 0.6 < float((rel < one_sigma).double().mean()) < 0.76  # ≈ 68 %
+
+
+@pytest.mark.parametrize(("n", "w_var", "x_mean", "x_var", "expected"), [
+    (10, 0.1, 0.0, 1.0, 1.0), (10, 0.1, 1.0, 1.0, 2.0), (4, 1.0, 0.0, 0.5, 2.0),
+])
+def test_predicted_dot_variance(n, w_var, x_mean, x_var, expected):
+    assert initialization.predicted_dot_variance(n, w_var, x_mean, x_var) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("inputs", ["gaussian", "relu"])
+def test_dot_products_variance_within_sampling_error(inputs):
+    n, S = 32, 40_000
+    z = initialization.dot_products(n, S, inputs, w_std=0.5, generator=generator(5))
+    if inputs == "gaussian":
+        truth, kurt_1 = n * 0.25, 9.0
+    else:
+        truth, kurt_1 = n * 0.25 * 0.5, 18.0
+    se = math.sqrt((3 + (kurt_1 - 3) / n - 1) / S)
+    assert abs(float(z.var()) / truth - 1) < 5 * se
+
+
+def test_moments_by_quadrature_match_sampling_and_closed_forms():
+    g = torch.randn(400_000, generator=generator(6), dtype=torch.float64)
+    for q in (0.1, 1.0, 4.0):
+        z = math.sqrt(q) * g
+        for activation, f, df in (("tanh", torch.tanh, lambda t: 1 - torch.tanh(t) ** 2),
+                                  ("relu", torch.relu, lambda t: (t > 0).double()),
+                                  ("linear", lambda t: t, torch.ones_like)):
+            assert initialization.second_moment(activation, q) == pytest.approx(
+                float(f(z).square().mean()), rel=0.01)
+            assert initialization.derivative_moment(activation, q) == pytest.approx(
+                float(df(z).square().mean()), rel=0.01)
+            assert initialization.activation_std(activation, q) == pytest.approx(
+                float(f(z).std()), rel=0.01)
+
+
+def test_mean_field_closed_forms():
+    mf = initialization.mean_field(5, "relu", 2.0, q1=3.0)
+    assert mf.preactivation == pytest.approx([3.0] * 5)
+    assert mf.gradient == pytest.approx([1.0] * 5)
+    mf = initialization.mean_field(4, "linear", 1 / 3)
+    assert mf.forward_ratio == pytest.approx([1 / 3] * 3)
+    assert mf.backward_ratio == pytest.approx([1 / 3] * 3)
+
+
+def test_record_hooks_see_what_the_layers_compute():
+    net = initialization.mlp(3, 6, "tanh", "xavier", generator=generator(7), dtype=torch.float64)
+    x = torch.randn(4, 6, generator=generator(8), dtype=torch.float64, requires_grad=True)
+    zs = []
+    h = x
+    for module in net:
+        h = module(h)
+        if isinstance(module, torch.nn.Linear):
+            h.retain_grad()
+            zs.append(h)
+    (h * h).sum().backward()
+    with initialization.record(net) as seen:
+        (net(x) ** 2).sum().backward()
+    assert len(seen["z"]) == 3 and len(seen["h"]) == 2 and len(seen["grad"]) == 3
+    for got, z in zip(seen["z"], zs, strict=True):
+        torch.testing.assert_close(got, z.detach())
+    for got, z in zip(seen["grad"], zs, strict=True):  # bottom-up order
+        torch.testing.assert_close(got, z.grad)
+    assert not any(m._forward_hooks or m._backward_hooks for m in net)  # removed
+
+
+@pytest.mark.parametrize(("activation", "scheme", "forward"), [
+    ("relu", "xavier", 0.5), ("relu", "he", 1.0), ("linear", "standard", 1 / 3),
+    ("linear", "xavier", 1.0), ("tanh", "standard", None), ("tanh", "xavier", None),
+])
+def test_depth_statistics_match_the_recursion_within_sampling_error(activation, scheme, forward):
+    depth, width = 20, 256
+    s = initialization.depth_statistics(depth, width, activation, scheme, batch=64,
+                                        generator=generator(9), dtype=torch.float64)
+    mf = initialization.mean_field(depth, activation, s.sigma2, s.preactivation_ms[0])
+    tol = 5 * math.sqrt(5 / (width * (depth - 1))) + 2.5 / width
+
+    def gm(v):
+        return math.exp(sum(math.log(a) for a in v) / len(v))
+
+    assert abs(math.log(gm(s.forward_ratio) / gm(mf.forward_ratio))) < tol
+    assert abs(math.log(gm(s.backward_ratio) / gm(mf.backward_ratio))) < tol
+    if forward is not None:
+        assert gm(mf.forward_ratio) == pytest.approx(forward)
+
+
+def test_depth_statistics_shapes_and_saturation():
+    s = initialization.depth_statistics(6, 64, "tanh", "normal", batch=16, generator=generator(10))
+    assert len(s.activation_std) == len(s.gradient_std) == len(s.saturated) == 6
+    assert min(s.saturated[:-1]) > 0.5 and s.sigma2 == pytest.approx(64.0)
+    s = initialization.depth_statistics(6, 64, "relu", "he", batch=16, generator=generator(10))
+    assert s.saturated == [0.0] * 6
+
+
+@settings(max_examples=10, deadline=None)
+@given(depth=st.integers(1, 6), width=st.integers(1, 12), seed=st.integers(0, 99),
+       activation=st.sampled_from(initialization.ACTIVATIONS))
+def test_mlp_shapes(depth, width, seed, activation):
+    net = initialization.mlp(depth, width, activation, n_in=5, n_out=3, generator=generator(seed))
+    assert net(torch.zeros(2, 5)).shape == (2, 3)
+    linears = [m for m in net if isinstance(m, torch.nn.Linear)]
+    assert len(linears) == depth and all((m.bias == 0).all() for m in linears)
+
+
+def test_train_classifier_xavier_vs_he_on_a_deep_relu_net():
+    from dotbook import data
+
+    d = data.digits(scale="standard")
+    late = {}
+    for k, scheme in enumerate(("xavier", "he")):
+        net = initialization.mlp(30, 64, "relu", scheme, n_in=64, n_out=10,
+                                 generator=generator(50 + k))
+        run = initialization.train_classifier(net, d.x_train, d.y_train, d.x_test, d.y_test,
+                                              steps=300, batch=64, lr=0.01,
+                                              generator=generator(60))
+        late[scheme] = sum(run.loss[-50:]) / 50
+    assert abs(late["xavier"] - math.log(10)) < 0.05
+    assert late["he"] < 2.0
+
+
+@pytest.mark.parametrize(("call", "error", "words"), [
+    (lambda: initialization.std("lecun", 10), ValueError, "unknown scheme"),
+    (lambda: initialization.std("he", 0), ValueError, "fan_in must be an int >= 1"),
+    (lambda: initialization.initialize_(torch.empty(3), "he"), ValueError, "must be a matrix"),
+    (lambda: initialization.depth_statistics(201, 8), ValueError, "at most 200"),
+    (lambda: initialization.mlp(2, 4, "gelu"), ValueError, "activation must be one of"),
+    (lambda: initialization.dot_products(4, 10, "uniform"), ValueError, "inputs must be one of"),
+])
+def test_bad_input_is_refused_with_a_clear_message(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
