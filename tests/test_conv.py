@@ -201,6 +201,43 @@ def test_equivariance_exact_with_circular_padding_and_inside_with_zeros():
         assert (conv_z - ref_z).abs().max() > 1e-3  # but not at the border
 
 
+def test_conv2d_is_cross_correlation_not_convolution():
+    # an impulse comes back as the kernel rotated by 180°; flipping the kernel first gives
+    # the convolution of signal processing, sum_uv W[u, v] x[i - u, j - v]
+    g = torch.Generator().manual_seed(5)
+    k = torch.randn(1, 1, 3, 2, generator=g, dtype=F64)
+    impulse = torch.zeros(1, 1, 6, 6, dtype=F64)
+    impulse[0, 0, 3, 2] = 1.0
+    for fn in (layers.conv2d, layers.conv2d_loop, F.conv2d):
+        y = fn(impulse, k, padding=(2, 1))
+        close(y[0, 0, 3:6, 2:4], k[0, 0].flip(0, 1), rtol=0, atol=0)
+    x = torch.randn(1, 1, 5, 6, generator=g, dtype=F64)
+    full = torch.zeros(7, 7, dtype=F64)  # the 'full' convolution by its definition
+    for i in range(7):
+        for j in range(7):
+            for u in range(3):
+                for v in range(2):
+                    if 0 <= i - u < 5 and 0 <= j - v < 6:
+                        full[i, j] += k[0, 0, u, v] * x[0, 0, i - u, j - v]
+    close(layers.conv2d(x, k.flip(2, 3), padding=(2, 1))[0, 0], full, rtol=1e-12, atol=1e-12)
+
+
+def test_stride_keeps_equivariance_only_for_multiples_of_the_stride():
+    g = torch.Generator().manual_seed(6)
+    x = torch.randn(1, 1, 12, 12, generator=g, dtype=F64)
+    k = torch.randn(1, 1, 3, 3, generator=g, dtype=F64)
+
+    def f(image):
+        return layers.conv2d(image, k, stride=3, padding=1, padding_mode="circular")  # (.., 4, 4)
+
+    for dy, dx in [(3, 0), (0, -6), (3, 9)]:
+        close(f(layers.translate(x, dy, dx)), layers.translate(f(x), dy // 3, dx // 3),
+              rtol=1e-12, atol=1e-12)
+    y1 = f(layers.translate(x, 0, 1))
+    assert min(float((y1 - layers.translate(f(x), a, b)).abs().max())
+               for a in range(4) for b in range(4)) > 1e-3
+
+
 def test_edge_kernel_is_steerable_and_sums_to_zero():
     k0 = layers.edge_kernel(0.0, 7, 1.5, dtype=F64)
     k90 = layers.edge_kernel(90.0, 7, 1.5, dtype=F64)

@@ -33,7 +33,9 @@ def test_digits_unit_scale_is_raw_over_16():
     # every split row is a row of the raw data, and together they are all of it
     rows = torch.cat([d.x_train, d.x_test])
     assert rows.shape == raw.shape
-    assert torch.equal(torch.sort(rows.sum(dim=1)).values, torch.sort(raw.sum(dim=1)).values)
+    assert sorted(map(tuple, rows.tolist())) == sorted(map(tuple, raw.tolist()))
+    labels = torch.cat([d.y_train, d.y_test])
+    assert torch.equal(torch.bincount(labels), torch.bincount(torch.tensor(load_digits().target)))
 
 
 def test_digits_split_is_stratified_disjoint_and_seeded():

@@ -128,6 +128,17 @@ def test_trained_layer_is_accurate_and_its_scores_match_the_figure():
         ch05.match_figure(10_000)
 
 
+def test_templates_sum_to_zero_and_a_shared_shift_changes_no_probability():
+    # softmax is blind to one vector added to every row (and one number to every bias);
+    # training from zero keeps sum_k W_k = 0 and sum_k b_k = 0
+    t = ch05.trained()
+    assert t.weight.sum(dim=0).abs().max() < 1e-9 and abs(float(t.bias.sum())) < 1e-9
+    x = t.digits.x_test
+    v = torch.randn(64, generator=torch.Generator().manual_seed(0), dtype=F64)
+    close(torch.softmax(x @ (t.weight + v).T + t.bias + 3.0, dim=1),
+          torch.softmax(t.scores(x), dim=1))
+
+
 def test_match_grid_has_one_of_each_digit_and_a_mistake():
     t = ch05.trained()
     grid = ch05.match_indices()

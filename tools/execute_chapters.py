@@ -11,6 +11,7 @@ fails here is executed again by Sphinx, which then reports its error.
     python tools/execute_chapters.py [--cache _build/.jupyter_cache] [--workers N]
 
 Prints one line per chapter with its execution time (from the cache record).
+With two or more workers each kernel runs torch on one thread (``OMP_NUM_THREADS=1``).
 """
 
 from __future__ import annotations
@@ -72,6 +73,11 @@ def main() -> int:
     from jupyter_cache.executors import load_executor
 
     os.environ.setdefault("DOTBOOK_BUILD", "1")
+    workers = os.cpu_count() or 1
+    if workers > 1:
+        # one kernel per core: each kernel's torch gets one thread, or the two
+        # kernels' thread pools fight over the cores and small ops stall
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
     chapters = toc_chapters()
     cache = get_cache(str(args.cache))
     for path in chapters:
@@ -81,7 +87,6 @@ def main() -> int:
     uris = [str(p) for p in chapters]
     start = time.perf_counter()
     # one worker per core; jupyter-cache's pool uses os.cpu_count() processes
-    workers = os.cpu_count() or 1
     executor = load_executor("local-parallel" if workers > 1 else "local-serial", cache,
                              logger=logger)
     if multiprocessing.get_start_method(allow_none=True) is None:

@@ -15,6 +15,9 @@ layers     a layer as m dot products, its Jacobians, stacks and their collapse;
            templates (softmax regression, preferred input); conv2d as loop and im2col
 stability  formats (finfo), stable softmax/logsumexp, low-precision dot, norms, clipping
 attention  softmax(QKᵀ/√d_k + M)V from dot products, masks, why √d_k, online softmax
+capacity   XOR against one neuron (LP certificate), small MLPs, depth vs width at equal P
+interpret  contributions wᵢxᵢ, gradient × input, integrated gradients, attention vs
+           gradients, superposition and interference
 data       scikit-learn's bundled digits and photos (no download), a toy 2-D set
 explore    one function, two faces: static slider figure and live widgets
 plots      one plotly look for the whole book
@@ -29,6 +32,7 @@ Shape letters, used in every ``Shape:`` section and shape comment:
 - ``T``   sequence length
 - ``d_k`` query/key width
 - ``C``, ``H``, ``W`` channels, height, width
+- ``N``   number of examples in a data set (``N_train``, ``N_test``)
 
 ``*`` in a shape means "any leading batch dimensions".
 

@@ -34,6 +34,12 @@ is visible when both allow it.
 
 Shape letters: ``*`` batch and head dimensions, ``T_q`` queries, ``T_k`` keys,
 ``d_k`` query/key width, ``d_v`` value width.
+
+Names (the package's naming rule): :func:`scaled_dot_product_attention` is the
+vectorised *definition*, the ``_naive`` twin of the rule, kept under the name
+PyTorch uses for the same operation; :func:`scaled_dot_product_attention_loop`
+is the Python-loop reference; :func:`chunked_attention` is the memory-frugal
+route all three are tested against.
 """
 
 from __future__ import annotations
@@ -362,8 +368,10 @@ def chunked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block: 
 
     and the result is :math:`o/\ell` (Milakov & Gimelshein, 2018; Rabe &
     Staats, 2021; Dao et al., 2022). Only a (*, T_q, block) slice of scores
-    exists at a time: O(T·block) extra memory instead of O(T²). The causal
-    mask is built per block from indices, never as a (T_q, T_k) matrix.
+    exists at a time, next to the running (*, T_q, d_v) output and a few
+    temporaries of that size: O(T·(block + d_v)) extra memory, linear in T,
+    instead of the O(T²) of the score matrix. The causal mask is built per
+    block from indices, never as a (T_q, T_k) matrix.
 
     Args:
         q, k, v: as in :func:`scaled_dot_product_attention`.
@@ -818,9 +826,10 @@ def bytes_per_score(rows: Sequence[ScaleRow], method: str = "naive", *, batch: i
     r"""Measured bytes per score element: the slope of peak memory against B·h·T².
 
     From the two largest T measured for ``method``:
-    :math:`(P_2 - P_1) / (Bh\,(T_2^2 - T_1^2))`. Terms linear in T (inputs,
-    output, running statistics) cancel to first order, so what is left is
-    what every (T, T) buffer alive at the peak costs per element.
+    :math:`(P_2 - P_1) / (Bh\,(T_2^2 - T_1^2))`. If the peak is
+    :math:`aBhT^2 + cT`, this is :math:`a + c/(Bh(T_1 + T_2))`: terms linear in
+    T (inputs, output, running statistics) shrink like 1/T, and what is left is
+    what the (T, T) buffers alive at the peak cost per element.
 
     Examples::
 

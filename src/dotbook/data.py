@@ -3,8 +3,8 @@
 Nothing here touches the network. The real data comes from files inside the
 scikit-learn wheel:
 
-- :func:`digits`: 1,797 handwritten digits, 8×8 pixels each, from the UCI
-  "optical recognition of handwritten digits" set (``load_digits``), split
+- :func:`digits`: 1,797 handwritten digits, 8×8 pixels each, the test part of
+  the UCI "optical recognition of handwritten digits" set (``load_digits``), split
   once, stratified and seeded, into a training and a test part;
 - :func:`sample_image`: the two photographs scikit-learn bundles
   (``china.jpg``, ``flower.jpg``; 427×640 colour, decoded by Pillow),
@@ -255,8 +255,8 @@ def two_blobs(n_per_class: int = 50, *, separation: float = 3.0, angle_deg: floa
 
     The centres sit at :math:`\pm\tfrac{s}{2}u + c` with
     :math:`u = (\cos\alpha, \sin\alpha)` and a fixed offset :math:`c = (1, 0.5)`,
-    so the best separating line does *not* pass through the origin: a
-    neuron needs its bias. Each point adds standard normal noise.
+    so the perpendicular bisector of the centres, the best separating line,
+    misses the origin (unless :math:`u \perp c`): a neuron needs its bias. Each point adds standard normal noise.
 
     Args:
         n_per_class: points per class.

@@ -415,7 +415,7 @@ def preferred_input(w: torch.Tensor, norm: float = 1.0, *, method: str = "formul
                \qquad w\cdot x^\star = r\,\lVert w\rVert
 
     by Cauchy–Schwarz, :math:`w\cdot x \le \lVert w\rVert\lVert x\rVert` with
-    equality only along :math:`w`. The bias does not move the maximiser (it
+    equality only when :math:`x` is a positive multiple of :math:`w`. The bias does not move the maximiser (it
     adds the same number to every input).
 
     Args:
@@ -634,8 +634,9 @@ def conv2d_loop(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
     .. math::  y_{b,o,i,j} = b_o + \sum_{c,u,v} W_{o,c,u,v}\;
                \tilde x_{b,\;g(o)\cdot C_{in}/G + c,\; s_H i + d_H u,\; s_W j + d_W v}
 
-    where :math:`\tilde x` is the padded input and :math:`g(o)` the group of
-    filter :math:`o`. In words: cut out the receptive field of output pixel
+    where :math:`\tilde x` is the padded input and :math:`g(o) = \lfloor o / (C_{out}/G)\rfloor`
+    the group of filter :math:`o` (filters of group :math:`g` read only input channels
+    :math:`g\,C_{in}/G, \dots, (g+1)\,C_{in}/G - 1`). In words: cut out the receptive field of output pixel
     :math:`(i, j)`, flatten it, and take its dot product with the flattened
     filter. Like ``F.conv2d`` this is a cross-correlation (the kernel is not
     flipped), which is what deep learning calls convolution.
@@ -700,9 +701,9 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
 
     .. math::  Y = W_{row}\,X_{col} + b\,\mathbf 1^\top ,
 
-    done per group when ``groups > 1``. This lowering to a matrix product
-    is how convolutions were first run on GPUs (Chellapilla et al. 2006),
-    at the price of copying each input pixel into up to :math:`k_Hk_W` columns.
+    done per group when ``groups > 1``. This lowering ("unrolling") to a
+    matrix product, computed by BLAS, is due to Chellapilla et al. (2006); its
+    price is memory, each input pixel copied into up to :math:`k_Hk_W` columns.
 
     Args, Shape: as :func:`conv2d_loop`.
 
@@ -759,15 +760,21 @@ def edge_kernel(angle_deg: float, size: int = 5, sigma: float = 1.0, *,
                 dtype: torch.dtype = torch.float32) -> torch.Tensor:
     r"""An oriented edge detector: the derivative of a Gaussian along direction :math:`\theta`.
 
-    .. math::  k_\theta(u, v) = -\frac{u\cos\theta + v\sin\theta}{\sigma^2}\,
+    .. math::  k_\theta(u, v) \propto \frac{u\cos\theta + v\sin\theta}{\sigma^2}\,
                e^{-(u^2 + v^2)/(2\sigma^2)}
 
     on the grid :math:`u, v \in \{-(\text{size}-1)/2, …, (\text{size}-1)/2\}`
     (:math:`u` to the right, :math:`v` downwards), scaled so that
-    :math:`\sum|k| = 2`. It sums to zero (flat regions give 0) and
-    :math:`k_\theta = \cos\theta\,k_0 + \sin\theta\,k_{90}`: any direction is a
-    mix of two (steerable filters, Freeman & Adelson 1991). Its dot product
-    with a patch is large where brightness *rises* along :math:`\theta`.
+    :math:`\sum|k| = 2`. This is the derivative of the Gaussian along
+    :math:`\theta`, flipped (the derivative is odd, so flipping only changes
+    its sign): ``F.conv2d`` does not flip, so cross-correlating with
+    :math:`k_\theta` differentiates a blurred image along :math:`\theta`, and
+    the dot product with a patch is large where brightness *rises* along
+    :math:`\theta`. It sums to zero (flat regions give 0), and
+    :math:`k_\theta \propto \cos\theta\,k_0 + \sin\theta\,k_{90}` with a
+    positive factor that depends on :math:`\theta` through the
+    :math:`\sum|k| = 2` scaling: any direction is a mix of two (steerable
+    filters, Freeman & Adelson 1991).
 
     Shape:
         - output: :math:`(\text{size}, \text{size})`

@@ -120,12 +120,17 @@
   }
 
   /* ---------------------------------------------------------- phone layout */
+  /* `text` in lines of at most `perLine` visible characters, broken at spaces;
+     markup (<span style="…">, <sup>) counts for nothing and is never split. */
   function wrap(text, perLine) {
     var lines = [];
+    function visible(s) { return s.replace(/<[^>]*>/g, "").length; }
     String(text).split(/<br\s*\/?>/i).forEach(function (para) {
       var line = "";
-      para.split(" ").forEach(function (word) {
-        if (line && (line + " " + word).length > perLine) { lines.push(line); line = word; }
+      var guarded = para.replace(/<[^>]*>/g, function (tag) { return tag.replace(/ /g, "\u0000"); });
+      guarded.split(" ").forEach(function (word) {
+        word = word.replace(/\u0000/g, " ");
+        if (line && visible(line + " " + word) > perLine) { lines.push(line); line = word; }
         else { line = line ? line + " " + word : word; }
       });
       lines.push(line);
@@ -133,25 +138,33 @@
     return lines;
   }
 
-  /* Panels side by side in one row: [{x: "xaxis2", y: "yaxis2", d: [x0, x1]}, ...] by x. */
-  function rowOfPanels(layout) {
-    var panels = [], ydom = null, oneRow = true;
+  /* The panels of a figure with some side by side, in reading order (rows from the
+     top, then left to right): [{x: "xaxis2", y: "yaxis2", d: [x0, x1], yd: [y0, y1]}, ...];
+     null when no two panels share a height band. */
+  function gridOfPanels(layout) {
+    var panels = [], ok = true;
     axisKeys(layout).forEach(function (k) {
       var ax = layout[k];
-      if (k[0] !== "x" || ax.overlaying || !ax.domain) { return; }
+      if (k[0] !== "x" || ax.overlaying) { return; }
       var yk = "yaxis" + String(ax.anchor || "y").slice(1);
       var ya = layout[yk];
-      if (!ya) { oneRow = false; return; }
-      var yd = ya.domain || [0, 1];
-      if (ydom && (ydom[0] !== yd[0] || ydom[1] !== yd[1])) { oneRow = false; }
-      ydom = yd;
-      panels.push({x: k, y: yk, d: ax.domain.slice(), yd: yd.slice()});
+      if (!ya) { ok = false; return; }
+      panels.push({x: k, y: yk, d: (ax.domain || [0, 1]).slice(), yd: (ya.domain || [0, 1]).slice()});
     });
-    panels.sort(function (a, b) { return a.d[0] - b.d[0]; });
-    return oneRow && panels.length > 1 ? panels : null;
+    var sideBySide = panels.some(function (p) {
+      return panels.some(function (q) {
+        return q !== p && q.d[0] >= p.d[1] - 1e-6 && q.yd[0] < p.yd[1] && p.yd[0] < q.yd[1];
+      });
+    });
+    if (!ok || !sideBySide) { return null; }
+    panels.sort(function (a, b) {
+      var ca = (a.yd[0] + a.yd[1]) / 2, cb = (b.yd[0] + b.yd[1]) / 2;
+      return Math.abs(ca - cb) > 0.02 ? cb - ca : a.d[0] - b.d[0];
+    });
+    return panels;
   }
 
-  /* Stack a row of panels into a column; paper-referenced notes follow their panel. */
+  /* Stack the panels into one column; paper-referenced notes follow their panel. */
   function stack(layout, panels, plotWidth) {
     var m = layout.margin;
     var gap = 100;                                   // px: x ticks + axis title + subplot title
@@ -173,19 +186,22 @@
       layout[p.y] = Object.assign({}, layout[p.y], {domain: [bottom, top]});
       remap.push({from: p, to: [bottom, top]});
     });
+    // a note in paper coordinates belongs to the panel that holds it (a subplot
+    // title sits just above its panel) and moves with it
     function move(obj, xk, yk) {
       if (obj[xk + "ref"] !== "paper" || obj[yk + "ref"] !== "paper") { return obj; }
-      var x = obj[xk], y = obj[yk];
-      for (var i = 0; i < remap.length; i++) {
-        var r = remap[i], d = r.from.d;
-        if (x >= d[0] - 1e-6 && x <= d[1] + 1e-6) {
-          var out = Object.assign({}, obj);
-          out[xk] = (x - d[0]) / (d[1] - d[0]);
-          out[yk] = r.to[0] + (y - r.from.yd[0]) / (r.from.yd[1] - r.from.yd[0]) * (r.to[1] - r.to[0]);
-          return out;
-        }
-      }
-      return obj;
+      var x = obj[xk], y = obj[yk], best = null, miss = Infinity;
+      remap.forEach(function (r) {
+        var d = r.from.d, yd = r.from.yd;
+        if (x < d[0] - 1e-6 || x > d[1] + 1e-6) { return; }
+        var off = y > yd[1] ? y - yd[1] : (y < yd[0] ? yd[0] - y : 0);
+        if (off < miss) { miss = off; best = r; }
+      });
+      if (!best || miss > 0.15) { return obj; }
+      var d = best.from.d, yd = best.from.yd, out = Object.assign({}, obj);
+      out[xk] = (x - d[0]) / (d[1] - d[0]);
+      out[yk] = best.to[0] + (y - yd[0]) / (yd[1] - yd[0]) * (best.to[1] - best.to[0]);
+      return out;
     }
     if (layout.annotations) { layout.annotations = layout.annotations.map(function (a) { return move(a, "x", "y"); }); }
     return m.t + m.b + area;
@@ -209,7 +225,7 @@
     layout.margin = Object.assign({l: 60, r: 20, t: 60, b: 55}, layout.margin);
     layout.margin.l = Math.min(layout.margin.l, 56);
     layout.margin.r = Math.min(layout.margin.r, 16);
-    var panels = rowOfPanels(layout);
+    var panels = gridOfPanels(layout);
     if (panels) { height = stack(layout, panels, width - layout.margin.l - layout.margin.r); }
     var area = height - layout.margin.t - layout.margin.b;  // px of the plot area
     var plotWidth = width - layout.margin.l - layout.margin.r;

@@ -284,7 +284,8 @@ def scale_figure(rows: Sequence[attention.ScaleRow], where: str) -> Fig:
         alt=("Two log-log panels against the sequence length T: peak memory and time of "
              "naive attention (which stores the T by T score matrix), chunked attention "
              "with an online softmax, and PyTorch's fused kernel. Naive memory grows four "
-             "times per doubling of T, the other two about twice."),
+             "times per doubling of T, chunked memory about twice, and the fused kernel's "
+             "in uneven steps, more slowly than naive over the range."),
         height=440, cols=2, horizontal_spacing=0.14,
         axes={"xaxis": {"title": "T (log scale)", "type": "log", "range": xr},
               "yaxis": {"title": "peak memory (MB, log)", "type": "log", "range": span(mem)},

@@ -116,10 +116,13 @@ def _learning_skeleton() -> dict[str, Any]:
                       "scaleratio": 1},
             "xaxis2": {"title": "step t (log)", "type": "log",
                        "range": [0, math.log10(STEPS)]},
-            "yaxis2": {"title": "cosine", "range": [0.5, 1.02]},
+            "yaxis2": {"title": "cosine (orange: with μ₁ − μ₀; black: with max-margin)",
+                       "range": [0.5, 1.02], "title_font": {"size": 12}},
         },
-        legend={"orientation": "h", "x": 0.0, "y": -0.2, "yanchor": "top", "font": {"size": 11}},
-        margin={"t": 80, "b": 110},
+        # inside the cosine panel, below the curves (they stay above 0.6 after step 1)
+        legend={"x": 0.99, "xanchor": "right", "y": 0.02, "yanchor": "bottom",
+                "font": {"size": 11}},
+        margin={"t": 80},
         title={"font": {"size": 15}},
     )
 
@@ -145,7 +148,7 @@ def learning_figure(step: int) -> dict[str, Any]:
     data.append(dict(type="scatter", mode="lines", x=mx, y=my, name="max-margin line",
                      line=dict(color=plots.PALETTE[7], dash="dot", width=2), hoverinfo="skip"))
     bx, by = _boundary(w, b)
-    data.append(dict(type="scatter", mode="lines", x=bx, y=by, name="w·x + b = 0 at step t",
+    data.append(dict(type="scatter", mode="lines", x=bx, y=by, name="boundary w·x + b = 0",
                      line=dict(color=plots.PALETTE[2], width=3), hoverinfo="skip"))
     gx, gy = _direction(start_xy, run.mean_gap)
     data.append(dict(type="scatter", mode="lines", x=gx, y=gy, name="direction μ₁ − μ₀",
@@ -157,10 +160,10 @@ def learning_figure(step: int) -> dict[str, Any]:
                                  color=plots.PALETTE[2])))
     steps = _log_steps()
     data.append(dict(type="scatter", mode="lines", x=steps, y=rounded(run.cos_mean[steps]),
-                     name="cos(w, μ₁ − μ₀)", xaxis="x2", yaxis="y2",
+                     name="cos(w, μ₁ − μ₀)", xaxis="x2", yaxis="y2", showlegend=False,
                      line=dict(color=plots.PALETTE[4], dash="dash", width=2.5)))
     data.append(dict(type="scatter", mode="lines", x=steps, y=rounded(run.cos_margin[steps]),
-                     name="cos((w, b), max-margin)", xaxis="x2", yaxis="y2",
+                     name="cos((w, b), max-margin)", xaxis="x2", yaxis="y2", showlegend=False,
                      line=dict(color=plots.PALETTE[7], dash="dot", width=2.5)))
     shown = max(step, 1)  # step 0 has w = 0: no direction yet; mark it at t = 1 on the log axis
     data.append(dict(type="scatter", mode="markers", x=[shown, shown],
@@ -233,7 +236,7 @@ def _alignment_skeleton() -> dict[str, Any]:
              "the distance of each weight component from its target against the step, on a "
              "log scale; the first falls fast, the second only as fast as the inputs reach "
              "along its axis, and not at all when they have no spread there."),
-        height=430, cols=3, column_widths=[0.3, 0.3, 0.4], horizontal_spacing=0.09,
+        height=430, cols=3, column_widths=[0.29, 0.29, 0.42], horizontal_spacing=0.12,
         axes={
             "xaxis": {"title": "input x₁", "range": [-3.5, 3.5]},
             "yaxis": {"title": "input x₂", "range": [-3.5, 3.5], "scaleanchor": "x",
@@ -242,10 +245,11 @@ def _alignment_skeleton() -> dict[str, Any]:
             "yaxis2": {"title": "weight w₂", "range": [-1.3, 1.3], "scaleanchor": "x2",
                        "scaleratio": 1},
             "xaxis3": {"title": "step t", "range": [0, ALIGN_STEPS]},
-            "yaxis3": {"title": "|w_k − w*_k| (log)", "type": "log", "range": [-6, 0.5]},
+            "yaxis3": {"title": "|w_k − w*_k|", "type": "log", "range": [-6, 0.5],
+                       "exponentformat": "power", "dtick": 2},
         },
-        legend={"orientation": "h", "x": 0.0, "y": -0.22, "yanchor": "top", "font": {"size": 11}},
-        margin={"t": 85, "b": 105, "l": 55, "r": 15},
+        legend={"orientation": "h", "x": 0.0, "y": -0.25, "yanchor": "top", "font": {"size": 11}},
+        margin={"t": 85, "b": 115, "l": 55, "r": 15},
         title={"font": {"size": 14}},
     )
 

@@ -59,17 +59,17 @@ def _depth_skeleton() -> dict[str, Any]:
              "layer's dot products, both on a log scale, measured (solid) and predicted by the "
              "variance recursion (dashed), for the chosen activation, initialisation, gain and "
              "depth."),
-        height=460, cols=2, horizontal_spacing=0.12,
+        height=460, cols=2, horizontal_spacing=0.16,
         axes={
             "xaxis": {"title": "layer l", "range": [0, MAX_DEPTH + 1]},
             "yaxis": {"title": "std of h_l (log)", "type": "log", "range": _LOG_RANGE,
-                      "dtick": 2},
+                      "dtick": 4, "exponentformat": "power"},
             "xaxis2": {"title": "layer l", "range": [0, MAX_DEPTH + 1]},
             "yaxis2": {"title": "std of ∂L/∂z_l (log)", "type": "log", "range": _LOG_RANGE,
-                       "dtick": 2},
+                       "dtick": 4, "exponentformat": "power"},
         },
         legend={"orientation": "h", "x": 0.0, "y": -0.2, "yanchor": "top", "font": {"size": 11}},
-        margin={"t": 95, "b": 100},
+        margin={"t": 95, "b": 100, "l": 80},
         title={"font": {"size": 14}},
     )
 
@@ -107,10 +107,9 @@ def depth_figure(depth: int, gain: float, activation_index: int, scheme_index: i
     ]
     forward = _geometric_mean(s.forward_ratio)
     backward = _geometric_mean(s.backward_ratio)
-    title = (f"{activation}, {_SCHEME_LABELS[scheme]}, gain {float(gain):.2f}, depth {depth}: "
-             f"per layer E[z²] × {forward:.3g} (predicted {_geometric_mean(mf.forward_ratio):.3g})"
-             f"<br>gradient² × {backward:.3g} per layer downward (predicted "
-             f"{_geometric_mean(mf.backward_ratio):.3g})")
+    title = (f"{activation}, {_SCHEME_LABELS[scheme]}, gain {float(gain):.2f}, depth {depth}<br>"
+             f"per layer: E[z²] × {forward:.3g} (theory {_geometric_mean(mf.forward_ratio):.3g}), "
+             f"grad² × {backward:.3g} (theory {_geometric_mean(mf.backward_ratio):.3g})")
     return plots.assemble(_depth_skeleton(), data, title=title)
 
 
@@ -143,7 +142,7 @@ def variance_figure(ns: list[int], measured: dict[str, list[float]],
              "fits."),
         height=420,
         axes={"xaxis": {"title": "terms n (log)", "type": "log", "range": [lo, hi]},
-              "yaxis": {"title": "Var(w·x) (log)", "type": "log",
+              "yaxis": {"title": "Var(w·x) (log)", "type": "log", "exponentformat": "power",
                         "range": [math.log10(bottom) - 0.2, math.log10(top) + 0.2]}},
         legend={"x": 0.02, "xanchor": "left", "y": 0.98, "yanchor": "top", "font": {"size": 12}},
     )

@@ -35,6 +35,7 @@ from dotbook.plots import rounded
 
 __all__ = [
     "ACC_N",
+    "GAIN_STEP",
     "LOGITS",
     "NORM_DEPTH",
     "SCALES",
@@ -97,16 +98,18 @@ _NAN_AT = 3.0  # where nan results are marked on the error axis
 @functools.cache
 def _softmax_curves(dtype: torch.dtype) -> dict[str, list]:
     """Max |p − p_ref| over the nine probabilities at every scale of the axis,
-    naive and shifted, in ``dtype`` (``None`` where the result is nan or inf)."""
+    naive and shifted, in ``dtype`` (``None`` where the result is nan or inf),
+    rounded for the page. Computed once per dtype: the curves do not move with
+    the scale slider."""
     x = (_SCALE_AXIS[:, None] * LOGITS).to(dtype)  # (S, 9) rounded logits
     ref = torch.softmax(x.double(), dim=-1)  # (S, 9)
-    out: dict[str, list] = {"scale": _SCALE_AXIS.tolist()}
+    out: dict[str, list] = {"scale": rounded(_SCALE_AXIS.tolist())}
     for method in stability.SOFTMAX_METHODS:
         p = stability.softmax(x, method=method).double()  # (S, 9)
         err = (p - ref).abs().amax(dim=-1).clamp_min(_ERR_FLOOR)  # (S,)
         bad = ~torch.isfinite(p).all(dim=-1)  # (S,)
-        out[method] = [None if b else e for e, b in zip(err.tolist(), bad.tolist(),
-                                                        strict=True)]
+        out[method] = rounded([None if b else e for e, b in zip(err.tolist(), bad.tolist(),
+                                                                strict=True)])
         out[method + "_nan"] = [_NAN_AT if b else None for b in bad.tolist()]
     return out
 
@@ -161,11 +164,11 @@ def softmax_figure(dtype_index: int, scale: float,
                                                    size=14, line=dict(width=2))),
     ]
     for method, label in (("naive", "naive"), ("shifted", "shifted")):
-        data.append(dict(type="scatter", mode="lines", x=rounded(curves["scale"]),
-                         y=rounded(curves[method]), name=f"{label}: error", showlegend=False,
+        data.append(dict(type="scatter", mode="lines", x=curves["scale"],
+                         y=curves[method], name=f"{label}: error", showlegend=False,
                          xaxis="x2", yaxis="y2",
                          line=dict(color=_COLORS[method], width=2.5)))
-    data.append(dict(type="scatter", mode="markers", x=rounded(curves["scale"]),
+    data.append(dict(type="scatter", mode="markers", x=curves["scale"],
                      y=curves["naive_nan"], name="naive returns nan", xaxis="x2", yaxis="y2",
                      marker=dict(color=_COLORS["naive"], symbol="x", size=6)))
     data.append(dict(type="scatter", mode="lines", x=[lim.exp_overflow] * 2, y=[1e-17, 10.0],
@@ -190,6 +193,8 @@ def softmax_twin(dtypes: Sequence[torch.dtype] | None = None) -> Twin:
     """Sliders for the dtype (an index into ``dtypes``, default: what the CPU
     supports) and the logit scale."""
     dtypes = tuple(stability.supported_dtypes() if dtypes is None else dtypes)
+    for dtype in dtypes:  # the error curves, once per dtype, before any slider moves
+        _softmax_curves(dtype)
 
     def fn(dtype_index: int, scale: float) -> Fig:
         return softmax_figure(dtype_index, scale, dtypes)
@@ -315,12 +320,14 @@ def _score_std() -> tuple[list[int], list[float]]:
     return ns, stds
 
 
+@functools.lru_cache(maxsize=512)
 def _scores(n: int) -> torch.Tensor:
-    """q·k_j for one query and ``_KEYS`` keys with N(0, 1) entries in dimension n."""
+    """q·k_j for one query and ``_KEYS`` keys with N(0, 1) entries in dimension n,
+    largest first (drawn once per n: the temperature slider does not move them)."""
     g = generator(SEED + 3)
     q = torch.randn(n, generator=g, dtype=torch.float64)  # (n,)
     keys = torch.randn(_KEYS, n, generator=g, dtype=torch.float64)  # (T, n)
-    return keys @ q  # (T,)
+    return (keys @ q).sort(descending=True).values  # (T,)
 
 
 @functools.cache
@@ -350,7 +357,7 @@ def _temperature_skeleton() -> Fig:
 def temperature_figure(n: int, tau: float) -> Fig:
     """Left: std of q·k against n, with √n. Right: softmax(q·k_j / τ) for 12 keys."""
     ns, stds = _score_std()
-    s = _scores(n).sort(descending=True).values  # (T,) largest first
+    s = _scores(n)  # (T,) largest first
     p = stability.softmax(s / tau)  # (T,)
     entropy = float(-(p * torch.log(p.clamp_min(1e-300))).sum())
     keys = list(range(1, _KEYS + 1))
@@ -393,6 +400,34 @@ def _norm_nets() -> tuple[torch.Tensor, dict[str, torch.nn.Sequential]]:
     return x, nets
 
 
+def _normalization_batch(gains: Sequence[float]) -> list[dict[str, dict[str, list[float]]]]:
+    """:func:`normalization_data` at several gains in one pass: every gain's
+    weights are stacked along a leading dimension, so each layer is one batched
+    matrix product for all gains (each gain's numbers are what its own pass gives)."""
+    x, nets = _norm_nets()
+    scale = torch.tensor(gains, dtype=torch.float32)[:, None, None]  # (G, 1, 1)
+    out: list[dict[str, dict[str, list[float]]]] = [{} for _ in gains]
+    for norm, net in nets.items():
+        weights = [(scale * m.weight.detach()).requires_grad_()
+                   for m in net if isinstance(m, torch.nn.Linear)]  # L × (G, width, width)
+        h, zs = x.expand(len(gains), *x.shape), []  # (G, B, width)
+        for layer in net:  # one forward pass, keeping every layer's dot products
+            if isinstance(layer, torch.nn.Linear):
+                h = h @ weights[len(zs)].transpose(1, 2)  # (G, B, width)
+                zs.append(h)
+            else:
+                h = layer(h)  # norms and ReLU act on the last dimension
+        # the gains do not interact, so the sum's gradient holds each gain's own
+        grads = torch.autograd.grad(h.pow(2).mean(dim=(1, 2)).sum(), weights)
+        rms = torch.stack([z.detach().pow(2).mean(dim=(1, 2)).sqrt() for z in zs],
+                          dim=1).tolist()  # (G, L)
+        norms = torch.stack([g.double().flatten(1).norm(dim=1) for g in grads],
+                            dim=1).tolist()  # (G, L)
+        for k in range(len(gains)):
+            out[k][norm] = {"rms": rms[k], "grad": norms[k]}
+    return out
+
+
 def normalization_data(gain: float) -> dict[str, dict[str, list[float]]]:
     """For each norm in ``NORMS``: the RMS of every layer's dot products and the
     norm of every layer's weight gradient (loss: mean square of the output), on a
@@ -401,26 +436,27 @@ def normalization_data(gain: float) -> dict[str, dict[str, list[float]]]:
     The weights at ``gain`` are ``gain`` times the weights at gain 1, which is
     what :func:`dotbook.stability.deep_mlp` draws for that gain from the same
     generator; the networks are built once and only the scaling is redone."""
-    x, nets = _norm_nets()
-    out = {}
-    for norm, net in nets.items():
-        weights = [(gain * m.weight).detach().requires_grad_()
-                   for m in net if isinstance(m, torch.nn.Linear)]  # L × (width, width)
-        h, zs = x, []
-        for layer in net:  # one forward pass, keeping every layer's dot products
-            if isinstance(layer, torch.nn.Linear):
-                h = h @ weights[len(zs)].T  # (B, width)
-                zs.append(h)
-            else:
-                h = layer(h)
-        grads = torch.autograd.grad(h.pow(2).mean(), weights)
-        rms = torch.stack([z.detach().pow(2).mean().sqrt() for z in zs]).tolist()
-        out[norm] = {"rms": rms,
-                     "grad": torch.stack([g.double().norm() for g in grads]).tolist()}
-    return out
+    return _normalization_batch((float(gain),))[0]
 
 
-_cached_normalization = functools.lru_cache(maxsize=16)(normalization_data)
+#: The live gain slider's step, and every gain it can reach (the static grid among them).
+_PER_UNIT = 20  # gains are k / 20: exact for the grid's values, no drift from summing steps
+GAIN_STEP = 1 / _PER_UNIT
+_GAIN_STEPS = tuple(k / _PER_UNIT for k in range(16, 41))  # 0.8, 0.85, …, 2.0
+
+
+def _snap_gain(gain: float) -> float:
+    """``gain`` rounded to the slider's step."""
+    return round(float(gain) * _PER_UNIT) / _PER_UNIT
+
+
+@functools.cache
+def _normalization_table() -> dict[float, dict[str, dict[str, list[float]]]]:
+    """:func:`normalization_data` at every gain the slider reaches, in one batched
+    pass (tens of milliseconds): no slider move runs a network."""
+    return dict(zip(_GAIN_STEPS, _normalization_batch(_GAIN_STEPS), strict=True))
+
+
 _NORM_LABELS = {"none": "no normalisation", "layer": "LayerNorm", "rms": "RMSNorm"}
 
 
@@ -449,8 +485,11 @@ def _normalization_skeleton() -> Fig:
 
 
 def normalization_figure(gain: float) -> Fig:
-    """Sizes of dot products and gradients layer by layer, for three norms."""
-    d = _cached_normalization(float(gain))
+    """Sizes of dot products and gradients layer by layer, for three norms, at
+    ``gain`` rounded to the slider's step :data:`GAIN_STEP` (what the figure shows)."""
+    gain = _snap_gain(gain)
+    table = _normalization_table()
+    d = table[gain] if gain in table else normalization_data(gain)
     layers = list(range(1, NORM_DEPTH + 1))
     data = []
     for norm in stability.NORMS:
@@ -476,6 +515,6 @@ def normalization_figure(gain: float) -> Fig:
 def normalization_twin() -> Twin:
     """A slider for the weight gain (1 = He initialisation)."""
     return Twin(normalization_figure, [
-        Param("gain", "weight gain (1 = He initialisation)", GAINS, lo=0.8, hi=2.0,
-              step=0.05, default=1.5),
+        Param("gain", "weight gain (1 = He initialisation)", GAINS, lo=_GAIN_STEPS[0],
+              hi=_GAIN_STEPS[-1], step=GAIN_STEP, default=1.5),
     ])

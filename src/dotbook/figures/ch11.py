@@ -163,7 +163,7 @@ _POINTS = 41
 _WIDTH_SKELETON = plots.skeleton(
     alt=("The unit square coloured by a two-layer network's output for XOR: blue where it "
          "says class 0, vermillion where it says class 1, with its decision boundary as a "
-         "black curve and the four XOR points on top."),
+         "black curve and the four XOR points on top; misclassified points are circled."),
     height=500, axes=_plane_axes(),
     legend={"orientation": "h", "x": 0.0, "y": 1.0, "yanchor": "bottom", "font": {"size": 12}},
     margin={"t": 110, "l": 55, "r": 15},
@@ -177,7 +177,9 @@ def width_figure(width: int) -> dict[str, Any]:
     net = xor_net(width)
     x, y = capacity.xor_data(dtype=F64)
     ticks, z = capacity.decision_grid(net, *BOX, _POINTS)  # (P,), (P, P)
-    right = int(((net(x)[:, 0] > 0).long() == y).sum())
+    said = (net(x)[:, 0] > 0).long()  # (4,)
+    right = int((said == y).sum())
+    wrong = x[said != y]
     prob = torch.sigmoid(z)  # (P, P)
     data = [
         dict(type="heatmap", x=rounded(ticks), y=rounded(ticks), z=rounded(prob, 2), zmin=0,
@@ -188,6 +190,10 @@ def width_figure(width: int) -> dict[str, Any]:
              contours=dict(start=0, end=0, size=1, coloring="none"),
              line=dict(color=plots.COLORS["reference"], width=2.5)),
         *_points(x, y),
+        dict(type="scatter", mode="markers", name="misclassified",
+             x=wrong[:, 0].tolist(), y=wrong[:, 1].tolist(), hoverinfo="skip",
+             marker=dict(symbol="circle-open", size=30, color=plots.PALETTE[3],
+                         line=dict(width=2.5))),
     ]
     title = (f"hidden width {width} ({net.parameters} parameters): {right} of 4 right<br>"
              f"final logistic loss {float(net.losses[-1]):.3g} (best of {XOR_RESTARTS} starts)")

@@ -48,7 +48,9 @@ def _contribution_skeleton() -> dict[str, Any]:
     return plots.skeleton(
         alt=("Three 8 by 8 images side by side: a handwritten test digit; the template (weight "
              "row) of the neuron that wins for it, red negative and blue positive; and their "
-             "product pixel by pixel, the contributions w_i x_i that add up to the score."),
+             "product pixel by pixel, the contributions w_i x_i that add up to the score. Orange "
+             "squares mark the pixel that pushes hardest for the winner (plus) and against it "
+             "(minus)."),
         height=400, cols=3, horizontal_spacing=0.06,
         subplot_titles=["input x", "template w (winner)", "contributions wᵢxᵢ"],
         axes={**_image_axes(1), **_image_axes(2), **_image_axes(3)},
@@ -88,6 +90,16 @@ def contribution_figure(index: int) -> dict[str, Any]:
              colorscale="RdBu", xaxis="x3", yaxis="y3",
              hovertemplate="wᵢxᵢ = %{z:.2f}<extra></extra>"),
     ]
+    # the pixels that push hardest for and against neuron k, marked in all three panels
+    top, bottom = int(c.argmax()), int(c.argmin())
+    rows, cols = [top // 8, bottom // 8], [top % 8, bottom % 8]
+    for axis in ("", "2", "3"):
+        data.append(dict(type="scatter", mode="markers+text", x=cols, y=rows,
+                         text=["+", "−"], textposition="middle right", xaxis=f"x{axis}",
+                         yaxis=f"y{axis}", name="strongest for / against", hoverinfo="skip",
+                         textfont=dict(size=14, color=plots.PALETTE[4]),
+                         marker=dict(symbol="square-open", size=16, color=plots.PALETTE[4],
+                                     line=dict(width=2.5))))
     title = (f"test digit {index}, a {int(t.digits.y_test[index])}; neuron {k} wins<br>"
              f"Σ wᵢxᵢ + b = {float(c.sum()):.3f} {float(t.bias[k]):+.3f} = "
              f"{float(c.sum() + t.bias[k]):.3f} = z_{k}")
