@@ -196,3 +196,16 @@ def test_train_classifier_xavier_vs_he_on_a_deep_relu_net():
 def test_bad_input_is_refused_with_a_clear_message(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+def test_chapter_nine_static_figures_are_valid_plotly():
+    import plotly.graph_objects as go
+
+    from dotbook.figures import ch09
+
+    fig = ch09.variance_figure([4, 16], {"gaussian": [2.0, 8.0], "relu": [1.0, 4.0]},
+                               {"gaussian": [2.0, 8.0], "relu_var": [0.7, 2.7],
+                                "relu_moment": [1.0, 4.0]})
+    assert go.Figure(fig).layout.meta["alt"]
+    fig = ch09.training_figure({"xavier": [2.3] * 5, "he": [2.3, 2.0, 1.5, 1.0, 0.8]}, 30)
+    assert len(go.Figure(fig).data) == 3

@@ -90,7 +90,10 @@ def test_preferred_input_ascent_reaches_the_formula(n, seed, r):
     best = layers.preferred_input(w, r)
     assert math.isclose(float(best.norm()), r, rel_tol=1e-12)
     close(torch.dot(w, best), r * w.norm(), rtol=1e-12, atol=1e-12)  # Cauchy–Schwarz, tight
-    climbed = layers.preferred_input(w, r, method="ascent", steps=400, lr=1.0, generator=g)
+    # with step size eta = r/‖w‖ each step halves the angle to w (tan φ' = tan(φ/2)), so the
+    # ascent converges from any start but the antipode; a fixed eta is slow when r >> ‖w‖
+    climbed = layers.preferred_input(w, r, method="ascent", steps=200, lr=r / float(w.norm()),
+                                     generator=g)
     close(climbed, best, rtol=1e-7, atol=1e-7 * r)
 
 

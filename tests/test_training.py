@@ -144,3 +144,11 @@ def test_alignment_experiment_contracts_each_axis_by_one_minus_two_eta_lambda():
     torch.testing.assert_close(ratio[:, 0], torch.full_like(ratio[:, 0], 1 - 2 * ch08.ALIGN_LR))
     torch.testing.assert_close(ratio[:, 1],
                                torch.full_like(ratio[:, 1], 1 - 2 * ch08.ALIGN_LR * 0.25))
+
+
+def test_digits_figure_is_valid_plotly():
+    import plotly.graph_objects as go
+
+    cos = torch.linspace(0.9, 1.0, 101, dtype=F64)
+    fig = go.Figure(ch08.digits_figure(cos, cos.flip(0), 3, 8))
+    assert fig.layout.meta["alt"] and len(fig.data) == 2

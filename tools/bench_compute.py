@@ -105,7 +105,9 @@ def dumps(stored: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or mps")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5, help="repeats of each ladder row")
+    parser.add_argument("--ceiling-repeats", type=int, default=15,
+                        help="repeats of each ceiling measurement (the best one counts)")
     parser.add_argument("--rounds", type=int, default=5, help="harness/Timer rounds")
     parser.add_argument("--round-time", type=float, default=0.4,
                         help="seconds each of harness and Timer spend per round")
@@ -127,7 +129,7 @@ def main() -> int:
     print(f"# Chapter 4 benchmark on {dev.type}: {name}; torch {torch.__version__}")
 
     ceil = compute.ceilings(dev, matmul_size=args.matmul_size, copy_numel=args.copy_numel,
-                            repeats=args.repeats)
+                            repeats=args.ceiling_repeats)
     print("\n## Ceilings (dotbook.compute.ceilings)")
     print(ceil)
 
@@ -151,10 +153,7 @@ def main() -> int:
     print("\n## Dot-product ladder (time, rates; speed-up over the Python loop)")
     rows = compute.ladder(sizes, device=dev, loop_max=loop_max, repeats=args.repeats)
     rows += compute.matrix_ladder(mv, mm, device=dev, repeats=args.repeats)
-    fast = compute.speedups(rows)
-    for r in rows:
-        ratio = fast.get((r.op, r.shape, r.label))
-        print(f"{r}  {'' if ratio is None else f'{ratio:9.3g}×'}")
+    print(compute.table(rows))
     print(f"\n(total {time.perf_counter() - start:.1f} s)")
 
     if args.record:

@@ -15,6 +15,8 @@ layers     a layer as m dot products, its Jacobians, stacks and their collapse;
            templates (softmax regression, preferred input); conv2d as loop and im2col
 stability  formats (finfo), stable softmax/logsumexp, low-precision dot, norms, clipping
 attention  softmax(QKᵀ/√d_k + M)V from dot products, masks, why √d_k, online softmax
+training   ∂L/∂w = (∂L/∂z)·x for one neuron, a layer's Σ δᵢxᵢᵀ, a training loop, max margin
+initialization  standard/Xavier/He scales, Var(w·x), variance through depth (hooks)
 capacity   XOR against one neuron (LP certificate), small MLPs, depth vs width at equal P
 interpret  contributions wᵢxᵢ, gradient × input, integrated gradients, attention vs
            gradients, superposition and interference

@@ -256,7 +256,8 @@ def two_blobs(n_per_class: int = 50, *, separation: float = 3.0, angle_deg: floa
     The centres sit at :math:`\pm\tfrac{s}{2}u + c` with
     :math:`u = (\cos\alpha, \sin\alpha)` and a fixed offset :math:`c = (1, 0.5)`,
     so the perpendicular bisector of the centres, the best separating line,
-    misses the origin (unless :math:`u \perp c`): a neuron needs its bias. Each point adds standard normal noise.
+    misses the origin (unless :math:`u \perp c`): a neuron needs its bias.
+    Each point adds standard normal noise.
 
     Args:
         n_per_class: points per class.

@@ -415,8 +415,8 @@ def preferred_input(w: torch.Tensor, norm: float = 1.0, *, method: str = "formul
                \qquad w\cdot x^\star = r\,\lVert w\rVert
 
     by Cauchy–Schwarz, :math:`w\cdot x \le \lVert w\rVert\lVert x\rVert` with
-    equality only when :math:`x` is a positive multiple of :math:`w`. The bias does not move the maximiser (it
-    adds the same number to every input).
+    equality only when :math:`x` is a positive multiple of :math:`w`. The bias
+    does not move the maximiser (it adds the same number to every input).
 
     Args:
         w: the neuron's weights (not all zero).
@@ -636,10 +636,11 @@ def conv2d_loop(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
 
     where :math:`\tilde x` is the padded input and :math:`g(o) = \lfloor o / (C_{out}/G)\rfloor`
     the group of filter :math:`o` (filters of group :math:`g` read only input channels
-    :math:`g\,C_{in}/G, \dots, (g+1)\,C_{in}/G - 1`). In words: cut out the receptive field of output pixel
-    :math:`(i, j)`, flatten it, and take its dot product with the flattened
-    filter. Like ``F.conv2d`` this is a cross-correlation (the kernel is not
-    flipped), which is what deep learning calls convolution.
+    :math:`g\,C_{in}/G, \dots, (g+1)\,C_{in}/G - 1`). In words: cut out the
+    receptive field of output pixel :math:`(i, j)`, flatten it, and take its dot
+    product with the flattened filter. Like ``F.conv2d`` this is a
+    cross-correlation (the kernel is not flipped), which is what deep learning
+    calls convolution.
 
     Args:
         x: the input.

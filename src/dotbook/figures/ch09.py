@@ -141,8 +141,9 @@ def variance_figure(ns: list[int], measured: dict[str, list[float]],
              "inputs; for ReLU inputs the line n·Var(w)·Var(x) falls short and n·Var(w)·E[x²] "
              "fits."),
         height=420,
-        axes={"xaxis": {"title": "terms n (log)", "type": "log", "range": [lo, hi]},
+        axes={"xaxis": {"title": "terms n (log)", "type": "log", "range": [lo, hi], "dtick": 1},
               "yaxis": {"title": "Var(w·x) (log)", "type": "log", "exponentformat": "power",
+                        "dtick": 1,
                         "range": [math.log10(bottom) - 0.2, math.log10(top) + 0.2]}},
         legend={"x": 0.02, "xanchor": "left", "y": 0.98, "yanchor": "top", "font": {"size": 12}},
     )
@@ -150,7 +151,7 @@ def variance_figure(ns: list[int], measured: dict[str, list[float]],
     data = []
     for key, values in measured.items():
         data.append(dict(type="scatter", mode="markers", x=list(ns), y=rounded(values),
-                         name=f"measured, {key} inputs",
+                         name=f"measured, {'Gaussian' if key == 'gaussian' else 'ReLU'} inputs",
                          marker=dict(color=styles[key], size=9)))
     names = {"gaussian": "n·Var(w)·Var(x), Gaussian x", "relu_var": "n·Var(w)·Var(x), ReLU x",
              "relu_moment": "n·Var(w)·E[x²], ReLU x"}
@@ -159,8 +160,8 @@ def variance_figure(ns: list[int], measured: dict[str, list[float]],
         color = styles["gaussian" if key == "gaussian" else "relu"]
         data.append(dict(type="scatter", mode="lines", x=list(ns), y=rounded(values),
                          name=names[key], line=dict(color=color, dash=dashes[key], width=2)))
-    return plots.assemble(sk, data, title="Var(w·x) grows like n; for ReLU inputs, E[x²] sets "
-                                          "the slope's level")
+    return plots.assemble(sk, data, title="Var(w·x) grows like n; for ReLU inputs its level is "
+                                          "set by E[x²], not Var(x)")
 
 
 def training_figure(losses: dict[str, list[float]], depth: int) -> dict[str, Any]:
@@ -172,7 +173,7 @@ def training_figure(losses: dict[str, list[float]], depth: int) -> dict[str, Any
              f"curve falls."),
         height=400,
         axes={"xaxis": {"title": "step", "range": [0, steps]},
-              "yaxis": {"title": "cross-entropy", "range": [0, 3.0]}},
+              "yaxis": {"title": "cross-entropy", "range": [0, 3.6]}},
         legend={"x": 0.98, "xanchor": "right", "y": 0.98, "yanchor": "top"},
     )
     colors = {"xavier": plots.PALETTE[0], "he": plots.PALETTE[1]}

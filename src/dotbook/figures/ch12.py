@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 F64 = torch.float64
-_AXIS = {"showgrid": False, "zeroline": False, "showticklabels": False, "ticks": ""}
+_AXIS = {"showgrid": False, "zeroline": False, "dtick": 2, "ticks": ""}
 
 
 # --------------------------------------------------- contributions of a template
