@@ -15,7 +15,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 BOOK_FLAGS := -n -W --keep-going
 # jupyter-cache keys on notebook content only: a change in src/ must re-execute.
-SRC_HASH = $(shell cat $$(find src -name '*.py' | sort) | sha256sum | cut -c1-16)
+SRC_HASH = $(shell cat $$(find src -name '*.py' -o -name '*.json' | sort) | sha256sum | cut -c1-16)
 
 .PHONY: all venv book rebuild test test-unit browser gpu-check lab serve bench sync clean
 
@@ -66,6 +66,8 @@ test-unit: $(STAMP)
 gpu-check: $(STAMP)
 	$(BIN)/python -c "import torch; assert torch.cuda.is_available(), 'no CUDA device here'; print(torch.cuda.get_device_name())"
 	$(BIN)/python -m pytest src tests book --nbval-lax -p no:cacheprovider -m "not browser and not lab and not slow"
+	$(BIN)/python tools/bench_compute.py --device cuda
+	$(BIN)/python tools/bench_attention.py --device cuda
 	$(BIN)/python tools/record_gpu_run.py
 
 # The reader notebooks of the book build (book/_ext/reader_notebooks.py writes them
@@ -86,6 +88,8 @@ serve:
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py
+	$(BIN)/python tools/bench_compute.py
+	$(BIN)/python tools/bench_attention.py
 
 sync: $(STAMP)
 	$(BIN)/python tools/sync_notebooks.py
