@@ -13,7 +13,9 @@ Four twins:
   plain and with LayerNorm or RMSNorm.
 
 A dtype is a slider over an index into the dtypes the device supports
-(:func:`dotbook.stability.supported_dtypes`); its label names them. Figures
+(:func:`dotbook.stability.supported_dtypes`), labelled just "dtype" so it fits
+a phone; each figure's title begins with the chosen dtype's name and index
+("float32 (dtype 1), …"), and the layout's ``meta["dtypes"]`` lists them all. Figures
 compute on the CPU from their own seeded generators; every number sent to the
 page is rounded to four significant digits.
 """
@@ -83,6 +85,12 @@ _LOG = {"type": "log", "exponentformat": "power"}
 
 def _names(dtypes: Sequence[torch.dtype]) -> str:
     return ", ".join(f"{i} = {stability.dtype_name(d)}" for i, d in enumerate(dtypes))
+
+
+def _which(dtype: torch.dtype, index: int) -> str:
+    """The title's name for the slider's dtype: ``"float32 (dtype 1)"`` (the
+    slider shows only the index, so the title says which dtype it is)."""
+    return f"{stability.dtype_name(dtype)} (dtype {index})"
 
 
 def _log10(x: float, floor: float) -> float:
@@ -183,7 +191,7 @@ def softmax_figure(dtype_index: int, scale: float,
         state = "all 0 (its sum overflowed)"
     else:
         state = "fine"
-    title = (f"{stability.dtype_name(dtype)}, largest logit {scale:g}: naive is {state}<br>"
+    title = (f"{_which(dtype, dtype_index)}, largest logit {scale:g}: naive is {state}<br>"
              f"exp overflows past log(max) = {lim.exp_overflow:.2f} (dashed line)")
     return plots.assemble(_softmax_skeleton(_names(dtypes)), data, title=title)
 
@@ -201,7 +209,7 @@ def softmax_twin(dtypes: Sequence[torch.dtype] | None = None) -> Twin:
 
     fn.__name__ = "softmax_figure"
     return Twin(fn, [
-        Param("dtype_index", f"dtype ({_names(dtypes)})", tuple(range(len(dtypes))),
+        Param("dtype_index", "dtype", tuple(range(len(dtypes))),
               integer=True, default=min(1, len(dtypes) - 1), fmt="d"),
         Param("scale", "logit scale", SCALES, lo=1.0, hi=10_000.0, log=True, default=100.0),
     ])
@@ -279,7 +287,7 @@ def accumulation_figure(dtype_index: int,
     ]
     worst_n = next((n for n, g in zip(dense, gam, strict=True) if math.isinf(g)), None)
     where = f"γ_n is infinite from n = {math.ceil(worst_n)}" if worst_n else ""
-    title = (f"{stability.dtype_name(dtype)} inputs (u = {u:.2g}), median of "
+    title = (f"{_which(dtype, dtype_index)} inputs (u = {u:.2g}), median of "
              f"{ACC_TRIALS} pairs with entries in [0, 1).<br>{where}")
     return plots.assemble(_accumulation_skeleton(_names(dtypes)), data, title=title)
 
@@ -303,7 +311,7 @@ def accumulation_twin(measured: dict[torch.dtype, stability.AccumulationErrors] 
         return accumulation_figure(dtype_index, dtypes, measured)
 
     fn.__name__ = "accumulation_figure"
-    return Twin(fn, [Param("dtype_index", f"dtype ({_names(dtypes)})",
+    return Twin(fn, [Param("dtype_index", "dtype",
                            tuple(range(len(dtypes))), integer=True, default=0, fmt="d")])
 
 
