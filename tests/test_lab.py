@@ -28,6 +28,11 @@ SETTINGS = ROOT / "tools" / "lab-settings"
 SHOTS = Path(os.environ.get("DOTBOOK_SHOTS", ROOT / "_build" / "screenshots"))
 
 
+# the x and y numbers of every trace of the first live figure, as JSON
+_TRACES = ("() => JSON.stringify(document.querySelector('.jp-OutputArea .js-plotly-plot').data"
+           ".map(t => [Array.from(t.x || []), Array.from(t.y || [])]))")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -130,16 +135,36 @@ def test_run_all_then_move_a_live_slider(browser, lab_url):
         raise
     before = title.text_content()
     assert "θ = 45°" in before, before
+    readout = slider.locator(".widget-readout").first
+    assert float(readout.text_content()) == 45
+    traces = _TRACES  # the drawn figure's numbers: the data must move, not just the title
+    data_before = page.evaluate(traces)
+    page.evaluate(f"() => {{ window.dotbookBefore = ({traces})(); }}")
+    # the keyboard alone drives it (issue 8): the handle is in the tab order, takes
+    # the focus, says what it is, and steps with the arrow keys
     handle = slider.locator(".noUi-handle").first
+    assert int(handle.get_attribute("tabindex") or -1) >= 0
+    assert handle.get_attribute("role") == "slider"
     handle.focus()
-    for _ in range(10):
+    assert handle.evaluate("el => el === document.activeElement")
+    page.keyboard.press("ArrowRight")
+    # one step of 1°: the readout says 46 and the kernel redraws the figure's data
+    page.wait_for_function(
+        "() => { const t = document.querySelector('.jp-OutputArea .js-plotly-plot .gtitle');"
+        " return t && t.textContent.includes('θ = 46°'); }", timeout=30_000)
+    assert float(readout.text_content()) == 46
+    assert float(handle.get_attribute("aria-valuenow")) == 46
+    page.wait_for_function(f"() => ({traces})() !== window.dotbookBefore", timeout=30_000)
+    for _ in range(9):
         page.keyboard.press("ArrowRight")
-    # ten steps of 1°: the kernel recomputes the figure for each, ending at 55°
+    # nine more steps: the kernel recomputes the figure for each, ending at 55°
     page.wait_for_function(
         "() => { const t = document.querySelector('.jp-OutputArea .js-plotly-plot .gtitle');"
         " return t && t.textContent.includes('θ = 55°'); }", timeout=30_000)
     after = title.text_content()
     assert after != before and "aligned" in after, after
+    assert float(readout.text_content()) == 55
+    assert page.evaluate(traces) != data_before
     # the run left no error output anywhere
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", state="attached")
     assert page.locator("[data-mime-type='application/vnd.jupyter.error']").count() == 0
