@@ -110,6 +110,21 @@ def test_training_is_seeded_and_solves_xor_with_enough_width():
         assert ((one(x)[:, 0] > 0).long() != y).any()
 
 
+def test_one_thread_restores_the_thread_count_even_on_error():
+    before = torch.get_num_threads()
+    with C.one_thread("cpu"):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), C.one_thread(torch.device("cpu")):
+        raise RuntimeError("inside the block")
+    assert torch.get_num_threads() == before
+    with C.one_thread("meta"):  # not the CPU: the thread count is left alone
+        assert torch.get_num_threads() == before
+    x, y = C.xor_data()
+    C.train_mlp(x, y, [2], activation="tanh", loss="logistic", steps=3, generator=generator(0))
+    assert torch.get_num_threads() == before
+
+
 def test_decision_grid_rows_are_x2():
     ticks, z = C.decision_grid(lambda t: t[..., 1:] * 10 + t[..., :1], 0.0, 1.0, 3)
     close(z[:, 0], 10 * ticks)

@@ -30,8 +30,10 @@ def _pair(n: int, seed: int = 0, device: str = "cpu") -> tuple[torch.Tensor, tor
 @given(n=st.integers(1, 300), seed=st.integers(0, 2**16))
 def test_every_dot_route_equals_torch_dot_at_float64(method, n, seed):
     a, b = _pair(n, seed)
-    # two summation orders differ by at most 2·γ_n·Σ|a_i b_i| (γ_n ≈ n·2⁻⁵³): rounding, nothing more
-    bound = 2 * n * 2.0**-53 * (a.abs() @ b.abs()).item()
+    # two summation orders differ by at most 2·γ_n·Σ|a_i b_i|, γ_n = nu/(1 - nu), u = 2⁻⁵³:
+    # rounding, nothing more
+    u = 2.0**-53
+    bound = 2 * n * u / (1 - n * u) * (a.abs() @ b.abs()).item()
     assert abs(compute.dot(a, b, method=method) - torch.dot(a, b).item()) <= bound
 
 
@@ -125,10 +127,17 @@ def test_measure_every_op_on_every_device(device):
             assert m.device == torch.device(device).type and m.seconds > 0
 
 
-def test_measure_restores_torch_threads():
-    before = torch.get_num_threads()
+def test_measure_restores_torch_and_blas_threads():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas() -> list[int]:
+        return [d["num_threads"] for d in threadpoolctl.threadpool_info()
+                if d["user_api"] == "blas"]
+
+    before, blas_before = torch.get_num_threads(), blas()
     compute.measure("dot", 100, repeats=1, threads=1)
-    assert torch.get_num_threads() == before
+    compute.measure("dot", 100, method="numpy", repeats=1, threads=1)
+    assert torch.get_num_threads() == before and blas() == blas_before
 
 
 def test_ladders_have_every_route_and_skip_the_loop_above_loop_max():

@@ -101,6 +101,27 @@ def test_moments_by_quadrature_match_sampling_and_closed_forms():
                 float(f(z).std()), rel=0.01)
 
 
+def test_tanh_moments_are_accurate_for_large_variance():
+    """Saturated tanh layers have q ≈ width: the Gaussian averages must hold there too
+    (a fixed 101-point Gauss–Hermite rule was off by a factor 3.7 at q = 256)."""
+    from scipy import integrate
+
+    for q in (0.01, 1.0, 16.0, 256.0, 2304.0):
+        density = lambda z, q=q: math.exp(-z * z / (2 * q)) / math.sqrt(2 * math.pi * q)  # noqa: E731
+        edge = 12 * math.sqrt(q)
+        for got, f in ((initialization.second_moment("tanh", q), lambda z: math.tanh(z) ** 2),
+                       (initialization.derivative_moment("tanh", q),
+                        lambda z: (1 - math.tanh(z) ** 2) ** 2)):
+            want = 2 * integrate.quad(lambda z, f=f: f(z) * density(z), 0, edge, limit=500,
+                                      points=[1.0, 5.0] if edge > 5 else None,
+                                      epsabs=0, epsrel=1e-12)[0]
+            assert got == pytest.approx(want, rel=1e-10)
+    # the large-q law of the backward factor: E[tanh'(z)²] ≈ (4/3)/√(2πq)
+    q = 1e4
+    assert initialization.derivative_moment("tanh", q) == pytest.approx(
+        4 / 3 / math.sqrt(2 * math.pi * q), rel=1e-3)
+
+
 def test_mean_field_closed_forms():
     mf = initialization.mean_field(5, "relu", 2.0, q1=3.0)
     assert mf.preactivation == pytest.approx([3.0] * 5)

@@ -131,6 +131,18 @@ def test_trained_layer_is_accurate_and_its_scores_match_the_figure():
         ch05.match_figure(10_000)
 
 
+def test_the_layer_is_trained_once_and_the_figures_draw_that_run():
+    t = ch05.trained()
+    assert ch05.trained("cpu", F64) is t  # kept: asking again does not train again
+    assert t.seconds > 0 and t.layer.weight is not None
+    assert ch05.drawn() is t  # already on the CPU in float64: the very same result
+    assert torch.equal(t.layer(t.digits.x_test[:5]).detach(), t.scores(t.digits.x_test[:5]))
+    moved = t.to("cpu", torch.float32)  # a copy elsewhere; the original is untouched
+    assert moved.weight.dtype == moved.digits.x_test.dtype == torch.float32
+    assert moved.seconds == t.seconds and t.weight.dtype == F64
+    close(moved.weight, t.weight.float())
+
+
 def test_templates_sum_to_zero_and_a_shared_shift_changes_no_probability():
     # softmax is blind to one vector added to every row (and one number to every bias);
     # training from zero keeps sum_k W_k = 0 and sum_k b_k = 0
@@ -201,6 +213,20 @@ def test_shifted_outputs_show_exact_and_border_only_equivariance():
     close(out["circular_conv_of_shift"], out["circular_shift_of_conv"], rtol=0, atol=1e-12)
     diff = out["zeros_conv_of_shift"] - out["zeros_shift_of_conv"]
     assert diff[:, 7:-7].abs().max() < 1e-12 and diff.abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("dx", [-20, -3, 0, 7, 20])
+def test_equivariance_lookup_equals_the_shift_computed_on_the_spot(dx, monkeypatch):
+    looked_up = ch06.equivariance_figure(dx)
+    monkeypatch.setitem(ch06._equivariance_table(), "index", {})  # force the slow path
+    assert ch06.equivariance_figure(dx) == looked_up
+    out = ch06.shifted_outputs(dx)
+    scale = ch06.shifted_outputs(0)["zeros_conv_of_shift"].abs().max()  # colours: f(x) / scale
+    for k, mode in ((0, "circular"), (2, "zeros")):  # f(Sx) as drawn, rounded to 0.01
+        drawn = torch.tensor(looked_up["data"][k]["z"], dtype=F64)
+        close(drawn, out[f"{mode}_conv_of_shift"] / scale, rtol=0, atol=0.005 + 1e-9)
+    with pytest.raises(TypeError, match="dx"):
+        ch06.equivariance_figure(1.5)
 
 
 def test_pooling_changes_global_exact_local_partial():

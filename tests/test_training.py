@@ -89,7 +89,7 @@ def test_train_neuron_follows_the_formula_and_lowers_the_loss():
 
 
 def test_max_margin_direction_on_a_known_problem():
-    # points at ±(2, 0) and ±(0, 2) split by the diagonal: the max-margin line is x₁ = x₂
+    # class 1 at (2, 0), (3, −1); class 0 at their mirror images across x₁ = x₂, the max-margin line
     x = torch.tensor([[2.0, 0.0], [3.0, -1.0], [0.0, 2.0], [-1.0, 3.0]], dtype=F64)
     y = torch.tensor([1, 1, 0, 0])
     v, margin = training.max_margin_direction(x, y, bias=False)
@@ -97,6 +97,27 @@ def test_max_margin_direction_on_a_known_problem():
     assert margin == pytest.approx(math.sqrt(2), rel=1e-8)
     v, margin = training.max_margin_direction(x, y)  # with a bias the bias is 0 by symmetry
     assert abs(float(v[2])) < 1e-8 and margin > 0
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_max_margin_direction_solves_the_primal_problem(bias):
+    """Against scipy's SLSQP on min ½‖v‖² subject to s_i v·a_i ≥ 1 (the bias, if any, inside v)."""
+    from scipy.optimize import minimize
+
+    g = generator(11)
+    x = torch.randn(24, 3, generator=g, dtype=F64)
+    y = (x @ torch.tensor([1.0, -2.0, 0.5], dtype=F64) + 0.3 > 0).long()
+    x = x + 0.5 * (2 * y[:, None] - 1) * torch.tensor([1.0, -2.0, 0.5], dtype=F64)  # a clear gap
+    v, margin = training.max_margin_direction(x, y, bias=bias)
+    a = torch.cat([x, torch.ones(24, 1, dtype=F64)], dim=1) if bias else x
+    sa = ((2 * y - 1)[:, None] * a).numpy()
+    res = minimize(lambda u: 0.5 * u @ u, x0=sa.mean(axis=0) * 10, jac=lambda u: u,
+                   constraints=[{"type": "ineq", "fun": lambda u: sa @ u - 1, "jac": lambda u: sa}],
+                   method="SLSQP", options={"ftol": 1e-14, "maxiter": 500})
+    assert res.success
+    best = torch.tensor(res.x, dtype=F64)
+    torch.testing.assert_close(v, best / best.norm(), rtol=1e-6, atol=1e-6)
+    assert margin == pytest.approx(1 / float(best.norm()), rel=1e-6)
 
 
 def test_cosine_path_is_zero_for_the_zero_vector():

@@ -10,10 +10,14 @@ points. Add the four inequalities: the left sides sum to
 .. math::  w\cdot\Big(\sum_i s_i x_i\Big) + b\sum_i s_i = w\cdot 0 + b\cdot 0 = 0,
 
 because :math:`(0,1) + (1,0) - (0,0) - (1,1) = 0` and there are two labels of
-each sign; four positive numbers cannot add up to 0. The weights
-:math:`\lambda = (1, 1, 1, 1)` that make this sum vanish are a *Farkas
-certificate*: :func:`separability` finds a separating :math:`(w, b)` by linear
-programming when one exists, and such a certificate when none does.
+each sign; four positive numbers cannot add up to 0. Equal weights on the four
+inequalities make the left side vanish; normalised to sum to 1 they are
+:math:`\lambda = (\tfrac14, \tfrac14, \tfrac14, \tfrac14)`, a *Farkas
+certificate*. :func:`separability` asks for margin 1 instead,
+:math:`s_i(w\cdot x_i + b) \ge 1` (a strict separation of finitely many points
+can always be rescaled to that), where the same :math:`\lambda` sums the system
+to :math:`0 \ge 1`; it finds a separating :math:`(w, b)` by linear programming
+when one exists, and such a certificate when none does.
 :func:`neuron_accuracy` grades every neuron on a grid of directions and biases.
 
 **A hidden layer.** :func:`train_mlp` trains a small multilayer perceptron,
@@ -235,12 +239,28 @@ def separability(x: torch.Tensor, y: torch.Tensor) -> Separability:
 
 # ------------------------------------------------------------------ small MLPs
 @contextlib.contextmanager
-def one_thread(device: torch.device) -> Iterator[None]:
+def one_thread(device: torch.device | str) -> Iterator[None]:
     """Run tiny CPU work on one intra-op thread, then restore the thread count.
 
-    A step of a network with a few dozen weights is all overhead; with several
-    threads, PyTorch's thread pool costs ten times the arithmetic (measured on
-    2 cores: 0.26 ms a step on one thread against 4.9 ms on two).
+    A training step of a network with a few dozen weights is almost all
+    overhead: handing such small operations to PyTorch's intra-op thread pool
+    costs more than the arithmetic it spreads out. :func:`train_mlp` therefore
+    trains on the CPU inside this block. ``torch.set_num_threads`` is a
+    process-wide setting, so for the duration of the block other Python threads
+    using PyTorch also get one thread; the previous count is restored on exit,
+    also when the block raises. On other devices it does nothing.
+
+    Args:
+        device: where the work runs (a ``torch.device`` or its name).
+
+    Examples::
+
+        >>> before = torch.get_num_threads()
+        >>> with one_thread("cpu"):
+        ...     torch.get_num_threads()
+        1
+        >>> torch.get_num_threads() == before
+        True
     """
     if torch.device(device).type != "cpu":
         yield
@@ -270,7 +290,7 @@ class MLP:
     losses: torch.Tensor
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """The network's output for inputs ``x``: shape :math:`(*, n_0) \to (*, n_L)`."""
+        r"""The network's output for inputs ``x``: shape :math:`(*, n_0) \to (*, n_L)`."""
         return layers.stack(x, list(self.weights), list(self.biases), self.activation)
 
     @property
@@ -333,7 +353,8 @@ def train_mlp(x: torch.Tensor, y: torch.Tensor, hidden: Sequence[int], *,
     :math:`\pm 1/\sqrt{n_{\ell-1}}` (biases too), drawn from ``generator``; so the
     same generator seed gives the same network. The loss is the mean squared
     error (``"mse"``, targets of shape :math:`(N, n_L)`) or the logistic loss
-    (``"logistic"``, one output, int64 labels 0/1).
+    (``"logistic"``, one output, int64 labels 0/1). On the CPU the steps run on one
+    intra-op thread (:func:`one_thread`; the thread count is restored afterwards).
 
     Args:
         x: inputs, one per row.

@@ -1,7 +1,10 @@
 r"""Computing dot products fast: the ladder from a Python loop to one matrix product.
 
 **Work.** A dot product of length :math:`n` does :math:`n` multiplications and
-:math:`n` additions (counting the first add into zero), so
+:math:`n - 1` additions. This module follows the usual convention of BLAS and
+benchmark reports and counts :math:`2n` (the first add into an accumulator
+that starts at zero, or one fused multiply–add per term, counted as 2 FLOP);
+the difference is one part in :math:`2n`. So
 
 .. math::  \text{FLOP}(a\cdot b) = 2n, \qquad \text{FLOP}(Wx) = 2mn, \qquad
            \text{FLOP}(AB) = 2mkn
@@ -11,7 +14,9 @@ for :math:`W\in\mathbb{R}^{m\times n}` and :math:`A\in\mathbb{R}^{m\times k}`,
 of length :math:`k`.
 
 **Traffic.** The fewest bytes an operation must move between memory and the
-processor is every input read once and every output written once; with
+processor is every input read once and every output written once (reads and
+writes both count; real traffic can only be larger, e.g. through write-allocate
+or re-reading what fell out of a cache); with
 :math:`s` bytes per element (4 for float32),
 
 .. math::  \text{bytes}(a\cdot b) = (2n + 1)s, \quad
@@ -42,6 +47,7 @@ data (Python lists, NumPy arrays, tensors), converted before the clock starts.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -102,6 +108,9 @@ def _itemsize(dtype: object) -> int:
 
 def dot_flops(n: int) -> int:
     r"""Floating-point operations in one dot product: :math:`2n` (n multiplies, n adds).
+
+    Strictly there are :math:`n - 1` additions; like BLAS operation counts,
+    this counts one multiply–add per term (the first add is into zero).
 
     Examples::
 
@@ -378,8 +387,10 @@ def fast_dtype(device: torch.device | str) -> torch.dtype:
     """The 16-bit dtype a device multiplies matrices fastest in.
 
     bfloat16 on CUDA (when supported, else float16) and on the CPU (oneDNN has
-    bfloat16 kernels for AVX-512 and AMX; CPU float16 matmul can be hundreds of
-    times slower); float16 on MPS.
+    bfloat16 kernels for AVX-512 BF16 and AMX; on a CPU without such
+    instructions bfloat16 may be no faster than float32, which is why
+    :func:`ceilings` measures both). CPU float16 matmul can be hundreds of times
+    slower than bfloat16. float16 on MPS.
 
     Examples::
 
@@ -529,6 +540,18 @@ def _operands(op: str, shape: tuple[int, ...], dev: torch.device, dtype: torch.d
                  for s in sizes)
 
 
+def _blas_threads(threads: int | None) -> contextlib.AbstractContextManager:
+    """Limit NumPy's BLAS to ``threads`` threads (OpenBLAS splits a dot product longer
+    than 10,000 over its threads; ``torch.set_num_threads`` does not reach it)."""
+    if threads is None:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn brings it
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
 def _copy(src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
     return dst.copy_(src)
 
@@ -552,8 +575,9 @@ def measure(op: str, shape: int | Sequence[int], *, method: str = "torch",
         dtype: the tensors' dtype.
         repeats, warmup: passed to :func:`dotbook.device.timed`.
         seed: seeds the operands' generator.
-        threads: CPU threads for torch while timing (``None``: torch's current
-            setting, restored afterwards either way).
+        threads: CPU threads for torch, and for NumPy's BLAS when ``method="numpy"``
+            (through ``threadpoolctl``, installed with scikit-learn), while timing
+            (``None``: the libraries' current settings, restored afterwards either way).
 
     Returns:
         a :class:`Measurement`.
@@ -590,7 +614,8 @@ def measure(op: str, shape: int | Sequence[int], *, method: str = "torch",
     try:
         if threads is not None:
             torch.set_num_threads(threads)
-        t = _device.timed(fn, *args, repeats=repeats, warmup=warmup)
+        with _blas_threads(threads if method == "numpy" else None):
+            t = _device.timed(fn, *args, repeats=repeats, warmup=warmup)
     finally:
         torch.set_num_threads(before)
     flops, nbytes = work(op, shape, dtype)
@@ -614,11 +639,11 @@ def ladder(sizes: Sequence[int] = LADDER_SIZES, *, device: torch.device | str = 
     ``n <= loop_max``, they are slow), ``numpy.dot``, ``torch.dot`` on the CPU,
     and ``torch.dot`` on ``device`` when that is a GPU.
 
-    The ladder compares *routes*, not core counts: by default torch runs on
-    one CPU thread while it is timed (the Python loop cannot use more, and a
-    BLAS that splits a small dot product over threads waits for the slowest
-    one, which on a busy machine can cost a whole scheduler time slice).
-    Pass ``threads=None`` for torch's own setting.
+    The ladder compares *routes*, not core counts: by default torch and
+    NumPy's BLAS run on one CPU thread while they are timed (the Python loop
+    cannot use more, and a BLAS that splits a small dot product over threads
+    waits for the slowest one, which on a busy machine can cost a whole
+    scheduler time slice). Pass ``threads=None`` for the libraries' own settings.
 
     Examples::
 
@@ -776,7 +801,9 @@ def crossover(overhead: float, bandwidth: float, dtype: torch.dtype = torch.floa
     the fixed cost of one call: :math:`n^* = t_0\,\beta / (2s)`.
 
     Below :math:`n^*` the per-call overhead :math:`t_0` dominates and time hardly
-    grows with :math:`n`; above it, time grows like :math:`n`.
+    grows with :math:`n`; above it, time grows like :math:`n`. With :math:`\beta`
+    the main-memory bandwidth this is a low estimate: short vectors usually sit
+    in a cache, which delivers more than :math:`\beta`.
 
     Examples::
 
@@ -876,7 +903,9 @@ def ceilings(device: torch.device | str = "cpu", *, matmul_size: int | None = No
     Args:
         device: where to measure.
         matmul_size: side :math:`N` of the square matmuls (default per device,
-            :data:`CEILING_SIZES`); larger is closer to the true peak, and slower.
+            :data:`CEILING_SIZES`); larger is closer to the true peak on an idle
+            machine, and slower (on a busy one, long multi-threaded calls are rarely
+            left undisturbed, and even the fastest repeat falls short).
         copy_numel: float32 elements copied (default per device); make it far
             larger than the last-level cache, or it measures the cache.
         dtypes: matmul dtypes (default: float32 and :func:`fast_dtype`).

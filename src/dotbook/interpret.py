@@ -6,8 +6,9 @@ r"""Reading dot products: attributions, attention against gradients, superpositi
 .. math::  f(x) = \sum_{i=1}^{n} w_i x_i + b ,
 
 and :math:`w_i x_i = x_i\,\partial f/\partial x_i` is the *gradient × input*
-attribution (:func:`contributions`, :func:`gradient_x_input`). For a
-nonlinear :math:`f` the same recipe loses *completeness*:
+attribution (:func:`contributions`, :func:`gradient_x_input`). The terms add up
+to :math:`f(x) - b = f(x) - f(0)`: complete, with the bias as the output of the
+all-zero input. For a nonlinear :math:`f` the same recipe loses *completeness*:
 :math:`\sum_i x_i\,\partial_i f(x)` need not equal :math:`f(x) - f(x')` for a
 baseline :math:`x'`. **Integrated gradients** (Sundararajan et al., 2017)
 average the gradient along the straight path from :math:`x'` to :math:`x`,
@@ -15,7 +16,8 @@ average the gradient along the straight path from :math:`x'` to :math:`x`,
 .. math::  \mathrm{IG}_i(x) = (x_i - x'_i)\int_0^1
            \frac{\partial f}{\partial x_i}\big(x' + \alpha(x - x')\big)\,d\alpha ,
 
-and by the fundamental theorem of calculus for path integrals
+and by the fundamental theorem of calculus along the path (for :math:`f`
+continuous on it and differentiable there except at finitely many points)
 :math:`\sum_i \mathrm{IG}_i = f(x) - f(x')` (:func:`integrated_gradients`,
 midpoint rule; :func:`integrated_gradients_loop` is its one-point-at-a-time twin).
 
@@ -376,7 +378,9 @@ class Interference:
 
     @property
     def relative_linear(self) -> float:
-        """The plain readout's error as a share of the signal (about :math:`m/n`)."""
+        r"""The plain readout's error as a share of the signal; its expectation over
+        random directions is :math:`(m - 1)/n`, since each readout picks up
+        :math:`\sum_{j\ne i}(u_i\cdot u_j)f_j` and :math:`\mathbb E(u_i\cdot u_j)^2 = 1/n`."""
         return self.error_linear / self.error_zero
 
 

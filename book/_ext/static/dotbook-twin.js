@@ -387,18 +387,34 @@
     return {layout: layout, data: data, width: width, phone: width < NARROW, fix: st.fix};
   }
 
-  /* Draw gd afresh from its pristine layout (plotly writes back into gd.layout,
-     e.g. ranges widened by an equal-aspect constraint), its current frame and
-     slider positions, in the current theme and width. */
-  function render(gd) {
+  /* Every axis range of a layout, copied: {xaxis: [lo, hi], ...}. */
+  function rangesOf(layout) {
+    var out = {};
+    axisKeys(layout || {}).forEach(function (k) {
+      var r = layout[k] && layout[k].range;
+      if (Array.isArray(r)) { out[k] = r.slice(); }
+    });
+    return out;
+  }
+
+  /* Draw gd afresh from its pristine layout, its current frame and slider
+     positions, in the current theme and width. Plotly writes back into the
+     layout it draws (an equal-aspect panel's ranges widened to fit its box),
+     and a later relayout widens from those: so every draw starts from the
+     ranges the page gave (st.ranges, copied before the first draw), in fresh
+     arrays plotly cannot touch. `resized` counts the redraws after a resize. */
+  function render(gd, resized) {
     var st = gd._dotbook;
     var frame = null;
     if (st.twin) { frame = gd._transitionData._frameHash[st.active.join("-")] || null; }
     // shallow: every key the theme or the phone layout changes is replaced by a copy
     var layout = Object.assign({}, st.layout, frame ? frame.layout || {} : {});
+    var frameRanges = rangesOf(frame ? frame.layout : null);
     // a reader's zoom survives a re-render through plotly's own uirevision
     axisKeys(layout).forEach(function (k) {
       layout[k] = Object.assign({}, layout[k], {uirevision: "dotbook"});
+      var r = frameRanges[k] || st.ranges[k];
+      if (r) { layout[k].range = r.slice(); }
     });
     if (layout.sliders && st.twin) {
       layout.sliders = layout.sliders.map(function (s, i) {
@@ -408,13 +424,20 @@
     var out = compose(gd, layout, frame ? frame.data : st.data);
     st.width = out.width;
     return window.Plotly.react(gd, out.data, out.layout).then(function () {
-      // react keeps the old autosized width; a column that changed width needs a resize
+      // react keeps the old autosized width; a column that changed width needs a
+      // resize, which re-fits an equal-aspect panel from the ranges widened for the
+      // old width (a stacked phone panel came out about ±14 instead of ±3.3): so
+      // draw once more, from the original ranges, at the new width
       var drawn = (gd._fullLayout || {}).width;
-      if (drawn && Math.abs(drawn - out.width) > 1) { return window.Plotly.Plots.resize(gd); }
+      if (drawn && Math.abs(drawn - out.width) > 1) {
+        return window.Plotly.Plots.resize(gd).then(function () {
+          return (resized || 0) < 2 ? render(gd, (resized || 0) + 1) : gd;
+        });
+      }
       // the phone layout is estimated; measure it and correct it (at most twice)
       if (out.phone && out.fix.passes < 2 && measure(gd, out.fix)) {
         out.fix.passes += 1;
-        return render(gd);
+        return render(gd, resized);
       }
       return gd;
     });
@@ -511,7 +534,7 @@
     var pristine = gd._dotbookPristine || {data: gd.data, layout: gd.layout};
     var layout = clone(pristine.layout);
     gd._dotbook = {twin: !!meta, active: meta ? meta.active.slice() : [], data: clone(pristine.data),
-                   layout: layout, keys: null, width: 0};
+                   layout: layout, ranges: rangesOf(layout), keys: null, width: 0};
     gd.dataset.dotbookLinked = "1";
     if (meta) {
       layout.sliders.forEach(function (slider) {

@@ -349,8 +349,9 @@ def matrix_figure(rows: Sequence[Measurement], *, title: str) -> Fig:
         d["name"] = d["name"].replace("W @ x", "one @").replace("A @ B", "one @")
     skeleton = plots.skeleton(
         alt=("Two log–log panels, matrix–vector and matrix–matrix products: time against the "
-             "matrix side N for a Python loop of torch.dot calls and for a single @; the loop "
-             "is slower by a factor that grows with N."),
+             "matrix side N for a Python loop of torch.dot calls and for a single @. For A @ B "
+             "the loop is slower by a factor that grows with N; for W @ x the factor is largest "
+             "at middle sizes and shrinks once both routes wait on memory."),
         height=440, cols=2, subplot_titles=["W @ x, W is N × N", "A @ B, both N × N"],
         horizontal_spacing=0.16,
         axes={"xaxis": {"title": "side N", "type": "log", "range": _decades(sides)},

@@ -1,21 +1,26 @@
 """Chapter 5 figures: the rows of a trained layer are templates.
 
-Everything here is computed once, on the CPU in float64, from
-:func:`dotbook.data.digits` and :func:`dotbook.layers.fit_softmax_regression`
-(deterministic: zero start, full-batch steps), then cached; the slider
-functions only pick rows and build trace dicts.
+The layer is trained once per session by :func:`trained` (with
+:func:`dotbook.layers.fit_softmax_regression`: zero start, full-batch steps,
+so deterministic). The chapter calls ``trained(book.device, book.dtype)``;
+the figures draw that same result (:func:`drawn`, a CPU float64 view of it),
+and only train a layer of their own when nobody has yet (tests, a lone figure).
+Everything else is computed once and cached; the slider functions only pick
+rows and build trace dicts.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 
 from dotbook import data, layers, plots
+from dotbook.device import placement, timed
 from dotbook.explore import Param, Twin
 from dotbook.figures import register
 from dotbook.plots import rounded
@@ -24,6 +29,7 @@ __all__ = [
     "SEED",
     "Trained",
     "trained",
+    "drawn",
     "mosaic",
     "templates_figure",
     "match_figure",
@@ -44,31 +50,74 @@ _DIVERGING = "RdBu"  # plotly's RdBu: red negative, white 0, blue positive
 _IMAGE_AXIS = {"showgrid": False, "zeroline": False, "showline": False}  # pixel indices
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Trained:
-    """The digits and the softmax-regression layer trained on them (CPU, float64)."""
+    """The digits and the softmax-regression layer trained on them, on one device."""
 
     digits: data.Digits
-    weight: torch.Tensor  #: (10, 64), row k = template of digit k
+    layer: torch.nn.Linear  #: the trained ``nn.Linear(64, 10)``
+    weight: torch.Tensor  #: (10, 64), row k = template of digit k (``layer.weight``)
     bias: torch.Tensor  #: (10,)
     accuracy: float  #: held-out accuracy
     radius: float  #: median length ‖x‖ of a training digit
+    seconds: float  #: how long the one training run took (``device.timed``, synchronised)
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
         """:math:`z = Wx + b` for rows ``x``: ``(*, 64) -> (*, 10)``."""
         return layers.linear(self.weight, x, self.bias)
 
+    def to(self, device: torch.device | str, dtype: torch.dtype) -> Trained:
+        """The same result on ``device`` in ``dtype`` (``self`` when already there)."""
+        if self.weight.device == torch.device(device) and self.weight.dtype == dtype:
+            return self
+        d = self.digits
+        moved = {name: getattr(d, name).to(device=device, dtype=dtype)
+                 for name in ("x_train", "x_test")}
+        labels = {name: getattr(d, name).to(device) for name in ("y_train", "y_test")}
+        layer = copy.deepcopy(self.layer).to(device=device, dtype=dtype)
+        return replace(self, digits=replace(d, **moved, **labels), layer=layer,
+                       weight=layer.weight.detach(), bias=layer.bias.detach())
+
+
+#: Every layer :func:`trained` has trained this session, by (device, dtype).
+_TRAINED: dict[tuple[torch.device, torch.dtype], Trained] = {}
+
+
+def trained(device: torch.device | str | None = None, dtype: torch.dtype = F64) -> Trained:
+    """The chapter's layer, trained on ``device`` in ``dtype`` the first time it is asked
+    for (about half a second on a CPU), then kept: later calls return the same object.
+
+    The chapter calls ``trained(book.device, book.dtype)``; :func:`drawn` hands
+    that result to the figures, so the layer is trained once, and
+    :attr:`Trained.seconds` is the time of the run that happened.
+
+    Args:
+        device: where the digits and the layer live (``None``: the CPU).
+        dtype: the floating-point dtype they are stored and trained in.
+    """
+    dev, dtype = placement(device, dtype, None)
+    key = (dev, dtype)
+    if key not in _TRAINED:
+        d = data.digits(device=dev, dtype=dtype)
+        result: dict[str, torch.nn.Linear] = {}
+        timing = timed(lambda: result.update(
+            layer=layers.fit_softmax_regression(d.x_train, d.y_train, d.classes)),
+            repeats=1, warmup=0)  # one run, timed
+        layer = result["layer"]
+        weight, bias = layer.weight.detach(), layer.bias.detach()
+        right = (layers.linear(weight, d.x_test, bias).argmax(dim=1) == d.y_test).sum()
+        radius = float(torch.linalg.vector_norm(d.x_train, dim=1).median())
+        _TRAINED[key] = Trained(d, layer, weight, bias, int(right) / d.y_test.numel(), radius,
+                                timing.median)
+    return _TRAINED[key]
+
 
 @functools.cache
-def trained() -> Trained:
-    """Train the chapter's layer once (about half a second) and keep it."""
-    d = data.digits(dtype=F64)
-    layer = layers.fit_softmax_regression(d.x_train, d.y_train, d.classes)
-    weight, bias = layer.weight.detach().clone(), layer.bias.detach().clone()
-    accuracy = float((layers.linear(weight, d.x_test, bias).argmax(dim=1) == d.y_test)
-                     .double().mean())
-    radius = float(torch.linalg.vector_norm(d.x_train, dim=1).median())
-    return Trained(d, weight, bias, accuracy, radius)
+def drawn() -> Trained:
+    """The layer the figures draw, on the CPU in float64: the first one :func:`trained`
+    trained this session (in the book, the chapter's own), or a fresh CPU one if none."""
+    first = next(iter(_TRAINED.values()), None) or trained()
+    return first.to("cpu", F64)
 
 
 def mosaic(images: torch.Tensor, cols: int, gap: int | tuple[int, int] = 1
@@ -108,39 +157,44 @@ def _image_axes(width: int, height: int, x: str = "x") -> dict[str, dict[str, An
 
 
 # ------------------------------------------------------------- the templates
+_TILE_COLS = 3  # tiles per mosaic row: side by side on a desktop, stacked (and large) on a phone
+
+
 @functools.cache
 def templates_figure() -> dict[str, Any]:
-    """Top: the average training image of each digit. Bottom: the ten rows of the
-    trained ``W``, each as an 8×8 image (blue: positive weight, red: negative)."""
-    t = trained()
+    """Left: the average training image of each digit. Right: the ten rows of the
+    trained ``W``, each as an 8×8 image (blue: positive weight, red: negative).
+    On a phone the two mosaics stack, each as wide as the screen."""
+    t = drawn()
     d = t.digits
     means = torch.stack([d.x_train[d.y_train == k].mean(dim=0) for k in range(10)])  # (10, 64)
     size = float(t.weight.abs().max())
-    width, height = 5 * 9 - 1, 2 * 10 - 2
+    cols, tile_rows = _TILE_COLS, math.ceil(10 / _TILE_COLS)
+    width, height = cols * 9 - 1, tile_rows * 10 - 2
     axes = {**_image_axes(width, height, "x"), **_image_axes(width, height, "x2")}
-    axes["xaxis"]["title"] = "class averages of the training digits (ink is dark)"
+    axes["xaxis"]["title"] = "class averages (ink is dark)"
     axes["xaxis2"]["title"] = "templates: rows of W (blue +, red −)"
     for name in ("xaxis", "xaxis2"):  # the tiles have no meaningful pixel coordinates
         axes[name].update(showticklabels=False, ticks="")
     for name in ("yaxis", "yaxis2"):  # room above the first row for its labels
-        axes[name].update(title="digits", tickvals=[3.5, 13.5], ticktext=["0–4", "5–9"],
+        axes[name].update(title="digit (above its tile)", showticklabels=False, ticks="",
                           range=[height - 0.5, -1.9])
-    label_x = [(k % 5) * 9 + 3.5 for k in range(10)]
-    label_y = [(k // 5) * 10 - 1.0 for k in range(10)]  # in the gap above each tile
+    label_x = [(k % cols) * 9 + 3.5 for k in range(10)]
+    label_y = [(k // cols) * 10 - 1.0 for k in range(10)]  # in the gap above each tile
     skeleton = plots.skeleton(
-        alt=("Two mosaics of ten 8 by 8 images. Top: the average training image of each "
-             "digit, a blurred grey digit. Bottom: the ten learned weight templates; each is "
+        alt=("Two mosaics of ten 8 by 8 images. Left: the average training image of each "
+             "digit, a blurred grey digit. Right: the ten learned weight templates; each is "
              "positive (blue) where its digit has ink that other digits lack and negative "
              "(red) where other digits have ink."),
-        height=640, rows=2, vertical_spacing=0.12, axes=axes, showlegend=False,
-        margin={"t": 60, "l": 20, "r": 20, "b": 40})
+        height=540, cols=2, horizontal_spacing=0.1, axes=axes, showlegend=False,
+        margin={"t": 50, "l": 20, "r": 10, "b": 40})
     data_ = [
-        dict(type="heatmap", z=rounded(mosaic(d.images(means), 5, (2, 1)), 3), zmin=0.0,
+        dict(type="heatmap", z=rounded(mosaic(d.images(means), cols, (2, 1)), 3), zmin=0.0,
              zmax=1.0, colorscale=_GREYS, showscale=False, xaxis="x", yaxis="y",
              hovertemplate="pixel value %{z:.2f}<extra></extra>"),
-        dict(type="heatmap", z=rounded(mosaic(d.images(t.weight), 5, (2, 1)), 3), zmin=-size,
-             zmax=size, colorscale=_DIVERGING, xaxis="x2", yaxis="y2",
-             colorbar=dict(title=dict(text="weight"), len=0.42, y=0.21, thickness=14),
+        dict(type="heatmap", z=rounded(mosaic(d.images(t.weight), cols, (2, 1)), 3),
+             zmin=-size, zmax=size, colorscale=_DIVERGING, xaxis="x2", yaxis="y2",
+             colorbar=dict(title=dict(text="weight"), len=0.8, thickness=14),
              hovertemplate="weight %{z:.2f}<extra></extra>"),
     ]
     for panel in ("", "2"):  # the digit above each tile
@@ -153,7 +207,7 @@ def templates_figure() -> dict[str, Any]:
 # ------------------------------------------------------- a test digit, scored
 @functools.cache
 def _match_data() -> dict[str, Any]:
-    t = trained()
+    t = drawn()
     x = t.digits.x_test  # (N, 64)
     wx = x @ t.weight.T  # (N, 10): the dot products
     z = wx + t.bias  # (N, 10)
@@ -188,7 +242,7 @@ def _match_skeleton() -> dict[str, Any]:
 def match_figure(index: int) -> dict[str, Any]:
     """Test digit ``index``: its 10 dot products ``W_k·x``, scores ``W_k·x + b_k`` and
     cosines; the winning neuron is drawn in vermillion."""
-    t = trained()
+    t = drawn()
     m = _match_data()
     n = t.digits.x_test.shape[0]
     if not 0 <= index < n:
@@ -226,7 +280,7 @@ def match_figure(index: int) -> dict[str, Any]:
 
 def match_indices() -> tuple[int, ...]:
     """The static grid: the first test image of each digit plus the first two mistakes."""
-    t = trained()
+    t = drawn()
     y = t.digits.y_test
     firsts = [int(torch.nonzero(y == k)[0]) for k in range(10)]
     wrong = torch.nonzero(_match_data()["z"].argmax(dim=1) != y).flatten().tolist()[:2]
@@ -237,7 +291,7 @@ def match_indices() -> tuple[int, ...]:
 def match_twin() -> Twin:
     """A slider over the test digits (the static grid: one of each digit, two mistakes)."""
     grid = match_indices()
-    n = trained().digits.x_test.shape[0]
+    n = drawn().digits.x_test.shape[0]
     return Twin(match_figure, [
         Param("index", "test digit", grid, lo=0, hi=n - 1, step=1, integer=True,
               default=grid[0]),
@@ -352,7 +406,7 @@ _ASCENT_LR = 0.15
 def ascent_path(digit: int) -> torch.Tensor:
     """Projected gradient ascent on ``W_digit·x`` over ``‖x‖ = r`` from noise:
     the iterates ``(steps + 1, 64)`` (:func:`dotbook.layers.preferred_input`)."""
-    t = trained()
+    t = drawn()
     g = torch.Generator().manual_seed(SEED + 1 + digit)
     return layers.preferred_input(t.weight[digit], t.radius, method="ascent",
                                   steps=_ASCENT_STEPS, lr=_ASCENT_LR, generator=g, path=True)
@@ -360,7 +414,7 @@ def ascent_path(digit: int) -> torch.Tensor:
 
 @functools.cache
 def _preferred_skeleton() -> dict[str, Any]:
-    t = trained()
+    t = drawn()
     ceiling = float(torch.linalg.vector_norm(t.weight, dim=1).max()) * t.radius
     axes = {**_image_axes(8, 8, "x"), **_image_axes(8, 8, "x2"),
             "xaxis3": {"title": "ascent step", "range": [0, _ASCENT_STEPS]},
@@ -379,7 +433,7 @@ def _preferred_skeleton() -> dict[str, Any]:
 
 def preferred_figure(digit: int, step: int) -> dict[str, Any]:
     """Neuron ``digit``'s preferred input after ``step`` ascent steps, next to its template."""
-    t = trained()
+    t = drawn()
     path = ascent_path(digit)  # (S + 1, 64)
     w = t.weight[digit]
     best = layers.preferred_input(w, t.radius)  # (64,) r·w/‖w‖

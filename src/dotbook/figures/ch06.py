@@ -11,6 +11,7 @@ import functools
 import math
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -279,6 +280,7 @@ def edges_twin() -> Twin:
 # ---------------------------------------------------- equivariance and invariance
 _SHIFT_ROWS = 28
 _SHIFTS = (-12, -8, -4, 0, 4, 8, 12)
+_SHIFT_REACH = 20  # the live slider's range: -20 … 20 columns
 
 
 @functools.cache
@@ -287,77 +289,120 @@ def _shift_kernel() -> torch.Tensor:
 
 
 def _conv(x: torch.Tensor, mode: str) -> torch.Tensor:
-    """The chapter's edge filter with 'same' padding of the given mode: ``(H, W) -> (H, W)``."""
-    return layers.conv2d(x[None, None], _shift_kernel(), padding=2, padding_mode=mode)[0, 0]
+    """The chapter's edge filter with 'same' padding of the given mode, on a stack of
+    images at once: ``(S, H, W) -> (S, H, W)``."""
+    return layers.conv2d(x[:, None], _shift_kernel(), padding=2,
+                         padding_mode=mode)[:, 0]  # (S, 1, H, W) -> (S, H, W)
+
+
+def _shifted_stack(shifts: tuple[int, ...], rows: int) -> dict[str, torch.Tensor]:
+    """:func:`shifted_outputs` for several shifts, each entry ``(S, H, W)``: one
+    batched convolution per padding mode."""
+    x = photo(rows)
+    out = {}
+    for mode in ("circular", "zeros"):  # the shift and the padding treat the border alike
+        moved = torch.stack([layers.translate(x, 0, dx, mode=mode) for dx in shifts])
+        out[f"{mode}_conv_of_shift"] = _conv(moved, mode)  # (S, H, W): f(Sx)
+        base = _unshifted(rows, mode)
+        out[f"{mode}_shift_of_conv"] = torch.stack(
+            [layers.translate(base, 0, dx, mode=mode) for dx in shifts])  # (S, H, W): S f(x)
+    return out
 
 
 def shifted_outputs(dx: int, rows: int = _SHIFT_ROWS) -> dict[str, torch.Tensor]:
     """Both sides of :math:`f(Sx) = S f(x)` for a horizontal shift ``dx``, two ways:
-    circular shift with circular padding, zero-filling shift with zero padding."""
-    x = photo(rows)
-    out = {}
-    for mode in ("circular", "zeros"):  # the shift and the padding treat the border alike
-        out[f"{mode}_conv_of_shift"] = _conv(layers.translate(x, 0, dx, mode=mode), mode)
-        out[f"{mode}_shift_of_conv"] = layers.translate(_unshifted(rows, mode), 0, dx, mode=mode)
-    return out
+    circular shift with circular padding, zero-filling shift with zero padding.
+    Each entry is ``(H, W)``."""
+    return {name: maps[0] for name, maps in _shifted_stack((dx,), rows).items()}
 
 
 @functools.cache
 def _unshifted(rows: int, mode: str) -> torch.Tensor:
-    return _conv(photo(rows), mode)
+    return _conv(photo(rows)[None], mode)[0]  # (H, W)
 
 
 @functools.cache
 def _shift_scale() -> float:
-    return float(_conv(photo(_SHIFT_ROWS), "zeros").abs().max())
+    return float(_unshifted(_SHIFT_ROWS, "zeros").abs().max())
+
+
+@functools.cache
+def _equivariance_table() -> dict[str, Any]:
+    """Everything :func:`equivariance_figure` shows, for every shift the live slider
+    reaches, computed once (two batched convolutions): the maps, scaled and rounded to
+    two decimals as drawn (``(S, H, W)`` arrays), and the numbers in the title."""
+    shifts = tuple(range(-_SHIFT_REACH, _SHIFT_REACH + 1))
+    return _equivariance_rows(shifts) | {"index": {dx: i for i, dx in enumerate(shifts)}}
+
+
+def _equivariance_rows(shifts: tuple[int, ...]) -> dict[str, Any]:
+    out = _shifted_stack(shifts, _SHIFT_ROWS)
+    scale = _shift_scale()
+    table: dict[str, Any] = {}
+    for mode in ("circular", "zeros"):
+        got, want = out[f"{mode}_conv_of_shift"], out[f"{mode}_shift_of_conv"]
+        gap = (got - want).abs()  # (S, H, W)
+        table[f"{mode}_got"] = np.round((got / scale).numpy(), 2) + 0.0  # no -0.0
+        table[f"{mode}_gap"] = np.round((gap / scale).numpy(), 2) + 0.0
+        table[f"{mode}_worst"] = gap.amax(dim=(-2, -1)).tolist()  # (S,)
+    width = out["zeros_conv_of_shift"].shape[-1]
+    inner = (out["zeros_conv_of_shift"] - out["zeros_shift_of_conv"]).abs()  # (S, H, W)
+    table["inside"] = [float(inner[i, :, abs(dx) + 2:width - abs(dx) - 2].max())
+                       if width > 2 * (abs(dx) + 2) else 0.0 for i, dx in enumerate(shifts)]
+    return table
 
 
 @functools.cache
 def _equivariance_skeleton() -> dict[str, Any]:
-    axes = {**_photo_axes(1, "circular: f(shifted x)", _SHIFT_ROWS),
-            **_photo_axes(2, "|f(shifted x) − shifted f(x)|", _SHIFT_ROWS),
-            **_photo_axes(3, "zero padding: f(shifted x)", _SHIFT_ROWS),
-            **_photo_axes(4, "|f(shifted x) − shifted f(x)|", _SHIFT_ROWS)}
+    axes = {**_photo_axes(1, "circular: f(Sx)", _SHIFT_ROWS),
+            **_photo_axes(2, "|f(Sx) − S f(x)|", _SHIFT_ROWS),
+            **_photo_axes(3, "zero padding: f(Sx)", _SHIFT_ROWS),
+            **_photo_axes(4, "|f(Sx) − S f(x)|", _SHIFT_ROWS)}
     return plots.skeleton(
         alt=("Four maps. Top row, circular padding: the filter's output on the shifted photo, "
              "and its difference from the shifted output, which is zero everywhere. Bottom "
              "row, zero padding and a shift that lets zeros in: the output, and a difference "
              "that is zero except in bands along the left and right borders."),
-        height=520, rows=2, cols=2, horizontal_spacing=0.06, vertical_spacing=0.14,
-        axes=axes, showlegend=False, margin={"t": 90, "l": 30, "r": 10}, title=_TITLE)
+        height=560, rows=2, cols=2, horizontal_spacing=0.08, vertical_spacing=0.24,
+        axes=axes, showlegend=False, margin={"t": 90, "l": 30, "r": 10, "b": 50},
+        title=_TITLE)
 
 
 def equivariance_figure(dx: int) -> dict[str, Any]:
-    """Shift the photo by ``dx`` columns: the filtered image shifts with it."""
-    out = shifted_outputs(dx)
-    scale = _shift_scale()
-    data_, worst = [], {}
+    """Shift the photo by ``dx`` columns (S): the filtered image shifts with it.
+
+    The shifts the live slider reaches are looked up in a table computed once;
+    any other shift is computed on the spot, the same way.
+    """
+    if isinstance(dx, bool) or not isinstance(dx, int):
+        raise TypeError(f"dx must be an int (columns), got {dx!r}")
+    table = _equivariance_table()
+    if dx in table["index"]:
+        i = table["index"][dx]
+    else:
+        table, i = _equivariance_rows((dx,)), 0
+    data_ = []
     for k, mode in enumerate(("circular", "zeros")):
         left, right = ("" if k == 0 else "3"), str(2 * k + 2)  # this row's two panels
-        got, want = out[f"{mode}_conv_of_shift"], out[f"{mode}_shift_of_conv"]
-        gap = (got - want).abs()
-        worst[mode] = float(gap.max())
         data_ += [
-            dict(type="heatmap", z=rounded(got / scale, 2), zmin=-1.0, zmax=1.0,
+            dict(type="heatmap", z=table[f"{mode}_got"][i].tolist(), zmin=-1.0, zmax=1.0,
                  colorscale=_DIVERGING, showscale=False, xaxis=f"x{left}",
                  yaxis=f"y{left}", hovertemplate="%{z:.2f}<extra></extra>"),
-            dict(type="heatmap", z=rounded(gap / scale, 2), zmin=0.0, zmax=0.5,
+            dict(type="heatmap", z=table[f"{mode}_gap"][i].tolist(), zmin=0.0, zmax=0.5,
                  colorscale=_HEAT, showscale=False, xaxis=f"x{right}",
                  yaxis=f"y{right}", hovertemplate="%{z:.2f}<extra></extra>"),
         ]
-    inner = out["zeros_conv_of_shift"] - out["zeros_shift_of_conv"]
     reach = abs(dx) + 2  # the shift's strip plus the kernel's reach
-    rows, cols = inner.shape
+    rows, cols = photo(_SHIFT_ROWS).shape
     data_.append(dict(
         type="scatter", mode="lines", name="exact between the lines", hoverinfo="skip",
         x=[reach - 0.5, reach - 0.5, None, cols - reach - 0.5, cols - reach - 0.5],
         y=[-0.5, rows - 0.5, None, -0.5, rows - 0.5], xaxis="x4", yaxis="y4",
         line=dict(color=plots.PALETTE[0], width=2, dash="dash")))
-    inside = float(inner[:, reach:inner.shape[1] - reach].abs().max()) if \
-        inner.shape[1] > 2 * reach else 0.0
-    title = (f"shift {dx:+d} columns. circular: largest difference {worst['circular']:.1e}"
-             f" (exact)<br>zero padding: {inside:.1e} more than {reach} columns from the "
-             f"borders, up to {worst['zeros'] / scale:.2f} near them")
+    title = (f"shift {dx:+d} columns. circular: largest difference "
+             f"{table['circular_worst'][i]:.1e} (exact)<br>zero padding: "
+             f"{table['inside'][i]:.1e} more than {reach} columns from the borders, up to "
+             f"{table['zeros_worst'][i] / _shift_scale():.2f} near them")
     return plots.assemble(_equivariance_skeleton(), data_, title=title)
 
 
@@ -365,8 +410,8 @@ def equivariance_figure(dx: int) -> dict[str, Any]:
 def equivariance_twin() -> Twin:
     """A slider over the horizontal shift (columns, + is to the right)."""
     return Twin(equivariance_figure, [
-        Param("dx", "shift (columns)", _SHIFTS, lo=-20, hi=20, step=1, integer=True,
-              default=4),
+        Param("dx", "shift (columns)", _SHIFTS, lo=-_SHIFT_REACH, hi=_SHIFT_REACH, step=1,
+              integer=True, default=4),
     ])
 
 
