@@ -31,10 +31,12 @@ Shape letters, used in every ``Shape:`` section and shape comment:
 - ``n``   vector length (the dimension of a dot product)
 - ``B``   batch size
 - ``m``   number of vectors / neurons
-- ``T``   sequence length
-- ``d_k`` query/key width
+- ``T``   sequence length; ``T_q`` and ``T_k`` when queries and keys differ
+- ``h``   number of attention heads
+- ``d_k`` query/key width; ``d_v`` value width
 - ``C``, ``H``, ``W`` channels, height, width
 - ``N``   number of examples in a data set (``N_train``, ``N_test``)
+- ``P``   number of parameters of a network; ``S`` a number of samples or steps
 
 ``*`` in a shape means "any leading batch dimensions".
 
