@@ -36,7 +36,7 @@ Shape letters, used in every ``Shape:`` section and shape comment:
 - ``d_k`` query/key width; ``d_v`` value width
 - ``C``, ``H``, ``W`` channels, height, width
 - ``N``   number of examples in a data set (``N_train``, ``N_test``)
-- ``P``   number of parameters of a network; ``S`` a number of samples or steps
+- ``P``   number of parameters of a network; ``S`` points on an integration path
 
 ``*`` in a shape means "any leading batch dimensions".
 
