@@ -112,7 +112,7 @@ def test_tanh_moments_are_accurate_for_large_variance():
         for got, f in ((initialization.second_moment("tanh", q), lambda z: math.tanh(z) ** 2),
                        (initialization.derivative_moment("tanh", q),
                         lambda z: (1 - math.tanh(z) ** 2) ** 2)):
-            want = 2 * integrate.quad(lambda z, f=f: f(z) * density(z), 0, edge, limit=500,
+            want = 2 * integrate.quad(lambda z, f=f, p=density: f(z) * p(z), 0, edge, limit=500,
                                       points=[1.0, 5.0] if edge > 5 else None,
                                       epsabs=0, epsrel=1e-12)[0]
             assert got == pytest.approx(want, rel=1e-10)

@@ -374,8 +374,12 @@ def max_margin_direction(x: torch.Tensor, y: torch.Tensor, *, bias: bool = True,
     through its dual, :math:`\max_{\alpha\ge 0} \sum_i\alpha_i - \tfrac12\lVert\sum_i
     \alpha_i s_i a_i\rVert^2`, by accelerated projected gradient ascent. This
     is the direction that gradient descent on the logistic loss approaches
-    (slowly, like :math:`1/\log t`) on separable data, for the augmented
-    vector :math:`(w, b)` (Soudry et al., 2018).
+    (slowly, like :math:`1/\log t`) on separable data, for a step size below
+    :math:`2/\lambda` with :math:`\lambda` the loss's curvature bound (Soudry et al.,
+    2018, state it for :math:`z = w\cdot x`; with ``bias`` it applies to the
+    augmented vector :math:`(w, b)`). Because :math:`b` is then inside
+    :math:`\lVert v\rVert`, this is in general not the textbook SVM, which leaves
+    the bias out of the norm.
 
     Args:
         x: inputs, one per row; y: 0/1 labels.

@@ -145,7 +145,7 @@ def learning_figure(step: int) -> dict[str, Any]:
                          marker=dict(color=_CLASS_COLORS[label], size=7,
                                      symbol="circle" if label == 0 else "diamond")))
     mx, my = _boundary(mm_w, mm_b)
-    data.append(dict(type="scatter", mode="lines", x=mx, y=my, name="max-margin line",
+    data.append(dict(type="scatter", mode="lines", x=mx, y=my, name="max-margin line of (w, b)",
                      line=dict(color=plots.PALETTE[7], dash="dot", width=2), hoverinfo="skip"))
     bx, by = _boundary(w, b)
     data.append(dict(type="scatter", mode="lines", x=bx, y=by, name="boundary w·x + b = 0",
