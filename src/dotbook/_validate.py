@@ -174,3 +174,16 @@ def choice(x: object, name: str, allowed: Sequence[str]) -> str:
     if x not in allowed:
         raise ValueError(f"unknown {name} {x!r}; use one of {list(allowed)}")
     return x
+
+
+def labels(y: object, x: torch.Tensor, name: str = "y") -> torch.Tensor:
+    """Require class labels for the rows of ``x``: an int64 tensor of shape (N,)
+    on ``x``'s device (the values are the caller's to check)."""
+    if not isinstance(y, torch.Tensor) or y.dtype != torch.int64 or y.shape != x.shape[:1]:
+        got = (f"{y.dtype} with shape {tuple(y.shape)}" if isinstance(y, torch.Tensor)
+               else type(y).__name__)
+        raise ValueError(f"{name} must be an int64 tensor of shape ({x.shape[0]},), one label "
+                         f"per row of x, got {got}")
+    if y.device != x.device:
+        raise ValueError(f"device mismatch: x is on {x.device} but {name} is on {y.device}")
+    return y

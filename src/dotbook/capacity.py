@@ -96,13 +96,7 @@ def xor_data(*, device: torch.device | str | None = None,
 
 def _points_labels(x: object, y: object) -> tuple[torch.Tensor, torch.Tensor]:
     x = _validate.matrix(x, "x")
-    if not isinstance(y, torch.Tensor) or y.dtype != torch.int64 or y.shape != x.shape[:1]:
-        got = (f"{y.dtype} with shape {tuple(y.shape)}" if isinstance(y, torch.Tensor)
-               else type(y).__name__)
-        raise ValueError(f"y must be an int64 tensor of shape ({x.shape[0]},) with labels 0/1, "
-                         f"one per row of x, got {got}")
-    if y.device != x.device:
-        raise ValueError(f"device mismatch: x is on {x.device} but y is on {y.device}")
+    y = _validate.labels(y, x)
     if not bool(((y == 0) | (y == 1)).all()):
         raise ValueError(f"labels must be 0 or 1, got {sorted(set(y.tolist()))}")
     return x, y

@@ -375,13 +375,7 @@ def fit_softmax_regression(x: torch.Tensor, y: torch.Tensor, classes: int | None
     x = _validate.tensor(x, "x")
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"x must have shape (N, n) with N, n >= 1, got {tuple(x.shape)}")
-    if not isinstance(y, torch.Tensor) or y.dtype != torch.int64 or y.shape != x.shape[:1]:
-        got = (f"{y.dtype} with shape {tuple(y.shape)}" if isinstance(y, torch.Tensor)
-               else type(y).__name__)
-        raise ValueError(f"y must be an int64 tensor of shape ({x.shape[0]},), one label per "
-                         f"row of x, got {got}")
-    if y.device != x.device:
-        raise ValueError(f"device mismatch: x is on {x.device} but y is on {y.device}")
+    y = _validate.labels(y, x)
     m = int(y.max()) + 1 if classes is None else _validate.positive_int(classes, "classes")
     if int(y.min()) < 0 or int(y.max()) >= m:
         raise ValueError(f"labels must lie in [0, {m - 1}], got [{int(y.min())}, {int(y.max())}]")
