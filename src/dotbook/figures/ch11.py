@@ -202,7 +202,10 @@ def width_figure(width: int) -> dict[str, Any]:
 
 @register("ch11")
 def width_twin() -> Twin:
-    """A slider over the hidden width of the XOR network."""
+    """A slider over the hidden width of the XOR network. Every width the live
+    slider reaches is trained here, once, so that no slider move trains."""
+    for width in range(1, 9):
+        xor_net(width)
     return Twin(width_figure, [
         Param("width", "hidden width", (1, 2, 3, 4, 8), lo=1, hi=8, step=1, integer=True,
               default=2),
