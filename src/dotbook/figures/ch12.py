@@ -256,7 +256,10 @@ def superposition_figure(m: int, k: int) -> dict[str, Any]:
 
 @register("ch12")
 def superposition_twin() -> Twin:
-    """Sliders for the number of features m and of active features k."""
+    """Sliders for the number of features m and of active features k. The curves
+    of every k the live slider reaches are computed here, once."""
+    for k in range(1, 9):
+        superposition_curve(k)
     return Twin(superposition_figure, [
         Param("m", "features m", (32, 64, 128, 256, 512, 1024), lo=32, hi=1024, log=True,
               integer=True, default=256),
