@@ -241,9 +241,12 @@ def luminance(css: str) -> float:
     return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
 
 
+# a figure's text colour: its tick labels, or, for image mosaics without ticks, its
+# title, subplot titles or axis titles
 FIGURE_COLOURS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => [
     getComputedStyle(gd.querySelector('svg.main-svg')).backgroundColor,
-    getComputedStyle(gd.querySelector('.xtick text, .ytick text')).fill])"""
+    getComputedStyle(gd.querySelector(
+        '.xtick text, .ytick text, .gtitle, .annotation-text, .g-xtitle text')).fill])"""
 
 
 @pytest.mark.parametrize("path", CHAPTERS)

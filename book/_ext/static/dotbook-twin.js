@@ -603,6 +603,22 @@
     });
   }
 
+  /* A code block or table wider than its column scrolls in its own box; a
+     keyboard reader must be able to focus that box to scroll it (axe:
+     scrollable-region-focusable). */
+  function focusScrollers() {
+    document.querySelectorAll(".bd-article pre, .bd-article .table-wrapper, .bd-article .pst-scrollable-table-container").forEach(function (el) {
+      var scrolls = el.scrollWidth > el.clientWidth + 1;
+      if (scrolls && !el.hasAttribute("tabindex")) {
+        el.tabIndex = 0;
+        el.dataset.dotbookScroller = "1";  // ours to take back when it fits again
+      } else if (!scrolls && el.dataset.dotbookScroller) {
+        el.removeAttribute("tabindex");
+        delete el.dataset.dotbookScroller;
+      }
+    });
+  }
+
   function whenMathIsTypeset(fn, tries) {
     var mj = window.MathJax;
     if (mj && mj.startup && mj.startup.promise) { mj.startup.promise.then(fn); }
@@ -615,11 +631,12 @@
   function start() {
     linkAll();
     whenMathIsTypeset(fitMath);
+    focusScrollers();
     var pending = false;
     window.addEventListener("resize", function () {
       if (pending) { return; }
       pending = true;
-      setTimeout(function () { pending = false; fitMath(); }, 200);
+      setTimeout(function () { pending = false; fitMath(); focusScrollers(); }, 200);
     });
   }
 
