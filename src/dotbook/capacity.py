@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -232,8 +232,7 @@ def separability(x: torch.Tensor, y: torch.Tensor) -> Separability:
 
 
 # ------------------------------------------------------------------ small MLPs
-@contextlib.contextmanager
-def one_thread(device: torch.device | str) -> Iterator[None]:
+def one_thread(device: torch.device | str) -> contextlib.AbstractContextManager[None]:
     """Run tiny CPU work on one intra-op thread, then restore the thread count.
 
     A training step of a network with a few dozen weights is almost all
@@ -256,15 +255,7 @@ def one_thread(device: torch.device | str) -> Iterator[None]:
         >>> torch.get_num_threads() == before
         True
     """
-    if torch.device(device).type != "cpu":
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    return _device.cpu_threads(1 if torch.device(device).type == "cpu" else None)
 
 
 @dataclass(frozen=True)

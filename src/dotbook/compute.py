@@ -610,14 +610,8 @@ def measure(op: str, shape: int | Sequence[int], *, method: str = "torch",
     else:
         fn, args = torch.matmul, tensors
     threads = None if threads is None else _validate.integer(threads, "threads", at_least=1)
-    before = torch.get_num_threads()
-    try:
-        if threads is not None:
-            torch.set_num_threads(threads)
-        with _blas_threads(threads if method == "numpy" else None):
-            t = _device.timed(fn, *args, repeats=repeats, warmup=warmup)
-    finally:
-        torch.set_num_threads(before)
+    with _device.cpu_threads(threads), _blas_threads(threads if method == "numpy" else None):
+        t = _device.timed(fn, *args, repeats=repeats, warmup=warmup)
     flops, nbytes = work(op, shape, dtype)
     return Measurement(op=op, method=method, shape=shape, device=dev.type,
                        dtype=dtype_name(dtype), seconds=t.median, best=min(t.times),

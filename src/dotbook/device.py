@@ -23,10 +23,11 @@ before and after every call, so asynchronous kernels are not flattered.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +36,7 @@ import torch
 from dotbook import _validate
 
 __all__ = ["best", "supports", "skipped", "placement", "seed", "describe", "generator",
-           "timed", "Timing", "synchronize"]
+           "timed", "Timing", "synchronize", "cpu_threads"]
 
 #: dtypes a device type cannot hold (MPS has no 64-bit floating point).
 _UNSUPPORTED = {"mps": frozenset({torch.float64, torch.complex128})}
@@ -304,3 +305,31 @@ def timed(fn: Callable[..., object], *args: object, repeats: int = 7, warmup: in
     else:
         spread = 0.0
     return Timing(median=statistics.median(times), spread=spread, times=tuple(times))
+
+
+@contextlib.contextmanager
+def cpu_threads(threads: int | None) -> Iterator[None]:
+    """Run a block with torch's CPU intra-op pool at ``threads`` threads, then restore it.
+
+    ``torch.set_num_threads`` is process-wide, so the previous count is put back
+    on exit, also when the block raises. ``None`` leaves the setting alone.
+
+    Examples::
+
+        >>> before = torch.get_num_threads()
+        >>> with cpu_threads(1):
+        ...     torch.get_num_threads()
+        1
+        >>> torch.get_num_threads() == before
+        True
+    """
+    if threads is None:
+        yield
+        return
+    threads = _validate.integer(threads, "threads", at_least=1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

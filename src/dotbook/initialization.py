@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dotbook import _validate
+from dotbook import _validate, layers
 from dotbook.device import placement
 
 __all__ = [
@@ -598,6 +598,6 @@ def train_classifier(net: nn.Module, x_train: torch.Tensor, y_train: torch.Tenso
             optimizer.step()
             losses.append(loss.detach())
     with torch.no_grad():
-        train_acc = (net(x_train).argmax(dim=1) == y_train).float().mean()
-        test_acc = (net(x_test).argmax(dim=1) == y_test).float().mean()
-    return TrainingRun(torch.stack(losses).cpu().tolist(), float(train_acc), float(test_acc))
+        train_acc = layers.accuracy(net(x_train), y_train)
+        test_acc = layers.accuracy(net(x_test), y_test)
+    return TrainingRun(torch.stack(losses).cpu().tolist(), train_acc, test_acc)

@@ -52,6 +52,7 @@ __all__ = [
     "linear_loop",
     "stack",
     # chapters 5 and 6: templates and convolution
+    "accuracy",
     "ConvGeometry",
     "LayerCost",
     "conv2d",
@@ -340,6 +341,24 @@ def collapse(weights: Sequence[torch.Tensor],
     return W, b
 
 # ------------------------------------------------- a layer as a template matcher
+def accuracy(scores: torch.Tensor, y: torch.Tensor) -> float:
+    r"""The fraction of rows whose largest score is at their label,
+    :math:`\frac1N\sum_i [\arg\max_c z_{ic} = y_i]`.
+
+    Shape:
+        - scores: :math:`(N, C)`, one row of class scores per example
+        - y: :math:`(N)`, int64 labels on the same device
+
+    Examples::
+
+        >>> accuracy(torch.tensor([[2., 1.], [0., 3.], [1., 0.]]), torch.tensor([0, 1, 1]))
+        0.6666666666666666
+    """
+    scores = _validate.matrix(scores, "scores")
+    y = _validate.labels(y, scores)
+    return (scores.argmax(dim=1) == y).sum().item() / y.numel()
+
+
 def fit_softmax_regression(x: torch.Tensor, y: torch.Tensor, classes: int | None = None, *,
                            steps: int = 100, lr: float = 2.0,
                            weight_decay: float = 1e-3) -> torch.nn.Linear:

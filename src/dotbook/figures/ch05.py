@@ -105,9 +105,9 @@ def trained(device: torch.device | str | None = None, dtype: torch.dtype = F64) 
             repeats=1, warmup=0)  # one run, timed
         layer = result["layer"]
         weight, bias = layer.weight.detach(), layer.bias.detach()
-        right = (layers.linear(weight, d.x_test, bias).argmax(dim=1) == d.y_test).sum()
+        test_accuracy = layers.accuracy(layers.linear(weight, d.x_test, bias), d.y_test)
         radius = float(torch.linalg.vector_norm(d.x_train, dim=1).median())
-        _TRAINED[key] = Trained(d, layer, weight, bias, int(right) / d.y_test.numel(), radius,
+        _TRAINED[key] = Trained(d, layer, weight, bias, test_accuracy, radius,
                                 timing.median)
     return _TRAINED[key]
 
