@@ -26,12 +26,14 @@ import html
 import math
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
+import torch
 from plotly.io.base_renderers import MimetypeRenderer
 
-__all__ = ["PALETTE", "COLORS", "TEMPLATE", "assemble", "rounded", "skeleton", "to_book_html",
-           "use_book_renderer"]
+__all__ = ["PALETTE", "COLORS", "TEMPLATE", "assemble", "density_histogram", "rounded",
+           "skeleton", "to_book_html", "use_book_renderer"]
 
 #: Okabe & Ito (2008), "Color Universal Design", in the order the book uses them.
 PALETTE: tuple[str, ...] = (
@@ -238,6 +240,32 @@ def assemble(skeleton: dict[str, Any], data: list[dict[str, Any]], *, title: str
         layout[key] = {**old, **value} if isinstance(value, dict) and isinstance(old, dict) \
             else value
     return {"data": data, "layout": layout}
+
+
+def density_histogram(x: torch.Tensor, lo: float, hi: float, bins: int
+                      ) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """A histogram of samples ``x`` drawn as a density: bar centres, heights
+    (count / (N · width), so the bars have area 1 over all N samples) and the
+    bar width. Samples outside [lo, hi] count in N but fall in no bar.
+
+    Counted by NumPy: on a busy 2-core machine ``torch.histc`` waits for its
+    worker threads ten times longer than the count takes.
+
+    Shape:
+        - x: any shape, N = ``x.numel()`` samples
+        - outputs: :math:`(bins)`, :math:`(bins)` (float64, CPU), a float
+
+    Examples::
+
+        >>> centres, heights, width = density_histogram(torch.tensor([0.1, 0.6, 0.7]), 0, 1, 2)
+        >>> centres.tolist(), heights.tolist(), width
+        ([0.25, 0.75], [0.6666666666666666, 1.3333333333333333], 0.5)
+    """
+    counts = torch.from_numpy(np.histogram(x.detach().cpu().numpy(), bins=bins,
+                                           range=(lo, hi))[0])  # (bins,)
+    width = (hi - lo) / bins
+    centres = lo + width * (torch.arange(bins, dtype=torch.float64) + 0.5)  # (bins,)
+    return centres, counts.double() / (x.numel() * width), width
 
 
 def rounded(obj: Any, digits: int = 4) -> Any:

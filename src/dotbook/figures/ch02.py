@@ -16,7 +16,6 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import plotly.graph_objects as go
 import torch
 
@@ -54,18 +53,6 @@ _ZOOM_YMAX = 0.8
 _TAIL_FLOOR = 1e-6  # lower end of the log y axis of the tail figure
 _DECADES = ["1", "0.1", "10⁻²", "10⁻³", "10⁻⁴", "10⁻⁵", "10⁻⁶"]
 Fig = dict[str, Any]
-
-
-def _density_histogram(x: torch.Tensor, lo: float, hi: float, bins: int
-                       ) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """Bar centres, heights normalised to a density (area 1 over all samples), width.
-
-    Counted by NumPy: on a busy 2-core machine ``torch.histc`` waits for its
-    worker threads ten times longer than the count takes."""
-    counts = torch.from_numpy(np.histogram(x.cpu().numpy(), bins=bins, range=(lo, hi))[0])
-    width = (hi - lo) / bins
-    centres = lo + width * (torch.arange(bins, dtype=torch.float64) + 0.5)  # (bins,)
-    return centres, counts.double() / (x.numel() * width), width
 
 
 def _steps(centres: torch.Tensor, heights: torch.Tensor, width: float) -> dict[str, list]:
@@ -127,7 +114,7 @@ def histogram_figure(n: int, num: int = LIVE_SAMPLES) -> Fig:
 
     # left panel: cos θ itself
     half = min(1.0, 6 / root_n)  # beyond 6 standard deviations there is (almost) nothing
-    centres, heights, width = _density_histogram(c, -half, half, _LEFT_BINS)
+    centres, heights, width = plots.density_histogram(c, -half, half, _LEFT_BINS)
     t = _grid(n)  # (P,)
     exact = highdim.cosine_density(t, n)  # (P,)
     normal = highdim.normal_density(t, n)  # (P,)
@@ -136,7 +123,7 @@ def histogram_figure(n: int, num: int = LIVE_SAMPLES) -> Fig:
         peak = max(peak, float(highdim.cosine_density(torch.zeros(1, dtype=torch.float64), n)))
 
     # right panel: √n·cos θ
-    zc, zh, zw = _density_histogram(c * root_n, -_ZOOM, _ZOOM, _ZOOM_BINS)
+    zc, zh, zw = plots.density_histogram(c * root_n, -_ZOOM, _ZOOM, _ZOOM_BINS)
     exact_s = highdim.cosine_density(_U / root_n, n) / root_n  # density of √n·cos θ
     exact_s = exact_s.clamp_max(10 * _ZOOM_YMAX)  # n = 2: infinite at ±√2
 

@@ -211,10 +211,8 @@ def _pair_histogram() -> tuple[list[float], list[float]]:
     directions in :data:`N_DIM` dimensions: the law of one pair does not depend on m."""
     u = highdim.random_directions(128, N_DIM, generator=generator(0))  # (128, n)
     pairs = (u @ u.T)[tuple(torch.triu_indices(128, 128, 1))]  # (8128,)
-    counts = torch.histc(pairs, bins=_BINS, min=-1.0, max=1.0)  # (bins,)
-    width = 2.0 / _BINS
-    centres = torch.linspace(-1 + width / 2, 1 - width / 2, _BINS, dtype=F64)  # (bins,)
-    return rounded(centres), rounded(counts / (pairs.numel() * width), 3)
+    centres, density, _ = plots.density_histogram(pairs, -1.0, 1.0, _BINS)  # (bins,), (bins,)
+    return rounded(centres), rounded(density, 3)
 
 
 _T = torch.linspace(-0.99, 0.99, 67, dtype=F64)  # (67,)
