@@ -83,7 +83,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from dotbook import _validate
+from dotbook import _validate, initialization
 from dotbook import device as _device
 
 __all__ = [
@@ -820,7 +820,7 @@ def deep_mlp(config: MLPConfig, *, generator: torch.Generator | None = None,
         generator.device if generator is not None else torch.device("cpu"))
     if generator is None:
         generator = torch.Generator(device=dev).manual_seed(0)
-    std = config.gain * math.sqrt(2.0 / config.width)
+    std = initialization.std("he", config.width, gain=config.gain)  # gain · √(2/width)
     layers: list[nn.Module] = []
     for _ in range(config.depth):
         linear = nn.utils.skip_init(nn.Linear, config.width, config.width, bias=False,
