@@ -2,9 +2,12 @@
 
     make bench            # or: .venv/bin/python tools/bench.py [--skip-build]
     .venv/bin/python tools/bench.py --figures-only   # figure rows alone, no build
+    .venv/bin/python tools/bench.py --test           # also time `make test`
 
-Rows: clean build, cached rebuild, each notebook's execution, each page's HTML
-and the shared assets, each live callback (median / p95 over 50 moves), each
+Rows: clean build, cached rebuild, each chapter's execution under the clean
+build (read from the execution cache) and alone, the fixed cost per chapter
+(kernel start and setup cell), `make test` wall time with --test, each page's
+HTML and the shared assets, each live callback (median / p95 over 50 moves), each
 static slider step's redraw in Chromium (median / p95).
 
 The figure rows cover every twin registered in ``dotbook.figures.all_twins()``.
