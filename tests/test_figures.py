@@ -1,7 +1,7 @@
 """Every registered twin (dotbook.figures.all_twins), tested alike; the figure idiom
 (plots.skeleton / plots.assemble); the registry; and what is particular to a chapter's figures.
 
-A new chapter's twins are covered here the moment they carry ``@register("chNN")``.
+A new chapter's twins are covered here the moment they carry ``@register``.
 """
 
 from __future__ import annotations
@@ -217,18 +217,21 @@ def test_register_returns_the_factory_and_refuses_a_second_module() -> None:
     def demo_twin() -> Twin:
         raise AssertionError("never built")
 
+    demo_twin.__module__ = "dotbook.figures.ch98"
     try:
-        assert figures.register("ch98")(demo_twin) is demo_twin
+        assert figures.register(demo_twin) is demo_twin
         assert "ch98.demo_twin" in figures.all_twins()
-        assert figures.register("ch98")(demo_twin) is demo_twin  # a reload: fine
+        assert figures.register(demo_twin) is demo_twin  # a reload: fine
         clash = type(demo_twin)(demo_twin.__code__, {}, "demo_twin")
-        clash.__module__ = "elsewhere"
+        clash.__module__ = "dotbook.figures.ch98_copy.ch98"
         with pytest.raises(ValueError, match="registered by"):
-            figures.register("ch98")(clash)
+            figures.register(clash)
     finally:
         figures._REGISTRY.pop("ch98.demo_twin", None)
-    with pytest.raises(ValueError, match="look like 'ch07'"):
-        figures.register("chapter 7")
+    outside = type(demo_twin)(demo_twin.__code__, {}, "outside_twin")
+    outside.__module__ = "dotbook.geometry"
+    with pytest.raises(ValueError, match="chapter's figure module"):
+        figures.register(outside)
 
 
 # ------------------------------------------------------------------ chapter 1

@@ -166,7 +166,7 @@ def test_bad_input_gets_clear_errors():
         S.log_softmax(x, dim=-3)
     with pytest.raises(TypeError, match="dim must be an int"):
         S.softmax(x, dim=1.0)
-    with pytest.raises(ValueError, match="method must be one of"):
+    with pytest.raises(ValueError, match="unknown method"):
         S.softmax(x, method="max")
     with pytest.raises(ValueError, match="scalar"):
         S.softmax(torch.tensor(1.0))
@@ -276,7 +276,7 @@ def test_dot_bad_input():
         S.dot(a, a.half())
     with pytest.raises(TypeError, match="floating-point"):
         S.dot(torch.arange(4), torch.arange(4))
-    with pytest.raises(ValueError, match="accumulate must be one of"):
+    with pytest.raises(ValueError, match="unknown accumulate"):
         S.dot(a, a, "double")
     with pytest.raises(ValueError, match="ns is empty"):
         S.accumulation_errors(torch.float16, [])
@@ -354,7 +354,7 @@ def test_exploding_mlp_grows_by_gain_and_normalisation_holds_it():
         assert max(held) < 3 * min(held)
     half = S.deep_mlp(S.MLPConfig(depth=40, width=32, gain=1.5), dtype=torch.float16)
     assert not math.isfinite(S.preactivation_rms(half, x[:, :32].half())[-1])  # 1.5⁴⁰ > 65504
-    with pytest.raises(ValueError, match="norm must be one of"):
+    with pytest.raises(ValueError, match="unknown norm"):
         S.MLPConfig(norm="batch")
 
 

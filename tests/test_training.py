@@ -133,7 +133,7 @@ def test_cosine_path_is_zero_for_the_zero_vector():
     (lambda: training.neuron_gradients(torch.ones(3), 0.0, torch.ones(3), torch.tensor(0.5),
                                        "logistic"), ValueError, "labels 0 or 1"),
     (lambda: training.neuron_gradients(torch.ones(3), 0.0, torch.ones(3), torch.tensor(1.0),
-                                       "hinge"), ValueError, "loss must be one of"),
+                                       "hinge"), ValueError, "unknown loss"),
     (lambda: training.layer_gradients(torch.ones(2, 3), torch.ones(4, 3)), ValueError,
      "one row per example"),
     (lambda: training.train_neuron(torch.ones(2, 2), torch.tensor([0, 1]), lr=0.0), ValueError,

@@ -85,15 +85,13 @@ def last_dim(x: object, name: str, n: int, like: torch.Tensor, like_name: str) -
     return x
 
 
-def positive_int(x: object, name: str) -> int:
-    """Require an integer >= 1 (bools are refused): ``integer(x, name, at_least=1)``."""
-    return integer(x, name, at_least=1)
+def integer(x: object, name: str, at_least: int = 1, *, at_most: int | None = None,
+            why: str = "") -> int:
+    """Require an int with ``at_least <= x <= at_most`` (bools are refused; numpy
+    integers are accepted). Every count that drives a loop or a size has an
+    ``at_most``, so a huge request is a clear error before any work starts.
 
-
-def integer(x: object, name: str, at_least: int = 1, *, why: str = "") -> int:
-    """Require an int >= ``at_least`` (bools are refused; numpy integers are accepted).
-
-    ``why``, when given, is appended to the message for a too-small value.
+    ``why``, when given, is appended to the message for a value out of range.
 
     Examples::
 
@@ -109,6 +107,9 @@ def integer(x: object, name: str, at_least: int = 1, *, why: str = "") -> int:
     if x < at_least:
         reason = f": {why}" if why else ""
         raise ValueError(f"{name} must be an int >= {at_least}, got {x}{reason}")
+    if at_most is not None and x > at_most:
+        reason = f": {why}" if why else ""
+        raise ValueError(f"{name} = {x} is too large: pass at most {at_most}{reason}")
     return int(x)
 
 
@@ -119,18 +120,15 @@ def in_range(x: object, name: str, lo: float, hi: float, *, range_name: str = ""
     """
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         raise TypeError(f"{name} must be a number in [{lo}, {hi}], got {x!r}")
-    if not (math.isfinite(x) and lo <= x <= hi):
+    try:
+        ok = math.isfinite(x) and lo <= x <= hi
+    except OverflowError:  # an int too large for a float (10**400)
+        ok = False
+    if not ok:
         if range_name:
             raise ValueError(f"{name} = {x} is outside {range_name} [{lo}, {hi}]")
         raise ValueError(f"{name} must lie in [{lo}, {hi}], got {x}")
     return float(x)
-
-
-def one_of(x: object, name: str, allowed: Sequence[object]) -> object:
-    """Require x to be one of the allowed values."""
-    if x not in allowed:
-        raise ValueError(f"{name} must be one of {list(allowed)}, got {x!r}")
-    return x
 
 
 def matrix(x: object, name: str) -> torch.Tensor:
@@ -167,10 +165,25 @@ def scalar(x: object, name: str, like: torch.Tensor, like_name: str,
     return real(x, name)
 
 
-def choice(x: object, name: str, allowed: Sequence[str]) -> str:
-    """Require one of the names in ``allowed`` (a str: anything else is a TypeError)."""
-    if not isinstance(x, str):
-        raise TypeError(f"{name} must be a name (str), one of {list(allowed)}, got {x!r}")
+def choice(x: object, name: str, allowed: Sequence[object]) -> object:
+    """Require one of ``allowed`` (names, or other hashable values such as ints).
+
+    The one rule for every choice in the package: a value of the wrong type is a
+    ``TypeError``, a value of the right type that is not allowed is a ``ValueError``;
+    both messages list what to pass instead.
+
+    Examples::
+
+        >>> choice("adam", "optimizer", ("sgd", "adam"))
+        'adam'
+        >>> choice("rmsprop", "optimizer", ("sgd", "adam"))
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown optimizer 'rmsprop'; use one of ['sgd', 'adam']
+    """
+    kinds = {type(a) for a in allowed}
+    if isinstance(x, bool) and bool not in kinds or not isinstance(x, tuple(kinds)):
+        raise TypeError(f"{name} must be one of {list(allowed)}, got {x!r} ({type(x).__name__})")
     if x not in allowed:
         raise ValueError(f"unknown {name} {x!r}; use one of {list(allowed)}")
     return x

@@ -798,7 +798,7 @@ def measure_at_scale(Ts: Sequence[int], *, batch: int = 1, heads: int = 2, d_k: 
     where, dtype = _device.placement(device, dtype, generator)
     widths = [_validate.integer(T, "T") for T in Ts]
     for m in methods:
-        _validate.one_of(m, "method", METHODS)
+        _validate.choice(m, "method", METHODS)
     batch, heads = _validate.integer(batch, "batch"), _validate.integer(heads, "heads")
     d_k, block = _validate.integer(d_k, "d_k"), _validate.integer(block, "block")
     routes: dict[str, Callable[..., torch.Tensor]] = {

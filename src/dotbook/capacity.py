@@ -299,7 +299,7 @@ def parameter_count(widths: Sequence[int]) -> int:
         >>> parameter_count([2, 4, 1])   # 4·(2+1) + 1·(4+1)
         17
     """
-    ws = [_validate.positive_int(n, f"widths[{i}]") for i, n in enumerate(widths)]
+    ws = [_validate.integer(n, f"widths[{i}]") for i, n in enumerate(widths)]
     if len(ws) < 2:
         raise ValueError(f"widths needs at least an input and an output width, got {list(ws)}")
     return sum((a + 1) * b for a, b in zip(ws[:-1], ws[1:], strict=True))
@@ -316,8 +316,8 @@ def width_for_budget(budget: int, hidden_layers: int, n_in: int = 1, n_out: int 
         >>> parameter_count([1, 11, 11, 11, 1])
         298
     """
-    budget = _validate.positive_int(budget, "budget")
-    depth = _validate.positive_int(hidden_layers, "hidden_layers")
+    budget = _validate.integer(budget, "budget")
+    depth = _validate.integer(hidden_layers, "hidden_layers")
     best, gap = 1, math.inf
     for k in range(1, budget + 1):
         p = parameter_count([n_in, *([k] * depth), n_out])
@@ -364,10 +364,10 @@ def train_mlp(x: torch.Tensor, y: torch.Tensor, hidden: Sequence[int], *,
     """
     x = _validate.matrix(x, "x")
     _validate.choice(activation, "activation", list(ACTIVATIONS))
-    _validate.one_of(loss, "loss", ("mse", "logistic"))
-    steps = _validate.positive_int(steps, "steps")
+    _validate.choice(loss, "loss", ("mse", "logistic"))
+    steps = _validate.integer(steps, "steps")
     lr = _validate.in_range(lr, "lr", 0.0, 10.0)
-    hidden = [_validate.positive_int(h, f"hidden[{i}]") for i, h in enumerate(hidden)]
+    hidden = [_validate.integer(h, f"hidden[{i}]") for i, h in enumerate(hidden)]
     if loss == "logistic":
         x, y = _points_labels(x, y)
         target = y.to(x.dtype)[:, None]  # (N, 1)
@@ -498,7 +498,7 @@ def depth_vs_width(budget: int = 300, deep_layers: int = 3, *, seeds: int = 4,
         ((100, 97), (2, 2))
     """
     where, dtype = _device.placement(device, dtype, None)
-    seeds = _validate.positive_int(seeds, "seeds")
+    seeds = _validate.integer(seeds, "seeds")
     points = _validate.integer(points, "points", at_least=2)
     seed = _validate.integer(seed, "seed", at_least=0)
     x = torch.linspace(-1, 1, points, device=where, dtype=dtype)  # (N,)

@@ -157,7 +157,7 @@ def digits(device: torch.device | str | None = None, dtype: torch.dtype = torch.
         (0.0, 1.0)
     """
     dev, dtype = placement(device, dtype, None)
-    _validate.one_of(scale, "scale", ("unit", "standard"))
+    _validate.choice(scale, "scale", ("unit", "standard"))
     fraction = _validate.in_range(test_fraction, "test_fraction", 0.0, 1.0)
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {fraction}")
@@ -227,8 +227,8 @@ def sample_image(name: str = "china.jpg", device: torch.device | str | None = No
         (torch.Size([48, 72]), True)
     """
     dev, dtype = placement(device, dtype, None)
-    _validate.one_of(name, "name", SAMPLE_IMAGES)
-    size = _validate.positive_int(size, "size")
+    _validate.choice(name, "name", SAMPLE_IMAGES)
+    size = _validate.integer(size, "size")
     raw = _raw_image(name)
     height, width = raw.shape[:2]
     if not 8 <= size <= height:
@@ -278,7 +278,7 @@ def two_blobs(n_per_class: int = 50, *, separation: float = 3.0, angle_deg: floa
         (torch.Size([20, 2]), [0, 0, 0], 10)
     """
     dev, dtype = placement(device, dtype, generator)
-    n = _validate.positive_int(n_per_class, "n_per_class")
+    n = _validate.integer(n_per_class, "n_per_class")
     s = _validate.in_range(separation, "separation", 0.0, 100.0)
     alpha = math.radians(_validate.in_range(angle_deg, "angle_deg", -360.0, 360.0))
     u = torch.tensor([math.cos(alpha), math.sin(alpha)], device=dev, dtype=dtype)  # (2,)

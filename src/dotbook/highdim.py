@@ -107,7 +107,7 @@ def random_directions(m: int, n: int, *, generator: torch.Generator | None = Non
         >>> u.shape, torch.allclose(geometry.norm(u), torch.ones(4, dtype=torch.float64))
         (torch.Size([4, 3]), True)
     """
-    m = _validate.positive_int(m, "m")
+    m = _validate.integer(m, "m")
     n = _dimension(n)
     where, dtype = _device.placement(device, dtype, generator)
     z = torch.randn(m, n, generator=generator, device=where, dtype=dtype)  # (m, n)
@@ -152,7 +152,7 @@ def cosine_samples(num: int, n: int, *, generator: torch.Generator | None = None
         >>> abs(c.var().item() * 400 - 1) < 0.02   # Var = 1/n
         True
     """
-    num = _validate.positive_int(num, "num")
+    num = _validate.integer(num, "num")
     n = _dimension(n)
     where, dtype = _device.placement(device, dtype, generator)
     seed = int(torch.randint(0, 2**62, (), generator=generator, device=where))
@@ -287,7 +287,7 @@ def cosine_moment(k: int, n: int) -> float:
         >>> cosine_moment(2, 10), cosine_moment(3, 10), cosine_moment(4, 2)  # 3/(2·4)
         (0.1, 0.0, 0.375)
     """
-    k = _validate.positive_int(k, "k")
+    k = _validate.integer(k, "k")
     n = _dimension(n)
     if k % 2:
         return 0.0
@@ -439,7 +439,7 @@ def max_abs_pairwise_cosine(u: torch.Tensor, *, chunk: int = GRAM_CHUNK) -> floa
     _validate.integer(m, "the number of rows m of u", at_least=2,
                       why="a pairwise cosine needs two vectors")
     _validate.integer(n, "the row length n of u", at_least=1)
-    chunk = _validate.positive_int(chunk, "chunk")
+    chunk = _validate.integer(chunk, "chunk")
     u_hat = geometry.unit(u, name="u")  # (m, n)
     rows = max(1, chunk // m)
     best = torch.zeros((), dtype=u.dtype, device=u.device)
@@ -500,7 +500,7 @@ def running_max_abs_cosine(u: torch.Tensor, *, chunk: int = GRAM_CHUNK) -> torch
         raise ValueError(f"u must be a matrix of shape (m, n) with m, n >= 1, "
                          f"got shape {tuple(u.shape)}")
     m = u.shape[0]
-    chunk = _validate.positive_int(chunk, "chunk")
+    chunk = _validate.integer(chunk, "chunk")
     u_hat = geometry.unit(u, name="u")  # (m, n)
     rows = max(1, chunk // m)
     row_max = torch.zeros(m, dtype=u.dtype, device=u.device)  # (m,)
@@ -635,7 +635,7 @@ def scaled_std_standard_error(n: int, num: int) -> float:
         1.0
     """
     n = _dimension(n)
-    num = _validate.positive_int(num, "num")
+    num = _validate.integer(num, "num")
     var_c2 = cosine_moment(4, n) - cosine_moment(2, n) ** 2  # Var(cos²θ)
     return math.sqrt(var_c2 / num) * n / 2
 
@@ -665,7 +665,7 @@ def std_table(ns: Sequence[int], num: int, *, generator: torch.Generator | None 
         >>> all(abs(r["scaled_std"] - 1) < 6 * r["scaled_se"] for r in rows)
         True
     """
-    num = _validate.positive_int(num, "num")
+    num = _validate.integer(num, "num")
     rows = []
     for n in ns:
         c = cosine_samples(num, n, generator=generator, device=device, dtype=dtype)  # (num,)
@@ -707,7 +707,7 @@ def sampled_tails(eps: float, ns: Sequence[int], num: int, *,
         True
     """
     eps = _epsilon(eps)
-    num = _validate.positive_int(num, "num")
+    num = _validate.integer(num, "num")
     rows = []
     for n in ns:
         c = cosine_samples(num, n, generator=generator, device=device, dtype=dtype)  # (num,)

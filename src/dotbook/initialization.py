@@ -234,7 +234,7 @@ def dot_products(n: int, samples: int, inputs: str = "gaussian", *, w_std: float
     dev, dtype = placement(device, dtype, generator)
     n = _validate.integer(n, "n", at_least=1)
     samples = _validate.integer(samples, "samples", at_least=2)
-    _validate.one_of(inputs, "inputs", ("gaussian", "relu"))
+    _validate.choice(inputs, "inputs", ("gaussian", "relu"))
     w_std = _validate.in_range(w_std, "w_std", 0.0, 1e6)
     w = w_std * torch.randn(samples, n, generator=generator, device=dev, dtype=dtype)  # (S, n)
     x = torch.randn(samples, n, generator=generator, device=dev, dtype=dtype)  # (S, n)
@@ -276,7 +276,7 @@ def second_moment(activation: str, q: float) -> float:
         >>> second_moment("relu", 2.0), round(second_moment("tanh", 1.0), 4)
         (1.0, 0.3943)
     """
-    _validate.one_of(activation, "activation", ACTIVATIONS)
+    _validate.choice(activation, "activation", ACTIVATIONS)
     q = _validate.in_range(q, "q", 0.0, math.inf)
     if activation == "relu":
         return q / 2.0
@@ -312,7 +312,7 @@ def derivative_moment(activation: str, q: float) -> float:
         >>> derivative_moment("relu", 3.0), round(derivative_moment("tanh", 1.0), 4)
         (0.5, 0.4644)
     """
-    _validate.one_of(activation, "activation", ACTIVATIONS)
+    _validate.choice(activation, "activation", ACTIVATIONS)
     q = _validate.in_range(q, "q", 0.0, math.inf)
     if activation == "relu":
         return 0.5
@@ -407,7 +407,7 @@ def mlp(depth: int, width: int, activation: str = "relu", scheme: str = "he", ga
     dev, dtype = placement(device, dtype, generator)
     depth = _validate.integer(depth, "depth", at_least=1)
     width = _validate.integer(width, "width", at_least=1)
-    _validate.one_of(activation, "activation", ACTIVATIONS)
+    _validate.choice(activation, "activation", ACTIVATIONS)
     n_in = width if n_in is None else _validate.integer(n_in, "n_in", at_least=1)
     n_out = width if n_out is None else _validate.integer(n_out, "n_out", at_least=1)
     sizes = [n_in] + [width] * (depth - 1) + [n_out]

@@ -100,7 +100,7 @@ def contributions(w: torch.Tensor, x: torch.Tensor, method: str = "formula") -> 
     if w.ndim > 1 and w.shape != x.shape:
         raise ValueError(f"shape mismatch: w has shape {tuple(w.shape)} and x {tuple(x.shape)}; "
                          f"pass one weight vector (n,) or one per input, shaped like x")
-    _validate.one_of(method, "method", ATTRIBUTION_METHODS)
+    _validate.choice(method, "method", ATTRIBUTION_METHODS)
     if method == "formula":
         return w * x  # (*, n)
     w0 = w.detach()
@@ -181,7 +181,7 @@ def integrated_gradients(f: Model, x: torch.Tensor, baseline: torch.Tensor | Non
     """
     x = _validate.batched(x, "x")
     start = _baseline(x, baseline)
-    steps = _validate.positive_int(steps, "steps")
+    steps = _validate.integer(steps, "steps")
     alphas = (torch.arange(steps, device=x.device, dtype=x.dtype) + 0.5) / steps  # (S,)
     shape = (steps,) + (1,) * x.ndim
     path = start + alphas.reshape(shape) * (x - start)  # (S, *, n)
@@ -201,7 +201,7 @@ def integrated_gradients_loop(f: Model, x: torch.Tensor, baseline: torch.Tensor 
     """
     x = _validate.batched(x, "x")
     start = _baseline(x, baseline)
-    steps = _validate.positive_int(steps, "steps")
+    steps = _validate.integer(steps, "steps")
     total = torch.zeros_like(x)
     for s in range(steps):
         point = start + (s + 0.5) / steps * (x - start)  # (*, n)
@@ -426,8 +426,8 @@ def sparse_features(batch: int, m: int, k: int, *, generator: torch.Generator | 
         >>> (f > 0).sum(dim=1).tolist()
         [2, 2, 2]
     """
-    batch = _validate.positive_int(batch, "batch")
-    m = _validate.positive_int(m, "m")
+    batch = _validate.integer(batch, "batch")
+    m = _validate.integer(m, "m")
     k = _validate.integer(k, "k", at_least=0)
     if k > m:
         raise ValueError(f"k = {k} active features cannot exceed m = {m} features")

@@ -191,7 +191,7 @@ def jacobian_x(W: torch.Tensor, x: torch.Tensor, b: torch.Tensor | None = None,
     x = _validate.vector(x, "x")
     x = _layer_input(W, x)
     b = _layer_bias(W, b)
-    _validate.one_of(method, "method", JACOBIAN_METHODS)
+    _validate.choice(method, "method", JACOBIAN_METHODS)
     if method == "formula":
         return W.detach().clone()
     W0 = W.detach()
@@ -231,7 +231,7 @@ def jacobian_W(W: torch.Tensor, x: torch.Tensor, b: torch.Tensor | None = None,
     x = _validate.vector(x, "x")
     x = _layer_input(W, x)
     b = _layer_bias(W, b)
-    _validate.one_of(method, "method", JACOBIAN_METHODS)
+    _validate.choice(method, "method", JACOBIAN_METHODS)
     m = W.shape[0]
     if method == "formula":
         eye = torch.eye(m, dtype=W.dtype, device=W.device)  # (m, m): δ_ij
@@ -395,10 +395,10 @@ def fit_softmax_regression(x: torch.Tensor, y: torch.Tensor, classes: int | None
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"x must have shape (N, n) with N, n >= 1, got {tuple(x.shape)}")
     y = _validate.labels(y, x)
-    m = int(y.max()) + 1 if classes is None else _validate.positive_int(classes, "classes")
+    m = int(y.max()) + 1 if classes is None else _validate.integer(classes, "classes")
     if int(y.min()) < 0 or int(y.max()) >= m:
         raise ValueError(f"labels must lie in [0, {m - 1}], got [{int(y.min())}, {int(y.max())}]")
-    steps = _validate.positive_int(steps, "steps")
+    steps = _validate.integer(steps, "steps")
     lr = _validate.in_range(lr, "lr", 0.0, 100.0)
     weight_decay = _validate.in_range(weight_decay, "weight_decay", 0.0, 100.0)
     layer = torch.nn.Linear(x.shape[1], m, device=x.device, dtype=x.dtype)
@@ -462,7 +462,7 @@ def preferred_input(w: torch.Tensor, norm: float = 1.0, *, method: str = "formul
     length = torch.linalg.vector_norm(w)
     if float(length) == 0.0:
         raise ValueError("w is all zeros: every input gives w·x = 0, so no input is preferred")
-    _validate.one_of(method, "method", ("formula", "ascent"))
+    _validate.choice(method, "method", ("formula", "ascent"))
     if method == "formula":
         if path:
             raise ValueError("path=True needs method='ascent'; the formula has no iterates")
@@ -558,10 +558,10 @@ def conv_geometry(x_shape: Sequence[int], weight_shape: Sequence[int], *,
         raise ValueError(f"weight must have shape (C_out, C_in/groups, kH, kW), got "
                          f"{weight_shape}")
     for dim, name in zip(x_shape, ("B", "C_in", "H", "W"), strict=True):
-        _validate.positive_int(dim, f"x's {name}")
+        _validate.integer(dim, f"x's {name}")
     batch, c_in, height, width = x_shape
     c_out, c_in_group, kh, kw = weight_shape
-    groups = _validate.positive_int(groups, "groups")
+    groups = _validate.integer(groups, "groups")
     if min(c_out, c_in_group, kh, kw) < 1:
         raise ValueError(f"weight shape {weight_shape} has an empty dimension")
     if c_in % groups:
@@ -574,12 +574,12 @@ def conv_geometry(x_shape: Sequence[int], weight_shape: Sequence[int], *,
         raise ValueError(f"x has C_in = {c_in} channels, so with groups = {groups} each filter "
                          f"needs {c_in // groups} input channels, but weight has shape "
                          f"{weight_shape} ({c_in_group} per filter)")
-    _validate.one_of(padding_mode, "padding_mode", _PADDING_MODES)
+    _validate.choice(padding_mode, "padding_mode", _PADDING_MODES)
     stride = _pair(stride, "stride", minimum=1)
     dilation = _pair(dilation, "dilation", minimum=1)
     span = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)  # dilated kernel
     if isinstance(padding, str):
-        _validate.one_of(padding, "padding", ("valid", "same"))
+        _validate.choice(padding, "padding", ("valid", "same"))
         if padding == "valid":
             pad = (0, 0, 0, 0)
         else:
@@ -799,7 +799,7 @@ def edge_kernel(angle_deg: float, size: int = 5, sigma: float = 1.0, *,
         >>> abs(float(k.sum())) < 1e-12, bool((k[:, 2] > 0).all())
         (True, True)
     """
-    size = _validate.positive_int(size, "size")
+    size = _validate.integer(size, "size")
     if size % 2 == 0 or size < 3:
         raise ValueError(f"size must be odd and >= 3 (the kernel needs a centre), got {size}")
     sigma = _validate.in_range(sigma, "sigma", 1e-3, 1e3)
@@ -837,7 +837,7 @@ def translate(x: torch.Tensor, dy: int = 0, dx: int = 0, *, mode: str = "circula
     x = _validate.tensor(x, "x")
     if x.ndim < 2:
         raise ValueError(f"x must have shape (*, H, W), got {tuple(x.shape)}")
-    _validate.one_of(mode, "mode", ("circular", "zeros"))
+    _validate.choice(mode, "mode", ("circular", "zeros"))
     for value, name in ((dy, "dy"), (dx, "dx")):
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"{name} must be an int (pixels), got {value!r}")
@@ -891,7 +891,7 @@ def conv_vs_dense(c_in: int, height: int, width: int, c_out: int, kernel: int | 
     """
     for value, name in ((c_in, "c_in"), (height, "height"), (width, "width"), (c_out, "c_out"),
                         (groups, "groups")):
-        _validate.positive_int(value, name)
+        _validate.integer(value, name)
     geo = conv_geometry((1, c_in, height, width),
                         (c_out, max(c_in // groups, 1), *_pair(kernel, "kernel", minimum=1)),
                         stride=stride, padding=padding, groups=groups)

@@ -332,7 +332,7 @@ def dot_gradients(w: torch.Tensor, x: torch.Tensor,
     """
     w, x = _validate.vector(w, "w"), _validate.vector(x, "x")
     _validate.same_shape(w, x, "w, x")
-    _validate.one_of(method, "method", GRADIENT_METHODS)
+    _validate.choice(method, "method", GRADIENT_METHODS)
     if method == "formula":
         return x.detach().clone(), w.detach().clone()
     w0, x0 = w.detach(), x.detach()

@@ -253,7 +253,7 @@ def _logits(x: object, dim: int, method: str) -> tuple[torch.Tensor, int]:
     if x.shape[dim] == 0:
         raise ValueError(f"x has shape {tuple(x.shape)}: dimension {dim} is empty; "
                          f"softmax needs at least one logit")
-    _validate.one_of(method, "method", SOFTMAX_METHODS)
+    _validate.choice(method, "method", SOFTMAX_METHODS)
     return x, dim
 
 
@@ -444,8 +444,8 @@ def error_bound(n: int, dtype: torch.dtype, accumulate: str) -> float:
         >>> error_bound(100, torch.float16, "pairwise") == gamma(8, u)
         True
     """
-    n = _validate.positive_int(n, "n")
-    _validate.one_of(accumulate, "accumulate", ACCUMULATIONS)
+    n = _validate.integer(n, "n")
+    _validate.choice(accumulate, "accumulate", ACCUMULATIONS)
     u = limits(dtype).unit_roundoff
     if accumulate == "low":
         return gamma(n, u)
@@ -501,7 +501,7 @@ def dot(a: torch.Tensor, b: torch.Tensor, accumulate: str = "float32") -> torch.
         (torch.float16, torch.float32)
     """
     a, b = _pair(a, b)
-    _validate.one_of(accumulate, "accumulate", ACCUMULATIONS)
+    _validate.choice(accumulate, "accumulate", ACCUMULATIONS)
     p = a * b  # (*, n) each product rounded once to a's dtype
     if accumulate == "float32":
         return p.float().sum(dim=-1)
@@ -551,7 +551,7 @@ def dot_loop(a: torch.Tensor, b: torch.Tensor, accumulate: str = "float32") -> f
     a = _validate.vector(a, "a")
     b = _validate.vector(b, "b")
     _validate.same_shape(a, b)
-    _validate.one_of(accumulate, "accumulate", ACCUMULATIONS)
+    _validate.choice(accumulate, "accumulate", ACCUMULATIONS)
     dtype = a.dtype
 
     def fl(x: float) -> float:
@@ -637,10 +637,10 @@ def accumulation_errors(dtype: torch.dtype, ns: Sequence[int], trials: int = 32,
         (torch.Size([2, 4]), True)
     """
     _float_dtype(dtype)
-    ns = tuple(_validate.positive_int(n, "each n") for n in ns)
+    ns = tuple(_validate.integer(n, "each n") for n in ns)
     if not ns:
         raise ValueError("ns is empty; pass at least one vector length, e.g. [16, 256]")
-    trials = _validate.positive_int(trials, "trials")
+    trials = _validate.integer(trials, "trials")
     if generator is None:
         dev = torch.device("cpu" if device is None else device)
         generator = torch.Generator(device=dev).manual_seed(0)
@@ -761,8 +761,8 @@ class Normalization(nn.Module):
     def __init__(self, kind: str, width: int, *, dtype: torch.dtype | None = None,
                  device: torch.device | str | None = None) -> None:
         super().__init__()
-        self.kind = _validate.one_of(kind, "kind", ("layer", "rms"))
-        width = _validate.positive_int(width, "width")
+        self.kind = _validate.choice(kind, "kind", ("layer", "rms"))
+        width = _validate.integer(width, "width")
         self.weight = nn.Parameter(torch.ones(width, dtype=dtype, device=device))
         self.bias = (nn.Parameter(torch.zeros(width, dtype=dtype, device=device))
                      if kind == "layer" else None)
@@ -792,10 +792,10 @@ class MLPConfig:
     norm: str = "none"
 
     def __post_init__(self) -> None:
-        _validate.positive_int(self.depth, "depth")
-        _validate.positive_int(self.width, "width")
+        _validate.integer(self.depth, "depth")
+        _validate.integer(self.width, "width")
         _validate.in_range(self.gain, "gain", 1e-3, 1e3)
-        _validate.one_of(self.norm, "norm", NORMS)
+        _validate.choice(self.norm, "norm", NORMS)
 
 
 def deep_mlp(config: MLPConfig, *, generator: torch.Generator | None = None,
@@ -962,7 +962,7 @@ def train(net: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int = 20,
     """
     x = _validate.batched(x, "x")
     y = _validate.batched(y, "y")
-    steps = _validate.positive_int(steps, "steps")
+    steps = _validate.integer(steps, "steps")
     lr = _validate.in_range(lr, "lr", 0.0, math.inf)
     params = [p for p in net.parameters() if p.requires_grad]
     losses: list[float] = []

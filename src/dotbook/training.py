@@ -100,8 +100,8 @@ def loss_value(z: torch.Tensor, y: torch.Tensor, loss: str = "mse",
         tensor(2.5000)
     """
     z = _validate.tensor(z, "z")
-    _validate.one_of(loss, "loss", LOSSES)
-    _validate.one_of(reduction, "reduction", REDUCTIONS)
+    _validate.choice(loss, "loss", LOSSES)
+    _validate.choice(reduction, "reduction", REDUCTIONS)
     y = _targets(y, z, loss)
     if loss == "mse":
         return F.mse_loss(z, y, reduction=reduction)
@@ -125,8 +125,8 @@ def error_signal(z: torch.Tensor, y: torch.Tensor, loss: str = "mse",
         tensor([1., 2.])
     """
     z = _validate.tensor(z, "z")
-    _validate.one_of(loss, "loss", LOSSES)
-    _validate.one_of(reduction, "reduction", REDUCTIONS)
+    _validate.choice(loss, "loss", LOSSES)
+    _validate.choice(reduction, "reduction", REDUCTIONS)
     y = _targets(y, z, loss)
     delta = 2.0 * (z - y) if loss == "mse" else torch.sigmoid(z) - y
     return delta / z.numel() if reduction == "mean" else delta
@@ -180,7 +180,7 @@ def neuron_gradients(w: torch.Tensor, b: float | torch.Tensor, x: torch.Tensor,
         (tensor([2.0000, 0.5000]), tensor(1.))
     """
     w, b, x = _neuron_inputs(w, b, x)
-    _validate.one_of(method, "method", GRADIENT_METHODS)
+    _validate.choice(method, "method", GRADIENT_METHODS)
     if method == "autograd":
         w_ = w.detach().clone().requires_grad_(True)
         b_ = b.detach().clone().requires_grad_(True)
@@ -327,7 +327,7 @@ def train_neuron(x: torch.Tensor, y: torch.Tensor, loss: str = "logistic", *, st
     else:
         w = _validate.last_dim(w0, "w0", x.shape[1], x, "x").detach().clone()
     b = torch.tensor(_validate.real(b0, "b0"), dtype=x.dtype, device=x.device)
-    y = _targets(y, x[:, 0], _validate.one_of(loss, "loss", LOSSES))
+    y = _targets(y, x[:, 0], _validate.choice(loss, "loss", LOSSES))
     ws = torch.empty(steps + 1, x.shape[1], dtype=x.dtype, device=x.device)  # (S+1, n)
     bs = torch.empty(steps + 1, dtype=x.dtype, device=x.device)  # (S+1,)
     ws[0], bs[0] = w, b

@@ -6,7 +6,7 @@ these modules only turn its results into pictures, on the one idiom of
 :func:`dotbook.plots.skeleton` and :func:`dotbook.plots.assemble`.
 
 Every twin factory (a zero-argument function returning a ``Twin``) is
-registered with ``@register("chNN")``; :func:`all_twins` imports every
+registered with ``@register`` (the chapter comes from the module name); :func:`all_twins` imports every
 ``chNN`` module of this package and returns them all, so that
 ``tests/test_figures.py`` and ``tools/bench.py`` cover a new chapter's
 figures the moment they are registered.
@@ -37,37 +37,36 @@ _REGISTRY: dict[str, Callable[[], Twin]] = {}
 _F = TypeVar("_F", bound=Callable[[], "Twin"])
 
 
-def register(chapter: str) -> Callable[[_F], _F]:
-    """Decorator: record a zero-argument twin factory under ``"chapter.name"``.
+def register(factory: _F) -> _F:
+    """Decorator: record a zero-argument twin factory under ``"chNN.name"``.
 
-    The factory is returned unchanged. Registering a second factory under the
-    same key from another module is an error; re-registering from the same
-    module (a reload) replaces the entry.
-
-    Args:
-        chapter: the chapter's module name, ``"chNN"``.
+    The chapter comes from the module the factory is defined in
+    (``dotbook.figures.ch07`` → ``"ch07"``), so it is never written twice. The
+    factory is returned unchanged. Registering a second factory under the same
+    key from another module is an error; re-registering from the same module (a
+    reload) replaces the entry.
 
     Examples::
 
-        >>> @register("ch99")
-        ... def demo_twin():
+        >>> def demo_twin():
         ...     ...
+        >>> demo_twin.__module__ = "dotbook.figures.ch99"
+        >>> register(demo_twin) is demo_twin
+        True
         >>> _REGISTRY.pop("ch99.demo_twin") is demo_twin
         True
     """
-    if not isinstance(chapter, str) or not re.fullmatch(r"ch\d\d", chapter):
-        raise ValueError(f"chapter must look like 'ch07', got {chapter!r}")
-
-    def record(factory: _F) -> _F:
-        key = f"{chapter}.{factory.__name__}"
-        old = _REGISTRY.get(key)
-        if old is not None and getattr(old, "__module__", None) != factory.__module__:
-            raise ValueError(f"twin {key!r} is registered by {old.__module__} and "
-                             f"{factory.__module__}; register it in its chapter's module")
-        _REGISTRY[key] = factory
-        return factory
-
-    return record
+    chapter = factory.__module__.rpartition(".")[2]
+    if not re.fullmatch(r"ch\d\d", chapter):
+        raise ValueError(f"register twins in a chapter's figure module (dotbook.figures.chNN), "
+                         f"not in {factory.__module__}")
+    key = f"{chapter}.{factory.__name__}"
+    old = _REGISTRY.get(key)
+    if old is not None and getattr(old, "__module__", None) != factory.__module__:
+        raise ValueError(f"twin {key!r} is registered by {old.__module__} and "
+                         f"{factory.__module__}; register it in its chapter's module")
+    _REGISTRY[key] = factory
+    return factory
 
 
 def all_twins() -> dict[str, Callable[[], Twin]]:

@@ -110,7 +110,7 @@ def angle_figure(theta_deg: float, length_b: float) -> dict[str, Any]:
     return plots.assemble(SKELETON, data, title=title)
 
 
-@register("ch01")
+@register
 def angle_twin() -> Twin:
     """Chapter 1's twin: sliders for the angle θ (degrees) and the length ‖b‖."""
     return Twin(angle_figure, [

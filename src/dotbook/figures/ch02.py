@@ -143,7 +143,7 @@ def histogram_figure(n: int, num: int = LIVE_SAMPLES) -> Fig:
                           yaxis={"range": [0, plots.rounded(1.12 * peak)]})
 
 
-@register("ch02")
+@register
 def histogram_twin() -> Twin:
     """Slider over the dimension n, log scale, 2 … 10 000."""
     return Twin(histogram_figure, [
@@ -225,7 +225,7 @@ def tail_figure(eps: float, num: int = LIVE_SAMPLES) -> Fig:
     return plots.assemble(_tail_skeleton(), data, title=title)
 
 
-@register("ch02")
+@register
 def tail_twin() -> Twin:
     """Slider over the threshold ε, log scale."""
     return Twin(tail_figure, [

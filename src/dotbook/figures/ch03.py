@@ -127,7 +127,7 @@ def superposition_figure(k: float, b: float) -> dict[str, Any]:
     return plots.assemble(_SUPERPOSITION, data, title=title)
 
 
-@register("ch03")
+@register
 def superposition_twin() -> Twin:
     """Chapter 3's superposition twin: sliders for the scale k of x₂ = k·u and the bias b."""
     return Twin(superposition_figure, [
@@ -186,7 +186,7 @@ def scaling_figure(k: float) -> dict[str, Any]:
     return plots.assemble(_SCALING, [*_CURVES, marks], title=title)
 
 
-@register("ch03")
+@register
 def scaling_twin() -> Twin:
     """Chapter 3's scaling twin: one slider for k."""
     return Twin(scaling_figure, [

@@ -166,7 +166,7 @@ def ladder_figure(n: float, *, parts: dict[str, Any]) -> Fig:
     return plots.assemble(parts["skeleton"], plots.rounded(data), title=title)
 
 
-@register("ch04")
+@register
 def ladder_twin(rows: Sequence[Measurement] | None = None) -> Twin:
     """Chapter 4's ladder: a slider for n over the sizes where the Python loop was timed.
 
@@ -272,7 +272,7 @@ def roofline_figure(side: float, *, parts: dict[str, Any]) -> Fig:
     return plots.assemble(parts["skeleton"], plots.rounded(data), title=title)
 
 
-@register("ch04")
+@register
 def roofline_twin(ceil: Ceilings | None = None,
                   rows: Sequence[Measurement] | None = None) -> Twin:
     """Chapter 4's roofline: a slider for the side N of a float32 square matmul.

@@ -287,7 +287,7 @@ def match_indices() -> tuple[int, ...]:
     return tuple(sorted(set(firsts + wrong)))
 
 
-@register("ch05")
+@register
 def match_twin() -> Twin:
     """A slider over the test digits (the static grid: one of each digit, two mistakes)."""
     grid = match_indices()
@@ -386,7 +386,7 @@ def threshold_figure(b: float, angle_deg: float) -> dict[str, Any]:
     return plots.assemble(_threshold_skeleton(), data_, title=title)
 
 
-@register("ch05")
+@register
 def threshold_twin() -> Twin:
     """Sliders over the bias ``b`` and the direction of the unit weight vector."""
     return Twin(threshold_figure, [
@@ -465,7 +465,7 @@ def preferred_figure(digit: int, step: int) -> dict[str, Any]:
     return plots.assemble(_preferred_skeleton(), data_, title=title)
 
 
-@register("ch05")
+@register
 def preferred_twin() -> Twin:
     """Sliders over the neuron and the number of ascent steps."""
     return Twin(preferred_figure, [

@@ -133,7 +133,7 @@ def field_figure(row: int, col: int) -> dict[str, Any]:
     return plots.assemble(_field_skeleton(), data_, title=title)
 
 
-@register("ch06")
+@register
 def field_twin() -> Twin:
     """Sliders over the output pixel's row and column."""
     grid = (0, 2, 4, 6, 7)  # the live sliders reach every pixel
@@ -268,7 +268,7 @@ def edges_figure(angle_deg: float) -> dict[str, Any]:
     return plots.assemble(_edges_skeleton(), data_, title=title)
 
 
-@register("ch06")
+@register
 def edges_twin() -> Twin:
     """A slider over the kernel's direction θ."""
     return Twin(edges_figure, [
@@ -406,7 +406,7 @@ def equivariance_figure(dx: int) -> dict[str, Any]:
     return plots.assemble(_equivariance_skeleton(), data_, title=title)
 
 
-@register("ch06")
+@register
 def equivariance_twin() -> Twin:
     """A slider over the horizontal shift (columns, + is to the right)."""
     return Twin(equivariance_figure, [

@@ -116,7 +116,7 @@ def compatibility_figure(query: int) -> Fig:
     return plots.assemble(_compatibility_skeleton(), data, title=title)
 
 
-@register("ch07")
+@register
 def compatibility_twin() -> Twin:
     """Chapter 7's compatibility twin: one slider for the query token."""
     T = len(_toy()[0].tokens)
@@ -225,7 +225,7 @@ def scaling_figure(d_k: int, scaled: int) -> Fig:
     return plots.assemble(_scaling_skeleton(), data, title=title)
 
 
-@register("ch07")
+@register
 def scaling_twin() -> Twin:
     """Chapter 7's scaling twin: sliders for d_k (log) and the scaling (0 off, 1 on)."""
     return Twin(scaling_figure, [

@@ -180,7 +180,7 @@ def learning_figure(step: int) -> dict[str, Any]:
     return plots.assemble(_learning_skeleton(), data, title=title)
 
 
-@register("ch08")
+@register
 def learning_twin() -> Twin:
     """A step slider: the neuron after t full-batch gradient steps."""
     return Twin(learning_figure, [
@@ -281,7 +281,7 @@ def alignment_figure(spread: float) -> dict[str, Any]:
     return plots.assemble(_alignment_skeleton(), data, title=title)
 
 
-@register("ch08")
+@register
 def alignment_twin() -> Twin:
     """A slider for how far the inputs reach along the second weight direction."""
     return Twin(alignment_figure, [

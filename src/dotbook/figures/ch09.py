@@ -113,7 +113,7 @@ def depth_figure(depth: int, gain: float, activation_index: int, scheme_index: i
     return plots.assemble(_depth_skeleton(), data, title=title)
 
 
-@register("ch09")
+@register
 def depth_twin() -> Twin:
     """Sliders for depth, gain, activation and initialisation scheme."""
     return Twin(depth_figure, [

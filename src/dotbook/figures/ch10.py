@@ -196,7 +196,7 @@ def softmax_figure(dtype_index: int, scale: float,
     return plots.assemble(_softmax_skeleton(_names(dtypes)), data, title=title)
 
 
-@register("ch10")
+@register
 def softmax_twin(dtypes: Sequence[torch.dtype] | None = None) -> Twin:
     """Sliders for the dtype (an index into ``dtypes``, default: what the CPU
     supports) and the logit scale."""
@@ -292,7 +292,7 @@ def accumulation_figure(dtype_index: int,
     return plots.assemble(_accumulation_skeleton(_names(dtypes)), data, title=title)
 
 
-@register("ch10")
+@register
 def accumulation_twin(measured: dict[torch.dtype, stability.AccumulationErrors] | None = None
                       ) -> Twin:
     """A slider over the measured low-precision dtypes: the keys of ``measured``
@@ -386,7 +386,7 @@ def temperature_figure(n: int, tau: float) -> Fig:
     return plots.assemble(_temperature_skeleton(), data, title=title)
 
 
-@register("ch10")
+@register
 def temperature_twin() -> Twin:
     """Sliders for the dimension n and the temperature τ."""
     return Twin(temperature_figure, [
@@ -519,7 +519,7 @@ def normalization_figure(gain: float) -> Fig:
     return plots.assemble(_normalization_skeleton(), data, title=title)
 
 
-@register("ch10")
+@register
 def normalization_twin() -> Twin:
     """A slider for the weight gain (1 = He initialisation)."""
     return Twin(normalization_figure, [

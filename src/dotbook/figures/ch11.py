@@ -137,7 +137,7 @@ def line_figure(angle_deg: float, bias: float) -> dict[str, Any]:
     return plots.assemble(_LINE_SKELETON, data, title=title)
 
 
-@register("ch11")
+@register
 def line_twin() -> Twin:
     """Sliders for the direction of w (degrees) and the bias b."""
     return Twin(line_figure, [
@@ -200,7 +200,7 @@ def width_figure(width: int) -> dict[str, Any]:
     return plots.assemble(_WIDTH_SKELETON, data, title=title)
 
 
-@register("ch11")
+@register
 def width_twin() -> Twin:
     """A slider over the hidden width of the XOR network. Every width the live
     slider reaches is trained here, once, so that no slider move trains."""

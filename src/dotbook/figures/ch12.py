@@ -106,7 +106,7 @@ def contribution_figure(index: int) -> dict[str, Any]:
     return plots.assemble(_contribution_skeleton(), data, title=title)
 
 
-@register("ch12")
+@register
 def contribution_twin() -> Twin:
     """A slider over the test digits."""
     grid = example_indices()
@@ -158,7 +158,7 @@ def saturation_figure(s: float) -> dict[str, Any]:
     return plots.assemble(_SAT_SKELETON, data, title=title)
 
 
-@register("ch12")
+@register
 def saturation_twin() -> Twin:
     """A slider along the diagonal x = (s, s)."""
     return Twin(saturation_figure, [
@@ -252,7 +252,7 @@ def superposition_figure(m: int, k: int) -> dict[str, Any]:
     return plots.assemble(_superposition_skeleton(), data, title=title)
 
 
-@register("ch12")
+@register
 def superposition_twin() -> Twin:
     """Sliders for the number of features m and of active features k. The curves
     of every k the live slider reaches are computed here, once."""
