@@ -36,7 +36,7 @@ import torch
 from dotbook import _validate
 
 __all__ = ["best", "supports", "skipped", "placement", "seed", "describe", "generator",
-           "timed", "Timing", "synchronize", "cpu_threads"]
+           "timed", "Timing", "synchronize", "cpu_threads", "dtype_name"]
 
 #: dtypes a device type cannot hold (MPS has no 64-bit floating point).
 _UNSUPPORTED = {"mps": frozenset({torch.float64, torch.complex128})}
@@ -59,6 +59,17 @@ def _dtype(dtype: object, name: str = "dtype") -> torch.dtype:
         raise TypeError(f"{name} must be a torch dtype, got {dtype!r}; "
                         f"pass e.g. torch.float64 or torch.float32")
     return dtype
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """The short name of a dtype, as the book prints it: ``torch.float16`` → ``"float16"``.
+
+    Examples::
+
+        >>> dtype_name(torch.bfloat16)
+        'bfloat16'
+    """
+    return str(_dtype(dtype)).removeprefix("torch.")
 
 
 def supports(dev: torch.device | str, dtype: torch.dtype) -> bool:
