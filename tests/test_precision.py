@@ -152,6 +152,11 @@ def test_extreme_inputs_follow_the_books_rule():
     assert torch.isnan(torch.softmax(x.double()[:3], -1)).all()
 
 
+def test_reference_errors_refuse_non_finite_logits():
+    with pytest.raises(ValueError, match="finite"):
+        P.reference_errors(torch.tensor([math.inf, 1.0]))
+
+
 def test_rows_of_minus_infinity_in_logsumexp_behave_like_torch():
     x = torch.tensor([[-math.inf, -math.inf], [0.0, -math.inf]], dtype=F64)
     close(P.logsumexp(x), torch.logsumexp(x, -1))

@@ -404,6 +404,10 @@ def reference_errors(x: torch.Tensor, dim: int = -1, method: str = "shifted"
         (True, inf)
     """
     x, dim = _logits(x, dim, method)
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("x holds inf or nan; reference_errors compares finite logits with "
+                         "PyTorch's ops (which give nan for +inf rows): pass finite logits, "
+                         "and see softmax for the rule at extreme inputs")
     ref = x.detach().cpu().to(torch.float64)  # the same rounded logits
     pairs = {
         "softmax": (softmax(x, dim, method), torch.softmax(ref, dim), False),
@@ -643,10 +647,12 @@ class AccumulationErrors:
 
     def median(self, accumulate: str) -> list[float]:
         """The median error at each n."""
+        _validate.choice(accumulate, "accumulate", tuple(self.errors))
         return self.errors[accumulate].median(dim=1).values.tolist()
 
     def max(self, accumulate: str) -> list[float]:
         """The largest error at each n."""
+        _validate.choice(accumulate, "accumulate", tuple(self.errors))
         return self.errors[accumulate].amax(dim=1).tolist()
 
 
@@ -720,11 +726,20 @@ def accumulation_errors(dtype: torch.dtype, ns: Sequence[int], trials: int = 32,
 
 
 # ------------------------------------------------------------- temperature
+def _wide_on(generator: object) -> tuple[torch.device, torch.dtype]:
+    """The generator's device, and float64 there if it has it (MPS has not: float32)."""
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}; "
+                        f"pass book.generator(k)")
+    dev = generator.device
+    return dev, torch.float64 if _device.supports(dev, torch.float64) else torch.float32
+
+
 def score_spread(ns: Sequence[int], samples: int = 500, *,
                  generator: torch.Generator) -> list[float]:
     r"""The sample standard deviation of :math:`q\cdot k` for ``samples`` pairs of
     vectors with independent :math:`N(0, 1)` entries, at each dimension in ``ns``
-    (float64, on the generator's device). In theory it is :math:`\sqrt n`.
+    (float64, float32 on MPS, on the generator's device). In theory it is :math:`\sqrt n`.
 
     Examples::
 
@@ -739,11 +754,11 @@ def score_spread(ns: Sequence[int], samples: int = 500, *,
     if samples * max(ns) > 2**26:
         raise ValueError(f"samples * max(ns) = {samples * max(ns)} is too large; keep it at "
                          f"most 2**26")
-    dev, _ = _device.placement(None, torch.float64, generator)
+    dev, dtype = _wide_on(generator)
     out = []
     for n in ns:
         q, k = torch.randn(2, samples, n, generator=generator, device=dev,
-                           dtype=torch.float64)  # (samples, n) each
+                           dtype=dtype)  # (samples, n) each
         out.append(float((q * k).sum(-1).std()))
     return out
 
@@ -751,7 +766,7 @@ def score_spread(ns: Sequence[int], samples: int = 500, *,
 def temperature_scores(n_max: int, keys: int = 12, *,
                        generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     r"""One query and ``keys`` keys with :math:`N(0, 1)` entries in dimension
-    ``n_max`` (float64, on the generator's device). The scores in any dimension
+    ``n_max`` (float64, float32 on MPS, on the generator's device). The scores in any dimension
     :math:`n \le` ``n_max`` are those of the first :math:`n` coordinates,
     ``k[:, :n] @ q[:n]``, so a slider over :math:`n` draws nothing.
 
@@ -767,7 +782,7 @@ def temperature_scores(n_max: int, keys: int = 12, *,
     """
     n_max = _validate.integer(n_max, "n_max", at_most=2**16)
     keys = _validate.integer(keys, "keys", at_most=4096)
-    dev, _ = _device.placement(None, torch.float64, generator)
-    q = torch.randn(n_max, generator=generator, device=dev, dtype=torch.float64)  # (n,)
-    k = torch.randn(keys, n_max, generator=generator, device=dev, dtype=torch.float64)  # (T, n)
+    dev, dtype = _wide_on(generator)
+    q = torch.randn(n_max, generator=generator, device=dev, dtype=dtype)  # (n,)
+    k = torch.randn(keys, n_max, generator=generator, device=dev, dtype=dtype)  # (T, n)
     return q, k
