@@ -147,24 +147,92 @@ def test_bad_input_is_refused_with_a_clear_message(call, error, words):
 
 
 # ------------------------------------------------------------------ chapter 8's experiment
+def _chapter_run() -> training.MarginRun:
+    from dotbook import data
+
+    x, y = data.two_blobs(**ch08.BLOB_SIZE, generator=generator(9), dtype=F64)
+    return training.margin_run(x, y, steps=ch08.STEPS, lr=ch08.LR)
+
+
 def test_chapter_experiment_first_step_along_mean_gap_then_toward_max_margin():
-    run = ch08.blobs()
+    run = _chapter_run()
     assert run.margin > 0  # separable, so the max-margin direction exists
     assert int((run.y == 0).sum()) == int((run.y == 1).sum())
     torch.testing.assert_close(run.path.w[1] / run.path.w[1].norm(),
                                run.mean_gap / run.mean_gap.norm())
     assert run.cos_margin[-1] > run.cos_margin[100] > run.cos_margin[1]
+    # issue 19: the angle to the max-margin direction falls like 1/log t
+    angle = torch.arccos(run.cos_margin.clamp(-1, 1))
+    ts = [30, 100, 300, 1000, 3000, 5000]
+    assert all(1.0 < angle[t].item() * math.log(t) < 1.5 for t in ts)
+    slope = torch.linalg.lstsq(torch.stack([torch.log(torch.log(torch.tensor(ts, dtype=F64))),
+                                            torch.ones(len(ts), dtype=F64)], 1),
+                               torch.log(angle[ts])[:, None]).solution[0].item()
+    assert -1.3 < slope < -0.7
 
 
 def test_alignment_experiment_contracts_each_axis_by_one_minus_two_eta_lambda():
-    _, ws = ch08.alignment_path(0.0)
+    inputs = training.decorrelated_inputs(64, generator=generator(10))
+    torch.testing.assert_close(inputs.mT @ inputs / 64, torch.eye(2, dtype=F64))
+    _, ws = training.alignment_path(inputs, 0.0)
     assert (ws[:, 1] == ch08.W_START[1]).all()
-    _, ws = ch08.alignment_path(0.5)
+    _, ws = training.alignment_path(inputs, 0.5, lr=ch08.ALIGN_LR)
     ratio = (ws[1:] - torch.tensor(ch08.W_STAR, dtype=F64)) / (
         ws[:-1] - torch.tensor(ch08.W_STAR, dtype=F64))
     torch.testing.assert_close(ratio[:, 0], torch.full_like(ratio[:, 0], 1 - 2 * ch08.ALIGN_LR))
     torch.testing.assert_close(ratio[:, 1],
                                torch.full_like(ratio[:, 1], 1 - 2 * ch08.ALIGN_LR * 0.25))
+
+
+def test_weights_stay_in_start_plus_span_for_sgd_not_adam_or_weight_decay():
+    """Issue 19: the span claim holds for (S)GD with or without momentum only."""
+    g = generator(12)
+    basis = torch.randn(3, 6, generator=g, dtype=F64)  # inputs in a 3-D subspace of R⁶
+    x = torch.randn(20, 3, generator=g, dtype=F64) @ basis  # (20, 6)
+    y = torch.randn(20, generator=g, dtype=F64)
+    w0 = torch.randn(6, generator=g, dtype=F64)
+    drift = {opt: training.off_span_drift(x, y, w0, opt, steps=100) for opt in training.OPTIMIZERS}
+    assert drift["sgd"] < 1e-12 and drift["momentum"] < 1e-12
+    assert drift["adam"] > 1e-3 and drift["weight_decay"] > 1e-3
+    assert training.off_span_drift(x, y, w0, "sgd", batch=5, generator=generator(1)) < 1e-12
+    with pytest.raises(ValueError, match="generator"):
+        training.off_span_drift(x, y, w0, "sgd", batch=5)
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        training.off_span_drift(x, y, w0, "rmsprop")
+
+
+def test_max_margin_direction_refuses_non_separable_and_degenerate_data():
+    """Issue 20: XOR and identical points used to give NaN silently."""
+    xor = torch.tensor([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]], dtype=F64)
+    labels = torch.tensor([0, 0, 1, 1])
+    for x, bias in ((xor, True), (xor, False), (torch.ones(4, 2, dtype=F64), True)):
+        with pytest.raises(ValueError, match="not linearly separable"):
+            training.max_margin_direction(x, labels, bias=bias)
+    with pytest.raises(ValueError, match="every input is zero"):
+        training.max_margin_direction(torch.zeros(4, 2, dtype=F64), labels, bias=False)
+    with pytest.raises(ValueError, match="inf or NaN"):
+        training.max_margin_direction(torch.full((4, 2), math.nan, dtype=F64), labels)
+    with pytest.raises(ValueError, match="too large"):
+        training.max_margin_direction(xor, labels, steps=10**12)
+
+
+def test_empty_batches_and_huge_counts_are_refused():
+    with pytest.raises(ValueError, match="empty"):
+        training.loss_value(torch.tensor([]), torch.tensor([]))
+    with pytest.raises(ValueError, match="empty"):
+        training.error_signal(torch.tensor([]), torch.tensor([]))
+    with pytest.raises(ValueError, match="too large"):
+        training.train_neuron(torch.ones(2, 2), torch.tensor([0, 1]), steps=10**12)
+    with pytest.raises(ValueError, match="more rows than coordinates"):
+        training.decorrelated_inputs(2, generator=generator(0))
+
+
+def test_twins_draw_from_the_generator_they_are_given():
+    a = ch08.alignment_twin(generator=generator(3)).fn(0.5)
+    b = ch08.alignment_twin(generator=generator(4)).fn(0.5)
+    assert a["data"][0]["x"] != b["data"][0]["x"]
+    fig = ch08.learning_twin(_chapter_run()).fn(50)
+    assert "step 50" in fig["layout"]["title"]["text"]
 
 
 def test_digits_figure_is_valid_plotly():

@@ -1,43 +1,46 @@
 """Chapter 8 figures: a neuron learning, one gradient step at a time.
 
-The 2-D experiment is computed once, on the CPU in float64, and cached: two
-separable clouds from :func:`dotbook.data.two_blobs`, a logistic neuron trained
-from zero by full-batch gradient descent (:func:`dotbook.training.train_neuron`),
-and the max-margin direction it approaches
-(:func:`dotbook.training.max_margin_direction`). The slider functions only
-pick a step and build trace dicts.
+The figures only draw. The 2-D experiment is :func:`dotbook.training.margin_run`
+on two separable clouds from :func:`dotbook.data.two_blobs` (a logistic neuron
+trained from zero, and the max-margin direction it approaches), computed by the
+chapter and handed to :func:`learning_twin`; the alignment experiment is
+:func:`dotbook.training.alignment_path` on :func:`dotbook.training.decorrelated_inputs`.
+A twin called without them draws its data from ``generator`` (default
+``dotbook.device.generator(0)``). The slider functions only pick a step and
+build trace dicts.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
-from typing import Any
 
 import torch
 
 from dotbook import data, plots, training
-from dotbook.device import generator
-from dotbook.explore import Param, Twin
+from dotbook import device as _device
+from dotbook.explore import Figure, Param, Twin
 from dotbook.figures import register
 from dotbook.plots import rounded
 
 __all__ = [
-    "SEED",
+    "ALIGN_LR",
+    "ALIGN_STEPS",
+    "BLOB_SIZE",
+    "LR",
     "STEPS",
-    "Blobs",
-    "blobs",
+    "W_START",
+    "W_STAR",
     "learning_figure",
     "learning_twin",
-    "alignment_path",
     "alignment_figure",
     "alignment_twin",
     "digits_figure",
 ]
 
-#: The 2-D cloud's seed and size; separable (checked in tests/test_training.py).
-SEED = 9
+#: The 2-D clouds: points per class, centre distance and direction (separable:
+#: checked in tests/test_training.py); the neuron's steps and step size.
+BLOB_SIZE = {"n_per_class": 40, "separation": 5.0, "angle_deg": 30.0}
 STEPS = 5000
 LR = 0.5
 F64 = torch.float64
@@ -45,33 +48,6 @@ _BOX_X = (-4.5, 7.0)
 _BOX_Y = (-4.5, 6.0)
 _STEP_GRID = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 _CLASS_COLORS = (plots.PALETTE[0], plots.PALETTE[1])
-
-
-@dataclass(frozen=True)
-class Blobs:
-    """The chapter's 2-D experiment (CPU, float64)."""
-
-    x: torch.Tensor  #: (B, 2) points
-    y: torch.Tensor  #: (B,) labels 0/1
-    path: training.Trajectory  #: the neuron's weights and bias after each step
-    mean_gap: torch.Tensor  #: (2,) μ₁ − μ₀
-    max_margin: torch.Tensor  #: (3,) unit (w, b) of the max-margin separator
-    margin: float  #: its geometric margin in the augmented space
-    cos_mean: torch.Tensor  #: (S+1,) cos(w_t, μ₁ − μ₀)
-    cos_margin: torch.Tensor  #: (S+1,) cos((w_t, b_t), v_max-margin)
-
-
-@functools.cache
-def blobs() -> Blobs:
-    """Train the chapter's neuron once (a fraction of a second) and keep everything."""
-    x, y = data.two_blobs(40, separation=5.0, angle_deg=30.0, generator=generator(SEED),
-                          dtype=F64)
-    path = training.train_neuron(x, y, "logistic", steps=STEPS, lr=LR)
-    gap = training.class_direction(x, y)
-    v, margin = training.max_margin_direction(x, y)
-    augmented = torch.cat([path.w, path.b[:, None]], dim=1)  # (S+1, 3)
-    return Blobs(x, y, path, gap, v, margin, training.cosine_path(path.w, gap),
-                 training.cosine_path(augmented, v))
 
 
 def _log_steps() -> list[int]:
@@ -102,7 +78,7 @@ def _direction(start: tuple[float, float], d: torch.Tensor, length: float = 2.2
 
 
 @functools.cache
-def _learning_skeleton() -> dict[str, Any]:
+def _learning_skeleton() -> Figure:
     return plots.skeleton(
         alt=("Left: two clouds of points, blue class 0 and vermillion class 1, with the "
              "neuron's decision line w·x + b = 0 and the direction of w at the chosen step, "
@@ -127,10 +103,12 @@ def _learning_skeleton() -> dict[str, Any]:
     )
 
 
-def learning_figure(step: int) -> dict[str, Any]:
-    """The data, the boundary and w after ``step`` updates; the cosine curves, step marked."""
-    run = blobs()
+def learning_figure(step: int, run: training.MarginRun) -> Figure:
+    """The data, the boundary and w after ``step`` updates of ``run``; the cosine
+    curves, step marked."""
     step = int(step)
+    if not 0 <= step <= run.path.steps:
+        raise ValueError(f"step = {step} is outside [0, {run.path.steps}]")
     w, b = run.path.w[step], float(run.path.b[step])
     mid = run.x.mean(dim=0)  # start the arrows at the point of the line nearest the centre
     norm2 = float(w @ w)
@@ -181,9 +159,24 @@ def learning_figure(step: int) -> dict[str, Any]:
 
 
 @register
-def learning_twin() -> Twin:
-    """A step slider: the neuron after t full-batch gradient steps."""
-    return Twin(learning_figure, [
+def learning_twin(run: training.MarginRun | None = None, *,
+                  generator: torch.Generator | None = None) -> Twin:
+    """A step slider: the neuron of ``run`` after t full-batch gradient steps.
+
+    Without ``run``, the clouds are drawn from ``generator`` (float64) and the
+    neuron trained here (:data:`STEPS` steps of size :data:`LR`)."""
+    if run is None:
+        g = _device.generator(0) if generator is None else generator
+        x, y = data.two_blobs(**BLOB_SIZE, generator=g, dtype=F64)
+        run = training.margin_run(x, y, steps=STEPS, lr=LR)
+    if not isinstance(run, training.MarginRun) or run.path.steps != STEPS:
+        raise ValueError(f"run must be training.margin_run(x, y, steps={STEPS}, lr={LR})")
+
+    def fn(step: int) -> Figure:
+        return learning_figure(step, run)
+
+    fn.__name__ = "learning_figure"
+    return Twin(fn, [
         Param("step", "gradient steps t", _STEP_GRID, lo=0, hi=STEPS, step=1, integer=True,
               default=50),
     ])
@@ -197,39 +190,7 @@ W_START = (-1.0, -1.0)
 
 
 @functools.cache
-def _alignment_inputs() -> torch.Tensor:
-    """64 inputs whose two coordinates have mean 0 and mean square exactly 1 and are
-    exactly uncorrelated (centring and a Gram–Schmidt step on a seeded sample), so the
-    input covariance is the identity before the e₂ coordinate is scaled, and the bias,
-    whose gradient is the mean error, never moves."""
-    g = generator(SEED + 1)
-    raw = torch.randn(64, 2, generator=g, dtype=F64)  # (64, 2)
-    q, _ = torch.linalg.qr(raw - raw.mean(dim=0))  # (64, 2) orthonormal columns, mean 0
-    return q * math.sqrt(64.0)  # columns with mean square 1, orthogonal
-
-
-def alignment_path(spread: float, steps: int = ALIGN_STEPS, lr: float = ALIGN_LR
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""Gradient descent on the MSE of a linear neuron whose inputs have spread ``spread`` along e₂.
-
-    Inputs :math:`x_i = (a_i, s\,c_i)` with :math:`\overline{a} = \overline{c} = 0`,
-    :math:`\overline{a^2} = \overline{c^2} = 1`, :math:`\overline{ac} = 0`;
-    targets :math:`y_i = w^*\cdot x_i`; start :math:`w_0`.
-    The weight error :math:`e_t = w_t - w^*` then obeys
-    :math:`e_{t+1} = (I - 2\eta\Sigma)\,e_t` with :math:`\Sigma = \operatorname{diag}(1, s^2)`.
-
-    Returns:
-        the inputs :math:`(64, 2)` and the weights :math:`(S+1, 2)`.
-    """
-    x = _alignment_inputs() * torch.tensor([1.0, spread], dtype=F64)  # (64, 2)
-    w_star = torch.tensor(W_STAR, dtype=F64)
-    path = training.train_neuron(x, x @ w_star, "mse", steps=steps, lr=lr,
-                                 w0=torch.tensor(W_START, dtype=F64))
-    return x, path.w
-
-
-@functools.cache
-def _alignment_skeleton() -> dict[str, Any]:
+def _alignment_skeleton() -> Figure:
     return plots.skeleton(
         alt=("Left: the training inputs, a cloud whose spread along the second axis is set by "
              "the slider. Middle: the path of the weights from (−1, −1) towards (1, 1). Right: "
@@ -254,9 +215,11 @@ def _alignment_skeleton() -> dict[str, Any]:
     )
 
 
-def alignment_figure(spread: float) -> dict[str, Any]:
-    """Inputs, the weight path and the per-component errors for input spread ``spread`` along e₂."""
-    x, ws = alignment_path(spread)
+def alignment_figure(spread: float, inputs: torch.Tensor) -> Figure:
+    """Inputs, the weight path and the per-component errors for input spread
+    ``spread`` along e₂ (:func:`dotbook.training.alignment_path` on ``inputs``)."""
+    x, ws = training.alignment_path(inputs, spread, steps=ALIGN_STEPS, lr=ALIGN_LR,
+                                    w_star=W_STAR, w_start=W_START)
     err = (ws - torch.tensor(W_STAR, dtype=F64)).abs()  # (S+1, 2)
     steps = list(range(ws.shape[0]))
     floor = 1e-6  # below the axis: shown at its bottom edge rather than dropped
@@ -282,9 +245,21 @@ def alignment_figure(spread: float) -> dict[str, Any]:
 
 
 @register
-def alignment_twin() -> Twin:
-    """A slider for how far the inputs reach along the second weight direction."""
-    return Twin(alignment_figure, [
+def alignment_twin(inputs: torch.Tensor | None = None, *,
+                   generator: torch.Generator | None = None) -> Twin:
+    """A slider for how far the inputs reach along the second weight direction.
+
+    ``inputs``: :func:`dotbook.training.decorrelated_inputs` (default: 64 of
+    them drawn from ``generator``)."""
+    if inputs is None:
+        g = _device.generator(0) if generator is None else generator
+        inputs = training.decorrelated_inputs(64, generator=g)
+
+    def fn(spread: float) -> Figure:
+        return alignment_figure(spread, inputs)
+
+    fn.__name__ = "alignment_figure"
+    return Twin(fn, [
         Param("spread", "input spread s along e₂", (0.0, 0.1, 0.25, 0.5, 0.75, 1.0), lo=0.0,
               hi=1.0, step=0.01, default=0.25),
     ])
@@ -292,7 +267,7 @@ def alignment_twin() -> Twin:
 
 # ------------------------------------------------------------------ digits (static)
 @functools.cache
-def _digits_skeleton(a: int, b: int, steps: int) -> dict[str, Any]:
+def _digits_skeleton(a: int, b: int, steps: int) -> Figure:
     return plots.skeleton(
         alt=(f"The cosine between a logistic neuron's weights and two directions, against the "
              f"gradient step on a log scale, for digits {a} against {b}: the difference of "
@@ -306,7 +281,7 @@ def _digits_skeleton(a: int, b: int, steps: int) -> dict[str, Any]:
 
 
 def digits_figure(cos_mean: torch.Tensor, cos_margin: torch.Tensor, a: int, b: int
-                  ) -> dict[str, Any]:
+                  ) -> Figure:
     """The two cosine curves of the digits experiment (computed by the chapter)."""
     steps_total = cos_mean.shape[0] - 1
     steps = sorted({int(round(10 ** (k / 20))) for k in range(0, 20 * 5)} | {steps_total})

@@ -13,11 +13,13 @@ Four twins:
   plain and with LayerNorm or RMSNorm.
 
 A dtype is a slider over an index into the dtypes the device supports
-(:func:`dotbook.stability.supported_dtypes`), labelled just "dtype" so it fits
+(:func:`dotbook.precision.supported_dtypes`), labelled just "dtype" so it fits
 a phone; each figure's title begins with the chosen dtype's name and index
-("float32 (dtype 1), …"), and the layout's ``meta["dtypes"]`` lists them all. Figures
-compute on the CPU from their own seeded generators; every number sent to the
-page is rounded to four significant digits.
+("float32 (dtype 1), …"), and the layout's ``meta["dtypes"]`` lists them all.
+The figures only draw: the measurements come from :mod:`dotbook.precision` and
+:mod:`dotbook.stability`, and every random draw from the generator the chapter
+passes to a twin (``book.generator(k)``; ``dotbook.device.generator(0)`` when
+none is given). Every number sent to the page is rounded to four significant digits.
 """
 
 from __future__ import annotations
@@ -25,29 +27,25 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 
-from dotbook import plots, stability
-from dotbook.device import generator
-from dotbook.explore import Param, Twin
+from dotbook import device as _device
+from dotbook import plots, precision, stability
+from dotbook.device import dtype_name
+from dotbook.explore import Figure, Param, Twin
 from dotbook.figures import register
 from dotbook.plots import rounded
 
 __all__ = [
     "ACC_N",
     "GAIN_STEP",
-    "LOGITS",
     "NORM_DEPTH",
     "SCALES",
-    "SEED",
     "TEMPERATURES",
     "TEMP_N",
-    "accumulation_data",
     "accumulation_figure",
     "accumulation_twin",
-    "normalization_data",
     "normalization_figure",
     "normalization_twin",
     "softmax_figure",
@@ -56,11 +54,7 @@ __all__ = [
     "temperature_twin",
 ]
 
-Fig = dict[str, Any]
-#: The chapter's seed: figure k draws from ``generator(SEED + k)``.
-SEED = 10
-#: Nine logits in [-1, 1]; the softmax figure shows ``scale * LOGITS``.
-LOGITS = torch.tensor([-1.0, -0.8, -0.55, -0.3, 0.0, 0.2, 0.45, 0.8, 1.0], dtype=torch.float64)
+LOGITS = precision.LOGITS
 #: The static grid of logit scales (the largest logit equals the scale).
 SCALES = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 10_000.0)
 #: Vector lengths of the accumulation figure (powers of two).
@@ -84,13 +78,13 @@ _LOG = {"type": "log", "exponentformat": "power"}
 
 
 def _names(dtypes: Sequence[torch.dtype]) -> str:
-    return ", ".join(f"{i} = {stability.dtype_name(d)}" for i, d in enumerate(dtypes))
+    return ", ".join(f"{i} = {dtype_name(d)}" for i, d in enumerate(dtypes))
 
 
 def _which(dtype: torch.dtype, index: int) -> str:
     """The title's name for the slider's dtype: ``"float32 (dtype 1)"`` (the
     slider shows only the index, so the title says which dtype it is)."""
-    return f"{stability.dtype_name(dtype)} (dtype {index})"
+    return f"{dtype_name(dtype)} (dtype {index})"
 
 
 def _log10(x: float, floor: float) -> float:
@@ -112,8 +106,8 @@ def _softmax_curves(dtype: torch.dtype) -> dict[str, list]:
     x = (_SCALE_AXIS[:, None] * LOGITS).to(dtype)  # (S, 9) rounded logits
     ref = torch.softmax(x.double(), dim=-1)  # (S, 9)
     out: dict[str, list] = {"scale": rounded(_SCALE_AXIS.tolist())}
-    for method in stability.SOFTMAX_METHODS:
-        p = stability.softmax(x, method=method).double()  # (S, 9)
+    for method in precision.SOFTMAX_METHODS:
+        p = precision.softmax(x, method=method).double()  # (S, 9)
         err = (p - ref).abs().amax(dim=-1).clamp_min(_ERR_FLOOR)  # (S,)
         bad = ~torch.isfinite(p).all(dim=-1)  # (S,)
         out[method] = rounded([None if b else e for e, b in zip(err.tolist(), bad.tolist(),
@@ -123,7 +117,7 @@ def _softmax_curves(dtype: torch.dtype) -> dict[str, list]:
 
 
 @functools.cache
-def _softmax_skeleton(names: str) -> Fig:
+def _softmax_skeleton(names: str) -> Figure:
     return plots.skeleton(
         alt=("Left: bars of the softmax of nine logits computed naively and after shifting "
              "by the maximum, with float64 reference markers; near the dtype's overflow "
@@ -151,14 +145,14 @@ def _softmax_skeleton(names: str) -> Fig:
 
 
 def softmax_figure(dtype_index: int, scale: float,
-                   dtypes: Sequence[torch.dtype] = stability.DTYPES) -> Fig:
+                   dtypes: Sequence[torch.dtype] = precision.DTYPES) -> Figure:
     """Softmax of ``scale * LOGITS`` in ``dtypes[dtype_index]``, naive and shifted."""
     dtype = dtypes[dtype_index]
-    lim = stability.limits(dtype)
+    lim = precision.limits(dtype)
     x = (scale * LOGITS).to(dtype)  # (9,) rounded logits
     ref = torch.softmax(x.double(), dim=-1)  # (9,)
-    naive = stability.softmax(x, method="naive").double()
-    shifted = stability.softmax(x).double()
+    naive = precision.softmax(x, method="naive").double()
+    shifted = precision.softmax(x).double()
     curves = _softmax_curves(dtype)
     pos = LOGITS.tolist()
     bar = dict(type="bar", x=pos, width=0.09)
@@ -200,11 +194,11 @@ def softmax_figure(dtype_index: int, scale: float,
 def softmax_twin(dtypes: Sequence[torch.dtype] | None = None) -> Twin:
     """Sliders for the dtype (an index into ``dtypes``, default: what the CPU
     supports) and the logit scale."""
-    dtypes = tuple(stability.supported_dtypes() if dtypes is None else dtypes)
+    dtypes = tuple(precision.supported_dtypes() if dtypes is None else dtypes)
     for dtype in dtypes:  # the error curves, once per dtype, before any slider moves
         _softmax_curves(dtype)
 
-    def fn(dtype_index: int, scale: float) -> Fig:
+    def fn(dtype_index: int, scale: float) -> Figure:
         return softmax_figure(dtype_index, scale, dtypes)
 
     fn.__name__ = "softmax_figure"
@@ -217,15 +211,7 @@ def softmax_twin(dtypes: Sequence[torch.dtype] | None = None) -> Twin:
 
 # ------------------------------------------------------------ accumulation
 @functools.cache
-def accumulation_data(dtype: torch.dtype) -> stability.AccumulationErrors:
-    """The figure's measurement: :func:`dotbook.stability.accumulation_errors` at
-    :data:`ACC_N`, ``ACC_TRIALS`` pairs each, on the CPU from ``generator(SEED + 1)``."""
-    return stability.accumulation_errors(dtype, ACC_N, ACC_TRIALS,
-                                         generator=generator(SEED + 1))
-
-
-@functools.cache
-def _accumulation_skeleton(names: str) -> Fig:
+def _accumulation_skeleton(names: str) -> Figure:
     return plots.skeleton(
         alt=("Relative error of a low-precision dot product against the vector length n on "
              "log–log axes, for sequential accumulation in the low precision, float32 "
@@ -254,23 +240,26 @@ _ACC_LABELS = {"low": "(a) sequential, low precision", "float32": "(b) float32 a
 
 def accumulation_figure(dtype_index: int,
                         dtypes: Sequence[torch.dtype] = (torch.float16, torch.bfloat16),
-                        measured: dict[torch.dtype, stability.AccumulationErrors] | None = None
-                        ) -> Fig:
-    """Median relative error of :func:`dotbook.stability.dot` against n, four
+                        measured: dict[torch.dtype, precision.AccumulationErrors] | None = None
+                        ) -> Figure:
+    """Median relative error of :func:`dotbook.precision.rounded_dot` against n, four
     accumulations, for ``dtypes[dtype_index]``, with γ_n, the pairwise bound and √n·u.
 
-    ``measured`` maps a dtype to its measurement (default: :func:`accumulation_data`)."""
+    ``measured`` maps each dtype to its :func:`dotbook.precision.accumulation_errors`."""
     dtype = dtypes[dtype_index]
-    e = measured[dtype] if measured is not None else accumulation_data(dtype)
-    u = stability.limits(dtype).unit_roundoff
+    if measured is None or dtype not in measured:
+        raise ValueError(f"measured has no measurement for {dtype_name(dtype)}; pass "
+                         f"{{dtype: precision.accumulation_errors(dtype, ns, ...)}}")
+    e = measured[dtype]
+    u = precision.limits(dtype).unit_roundoff
     ns = list(e.ns)
     dense = [2 ** (k / 4) for k in range(12, 4 * 14 + 1)]  # (…) 8 … 16384
     data = []
-    for acc in stability.ACCUMULATIONS:
+    for acc in precision.ACCUMULATIONS:
         data.append(dict(type="scatter", mode="lines+markers", x=ns, y=rounded(e.median(acc)),
                          name=_ACC_LABELS[acc], line=dict(color=_COLORS[acc], width=2.5),
                          marker=dict(size=7)))
-    gam = [stability.gamma(math.ceil(n), u) for n in dense]
+    gam = [precision.gamma(math.ceil(n), u) for n in dense]
     data += [
         dict(type="scatter", mode="lines", x=rounded(dense), y=rounded(gam),
              name="bound γ_n = nu/(1−nu) for (a)", line=dict(color=_COLORS["bound"], dash="dash")),
@@ -278,7 +267,7 @@ def accumulation_figure(dtype_index: int,
              y=rounded([math.sqrt(n) * u for n in dense]), name="√n·u: typical growth rate",
              line=dict(color=_COLORS["low"], dash="dot")),
         dict(type="scatter", mode="lines", x=rounded(dense),
-             y=rounded([stability.gamma(math.ceil(math.log2(n)) + 1, u) for n in dense]),
+             y=rounded([precision.gamma(math.ceil(math.log2(n)) + 1, u) for n in dense]),
              name="bound γ_(⌈log₂n⌉+1) for (c)",
              line=dict(color=_COLORS["pairwise"], dash="dash")),
         dict(type="scatter", mode="lines", x=[6, 12_000], y=[u, u],
@@ -293,21 +282,24 @@ def accumulation_figure(dtype_index: int,
 
 
 @register
-def accumulation_twin(measured: dict[torch.dtype, stability.AccumulationErrors] | None = None
-                      ) -> Twin:
+def accumulation_twin(measured: dict[torch.dtype, precision.AccumulationErrors] | None = None,
+                      *, generator: torch.Generator | None = None) -> Twin:
     """A slider over the measured low-precision dtypes: the keys of ``measured``
     (a chapter measures on its own device), or by default float16 and bfloat16
-    measured on the CPU by :func:`accumulation_data`."""
+    measured on the generator's device (:data:`ACC_N`, ``ACC_TRIALS`` pairs each)."""
     if measured is None:
-        dtypes = stability.supported_dtypes(candidates=(torch.float16, torch.bfloat16))
+        g = _device.generator(0) if generator is None else generator
+        dtypes = precision.supported_dtypes(g.device, candidates=(torch.float16, torch.bfloat16))
+        measured = {d: precision.accumulation_errors(d, ACC_N, ACC_TRIALS, generator=g)
+                    for d in dtypes}
     else:
         dtypes = tuple(measured)
-        if not dtypes or not all(isinstance(e, stability.AccumulationErrors)
+        if not dtypes or not all(isinstance(e, precision.AccumulationErrors)
                                  for e in measured.values()):
-            raise TypeError("measured must map dtypes to stability.accumulation_errors(...) "
+            raise TypeError("measured must map dtypes to precision.accumulation_errors(...) "
                             "results")
 
-    def fn(dtype_index: int) -> Fig:
+    def fn(dtype_index: int) -> Figure:
         return accumulation_figure(dtype_index, dtypes, measured)
 
     fn.__name__ = "accumulation_figure"
@@ -316,30 +308,12 @@ def accumulation_twin(measured: dict[torch.dtype, stability.AccumulationErrors] 
 
 
 # ------------------------------------------------------------- temperature
-@functools.cache
-def _score_std() -> tuple[list[int], list[float]]:
-    """Sample std of q·k for 500 pairs of N(0, I_n) vectors at 13 dimensions."""
-    g = generator(SEED + 2)
-    ns = [2**k for k in range(0, 13)]
-    stds = []
-    for n in ns:
-        q, k = torch.randn(2, 500, n, generator=g, dtype=torch.float64)  # (500, n) each
-        stds.append(float((q * k).sum(-1).std()))
-    return ns, stds
-
-
-@functools.lru_cache(maxsize=512)
-def _scores(n: int) -> torch.Tensor:
-    """q·k_j for one query and ``_KEYS`` keys with N(0, 1) entries in dimension n,
-    largest first (drawn once per n: the temperature slider does not move them)."""
-    g = generator(SEED + 3)
-    q = torch.randn(n, generator=g, dtype=torch.float64)  # (n,)
-    keys = torch.randn(_KEYS, n, generator=g, dtype=torch.float64)  # (T, n)
-    return (keys @ q).sort(descending=True).values  # (T,)
+#: The dimensions of the temperature figure's std panel.
+SPREAD_N = tuple(2**k for k in range(0, 13))
 
 
 @functools.cache
-def _temperature_skeleton() -> Fig:
+def _temperature_skeleton() -> Figure:
     ticks = [1, 2, 4, 8, 16, 32, 64]
     return plots.skeleton(
         alt=("Left: the standard deviation of the dot product of two random vectors against "
@@ -362,11 +336,16 @@ def _temperature_skeleton() -> Fig:
     )
 
 
-def temperature_figure(n: int, tau: float) -> Fig:
-    """Left: std of q·k against n, with √n. Right: softmax(q·k_j / τ) for 12 keys."""
-    ns, stds = _score_std()
-    s = _scores(n)  # (T,) largest first
-    p = stability.softmax(s / tau)  # (T,)
+def temperature_figure(n: int, tau: float, stds: Sequence[float], q: torch.Tensor,
+                       k: torch.Tensor) -> Figure:
+    """Left: std of q·k against n (``stds`` at :data:`SPREAD_N`), with √n. Right:
+    softmax(q·k_j / τ) for the keys ``k`` (one per row), using their first n coordinates."""
+    ns = list(SPREAD_N)
+    n = int(n)
+    if not 1 <= n <= q.shape[0]:
+        raise ValueError(f"n = {n} is outside [1, {q.shape[0]}], the dimensions drawn")
+    s = (k[:, :n] @ q[:n]).sort(descending=True).values  # (T,) largest first
+    p = precision.softmax(s / tau)  # (T,)
     entropy = float(-(p * torch.log(p.clamp_min(1e-300))).sum())
     keys = list(range(1, _KEYS + 1))
     data = [
@@ -387,9 +366,19 @@ def temperature_figure(n: int, tau: float) -> Fig:
 
 
 @register
-def temperature_twin() -> Twin:
-    """Sliders for the dimension n and the temperature τ."""
-    return Twin(temperature_figure, [
+def temperature_twin(generator: torch.Generator | None = None) -> Twin:
+    """Sliders for the dimension n and the temperature τ; the scores are drawn
+    once from ``generator`` (:func:`dotbook.precision.score_spread`,
+    :func:`dotbook.precision.temperature_scores`)."""
+    g = _device.generator(0) if generator is None else generator
+    stds = precision.score_spread(SPREAD_N, 500, generator=g)
+    q, k = (t.cpu() for t in precision.temperature_scores(TEMP_N[-1], _KEYS, generator=g))
+
+    def fn(n: int, tau: float) -> Figure:
+        return temperature_figure(n, tau, stds, q, k)
+
+    fn.__name__ = "temperature_figure"
+    return Twin(fn, [
         Param("n", "dimension n", TEMP_N, lo=2, hi=4096, log=True, integer=True, default=256,
               fmt="d"),
         Param("tau", "temperature τ", TEMPERATURES, lo=0.25, hi=64.0, log=True, default=1.0,
@@ -398,55 +387,6 @@ def temperature_twin() -> Twin:
 
 
 # ------------------------------------------------------ normalisation, depth
-@functools.cache
-def _norm_nets() -> tuple[torch.Tensor, dict[str, torch.nn.Sequential]]:
-    """The figure's batch and its three networks at gain 1 (built once)."""
-    x = torch.randn(NORM_BATCH, NORM_WIDTH, generator=generator(SEED + 4))  # (B, width)
-    nets = {norm: stability.deep_mlp(
-        stability.MLPConfig(depth=NORM_DEPTH, width=NORM_WIDTH, gain=1.0, norm=norm),
-        generator=generator(SEED + 5)) for norm in stability.NORMS}
-    return x, nets
-
-
-def _normalization_batch(gains: Sequence[float]) -> list[dict[str, dict[str, list[float]]]]:
-    """:func:`normalization_data` at several gains in one pass: every gain's
-    weights are stacked along a leading dimension, so each layer is one batched
-    matrix product for all gains (each gain's numbers are what its own pass gives)."""
-    x, nets = _norm_nets()
-    scale = torch.tensor(gains, dtype=torch.float32)[:, None, None]  # (G, 1, 1)
-    out: list[dict[str, dict[str, list[float]]]] = [{} for _ in gains]
-    for norm, net in nets.items():
-        weights = [(scale * m.weight.detach()).requires_grad_()
-                   for m in net if isinstance(m, torch.nn.Linear)]  # L × (G, width, width)
-        h, zs = x.expand(len(gains), *x.shape), []  # (G, B, width)
-        for layer in net:  # one forward pass, keeping every layer's dot products
-            if isinstance(layer, torch.nn.Linear):
-                h = h @ weights[len(zs)].transpose(1, 2)  # (G, B, width)
-                zs.append(h)
-            else:
-                h = layer(h)  # norms and ReLU act on the last dimension
-        # the gains do not interact, so the sum's gradient holds each gain's own
-        grads = torch.autograd.grad(h.pow(2).mean(dim=(1, 2)).sum(), weights)
-        rms = torch.stack([z.detach().pow(2).mean(dim=(1, 2)).sqrt() for z in zs],
-                          dim=1).tolist()  # (G, L)
-        norms = torch.stack([g.double().flatten(1).norm(dim=1) for g in grads],
-                            dim=1).tolist()  # (G, L)
-        for k in range(len(gains)):
-            out[k][norm] = {"rms": rms[k], "grad": norms[k]}
-    return out
-
-
-def normalization_data(gain: float) -> dict[str, dict[str, list[float]]]:
-    """For each norm in ``NORMS``: the RMS of every layer's dot products and the
-    norm of every layer's weight gradient (loss: mean square of the output), on a
-    fixed batch, float32 on the CPU.
-
-    The weights at ``gain`` are ``gain`` times the weights at gain 1, which is
-    what :func:`dotbook.stability.deep_mlp` draws for that gain from the same
-    generator; the networks are built once and only the scaling is redone."""
-    return _normalization_batch((float(gain),))[0]
-
-
 #: The live gain slider's step, and every gain it can reach (the static grid among them).
 _PER_UNIT = 20  # gains are k / 20: exact for the grid's values, no drift from summing steps
 GAIN_STEP = 1 / _PER_UNIT
@@ -458,18 +398,11 @@ def _snap_gain(gain: float) -> float:
     return round(float(gain) * _PER_UNIT) / _PER_UNIT
 
 
-@functools.cache
-def _normalization_table() -> dict[float, dict[str, dict[str, list[float]]]]:
-    """:func:`normalization_data` at every gain the slider reaches, in one batched
-    pass (tens of milliseconds): no slider move runs a network."""
-    return dict(zip(_GAIN_STEPS, _normalization_batch(_GAIN_STEPS), strict=True))
-
-
 _NORM_LABELS = {"none": "no normalisation", "layer": "LayerNorm", "rms": "RMSNorm"}
 
 
 @functools.cache
-def _normalization_skeleton() -> Fig:
+def _normalization_skeleton() -> Figure:
     return plots.skeleton(
         alt=("Two panels against layer depth on a log scale: the root-mean-square size of "
              "each layer's dot products, and the norm of each layer's weight gradient, for a "
@@ -492,12 +425,16 @@ def _normalization_skeleton() -> Fig:
     )
 
 
-def normalization_figure(gain: float) -> Fig:
+def normalization_figure(gain: float,
+                         table: dict[float, dict[str, dict[str, list[float]]]]) -> Figure:
     """Sizes of dot products and gradients layer by layer, for three norms, at
-    ``gain`` rounded to the slider's step :data:`GAIN_STEP` (what the figure shows)."""
+    ``gain`` rounded to the slider's step :data:`GAIN_STEP` (what the figure
+    shows), read from ``table`` (:func:`dotbook.stability.depth_profile`)."""
     gain = _snap_gain(gain)
-    table = _normalization_table()
-    d = table[gain] if gain in table else normalization_data(gain)
+    if gain not in table:
+        raise ValueError(f"gain {gain:g} was not measured; pass a gain in "
+                         f"[{min(table)}, {max(table)}] on the slider's step {GAIN_STEP}")
+    d = table[gain]
     layers = list(range(1, NORM_DEPTH + 1))
     data = []
     for norm in stability.NORMS:
@@ -509,7 +446,7 @@ def normalization_figure(gain: float) -> Fig:
                          y=rounded(d[norm]["grad"]), name=_NORM_LABELS[norm], showlegend=False,
                          xaxis="x2", yaxis="y2", line=dict(color=color, width=2.5),
                          marker=dict(size=5)))
-    big = stability.limits(torch.float16).max
+    big = precision.limits(torch.float16).max
     data.append(dict(type="scatter", mode="lines", x=[0, NORM_DEPTH + 1], y=[big, big],
                      name="float16 max 65504", line=dict(color=_COLORS["limit"], dash="dash")))
     top = d["none"]["rms"][-1]
@@ -520,9 +457,19 @@ def normalization_figure(gain: float) -> Fig:
 
 
 @register
-def normalization_twin() -> Twin:
-    """A slider for the weight gain (1 = He initialisation)."""
-    return Twin(normalization_figure, [
+def normalization_twin(generator: torch.Generator | None = None) -> Twin:
+    """A slider for the weight gain (1 = He initialisation). Every gain the
+    slider reaches is measured once, in one batched pass, by
+    :func:`dotbook.stability.depth_profile` from ``generator``."""
+    g = _device.generator(0) if generator is None else generator
+    table = stability.depth_profile(_GAIN_STEPS, depth=NORM_DEPTH, width=NORM_WIDTH,
+                                    batch=NORM_BATCH, generator=g)
+
+    def fn(gain: float) -> Figure:
+        return normalization_figure(gain, table)
+
+    fn.__name__ = "normalization_figure"
+    return Twin(fn, [
         Param("gain", "weight gain (1 = He initialisation)", GAINS, lo=_GAIN_STEPS[0],
               hi=_GAIN_STEPS[-1], step=GAIN_STEP, default=1.5),
     ])
