@@ -260,7 +260,7 @@ def solution(exercise_id: str, answer: Any, *, expected: Any, rtol: float = 1e-6
                              title=title, options=options, unit=unit)
     ok, message = _exercises.judge(record, expected)
     if not ok:
-        raise AssertionError(f"{record.name}: the solution computed {answer!r}, but the "
+        raise AssertionError(f"{record.name}: the solution computed {record.value!r}, but the "
                              f"expected value {expected!r} does not match it within "
                              f"rtol={rtol}, atol={atol}")
     _exercises.register(record)
