@@ -35,6 +35,26 @@ Usage::
 
     python tools/convert_exercises.py book/07-attention.ipynb [...]   # rewrite in place
     python tools/convert_exercises.py --check book/*.ipynb            # exit 1 if any is left
+
+The whole recipe for a chapter (after the tool):
+
+1. ``python tools/sync_notebooks.py`` (the stored form), then read the two cells of
+   each exercise: the hint is now shown on the page after a wrong try, so it must
+   help without giving the number away; a choice exercise passes
+   ``options={"key": "label", ...}`` to ``notebook.solution`` and its answer is a key.
+2. Add at least one prediction before a key figure or result, in a markdown cell::
+
+       :::{predict} chNN-name
+       :value: GLUE_KEY            (a value the chapter glues, as text)
+       :options: a | b | c         (only for a pick; the glued text is one of them)
+       The question, asked before the reader sees the answer.
+       :::
+
+   If the value is not glued yet, glue it where the chapter computes it
+   (``notebook.glue("chNN_name", value, ".3f")``).
+3. ``pytest --nbval-lax book/NN-*.ipynb``; build the book; then
+   ``pytest tests/test_answers_browser.py tests/test_reader_notebooks.py`` (a converted
+   chapter joins the browser tests by itself: it contains ``notebook.solution(``).
 """
 
 from __future__ import annotations

@@ -70,17 +70,33 @@ def decode(text: str) -> Any:
     return json.loads(base64.b64decode(text).decode("utf8"))
 
 
+def _short(x: float) -> str:
+    """``1e-06`` -> ``1e-6``; ``0.5`` stays."""
+    return re.sub(r"e([+-])0*(\d)", lambda m: "e" + m.group(1).lstrip("+") + m.group(2),
+                  f"{x:g}")
+
+
 def tolerance_text(record: dict[str, Any]) -> str:
-    """How close counts as right, in words (shown under a numeric box)."""
+    """How close counts as right, in words (shown under a numeric box).
+
+    Examples::
+
+        >>> tolerance_text({"kind": "number", "value": 45.0, "rtol": 1e-6, "atol": 1e-9})
+        'A number or a formula such as 7/sqrt(2); counted right within a relative 1e-6.'
+        >>> tolerance_text({"kind": "number", "value": 662, "rtol": 0, "atol": 0.5})
+        'A number or a formula such as 7/sqrt(2); counted right within ±0.5.'
+    """
     if record["kind"] == "choice":
         return ""
     rtol, atol = float(record["rtol"]), float(record["atol"])
-    if rtol and atol:
-        rule = f"within a relative {rtol:g} of the answer (or {atol:g} absolute)"
+    value = record["value"]
+    size = max(abs(v) for v in value) if isinstance(value, list) else abs(value)
+    if rtol and (atol <= rtol * size or not atol):
+        rule = f"within a relative {_short(rtol)}"  # the absolute floor does not matter here
     elif rtol:
-        rule = f"within a relative {rtol:g} of the answer"
+        rule = f"within a relative {_short(rtol)} or ±{_short(atol)}, whichever is larger"
     elif atol:
-        rule = f"within ±{atol:g} of the answer"
+        rule = f"within ±{_short(atol)}"
     else:
         rule = "only if exact"
     what = ("Numbers separated by commas" if record["kind"] == "vector" else
@@ -229,11 +245,24 @@ def glue_values(env: Any, docname: str) -> dict[str, Any]:
     return values
 
 
-def _cell_source(cell: nodes.Element) -> str:
+def _cell_source(cell: nodes.Element, stored: list[str]) -> str:
+    """A code cell's source: its rendered input, else (a tag removed the input from the
+    page) the stored notebook's cell of the same index."""
     for child in cell.children:
         if child.get("nb_element") == "cell_code_source":
             return child.astext()
+    index = cell.get("cell_index")
+    if isinstance(index, int) and 0 <= index < len(stored):
+        return stored[index]
     return ""
+
+
+def _stored_sources(env: Any, docname: str) -> list[str]:
+    path = Path(env.doc2path(docname))
+    if path.suffix != ".ipynb":
+        return []
+    cells = json.loads(path.read_text(encoding="utf8")).get("cells", [])
+    return ["".join(c.get("source", "")) for c in cells]
 
 
 class AnswerBoxes(SphinxPostTransform):
@@ -249,9 +278,10 @@ class AnswerBoxes(SphinxPostTransform):
                    if k.startswith(GLUE_PREFIX) and isinstance(v, str)}
         cells = [c for c in self.document.findall(nodes.container)
                  if c.get("nb_element") == "cell_code"]
+        stored = _stored_sources(self.env, docname) if cells else []
         exercises, solutions = {}, {}
         for cell in cells:
-            source = _cell_source(cell)
+            source = _cell_source(cell, stored)
             if source.lstrip().startswith("# solution"):
                 found = SOLUTION_CELL.search(source)
                 if found:
