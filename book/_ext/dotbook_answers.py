@@ -85,6 +85,8 @@ def tolerance_text(record: dict[str, Any]) -> str:
         'A number or a formula such as 7/sqrt(2); counted right within a relative 1e-6.'
         >>> tolerance_text({"kind": "number", "value": 662, "rtol": 0, "atol": 0.5})
         'A number or a formula such as 7/sqrt(2); counted right within ±0.5.'
+        >>> tolerance_text({"kind": "number", "value": 13, "rtol": 0, "atol": 1e-9})
+        'A number or a formula such as 7/sqrt(2); counted right only if exact.'
     """
     if record["kind"] == "choice":
         return ""
@@ -95,9 +97,9 @@ def tolerance_text(record: dict[str, Any]) -> str:
         rule = f"within a relative {_short(rtol)}"  # the absolute floor does not matter here
     elif rtol:
         rule = f"within a relative {_short(rtol)} or ±{_short(atol)}, whichever is larger"
-    elif atol:
+    elif atol >= 1e-6:
         rule = f"within ±{_short(atol)}"
-    else:
+    else:  # a count, or a value the floating-point format gives exactly
         rule = "only if exact"
     what = ("Numbers separated by commas" if record["kind"] == "vector" else
             "A number or a formula such as 7/sqrt(2)")
