@@ -93,9 +93,9 @@ def test_reader_notebook_reads_clean(browser, lab_url):
         assert not any("news" in t.lower() for t in toasts), toasts
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "reader-lab.png"))
-        # the last exercise's solution, near the end: collapsed to a placeholder
+        # the last exercise's solution, near the end: a closed <details> (issue 25)
         outer = page.locator(".jp-WindowedPanel-outer").first
-        hidden = page.locator(".jp-CodeCell .jp-InputPlaceholder", has_text="Solution")
+        hidden = page.locator(".jp-MarkdownCell details summary", has_text="Solution")
         for _ in range(40):  # scroll down until one is drawn (Lab draws cells in view only)
             if hidden.count():
                 break
@@ -103,8 +103,8 @@ def test_reader_notebook_reads_clean(browser, lab_url):
             page.wait_for_timeout(250)
         hidden.first.scroll_into_view_if_needed()
         page.wait_for_timeout(500)
-        shown = page.locator(".jp-CodeCell .jp-InputArea-editor:has-text('Solution to')")
-        assert shown.count() == 0
+        assert page.locator(".jp-MarkdownCell details[open]").count() == 0
+        assert not page.locator(".jp-MarkdownCell details pre").first.is_visible()
         page.screenshot(path=str(SHOTS / "reader-lab-solution.png"))
     except Exception:
         SHOTS.mkdir(parents=True, exist_ok=True)

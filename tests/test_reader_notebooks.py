@@ -229,7 +229,7 @@ def _tiny_notebook() -> nbformat.NotebookNode:
     return nb
 
 
-def test_reader_notebook_collapses_solutions_and_keeps_the_setup_cell(book):
+def test_reader_notebook_folds_solutions_into_markdown_and_keeps_the_setup_cell(book):
     stored = _tiny_notebook()
     before = json.dumps(stored, sort_keys=True)
     reader = rn.reader_notebook(stored, book)
@@ -240,11 +240,59 @@ def test_reader_notebook_collapses_solutions_and_keeps_the_setup_cell(book):
     assert title == "# Two" and f"({BASE}book/02-two.html)" in rest
     assert "> **Learning goals**" in rest and myst_left(rest) == []
     solution = reader.cells[2]
-    assert solution.source.startswith("#@title Solution to Exercise 1")
-    assert solution.source.split("\n", 1)[1] == stored.cells[2].source
-    assert solution.metadata["jupyter"]["source_hidden"] is True
-    assert solution.metadata["cellView"] == "form"
-    assert solution.outputs == [] and solution.execution_count is None
+    assert solution.cell_type == "markdown", "Run All must not run a solution"
+    assert solution.source.startswith("<details>\n<summary>Solution to Exercise 1")
+    assert f"```python\n{stored.cells[2].source}\n```" in solution.source
+    assert solution.source.endswith("</details>") and "<details open" not in solution.source
+
+
+def _exercise_notebook() -> nbformat.NotebookNode:
+    nb = _tiny_notebook()
+    nb.cells[2:] = [
+        nbformat.v4.new_markdown_cell("**1.** What is one plus one?"),
+        nbformat.v4.new_code_cell(
+            'answer_1 = None  # a number\nnotebook.check("ch02-ex1", answer_1)'),
+        nbformat.v4.new_code_cell('# solution\nanswer_1 = 1 + 1\nnotebook.solution(\n'
+                                  '    "ch02-ex1", answer_1, expected=2, hint="Count.",\n)',
+                                  metadata={"tags": ["hide-input"]}),
+        nbformat.v4.new_markdown_cell(":::{predict} ch02-guess\n:value: frac\n"
+                                      ":options: yes | no\nWill it?\n:::"),
+    ]
+    return nb
+
+
+def _record(ident: str, value: float) -> dict:
+    record = {"id": ident, "kind": "number", "value": value, "rtol": 1e-6, "atol": 1e-9,
+              "hint": "Count.", "title": "Exercise 1", "options": [], "unit": ""}
+    return {"data": {"text/plain": repr(json.dumps(record))}}
+
+
+def test_exercise_cells_stay_code_after_an_encoded_answers_cell(book):
+    book.glue["book/02-two"][rn.EXERCISE_PREFIX + "ch02-ex1"] = _record("ch02-ex1", 2.0)
+    reader = rn.reader_notebook(_exercise_notebook(), book)
+    assert book.problems == []
+    kinds = [c.cell_type for c in reader.cells]
+    assert kinds == ["code", "markdown", "markdown", "code", "code", "markdown", "markdown"]
+    answers, exercise = reader.cells[3], reader.cells[4]
+    assert answers.source.startswith("#@title Answers for the self-checks")
+    assert answers.metadata["jupyter"]["source_hidden"] and answers.metadata["cellView"] == "form"
+    assert exercise.source == 'answer_1 = None  # a number\nnotebook.check("ch02-ex1", answer_1)'
+    for cell in (answers, exercise):
+        assert "2.0" not in cell.source and "Count." not in cell.source  # nothing in sight
+    # the answers cell loads what notebook.check looks up by id
+    from dotbook import exercises, notebook
+
+    encoded = "".join(re.findall(r'"([A-Za-z0-9+/=]+)"', answers.source))
+    notebook.answers(encoded)
+    assert exercises.lookup("ch02-ex1").value == 2.0
+    assert "> **Predict first**" in reader.cells[6].source
+    assert "Pick one: yes, no." in reader.cells[6].source
+    assert myst_left(reader.cells[6].source) == []
+
+
+def test_an_exercise_without_a_record_in_the_build_is_a_problem(book):
+    rn.reader_notebook(_exercise_notebook(), book)
+    assert any("ch02-ex1" in p and "no record" in p for p in book.problems)
 
 
 def test_book_url_from_repository_or_baseurl():
@@ -303,25 +351,36 @@ def test_generated_notebook_has_no_myst_syntax(chapter):
 @built
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
 def test_generated_notebook_keeps_the_code_and_folds_the_solutions(chapter):
+    """Every code cell is there, unchanged, except the solutions: Markdown, folded in a
+    closed <details>, so Run All never runs one; one answers cell may be added."""
     stored, reader = nbformat.read(chapter, as_version=4), _reader(chapter)
-    assert [c.cell_type for c in reader.cells] == [c.cell_type for c in stored.cells]
-    assert reader.cells[0].source == stored.cells[0].source, "the setup cell changed"
-    assert "notebook.setup(" in reader.cells[0].source
+    added = [c for c in reader.cells if "dotbook-answers" in c.metadata.get("tags", [])]
+    assert len(added) <= 1
+    cells = [c for c in reader.cells if all(c is not a for a in added)]
+    assert len(cells) == len(stored.cells)
+    assert cells[0].source == stored.cells[0].source, "the setup cell changed"
+    assert "notebook.setup(" in cells[0].source
     solutions = 0
-    for mine, theirs in zip(reader.cells, stored.cells, strict=True):
+    for mine, theirs in zip(cells, stored.cells, strict=True):
+        if theirs.cell_type == "code" and theirs.source.startswith("# solution"):
+            solutions += 1
+            assert mine.cell_type == "markdown"
+            assert mine.source.startswith("<details>\n<summary>Solution")
+            assert theirs.source in mine.source
+            continue
+        assert mine.cell_type == theirs.cell_type
         if mine.cell_type != "code":
             continue
         assert mine.outputs == [] and mine.execution_count is None
-        if theirs.source.startswith("# solution"):
-            solutions += 1
-            title, rest = mine.source.split("\n", 1)
-            assert title.startswith("#@title Solution") and rest == theirs.source
-            assert mine.metadata["jupyter"]["source_hidden"] is True
-            assert mine.metadata["cellView"] == "form"
-        else:
-            assert mine.source == theirs.source
-            assert not mine.metadata.get("jupyter", {}).get("source_hidden")
+        assert mine.source == theirs.source
+        assert not mine.metadata.get("jupyter", {}).get("source_hidden")
     assert solutions >= 2
+    by_id = [c for c in stored.cells if c.cell_type == "code"
+             and re.search(r'notebook\.check\("ch\d\d-ex\d+", answer_\d+\)', c.source)]
+    assert bool(added) == bool(by_id), "an answers cell exactly where exercises look up by id"
+    if added:  # before the first such exercise
+        first = next(i for i, c in enumerate(reader.cells) if c.source == by_id[0].source)
+        assert reader.cells.index(added[0]) < first
 
 
 @built

@@ -13,9 +13,19 @@ MyST-only syntax that Jupyter and Colab cannot render is turned into CommonMark:
 - ``{glue:text}`name:fmt``` becomes the value the build computed (read from the
   build's ``jupyter_execute/<doc>.glue.json`` or the executed notebook's outputs);
 - every other directive or role gets a plain rendering; none is left raw;
-- solution cells (source starting ``# solution``) are collapsed for JupyterLab
-  (``jupyter.source_hidden``) and for Colab (``cellView: form`` + ``#@title``),
-  with no stored output; the setup cell stays first and unchanged.
+- solution cells (source starting ``# solution``) become Markdown cells holding the
+  code in a closed ``<details>`` block titled "Solution to Exercise N": folded in
+  JupyterLab and in Colab alike, and never run by *Run All* (a reader who wants to
+  run it copies it into a cell). A code cell cannot do both: Colab's ``#@title``
+  form and Lab's ``source_hidden`` only hide the code, and *Run All* still runs it
+  and prints "correct (...)" under the exercise;
+- the exercise cells stay code (``notebook.check("ch01-ex1", answer_1)``), and one
+  collapsed code cell before the first of them, "Answers for the self-checks",
+  loads the build's exercise records (value, tolerance, hint), base64-encoded so
+  that no answer is in plain sight, for ``notebook.check`` to look up by id
+  (``dotbook.notebook.answers``);
+- a ``{predict}`` prompt becomes a quoted "Predict first" paragraph;
+- the setup cell stays first and unchanged.
 
 Where they go (``<out>`` is the HTML output, ``_build/html``):
 
@@ -34,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import base64
 import json
 import pickle
 import re
@@ -521,6 +532,11 @@ def _render_directive(name: str, arg: str, body: list[str], book: Book) -> list[
         return inner.split("\n") if inner else []
     if name == "rubric":
         return [f"**{convert_inline(arg, book)}**"]
+    if name == "predict":  # dotbook_answers.py: the page reveals the value; here, the cells do
+        picks = [o.strip() for o in options.get("options", "").split("|") if o.strip()]
+        ask = f"\n\nPick one: {', '.join(picks)}." if picks else ""
+        note = "\n\nWrite your guess down; the cells below compute the answer."
+        return _quote("Predict first", inner + ask + note)
     if name in _ADMONITIONS:
         title = arg if name == "admonition" else _ADMONITIONS[name]
         if name in ("versionadded", "versionchanged", "deprecated", "versionremoved"):
@@ -544,9 +560,67 @@ def residue(text: str) -> list[str]:
 
 
 def _solution_title(source: str) -> str:
-    m = re.search(r"check\(\s*[\"']([^\"']+)[\"']", source)
-    which = f" to {m.group(1)}" if m else ""
-    return f"Solution{which}: try the exercise first, then open this cell"
+    m = re.search(r"(?:check|solution)\(\s*[\"']([^\"']+)[\"']", source)
+    title = re.search(r"title=[\"']([^\"']+)[\"']", source)
+    which = title.group(1) if title else (m.group(1) if m else "")
+    return f"Solution to {which}" if which else "Solution"
+
+
+def solution_markdown(source: str) -> str:
+    """A solution cell's code as a closed ``<details>`` block: folded, and never run.
+
+    Examples::
+
+        >>> print(solution_markdown('# solution\\nnotebook.solution("ch01-ex1", x, expected=1)'))
+        <details>
+        <summary>Solution to ch01-ex1 (copy the code into a cell to run it)</summary>
+        <BLANKLINE>
+        ```python
+        # solution
+        notebook.solution("ch01-ex1", x, expected=1)
+        ```
+        <BLANKLINE>
+        </details>
+    """
+    fence = "```"
+    while fence in source:
+        fence += "`"
+    summary = f"{_solution_title(source)} (copy the code into a cell to run it)"
+    return "\n".join(["<details>", f"<summary>{summary}</summary>", "", f"{fence}python",
+                       source.rstrip("\n"), fence, "", "</details>"])
+
+
+#: An exercise cell of the one-source form: ``notebook.check("ch01-ex1", answer_1)``.
+_EXERCISE = re.compile(r"notebook\.check\(\s*[\"']([a-z0-9-]+)[\"']\s*,\s*\w+\s*\)")
+EXERCISE_PREFIX = "dotbook_exercise__"  # dotbook.exercises.GLUE_PREFIX
+
+
+def exercise_records(book: Book) -> dict[str, dict[str, Any]]:
+    """The exercise records the build glued for the chapter being converted, by id."""
+    found = {}
+    for key, bundle in book.glue.get(book.docname, {}).items():
+        if key.startswith(EXERCISE_PREFIX):
+            text = bundle.get("data", {}).get("text/plain", "")
+            try:
+                found[key[len(EXERCISE_PREFIX):]] = json.loads(ast.literal_eval(text))
+            except (SyntaxError, ValueError) as error:
+                book.problem(f"exercise record {key!r} is not readable: {error}")
+    return found
+
+
+def answers_cell(records: list[dict[str, Any]]) -> nbformat.NotebookNode:
+    """The collapsed code cell that loads the exercise records for ``notebook.check``."""
+    payload = json.dumps(records, ensure_ascii=False, separators=(",", ":"))
+    encoded = base64.b64encode(payload.encode("utf8")).decode("ascii")
+    chunks = [encoded[i:i + 76] for i in range(0, len(encoded), 76)]
+    body = "\n".join(f'    "{c}"' for c in chunks)
+    source = (f"#@title Answers for the self-checks (encoded, so they spoil nothing): run this "
+              f"cell\nnotebook.answers(\n{body}\n)")
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["cellView"] = "form"
+    cell.metadata["jupyter"] = {"source_hidden": True}
+    cell.metadata["tags"] = ["dotbook-answers"]
+    return cell
 
 
 def reader_notebook(nb: nbformat.NotebookNode, book: Book) -> nbformat.NotebookNode:
@@ -554,7 +628,10 @@ def reader_notebook(nb: nbformat.NotebookNode, book: Book) -> nbformat.NotebookN
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
     solutions = any(c.cell_type == "code" and c.source.lstrip().startswith("# solution")
                     for c in nb.cells[1:])
+    records = exercise_records(book)
+    used: list[str] = []
     first_markdown = True
+    cells, answers_at = [], None
     for index, cell in enumerate(nb.cells):
         cell.pop("id", None)
         if cell.cell_type == "markdown":
@@ -569,9 +646,22 @@ def reader_notebook(nb: nbformat.NotebookNode, book: Book) -> nbformat.NotebookN
             cell.outputs = []
             cell.execution_count = None
             if index > 0 and cell.source.lstrip().startswith("# solution"):
-                cell.source = f"#@title {_solution_title(cell.source)}\n{cell.source}"
-                cell.metadata["cellView"] = "form"
-                cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
+                metadata = {k: v for k, v in cell.metadata.items() if k != "tags"}
+                cell = nbformat.v4.new_markdown_cell(solution_markdown(cell.source),
+                                                     metadata=metadata)
+            elif index > 0:
+                found = _EXERCISE.search(cell.source)
+                if found:
+                    if found.group(1) not in records:
+                        book.problem(f"exercise {found.group(1)!r} has no record in the build "
+                                     f"(its solution cell must call notebook.solution)")
+                    used.append(found.group(1))
+                    if answers_at is None:
+                        answers_at = len(cells)
+        cells.append(cell)
+    if used:
+        cells.insert(answers_at, answers_cell([records[i] for i in used if i in records]))
+    nb.cells = cells
     for index, cell in enumerate(nb.cells):  # nbformat 4.5 ids: Lab opens it unmodified
         cell.id = f"cell-{index}"
     nb.nbformat, nb.nbformat_minor = 4, 5
@@ -583,7 +673,8 @@ def reader_notebook(nb: nbformat.NotebookNode, book: Book) -> nbformat.NotebookN
 
 def _with_origin(source: str, book: Book, solutions: bool) -> str:
     """A line under the chapter's title that says where the chapter lives."""
-    folded = "; the solutions to the exercises are folded away" if solutions else ""
+    folded = ("; the solutions to the exercises are folded away, and Run All does not run "
+              "them" if solutions else "")
     note = (f"*A chapter of [{book.title}]({book.url(book.docname)}), as a notebook. Run the "
             f"cells from the top{folded}.*")
     lines = source.split("\n")

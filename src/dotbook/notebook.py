@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 
 from dotbook import _build, _validate
 from dotbook import device as _device
+from dotbook import exercises as _exercises
 
-__all__ = ["Setup", "Verdict", "setup", "glue", "check", "show_errors", "SETUP_CELL", "SETUP_ARGS"]
+__all__ = ["Setup", "Verdict", "setup", "glue", "check", "solution", "answers", "show_errors",
+           "SETUP_CELL", "SETUP_ARGS"]
 
 #: The first cell of every chapter, rendered by ``tools/sync_notebooks.py`` with
 #: the repository URL from ``_config.yml`` (its one home). Colab lacks dotbook,
@@ -171,21 +174,26 @@ class Verdict:
         pass
 
 
-def check(name: str, answer: Any, expected: float, *, rtol: float = 1e-6,
+def check(name: str, answer: Any, expected: float | None = None, *, rtol: float = 1e-6,
           atol: float = 1e-9, why: str = "") -> Verdict:
     """Tell the reader whether an exercise answer is right, and why not.
 
+    With only an exercise id, ``check("ch01-ex1", answer)`` looks the expected
+    value, tolerance and hint up by id: the chapter's solution cell registers
+    them (:func:`solution`), and so does the encoded answers cell of a reader
+    notebook (:func:`answers`). No answer is written in the exercise cell.
+    The older form with ``expected`` (and ``rtol``, ``atol``, ``why``) still works.
+
     Args:
-        name: the exercise, as printed.
-        answer: the reader's answer (a number or a 0-d tensor); ``None`` means
-            "not attempted yet".
-        expected: the correct value.
-        rtol, atol: how close counts as right.
-        why: a hint printed when the answer is wrong.
+        name: the exercise id (``"ch01-ex1"``), or a name to print with ``expected``.
+        answer: the reader's answer (a number, a 0-d tensor, a short vector, or a
+            choice's key); ``None`` means "not attempted yet".
+        expected: the correct value, for the older form; omit it to look it up.
+        rtol, atol: how close counts as right (older form).
+        why: a hint printed when the answer is wrong (older form).
 
     Returns:
-        a :class:`Verdict`, true when the answer is right (so a solution cell
-        can ``assert check(...)``).
+        a :class:`Verdict`, true when the answer is right.
 
     Examples::
 
@@ -195,10 +203,84 @@ def check(name: str, answer: Any, expected: float, *, rtol: float = 1e-6,
         >>> bool(check("ex", None, 0.5))
         ex: not answered yet. Replace None with your answer and run the cell again.
         False
+        >>> _ = solution("ch99-ex1", 2.0, expected=2.0, hint="1 + 1", title="Exercise 1")
+        >>> bool(check("ch99-ex1", 3))
+        Exercise 1: not yet: 3 is not the answer. Hint: 1 + 1
+        False
     """
-    verdict = _judge(name, answer, expected, rtol=rtol, atol=atol, why=why)
+    if expected is None:
+        verdict = _judge_by_id(name, answer)
+    else:
+        verdict = _judge(name, answer, expected, rtol=rtol, atol=atol, why=why)
     print(verdict.message)
     return verdict
+
+
+def _judge_by_id(exercise_id: str, answer: Any) -> Verdict:
+    found = _exercises.lookup(exercise_id)
+    name = found.name if found else exercise_id
+    if answer is None:
+        return Verdict(False, f"{name}: not answered yet. Replace None with your answer and "
+                              f"run the cell again.")
+    if found is None:
+        return Verdict(False, f"{exercise_id}: no expected value is loaded for this exercise. "
+                              f"Run the cell titled 'Answers for the self-checks' above it "
+                              f"(reader notebooks have one), then run this cell again.")
+    ok, message = _exercises.judge(found, answer)
+    return Verdict(ok, f"{name}: {message}")
+
+
+def solution(exercise_id: str, answer: Any, *, expected: Any, rtol: float = 1e-6,
+             atol: float = 1e-9, hint: str = "", title: str = "",
+             options: dict[str, str] | None = None, unit: str = "") -> Verdict:
+    """Declare an exercise once, in its hidden solution cell, and assert its answer.
+
+    Asserts that the computed ``answer`` is ``expected`` within the tolerance
+    (``AssertionError`` otherwise), then registers the exercise for
+    :func:`check` and glues its record (:mod:`dotbook.exercises`): the book's
+    answer box and the reader notebooks read that record. Prints nothing, so
+    no answer appears under the cell.
+
+    Args:
+        exercise_id: ``"chNN-exK"``.
+        answer: the value the solution computed (this is what the page checks against).
+        expected: the author's independent value (a literal or a formula).
+        rtol, atol: how close a reader's answer must be (``math.isclose``).
+        hint: one sentence shown after a wrong try.
+        title: the name the notebook prints ("Exercise 1").
+        options: for a choice exercise, ``{key: label}``; ``answer`` is a key.
+        unit: what the number is in, shown next to the page's input box.
+
+    Examples::
+
+        >>> bool(solution("ch99-ex2", 0.1 + 0.2, expected=0.3, rtol=1e-9))
+        True
+    """
+    record = _exercises.make(exercise_id, answer, rtol=rtol, atol=atol, hint=hint,
+                             title=title, options=options, unit=unit)
+    ok, message = _exercises.judge(record, expected)
+    if not ok:
+        raise AssertionError(f"{record.name}: the solution computed {record.value!r}, but the "
+                             f"expected value {expected!r} does not match it within "
+                             f"rtol={rtol}, atol={atol}")
+    _exercises.register(record)
+    glue(_exercises.glue_key(exercise_id), json.dumps(asdict(record), ensure_ascii=False))
+    return Verdict(True, f"{record.name}: {message}")
+
+
+def answers(encoded: str) -> None:
+    """Load a reader notebook's encoded answer records, for :func:`check`. Prints nothing.
+
+    Examples::
+
+        >>> answers(_exercises.encode([_exercises.make("ch99-ex3", 7.0)]))
+        >>> bool(check("ch99-ex3", 7))
+        ch99-ex3: correct (7).
+        True
+    """
+    records = _exercises.decode(encoded)
+    for record in records if isinstance(records, list) else [records]:
+        _exercises.register(record)
 
 
 def _judge(name: str, answer: Any, expected: float, *, rtol: float, atol: float,
