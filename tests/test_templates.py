@@ -1,5 +1,5 @@
 """Chapter 5: a layer as template matchers (dotbook.layers, figures.ch05), and the
-chapter-specific parts of chapter 6's figures (figures.ch06, drawing dotbook.conv).
+chapter-specific parts of chapter 6's figures (figures.ch06, drawing dotbook.filters).
 
 The registered twins of both chapters are covered alike by tests/test_figures.py.
 """
@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dotbook import conv, data, layers
+from dotbook import data, filters, layers, plots
 from dotbook.figures import ch05, ch06
 
 F64 = torch.float64
@@ -177,7 +177,7 @@ def test_match_grid_has_one_of_each_digit_and_a_mistake(trained):
 
 def test_mosaic_places_tiles_with_gaps():
     tiles = torch.arange(12.0).reshape(3, 2, 2)
-    m = ch05.mosaic(tiles, cols=2, gap=(2, 1))
+    m = plots.mosaic(tiles, cols=2, gap=(2, 1))
     assert len(m) == 2 * 2 + 2 and len(m[0]) == 2 * 2 + 1
     assert m[0][:2] == [0.0, 1.0] and m[0][2] is None and m[0][3:] == [4.0, 5.0]
     assert m[4][:2] == [8.0, 9.0] and m[2] == [None] * 5
@@ -226,7 +226,7 @@ def test_field_figure_value_is_the_dot_product_and_the_conv_output(row, col):
 
 @pytest.mark.parametrize("angle", [0.0, 47.0, 180.0])
 def test_edges_figure_draws_conv_edge_response_on_the_photo(angle):
-    _, direct = conv.edge_response(ch06.photo(), angle, 7, 1.2, method="conv")
+    _, direct = filters.edge_response(ch06.photo(), angle, 7, 1.2, method="conv")
     drawn = torch.tensor(ch06.edges_figure(angle)["data"][1]["z"], dtype=F64)  # scaled
     scale = float(direct.abs().max() / drawn.abs().max())
     close(drawn * scale, direct, rtol=0, atol=0.01 * scale)
@@ -238,8 +238,8 @@ def test_equivariance_lookup_equals_the_shift_computed_on_the_spot(dx, monkeypat
     monkeypatch.setitem(ch06._equivariance_table(), "index", {})  # force the slow path
     assert ch06.equivariance_figure(dx) == looked_up
     photo = ch06.photo(28)
-    out = conv.shifted_outputs(photo, dx)
-    scale = conv.shifted_outputs(photo, 0)["zeros_conv_of_shift"].abs().max()  # f(x) / scale
+    out = filters.shifted_outputs(photo, dx)
+    scale = filters.shifted_outputs(photo, 0)["zeros_conv_of_shift"].abs().max()  # f(x) / scale
     for k, mode in ((0, "circular"), (2, "zeros")):  # f(Sx) as drawn, rounded to 0.01
         drawn = torch.tensor(looked_up["data"][k]["z"], dtype=F64)
         close(drawn, out[f"{mode}_conv_of_shift"] / scale, rtol=0, atol=0.005 + 1e-9)
@@ -248,9 +248,17 @@ def test_equivariance_lookup_equals_the_shift_computed_on_the_spot(dx, monkeypat
 
 
 def test_pooling_figure_draws_pooling_changes_on_the_photo():
-    changes = conv.pooling_changes(ch06.photo(32), [1, 3])
+    changes = filters.pooling_changes(ch06.photo(32), [1, 3])
     fig = ch06.pooling_figure()
-    for trace, name in zip(fig["data"], conv.POOLINGS, strict=True):
+    for trace, name in zip(fig["data"], filters.POOLINGS, strict=True):
         assert trace["name"] == name
         assert trace["y"][1] == pytest.approx(changes[name][0], abs=1e-4)
         assert trace["y"][3] == pytest.approx(changes[name][1], abs=1e-4)
+
+
+def test_half_plane_shades_the_side_where_the_neuron_fires():
+    xs, ys = plots.half_plane((0.0, 1.0), -0.5, (-1.0, 1.0, -1.0, 1.0))
+    assert min(ys) == 0.5 and max(ys) == 1.0 and xs[0] == xs[-1] and ys[0] == ys[-1]
+    assert plots.half_plane((1.0, 0.0), -5.0, (-1.0, 1.0, -1.0, 1.0)) == ([], [])
+    with pytest.raises(ValueError, match="cols"):
+        plots.mosaic(torch.zeros(3, 2, 2), cols=10**12)

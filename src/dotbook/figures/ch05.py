@@ -29,7 +29,6 @@ from dotbook.plots import rounded
 __all__ = [
     "CLOUD",
     "drawn",
-    "mosaic",
     "templates_figure",
     "match_figure",
     "match_indices",
@@ -68,31 +67,6 @@ def drawn(trained: layers.Trained | None = None) -> layers.Trained:
         raise TypeError(f"trained must be a layers.Trained (from layers.train_templates), "
                         f"got {type(trained).__name__}")
     return _on_cpu(trained)
-
-
-def mosaic(images: torch.Tensor, cols: int, gap: int | tuple[int, int] = 1
-           ) -> list[list[float | None]]:
-    """Tile ``(k, h, w)`` images into one grid, ``cols`` per row, separated by ``gap``
-    empty (``None``) pixels (one number, or (between rows, between columns)):
-    one heatmap trace instead of ``k``.
-
-    Examples::
-
-        >>> m = mosaic(torch.zeros(3, 2, 2), cols=2)
-        >>> len(m), len(m[0]), m[0][2]
-        (5, 5, None)
-    """
-    k, h, w = images.shape
-    gap_r, gap_c = (gap, gap) if isinstance(gap, int) else gap
-    rows = math.ceil(k / cols)
-    grid: list[list[float | None]] = [[None] * (cols * (w + gap_c) - gap_c)
-                                      for _ in range(rows * (h + gap_r) - gap_r)]
-    values = images.tolist()
-    for index in range(k):
-        top, left = (index // cols) * (h + gap_r), (index % cols) * (w + gap_c)
-        for r in range(h):
-            grid[top + r][left:left + w] = values[index][r]
-    return grid
 
 
 def _image_axes(width: int, height: int, x: str = "x") -> dict[str, dict[str, Any]]:
@@ -139,10 +113,10 @@ def templates_figure(trained: layers.Trained | None = None) -> Figure:
         height=540, cols=2, horizontal_spacing=0.1, axes=axes, showlegend=False,
         margin={"t": 50, "l": 20, "r": 10, "b": 40})
     data_ = [
-        dict(type="heatmap", z=rounded(mosaic(d.images(means), cols, (2, 1)), 3), zmin=0.0,
+        dict(type="heatmap", z=rounded(plots.mosaic(d.images(means), cols, (2, 1)), 3), zmin=0.0,
              zmax=1.0, colorscale=_GREYS, showscale=False, xaxis="x", yaxis="y",
              hovertemplate="pixel value %{z:.2f}<extra></extra>"),
-        dict(type="heatmap", z=rounded(mosaic(d.images(t.weight), cols, (2, 1)), 3),
+        dict(type="heatmap", z=rounded(plots.mosaic(d.images(t.weight), cols, (2, 1)), 3),
              zmin=-size, zmax=size, colorscale=_DIVERGING, xaxis="x2", yaxis="y2",
              colorbar=dict(title=dict(text="weight"), len=0.8, thickness=14),
              hovertemplate="weight %{z:.2f}<extra></extra>"),
@@ -260,25 +234,6 @@ _BOX = (-4.0, 6.0, -4.5, 5.5)  # x0 min, x0 max, x1 min, x1 max
 CLOUD: dict[str, float] = {"n_per_class": 40, "separation": 3.5, "angle_deg": 30.0}
 
 
-def _half_plane(w: tuple[float, float], b: float) -> tuple[list[float], list[float]]:
-    """The box clipped to ``w·p + b >= 0`` (Sutherland–Hodgman against one line)."""
-    x0, x1, y0, y1 = _BOX
-    corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
-    out: list[tuple[float, float]] = []
-    for k, p in enumerate(corners):
-        q = corners[(k + 1) % 4]
-        fp, fq = w[0] * p[0] + w[1] * p[1] + b, w[0] * q[0] + w[1] * q[1] + b
-        if fp >= 0:
-            out.append(p)
-        if (fp >= 0) != (fq >= 0):
-            s = fp / (fp - fq)
-            out.append((p[0] + s * (q[0] - p[0]), p[1] + s * (q[1] - p[1])))
-    if not out:
-        return [], []
-    out.append(out[0])
-    return [round(p[0], 3) for p in out], [round(p[1], 3) for p in out]
-
-
 @functools.cache
 def _threshold_skeleton() -> dict[str, Any]:
     x0, x1, y0, y1 = _BOX
@@ -310,7 +265,7 @@ def threshold_figure(b: float, angle_deg: float,
     foot = -b * w  # the point of the line closest to the origin
     direction = torch.tensor([-w[1], w[0]], dtype=F64)  # along the line
     ends = torch.stack([foot - 20 * direction, foot + 20 * direction])  # (2, 2)
-    sx, sy = _half_plane((float(w[0]), float(w[1])), b)
+    sx, sy = plots.half_plane((float(w[0]), float(w[1])), b, _BOX)
     data_ = [
         dict(type="scatter", x=sx, y=sy, fill="toself", mode="lines", name="w·x + b > 0",
              line=dict(width=0), fillcolor="rgba(0, 114, 178, 0.10)", hoverinfo="skip"),

@@ -1,8 +1,8 @@
 """Chapter 6 figures: a convolution is one small dot product, slid over an image.
 
 Images come from :mod:`dotbook.data` (a test digit; scikit-learn's bundled
-photograph, shrunk); every computation is :mod:`dotbook.conv`'s (the edge
-responses, the shifted outputs, the pooling changes); this module only draws.
+photograph, shrunk); the convolutions are :mod:`dotbook.conv`'s, the edge responses,
+shifted outputs and pooling changes :mod:`dotbook.filters`'; this module only draws.
 What does not move with a slider is computed once and cached.
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dotbook import conv, data, plots
+from dotbook import conv, data, filters, plots
 from dotbook.explore import Figure, Param, Twin
 from dotbook.figures import register
 from dotbook.plots import rounded
@@ -192,8 +192,8 @@ def photo_figure() -> Figure:
 
 @functools.cache
 def _edge_response(angle_deg: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`dotbook.conv.edge_response` on the photo, kept per angle."""
-    return conv.edge_response(photo(), angle_deg, _EDGE_SIZE, _EDGE_SIGMA)
+    """:func:`dotbook.filters.edge_response` on the photo, kept per angle."""
+    return filters.edge_response(photo(), angle_deg, _EDGE_SIZE, _EDGE_SIGMA)
 
 
 @functools.cache
@@ -257,7 +257,7 @@ _SHIFT_REACH = 20  # the live slider's range: -20 … 20 columns
 
 @functools.cache
 def _unshifted() -> torch.Tensor:
-    return conv.shifted_outputs(photo(_SHIFT_ROWS), 0)["zeros_conv_of_shift"]  # (H, W): f(x)
+    return filters.shifted_outputs(photo(_SHIFT_ROWS), 0)["zeros_conv_of_shift"]  # (H, W): f(x)
 
 
 @functools.cache
@@ -275,7 +275,7 @@ def _equivariance_table() -> dict[str, Any]:
 
 
 def _equivariance_rows(shifts: tuple[int, ...]) -> dict[str, Any]:
-    out = conv.shifted_stack(photo(_SHIFT_ROWS), shifts)
+    out = filters.shifted_stack(photo(_SHIFT_ROWS), shifts)
     scale = _shift_scale()
     table: dict[str, Any] = {}
     for mode in ("circular", "zeros"):
@@ -357,9 +357,9 @@ def equivariance_twin() -> Twin:
 @functools.cache
 def pooling_figure() -> Figure:
     """Static: how much each representation changes as the input shifts (0 = invariant)
-    (:func:`dotbook.conv.pooling_changes` on the photo, 32 rows high)."""
+    (:func:`dotbook.filters.pooling_changes` on the photo, 32 rows high)."""
     shifts = list(range(0, 13))
-    changes = conv.pooling_changes(photo(32), shifts)
+    changes = filters.pooling_changes(photo(32), shifts)
     skeleton = plots.skeleton(
         alt=("Relative change of five representations against the shift of the input. The "
              "feature map changes a lot after a one-pixel shift; 2 by 2 and 4 by 4 max "
