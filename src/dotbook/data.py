@@ -236,7 +236,8 @@ def sample_image(name: str = "china.jpg", device: torch.device | str | None = No
     """
     dev, dtype = placement(device, dtype, None)
     _validate.choice(name, "name", SAMPLE_IMAGES)
-    size = _validate.integer(size, "size")
+    _validate.choice(grayscale, "grayscale", (True, False))
+    size = _validate.integer(size, "size")  # bounded below by the photo's height
     raw = _raw_image(name)
     height, width = raw.shape[:2]
     if not 8 <= size <= height:
