@@ -12,7 +12,9 @@ scikit-learn wheel:
 
 :func:`two_blobs` makes a two-class cloud in the plane for toy problems.
 
-Every function takes ``device`` and ``dtype`` and returns tensors there.
+Chapters 5, 6, 8, 9 and 12 use this module. Every function takes ``device``
+and ``dtype`` and returns tensors there; what is random (the digits' split, the
+blobs) is drawn from the ``generator`` the caller passes.
 ``device=None`` means the CPU, as for PyTorch's own factories; a chapter
 passes ``book.device``.
 """
