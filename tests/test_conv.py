@@ -1,4 +1,4 @@
-"""Chapter 6: convolution as sliding dot products (dotbook.layers, figures.ch06).
+"""Chapter 6: convolution as sliding dot products (dotbook.conv, figures.ch06).
 
 conv2d_loop (one dot product per output pixel) and conv2d (im2col + one
 matmul) are compared with ``F.conv2d`` at float64 over random configurations:
@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dotbook import layers
+from dotbook import conv
 
 F64 = torch.float64
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -67,7 +67,7 @@ def configs(draw, max_size: int = 7, modes: bool = True):
 @given(configs(max_size=9))
 def test_im2col_conv2d_equals_F_conv2d(cfg):
     x, weight, bias, kw = cfg
-    close(layers.conv2d(x, weight, bias, **kw), reference(x, weight, bias, **kw),
+    close(conv.conv2d(x, weight, bias, **kw), reference(x, weight, bias, **kw),
           rtol=1e-12, atol=1e-12)
 
 
@@ -75,7 +75,7 @@ def test_im2col_conv2d_equals_F_conv2d(cfg):
 @given(configs(max_size=6))
 def test_loop_conv2d_equals_F_conv2d(cfg):
     x, weight, bias, kw = cfg
-    close(layers.conv2d_loop(x, weight, bias, **kw), reference(x, weight, bias, **kw),
+    close(conv.conv2d_loop(x, weight, bias, **kw), reference(x, weight, bias, **kw),
           rtol=1e-12, atol=1e-12)
 
 
@@ -83,10 +83,10 @@ def test_loop_conv2d_equals_F_conv2d(cfg):
 @given(configs(max_size=6, modes=False))
 def test_output_size_matches_torch_and_unbatched_input(cfg):
     x, weight, bias, kw = cfg
-    geo = layers.conv_geometry(x.shape, weight.shape, **kw)
+    geo = conv.conv_geometry(x.shape, weight.shape, **kw)
     expected = reference(x, weight, bias, **kw)
     assert (geo.batch, geo.c_out, *geo.out) == tuple(expected.shape)
-    close(layers.conv2d(x[0], weight, bias, **kw), expected[0], rtol=1e-12, atol=1e-12)
+    close(conv.conv2d(x[0], weight, bias, **kw), expected[0], rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
@@ -97,7 +97,7 @@ def test_string_padding_matches_torch(padding, kernel):
     x = torch.randn(2, 4, 7, 8, generator=g, dtype=F64)
     weight = torch.randn(6, 2, *kernel, generator=g, dtype=F64)
     expected = F.conv2d(x, weight, None, 1, padding, (1, 2), 2)
-    for fn in (layers.conv2d, layers.conv2d_loop):
+    for fn in (conv.conv2d, conv.conv2d_loop):
         close(fn(x, weight, padding=padding, dilation=(1, 2), groups=2), expected,
               rtol=1e-12, atol=1e-12)
 
@@ -106,7 +106,7 @@ def test_string_padding_matches_torch(padding, kernel):
 def test_conv2d_stays_on_device_and_keeps_dtype(device):
     x = torch.randn(1, 3, 10, 10, device=device)
     weight = torch.randn(4, 3, 3, 3, device=device)
-    y = layers.conv2d(x, weight, stride=2, padding=1)
+    y = conv.conv2d(x, weight, stride=2, padding=1)
     assert y.device.type == device and y.dtype == torch.float32
     close(y, F.conv2d(x, weight, stride=2, padding=1), rtol=1e-4, atol=1e-4)
 
@@ -115,7 +115,7 @@ def test_conv2d_backpropagates_like_F_conv2d():
     g = torch.Generator().manual_seed(2)
     x = torch.randn(2, 2, 6, 5, generator=g, dtype=F64, requires_grad=True)
     weight = torch.randn(3, 2, 3, 2, generator=g, dtype=F64, requires_grad=True)
-    ours = torch.autograd.grad(layers.conv2d(x, weight, padding=1).square().sum(), (x, weight))
+    ours = torch.autograd.grad(conv.conv2d(x, weight, padding=1).square().sum(), (x, weight))
     theirs = torch.autograd.grad(F.conv2d(x, weight, padding=1).square().sum(), (x, weight))
     for a, b in zip(ours, theirs, strict=True):
         close(a, b, rtol=1e-12, atol=1e-12)
@@ -126,12 +126,12 @@ def test_each_output_pixel_is_the_dot_product_with_its_receptive_field():
     x = torch.randn(1, 2, 9, 9, generator=g, dtype=F64)
     weight = torch.randn(1, 2, 3, 3, generator=g, dtype=F64)
     kw = dict(stride=2, padding=1, dilation=2)
-    geo = layers.conv_geometry(x.shape, weight.shape, **kw)
-    y = layers.conv2d(x, weight, **kw)
+    geo = conv.conv_geometry(x.shape, weight.shape, **kw)
+    y = conv.conv2d(x, weight, **kw)
     xp = F.pad(x, geo.pad)
     for i in range(geo.out[0]):
         for j in range(geo.out[1]):
-            rows, cols = layers.receptive_field(i, j, geo)
+            rows, cols = conv.receptive_field(i, j, geo)
             field = xp[0, :, list(rows)][:, :, list(cols)]  # (C_in, kH, kW)
             assert math.isclose(float(y[0, 0, i, j]), float(torch.dot(field.flatten(),
                                                                       weight.flatten())),
@@ -144,44 +144,44 @@ def test_clear_errors_name_the_numbers():
     with pytest.raises(ValueError, match=r"kernel larger than the padded input: the kernel "
                                          r"spans 7 rows \(size 4, dilation 2\) but the padded "
                                          r"input has 6 rows \(4 \+ padding 1 \+ 1\)"):
-        layers.conv2d(torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4, 1), padding=(1, 0),
+        conv.conv2d(torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4, 1), padding=(1, 0),
                       dilation=2)
     with pytest.raises(ValueError, match=r"kernel larger.*spans 6 columns.*has 5 columns"):
-        layers.conv2d_loop(torch.zeros(1, 1, 5, 5), torch.zeros(1, 1, 1, 6))
+        conv.conv2d_loop(torch.zeros(1, 1, 5, 5), torch.zeros(1, 1, 1, 6))
     with pytest.raises(ValueError, match=r"C_in = 6 channels, which groups = 4"):
-        layers.conv2d(x, torch.zeros(4, 1, 3, 3), groups=4)
+        conv.conv2d(x, torch.zeros(4, 1, 3, 3), groups=4)
     with pytest.raises(ValueError, match=r"C_out = 3 filters, which groups = 2"):
-        layers.conv2d(x, torch.zeros(3, 3, 3, 3), groups=2)
+        conv.conv2d(x, torch.zeros(3, 3, 3, 3), groups=2)
     with pytest.raises(ValueError, match=r"needs 3 input channels.*\(2 per filter\)"):
-        layers.conv2d(x, torch.zeros(4, 2, 3, 3), groups=2)
+        conv.conv2d(x, torch.zeros(4, 2, 3, 3), groups=2)
     with pytest.raises(ValueError, match="same.*stride 1"):
-        layers.conv2d(x, torch.zeros(2, 6, 3, 3), stride=2, padding="same")
+        conv.conv2d(x, torch.zeros(2, 6, 3, 3), stride=2, padding="same")
     with pytest.raises(ValueError, match="circular padding.*too wide"):
-        layers.conv2d(x, torch.zeros(2, 6, 3, 3), padding=6, padding_mode="circular")
+        conv.conv2d(x, torch.zeros(2, 6, 3, 3), padding=6, padding_mode="circular")
     with pytest.raises(ValueError, match="bias must have shape"):
-        layers.conv2d(x, torch.zeros(2, 6, 3, 3), torch.zeros(3))
+        conv.conv2d(x, torch.zeros(2, 6, 3, 3), torch.zeros(3))
     with pytest.raises(ValueError, match=r"\(B, C_in, H, W\)"):
-        layers.conv2d(torch.zeros(5, 5), torch.zeros(1, 1, 3, 3))
+        conv.conv2d(torch.zeros(5, 5), torch.zeros(1, 1, 3, 3))
     with pytest.raises(TypeError, match="dtype mismatch"):
-        layers.conv2d(x.double(), torch.zeros(2, 6, 3, 3))
+        conv.conv2d(x.double(), torch.zeros(2, 6, 3, 3))
     with pytest.raises(ValueError, match="stride must be >= 1"):
-        layers.conv2d(x, torch.zeros(2, 6, 3, 3), stride=0)
+        conv.conv2d(x, torch.zeros(2, 6, 3, 3), stride=0)
     with pytest.raises(ValueError, match="padding_mode"):
-        layers.conv2d(x, torch.zeros(2, 6, 3, 3), padding_mode="mirror")
+        conv.conv2d(x, torch.zeros(2, 6, 3, 3), padding_mode="mirror")
     with pytest.raises(ValueError, match=r"\[0, 2\]"):
-        layers.receptive_field(3, 0, layers.conv_geometry(x.shape, (1, 6, 3, 3)))
+        conv.receptive_field(3, 0, conv.conv_geometry(x.shape, (1, 6, 3, 3)))
 
 
 # ------------------------------------------------ equivariance, kernels, counts
 def test_translate_circular_and_zeros():
     x = torch.arange(12.0).reshape(3, 4)
-    close(layers.translate(x, 1, -1), torch.roll(x, (1, -1), (0, 1)))
-    z = layers.translate(x, 1, 2, mode="zeros")
+    close(conv.translate(x, 1, -1), torch.roll(x, (1, -1), (0, 1)))
+    z = conv.translate(x, 1, 2, mode="zeros")
     assert torch.equal(z[1:, 2:], x[:-1, :-2]) and z[0].abs().sum() == 0 and \
         z[:, :2].abs().sum() == 0
-    close(layers.translate(layers.translate(x, 2, 3), -2, -3), x)
+    close(conv.translate(conv.translate(x, 2, 3), -2, -3), x)
     with pytest.raises(TypeError, match="dx must be an int"):
-        layers.translate(x, 0, 1.5)
+        conv.translate(x, 0, 1.5)
 
 
 def test_equivariance_exact_with_circular_padding_and_inside_with_zeros():
@@ -189,11 +189,11 @@ def test_equivariance_exact_with_circular_padding_and_inside_with_zeros():
     x = torch.randn(1, 1, 16, 16, generator=g, dtype=F64)
     k = torch.randn(1, 1, 3, 3, generator=g, dtype=F64)
     for dy, dx in [(0, 3), (2, -1), (-4, 5)]:
-        conv_c = layers.conv2d(layers.translate(x, dy, dx), k, padding=1, padding_mode="circular")
-        close(conv_c, layers.translate(layers.conv2d(x, k, padding=1, padding_mode="circular"),
+        conv_c = conv.conv2d(conv.translate(x, dy, dx), k, padding=1, padding_mode="circular")
+        close(conv_c, conv.translate(conv.conv2d(x, k, padding=1, padding_mode="circular"),
                                        dy, dx), rtol=1e-12, atol=1e-12)
-        conv_z = layers.conv2d(layers.translate(x, dy, dx, mode="zeros"), k, padding=1)
-        ref_z = layers.translate(layers.conv2d(x, k, padding=1), dy, dx, mode="zeros")
+        conv_z = conv.conv2d(conv.translate(x, dy, dx, mode="zeros"), k, padding=1)
+        ref_z = conv.translate(conv.conv2d(x, k, padding=1), dy, dx, mode="zeros")
         margin_y, margin_x = abs(dy) + 1, abs(dx) + 1  # shift + kernel radius
         inner = (slice(None), slice(None), slice(margin_y, 16 - margin_y),
                  slice(margin_x, 16 - margin_x))
@@ -208,7 +208,7 @@ def test_conv2d_is_cross_correlation_not_convolution():
     k = torch.randn(1, 1, 3, 2, generator=g, dtype=F64)
     impulse = torch.zeros(1, 1, 6, 6, dtype=F64)
     impulse[0, 0, 3, 2] = 1.0
-    for fn in (layers.conv2d, layers.conv2d_loop, F.conv2d):
+    for fn in (conv.conv2d, conv.conv2d_loop, F.conv2d):
         y = fn(impulse, k, padding=(2, 1))
         close(y[0, 0, 3:6, 2:4], k[0, 0].flip(0, 1), rtol=0, atol=0)
     x = torch.randn(1, 1, 5, 6, generator=g, dtype=F64)
@@ -219,7 +219,7 @@ def test_conv2d_is_cross_correlation_not_convolution():
                 for v in range(2):
                     if 0 <= i - u < 5 and 0 <= j - v < 6:
                         full[i, j] += k[0, 0, u, v] * x[0, 0, i - u, j - v]
-    close(layers.conv2d(x, k.flip(2, 3), padding=(2, 1))[0, 0], full, rtol=1e-12, atol=1e-12)
+    close(conv.conv2d(x, k.flip(2, 3), padding=(2, 1))[0, 0], full, rtol=1e-12, atol=1e-12)
 
 
 def test_stride_keeps_equivariance_only_for_multiples_of_the_stride():
@@ -228,21 +228,21 @@ def test_stride_keeps_equivariance_only_for_multiples_of_the_stride():
     k = torch.randn(1, 1, 3, 3, generator=g, dtype=F64)
 
     def f(image):
-        return layers.conv2d(image, k, stride=3, padding=1, padding_mode="circular")  # (.., 4, 4)
+        return conv.conv2d(image, k, stride=3, padding=1, padding_mode="circular")  # (.., 4, 4)
 
     for dy, dx in [(3, 0), (0, -6), (3, 9)]:
-        close(f(layers.translate(x, dy, dx)), layers.translate(f(x), dy // 3, dx // 3),
+        close(f(conv.translate(x, dy, dx)), conv.translate(f(x), dy // 3, dx // 3),
               rtol=1e-12, atol=1e-12)
-    y1 = f(layers.translate(x, 0, 1))
-    assert min(float((y1 - layers.translate(f(x), a, b)).abs().max())
+    y1 = f(conv.translate(x, 0, 1))
+    assert min(float((y1 - conv.translate(f(x), a, b)).abs().max())
                for a in range(4) for b in range(4)) > 1e-3
 
 
 def test_edge_kernel_is_steerable_and_sums_to_zero():
-    k0 = layers.edge_kernel(0.0, 7, 1.5, dtype=F64)
-    k90 = layers.edge_kernel(90.0, 7, 1.5, dtype=F64)
+    k0 = conv.edge_kernel(0.0, 7, 1.5, dtype=F64)
+    k90 = conv.edge_kernel(90.0, 7, 1.5, dtype=F64)
     for angle in (0.0, 30.0, 135.0, 250.0):
-        k = layers.edge_kernel(angle, 7, 1.5, dtype=F64)
+        k = conv.edge_kernel(angle, 7, 1.5, dtype=F64)
         assert abs(float(k.sum())) < 1e-12 and math.isclose(float(k.abs().sum()), 2.0)
         t = math.radians(angle)
         mix = math.cos(t) * k0 + math.sin(t) * k90
@@ -250,23 +250,52 @@ def test_edge_kernel_is_steerable_and_sums_to_zero():
     # a step that rises to the right excites the 0° detector, not the 90° one
     step = torch.zeros(1, 1, 9, 9, dtype=F64)
     step[..., 5:] = 1.0
-    assert float(layers.conv2d(step, k0[None, None])[0, 0, 1, 1]) > 0.3
-    assert abs(float(layers.conv2d(step, k90[None, None])[0, 0, 1, 1])) < 1e-12
+    assert float(conv.conv2d(step, k0[None, None])[0, 0, 1, 1]) > 0.3
+    assert abs(float(conv.conv2d(step, k90[None, None])[0, 0, 1, 1])) < 1e-12
     with pytest.raises(ValueError, match="odd"):
-        layers.edge_kernel(0.0, 4)
+        conv.edge_kernel(0.0, 4)
 
 
 def test_conv_vs_dense_counts():
-    conv, dense = layers.conv_vs_dense(3, 32, 32, 16, 3, padding=1)
-    assert conv.parameters == 16 * 3 * 9 + 16 and conv.outputs == (16, 32, 32)
+    shared, dense = conv.conv_vs_dense(3, 32, 32, 16, 3, padding=1)
+    assert shared.parameters == 16 * 3 * 9 + 16 and shared.outputs == (16, 32, 32)
     assert dense.parameters == (3 * 32 * 32) * (16 * 32 * 32) + 16 * 32 * 32
-    assert conv.dot_products == dense.dot_products == 16 * 32 * 32
-    assert conv.dot_length == 27 and dense.dot_length == 3 * 32 * 32
-    assert conv.multiply_adds == 16 * 32 * 32 * 27
+    assert shared.dot_products == dense.dot_products == 16 * 32 * 32
+    assert shared.dot_length == 27 and dense.dot_length == 3 * 32 * 32
+    assert shared.multiply_adds == 16 * 32 * 32 * 27
     # the conv layer's parameter count does not depend on the image size
-    big, _ = layers.conv_vs_dense(3, 224, 224, 16, 3, padding=1)
-    assert big.parameters == conv.parameters
-    grouped, _ = layers.conv_vs_dense(4, 8, 8, 6, (3, 1), groups=2, stride=2)
+    big, _ = conv.conv_vs_dense(3, 224, 224, 16, 3, padding=1)
+    assert big.parameters == shared.parameters
+    grouped, _ = conv.conv_vs_dense(4, 8, 8, 6, (3, 1), groups=2, stride=2)
     assert grouped.parameters == 6 * 2 * 3 + 6 and grouped.outputs == (6, 3, 4)
     with pytest.raises(ValueError, match="c_in"):
-        layers.conv_vs_dense(0, 8, 8, 2, 3)
+        conv.conv_vs_dense(0, 8, 8, 2, 3)
+
+
+# ------------------------------------------------- bad input: clear, early errors
+def test_edge_kernel_refuses_a_non_floating_dtype():
+    # issue 20: dtype=int64 used to return all zeros
+    with pytest.raises(TypeError, match="floating-point"):
+        conv.edge_kernel(30.0, dtype=torch.int64)
+    with pytest.raises(ValueError, match="size"):
+        conv.edge_kernel(0.0, size=10**12 + 1)
+
+
+def test_every_size_has_an_upper_bound_checked_before_work():
+    with pytest.raises(ValueError, match="x's H"):
+        conv.conv_geometry((1, 1, 10**12, 4), (1, 1, 3, 3))
+    with pytest.raises(ValueError, match="weight's kH"):
+        conv.conv_geometry((1, 1, 4, 4), (1, 1, 10**9, 3))
+    with pytest.raises(ValueError, match="stride"):
+        conv.conv_geometry((1, 1, 4, 4), (1, 1, 3, 3), stride=10**12)
+    with pytest.raises(ValueError, match="height"):
+        conv.conv_vs_dense(3, 10**12, 8, 4, 3)
+    with pytest.raises(ValueError, match="dx"):
+        conv.translate(torch.zeros(3, 3), 0, 10**12)
+    with pytest.raises(ValueError, match="conv2d_loop"):  # the loop twin: small inputs only
+        conv.conv2d_loop(torch.zeros(1, 1, 2000, 2000), torch.zeros(1, 1, 1, 1))
+    with pytest.raises(ValueError, match="im2col"):  # refused before unfold allocates
+        conv.conv2d(torch.zeros(1, 1, 8, 8).expand(1, 1, 8, 8),
+                    torch.zeros(1, 1, 3, 3), dilation=1, padding=60_000, padding_mode="zeros")
+    with pytest.raises(TypeError, match="ConvGeometry"):
+        conv.receptive_field(0, 0, (1, 1))

@@ -146,3 +146,28 @@ def test_layers_uses_linearity_and_not_the_other_way_round():
     assert "dotbook.layers" not in imported
     assert "layers" not in {a.name for node in ast.walk(ast.parse(inspect.getsource(linearity)))
                             if isinstance(node, ast.ImportFrom) for a in node.names}
+
+
+# ------------------------------------------- bad input: bounds and clear errors
+def test_counts_have_upper_bounds_and_generators_are_checked():
+    W = torch.eye(2, dtype=F64)
+    with pytest.raises(ValueError, match="len\\(weights\\)"):
+        L.stack(torch.ones(2, dtype=F64), [W] * (L.MAX_LAYERS + 1))
+    w = torch.tensor([3.0, 4.0], dtype=F64)
+    with pytest.raises(ValueError, match="steps"):
+        L.preferred_input(w, method="ascent", steps=10**12)
+    with pytest.raises(TypeError, match="generator"):
+        L.preferred_input(w, method="ascent", generator=0)
+    with pytest.raises(TypeError, match="path"):
+        L.preferred_input(w, path="yes")
+
+
+def test_train_templates_is_deterministic_and_refuses_non_digits():
+    from dotbook import data
+
+    d = data.digits(dtype=F64)
+    a, b = L.train_templates(d), L.train_templates(d)
+    assert a is not b and torch.equal(a.weight, b.weight)  # no cache: the same layer again
+    assert a.accuracy > 0.93 and a.radius > 0
+    with pytest.raises(TypeError, match="Digits"):
+        L.train_templates((d.x_train, d.y_train))

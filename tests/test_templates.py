@@ -1,5 +1,5 @@
 """Chapter 5: a layer as template matchers (dotbook.layers, figures.ch05), and the
-chapter-specific parts of chapter 6's figures (figures.ch06).
+chapter-specific parts of chapter 6's figures (figures.ch06, drawing dotbook.filters).
 
 The registered twins of both chapters are covered alike by tests/test_figures.py.
 """
@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dotbook import layers
+from dotbook import data, filters, layers, plots
 from dotbook.figures import ch05, ch06
 
 F64 = torch.float64
@@ -117,36 +117,48 @@ def test_preferred_input_path_and_errors():
         layers.preferred_input(torch.ones(1), method="ascent")
 
 
-# ---------------------------------------------------------------- ch05 figures
-def test_trained_layer_is_accurate_and_its_scores_match_the_figure():
-    t = ch05.trained()
+# ------------------------------------------- the chapter's layer, and ch05 figures
+@pytest.fixture(scope="module")
+def trained():
+    return layers.train_templates(data.digits(dtype=F64))
+
+
+def test_trained_layer_is_accurate_and_its_scores_match_the_figure(trained):
+    t = trained
     assert t.accuracy > 0.95 and t.weight.shape == (10, 64)
-    fig = ch05.match_figure(3)
+    fig = ch05.match_figure(3, t)
     wx = t.digits.x_test[3] @ t.weight.T
     assert fig["data"][1]["y"] == pytest.approx(wx.tolist(), abs=1e-3)
     assert fig["data"][3]["y"] == pytest.approx((wx + t.bias).tolist(), abs=1e-3)
     winner = [k for k, v in enumerate(fig["data"][2]["y"]) if v is not None]
     assert winner == [int((wx + t.bias).argmax())]
     with pytest.raises(ValueError, match="index"):
-        ch05.match_figure(10_000)
+        ch05.match_figure(10_000, t)
 
 
-def test_the_layer_is_trained_once_and_the_figures_draw_that_run():
-    t = ch05.trained()
-    assert ch05.trained("cpu", F64) is t  # kept: asking again does not train again
+def test_the_figures_draw_the_layer_they_are_given_whatever_ran_first(trained):
+    t = trained
     assert t.seconds > 0 and t.layer.weight is not None
-    assert ch05.drawn() is t  # already on the CPU in float64: the very same result
+    assert ch05.drawn(t) is t  # already on the CPU in float64: the very same result
     assert torch.equal(t.layer(t.digits.x_test[:5]).detach(), t.scores(t.digits.x_test[:5]))
     moved = t.to("cpu", torch.float32)  # a copy elsewhere; the original is untouched
     assert moved.weight.dtype == moved.digits.x_test.dtype == torch.float32
     assert moved.seconds == t.seconds and t.weight.dtype == F64
     close(moved.weight, t.weight.float())
+    close(ch05.drawn(moved).weight, moved.weight.double())  # drawn from what it was given
+    # training is deterministic, so a figure called without a layer draws the same one
+    close(ch05.drawn().weight, t.weight, rtol=0, atol=1e-12)
+    assert ch05.templates_figure(t) == ch05.templates_figure()
+    with pytest.raises(TypeError, match="Trained"):
+        ch05.drawn("layer")
+    with pytest.raises(TypeError, match="Digits"):
+        layers.train_templates(t.digits.x_train)
 
 
-def test_templates_sum_to_zero_and_a_shared_shift_changes_no_probability():
+def test_templates_sum_to_zero_and_a_shared_shift_changes_no_probability(trained):
     # softmax is blind to one vector added to every row (and one number to every bias);
     # training from zero keeps sum_k W_k = 0 and sum_k b_k = 0
-    t = ch05.trained()
+    t = trained
     assert t.weight.sum(dim=0).abs().max() < 1e-9 and abs(float(t.bias.sum())) < 1e-9
     x = t.digits.x_test
     v = torch.randn(64, generator=torch.Generator().manual_seed(0), dtype=F64)
@@ -154,9 +166,9 @@ def test_templates_sum_to_zero_and_a_shared_shift_changes_no_probability():
           torch.softmax(t.scores(x), dim=1))
 
 
-def test_match_grid_has_one_of_each_digit_and_a_mistake():
-    t = ch05.trained()
-    grid = ch05.match_indices()
+def test_match_grid_has_one_of_each_digit_and_a_mistake(trained):
+    t = trained
+    grid = ch05.match_indices(t)
     labels = {int(t.digits.y_test[i]) for i in grid}
     assert labels == set(range(10))
     assert any(int(t.scores(t.digits.x_test[i]).argmax()) != int(t.digits.y_test[i])
@@ -165,7 +177,7 @@ def test_match_grid_has_one_of_each_digit_and_a_mistake():
 
 def test_mosaic_places_tiles_with_gaps():
     tiles = torch.arange(12.0).reshape(3, 2, 2)
-    m = ch05.mosaic(tiles, cols=2, gap=(2, 1))
+    m = plots.mosaic(tiles, cols=2, gap=(2, 1))
     assert len(m) == 2 * 2 + 2 and len(m[0]) == 2 * 2 + 1
     assert m[0][:2] == [0.0, 1.0] and m[0][2] is None and m[0][3:] == [4.0, 5.0]
     assert m[4][:2] == [8.0, 9.0] and m[2] == [None] * 5
@@ -182,12 +194,23 @@ def test_threshold_figure_draws_the_line_where_the_score_is_zero(b, angle):
     assert all(float(w[0]) * p + float(w[1]) * q + b >= -1e-2 for p, q in zip(sx, sy, strict=True))
 
 
-def test_preferred_figure_climbs_to_the_ceiling():
-    t = ch05.trained()
-    path = ch05.ascent_path(3)
+def test_threshold_twin_draws_the_cloud_of_the_generator_it_is_given():
+    g = torch.Generator().manual_seed(5)
+    x, _ = data.two_blobs(**ch05.CLOUD, generator=torch.Generator().manual_seed(5), dtype=F64)
+    fig = ch05.threshold_twin(generator=g).data(b=0.0, angle_deg=0)
+    assert fig["data"][1]["x"] == pytest.approx(x[:40, 0].tolist(), abs=0.01)
+    other = ch05.threshold_twin(generator=torch.Generator().manual_seed(6)).data(b=0.0,
+                                                                              angle_deg=0)
+    assert other["data"][1]["x"] != fig["data"][1]["x"]  # the seed reaches the figure
+
+
+def test_preferred_figure_climbs_to_the_ceiling(trained):
+    t = trained
+    paths = ch05.ascent_paths(t, torch.Generator().manual_seed(1))
+    assert paths.shape == (10, 41, 64)
     w = t.weight[3]
     ceiling = float(w.norm()) * t.radius
-    assert float(path[-1] @ w) > 0.99 * ceiling and float(path[0] @ w) < 0.5 * ceiling
+    assert float(paths[3, -1] @ w) > 0.99 * ceiling and float(paths[3, 0] @ w) < 0.5 * ceiling
 
 
 # ---------------------------------------------------------------- ch06 figures
@@ -201,18 +224,12 @@ def test_field_figure_value_is_the_dot_product_and_the_conv_output(row, col):
     assert sum(map(sum, products)) == pytest.approx(expected, abs=1e-2)
 
 
-@pytest.mark.parametrize("angle", [0.0, 47.0, 180.0, 301.0])
-def test_steered_edge_response_equals_direct_convolution(angle):
-    _, steered = ch06.edge_response(angle)
-    _, direct = ch06.edge_response(angle, method="conv")
-    close(steered, direct, rtol=0, atol=1e-12)
-
-
-def test_shifted_outputs_show_exact_and_border_only_equivariance():
-    out = ch06.shifted_outputs(5)
-    close(out["circular_conv_of_shift"], out["circular_shift_of_conv"], rtol=0, atol=1e-12)
-    diff = out["zeros_conv_of_shift"] - out["zeros_shift_of_conv"]
-    assert diff[:, 7:-7].abs().max() < 1e-12 and diff.abs().max() > 1e-3
+@pytest.mark.parametrize("angle", [0.0, 47.0, 180.0])
+def test_edges_figure_draws_conv_edge_response_on_the_photo(angle):
+    _, direct = filters.edge_response(ch06.photo(), angle, 7, 1.2, method="conv")
+    drawn = torch.tensor(ch06.edges_figure(angle)["data"][1]["z"], dtype=F64)  # scaled
+    scale = float(direct.abs().max() / drawn.abs().max())
+    close(drawn * scale, direct, rtol=0, atol=0.01 * scale)
 
 
 @pytest.mark.parametrize("dx", [-20, -3, 0, 7, 20])
@@ -220,8 +237,9 @@ def test_equivariance_lookup_equals_the_shift_computed_on_the_spot(dx, monkeypat
     looked_up = ch06.equivariance_figure(dx)
     monkeypatch.setitem(ch06._equivariance_table(), "index", {})  # force the slow path
     assert ch06.equivariance_figure(dx) == looked_up
-    out = ch06.shifted_outputs(dx)
-    scale = ch06.shifted_outputs(0)["zeros_conv_of_shift"].abs().max()  # colours: f(x) / scale
+    photo = ch06.photo(28)
+    out = filters.shifted_outputs(photo, dx)
+    scale = filters.shifted_outputs(photo, 0)["zeros_conv_of_shift"].abs().max()  # f(x) / scale
     for k, mode in ((0, "circular"), (2, "zeros")):  # f(Sx) as drawn, rounded to 0.01
         drawn = torch.tensor(looked_up["data"][k]["z"], dtype=F64)
         close(drawn, out[f"{mode}_conv_of_shift"] / scale, rtol=0, atol=0.005 + 1e-9)
@@ -229,8 +247,18 @@ def test_equivariance_lookup_equals_the_shift_computed_on_the_spot(dx, monkeypat
         ch06.equivariance_figure(1.5)
 
 
-def test_pooling_changes_global_exact_local_partial():
-    changes = ch06.pooling_changes([1, 3])
-    assert max(changes["global average pooling"]) < 1e-12
-    assert max(changes["global max pooling"]) < 1e-12
-    assert 0 < changes["2×2 max pooling"][0] < changes["feature map, no pooling"][0]
+def test_pooling_figure_draws_pooling_changes_on_the_photo():
+    changes = filters.pooling_changes(ch06.photo(32), [1, 3])
+    fig = ch06.pooling_figure()
+    for trace, name in zip(fig["data"], filters.POOLINGS, strict=True):
+        assert trace["name"] == name
+        assert trace["y"][1] == pytest.approx(changes[name][0], abs=1e-4)
+        assert trace["y"][3] == pytest.approx(changes[name][1], abs=1e-4)
+
+
+def test_half_plane_shades_the_side_where_the_neuron_fires():
+    xs, ys = plots.half_plane((0.0, 1.0), -0.5, (-1.0, 1.0, -1.0, 1.0))
+    assert min(ys) == 0.5 and max(ys) == 1.0 and xs[0] == xs[-1] and ys[0] == ys[-1]
+    assert plots.half_plane((1.0, 0.0), -5.0, (-1.0, 1.0, -1.0, 1.0)) == ([], [])
+    with pytest.raises(ValueError, match="cols"):
+        plots.mosaic(torch.zeros(3, 2, 2), cols=10**12)

@@ -12,7 +12,9 @@ scikit-learn wheel:
 
 :func:`two_blobs` makes a two-class cloud in the plane for toy problems.
 
-Every function takes ``device`` and ``dtype`` and returns tensors there.
+Chapters 5, 6, 8, 9 and 12 use this module. Every function takes ``device``
+and ``dtype`` and returns tensors there; what is random (the digits' split, the
+blobs) is drawn from the ``generator`` the caller passes.
 ``device=None`` means the CPU, as for PyTorch's own factories; a chapter
 passes ``book.device``.
 """
@@ -31,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from dotbook import _validate
+from dotbook.device import generator as seeded
 from dotbook.device import placement
 
 __all__ = ["Digits", "digits", "SAMPLE_IMAGES", "sample_image", "two_blobs"]
@@ -40,6 +43,8 @@ SAMPLE_IMAGES: tuple[str, ...] = ("china.jpg", "flower.jpg")
 #: ITU-R BT.601 luma weights: a grey value is the dot product of these with (R, G, B).
 LUMA: tuple[float, float, float] = (0.299, 0.587, 0.114)
 _DIGIT_MAX = 16.0  # load_digits pixels are counts of set pixels in 4×4 blocks: 0 … 16
+#: The most points :func:`two_blobs` draws per class.
+MAX_POINTS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -115,14 +120,14 @@ def _raw_digits() -> tuple[np.ndarray, np.ndarray]:
     return table[:, :-1].astype(np.float64), table[:, -1].astype(np.int64)
 
 
-def _stratified_split(y: torch.Tensor, test_fraction: float, seed: int
+def _stratified_split(y: torch.Tensor, test_fraction: float, g: torch.Generator
                       ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Indices of a seeded split that keeps each class's share in both parts."""
-    g = torch.Generator().manual_seed(seed)
+    """Indices of a random split (drawn from ``g``) that keeps each class's share in both parts."""
     train, test = [], []
     for label in torch.unique(y).tolist():
         members = torch.nonzero(y == label).flatten()  # (count,)
-        members = members[torch.randperm(members.numel(), generator=g)]
+        order = torch.randperm(members.numel(), generator=g, device=g.device).cpu()
+        members = members[order]
         k = round(test_fraction * members.numel())
         test.append(members[:k])
         train.append(members[k:])
@@ -130,18 +135,21 @@ def _stratified_split(y: torch.Tensor, test_fraction: float, seed: int
 
 
 def digits(device: torch.device | str | None = None, dtype: torch.dtype = torch.float32, *,
-           test_fraction: float = 0.25, seed: int = 0, scale: str = "unit") -> Digits:
+           test_fraction: float = 0.25, generator: torch.Generator | None = None,
+           scale: str = "unit") -> Digits:
     r"""scikit-learn's 8×8 handwritten digits, split into train and test, as tensors.
 
     The split is stratified (each digit keeps its share, within one example,
-    in both parts) and fixed by ``seed``: the same call gives the same split
-    on every machine. With the defaults, 1,347 images train and 450 test.
+    in both parts) and drawn from ``generator``. The default, ``None``, is the
+    book's standard split, ``device.generator(0)`` on the CPU: the same split on
+    every machine, the one every chapter trains on. With the defaults, 1,347
+    images train and 450 test.
 
     Args:
         device: where the tensors live (``None``: the CPU).
         dtype: floating dtype of the inputs (labels are always int64).
         test_fraction: share of each class held out, in ``(0, 1)``.
-        seed: fixes the split.
+        generator: a ``torch.Generator`` that draws the split (``None``: the standard split).
         scale: ``"unit"`` (pixels in :math:`[0, 1]`) or ``"standard"``
             (each pixel standardised with training statistics); see :class:`Digits`.
 
@@ -161,11 +169,13 @@ def digits(device: torch.device | str | None = None, dtype: torch.dtype = torch.
     fraction = _validate.in_range(test_fraction, "test_fraction", 0.0, 1.0)
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {fraction}")
-    seed = _validate.integer(seed, "seed", at_least=0)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None (the standard split), "
+                        f"got {type(generator).__name__}; pass book.generator(k)")
     raw_x, raw_y = _raw_digits()
     x = torch.tensor(raw_x)  # (1797, 64), 0 … 16
     y = torch.tensor(raw_y)  # (1797,)
-    train, test = _stratified_split(y, fraction, seed)
+    train, test = _stratified_split(y, fraction, seeded(0) if generator is None else generator)
     if train.numel() == 0 or test.numel() == 0:
         raise ValueError(f"test_fraction = {fraction} leaves one part empty; pass a value "
                          f"between 0.01 and 0.99")
@@ -228,7 +238,8 @@ def sample_image(name: str = "china.jpg", device: torch.device | str | None = No
     """
     dev, dtype = placement(device, dtype, None)
     _validate.choice(name, "name", SAMPLE_IMAGES)
-    size = _validate.integer(size, "size")
+    _validate.choice(grayscale, "grayscale", (True, False))
+    size = _validate.integer(size, "size")  # bounded below by the photo's height
     raw = _raw_image(name)
     height, width = raw.shape[:2]
     if not 8 <= size <= height:
@@ -278,7 +289,7 @@ def two_blobs(n_per_class: int = 50, *, separation: float = 3.0, angle_deg: floa
         (torch.Size([20, 2]), [0, 0, 0], 10)
     """
     dev, dtype = placement(device, dtype, generator)
-    n = _validate.integer(n_per_class, "n_per_class")
+    n = _validate.integer(n_per_class, "n_per_class", at_most=MAX_POINTS)
     s = _validate.in_range(separation, "separation", 0.0, 100.0)
     alpha = math.radians(_validate.in_range(angle_deg, "angle_deg", -360.0, 360.0))
     u = torch.tensor([math.cos(alpha), math.sin(alpha)], device=dev, dtype=dtype)  # (2,)

@@ -74,6 +74,28 @@ ATTRIBUTION_METHODS: tuple[str, ...] = ("formula", "autograd")
 
 Model = Callable[[torch.Tensor], torch.Tensor]
 
+#: Upper bounds a chapter never needs: path steps, features, dimensions, batch, and the
+#: numbers one batched step may hold (2**28: 2 GiB in float64).
+MAX_STEPS = 100_000
+MAX_FEATURES = 10_000  # the m × m Gram matrix of interference: 800 MB in float64
+MAX_DIM = 1 << 16
+MAX_BATCH = 100_000
+MAX_NUMBERS = 1 << 28
+
+
+def _model(f: object) -> Model:
+    if not callable(f):
+        raise TypeError(f"f must be a model, a callable mapping inputs (*, n) to outputs (*), "
+                        f"got {type(f).__name__}")
+    return f  # type: ignore[return-value]
+
+
+def _path_steps(steps: object, x: torch.Tensor) -> int:
+    steps = _validate.integer(steps, "steps", at_most=MAX_STEPS)
+    _validate.integer(steps * x.numel(), "steps × x.numel() (the points of the path)",
+                      at_most=MAX_NUMBERS, why="use fewer steps or a smaller batch")
+    return steps
+
 
 # ------------------------------------------------------------- attributions
 def contributions(w: torch.Tensor, x: torch.Tensor, method: str = "formula") -> torch.Tensor:
@@ -132,6 +154,7 @@ def gradient_x_input(f: Model, x: torch.Tensor) -> torch.Tensor:
         >>> gradient_x_input(lambda x: (x ** 2).sum(-1), torch.tensor([1., 3.]))
         tensor([ 2., 18.])
     """
+    f = _model(f)
     x = _validate.batched(x, "x")
     return x.detach() * _gradient(f, x)  # (*, n)
 
@@ -179,9 +202,10 @@ def integrated_gradients(f: Model, x: torch.Tensor, baseline: torch.Tensor | Non
         >>> integrated_gradients(f, torch.tensor([1.5, 0.5]))
         tensor([0.7500, 0.2500])
     """
+    f = _model(f)
     x = _validate.batched(x, "x")
     start = _baseline(x, baseline)
-    steps = _validate.integer(steps, "steps")
+    steps = _path_steps(steps, x)
     alphas = (torch.arange(steps, device=x.device, dtype=x.dtype) + 0.5) / steps  # (S,)
     shape = (steps,) + (1,) * x.ndim
     path = start + alphas.reshape(shape) * (x - start)  # (S, *, n)
@@ -199,9 +223,10 @@ def integrated_gradients_loop(f: Model, x: torch.Tensor, baseline: torch.Tensor 
         >>> integrated_gradients_loop(f, torch.tensor([1.5, 0.5]))
         tensor([0.7500, 0.2500])
     """
+    f = _model(f)
     x = _validate.batched(x, "x")
     start = _baseline(x, baseline)
-    steps = _validate.integer(steps, "steps")
+    steps = _validate.integer(steps, "steps", at_most=MAX_STEPS)
     total = torch.zeros_like(x)
     for s in range(steps):
         point = start + (s + 0.5) / steps * (x - start)  # (*, n)
@@ -223,6 +248,7 @@ def completeness_gap(attributions: torch.Tensor, f: Model, x: torch.Tensor,
         >>> float(completeness_gap(gradient_x_input(f, x), f, x))   # the gradient is 0 there
         -1.0
     """
+    f = _model(f)
     attributions = _validate.tensor(attributions, "attributions")
     x = _validate.batched(x, "x")
     _validate.same_shape(attributions, x, "attributions, x")
@@ -402,8 +428,8 @@ def interference(u: torch.Tensor) -> tuple[float, float]:
         (0.707107, 0.471405)
     """
     u = _validate.matrix(u, "u")
-    _validate.integer(u.shape[0], "the number of rows m of u", at_least=2,
-                      why="interference needs two directions")
+    _validate.integer(u.shape[0], "the number of rows m of u", at_least=2, at_most=MAX_FEATURES,
+                      why="interference needs two directions and one m × m Gram matrix")
     u_hat = geometry.unit(u, name="u")  # (m, n)
     gram = (u_hat @ u_hat.T).abs_()  # (m, m) |cos θ_ij|
     gram.fill_diagonal_(0.0)  # drop each direction's cosine with itself
@@ -426,9 +452,10 @@ def sparse_features(batch: int, m: int, k: int, *, generator: torch.Generator | 
         >>> (f > 0).sum(dim=1).tolist()
         [2, 2, 2]
     """
-    batch = _validate.integer(batch, "batch")
-    m = _validate.integer(m, "m")
+    batch = _validate.integer(batch, "batch", at_most=MAX_BATCH)
+    m = _validate.integer(m, "m", at_most=MAX_NUMBERS)
     k = _validate.integer(k, "k", at_least=0)
+    _validate.integer(batch * m, "batch × m", at_most=MAX_NUMBERS)
     if k > m:
         raise ValueError(f"k = {k} active features cannot exceed m = {m} features")
     where, dtype = _device.placement(device, dtype, generator)
@@ -464,9 +491,10 @@ def superposition_experiment(m: int, n: int, k: int = 3, *, batch: int = 512,
         >>> r.relative_relu < 0.5 < 1.0 < r.relative_linear
         True
     """
-    m = _validate.integer(m, "m", at_least=2)
-    n = _validate.integer(n, "n", at_least=2)
-    k = _validate.integer(k, "k", at_least=1)
+    m = _validate.integer(m, "m", at_least=2, at_most=MAX_FEATURES)
+    n = _validate.integer(n, "n", at_least=2, at_most=MAX_DIM)
+    k = _validate.integer(k, "k", at_least=1, at_most=m)
+    batch = _validate.integer(batch, "batch", at_most=MAX_BATCH)
     beta = -2.0 * math.sqrt(k * (7 / 12) / n) if bias is None else _validate.real(bias, "bias")
     u = highdim.random_directions(m, n, generator=generator, device=device, dtype=dtype)  # (m, n)
     f = sparse_features(batch, m, k, generator=generator, device=u.device, dtype=u.dtype)  # (B, m)

@@ -32,8 +32,10 @@ import plotly.io as pio
 import torch
 from plotly.io.base_renderers import MimetypeRenderer
 
-__all__ = ["PALETTE", "COLORS", "TEMPLATE", "assemble", "density_histogram", "rounded",
-           "skeleton", "to_book_html", "use_book_renderer"]
+from dotbook import _validate
+
+__all__ = ["PALETTE", "COLORS", "TEMPLATE", "assemble", "density_histogram", "half_plane",
+           "mosaic", "rounded", "skeleton", "to_book_html", "use_book_renderer"]
 
 #: Okabe & Ito (2008), "Color Universal Design", in the order the book uses them.
 PALETTE: tuple[str, ...] = (
@@ -266,6 +268,70 @@ def density_histogram(x: torch.Tensor, lo: float, hi: float, bins: int
     width = (hi - lo) / bins
     centres = lo + width * (torch.arange(bins, dtype=torch.float64) + 0.5)  # (bins,)
     return centres, counts.double() / (x.numel() * width), width
+
+
+# ---------------------------------------- drawing helpers shared by chapter figures
+def mosaic(images: torch.Tensor, cols: int, gap: int | tuple[int, int] = 1
+           ) -> list[list[float | None]]:
+    """Tile ``(k, h, w)`` images into one grid, ``cols`` per row, separated by ``gap``
+    empty (``None``) pixels (one number, or (between rows, between columns)):
+    one heatmap trace instead of ``k``.
+
+    Examples::
+
+        >>> m = mosaic(torch.zeros(3, 2, 2), cols=2)
+        >>> len(m), len(m[0]), m[0][2]
+        (5, 5, None)
+    """
+    images = _validate.tensor(images, "images")
+    if images.ndim != 3:
+        raise ValueError(f"images must have shape (k, h, w), got {tuple(images.shape)}")
+    k, h, w = images.shape
+    cols = _validate.integer(cols, "cols", at_most=1024)
+    gap_r, gap_c = (gap, gap) if isinstance(gap, int) else gap
+    for value, name in ((gap_r, "gap"), (gap_c, "gap")):
+        _validate.integer(value, name, at_least=0, at_most=1024)
+    _validate.integer(images.numel(), "images.numel()", at_most=1 << 22,
+                      why="a mosaic is drawn as one heatmap of Python floats")
+    rows = math.ceil(k / cols)
+    grid: list[list[float | None]] = [[None] * (cols * (w + gap_c) - gap_c)
+                                      for _ in range(rows * (h + gap_r) - gap_r)]
+    values = images.tolist()
+    for index in range(k):
+        top, left = (index // cols) * (h + gap_r), (index % cols) * (w + gap_c)
+        for r in range(h):
+            grid[top + r][left:left + w] = values[index][r]
+    return grid
+
+
+def half_plane(w: tuple[float, float], b: float, box: tuple[float, float, float, float]
+               ) -> tuple[list[float], list[float]]:
+    """The rectangle ``box = (x0 min, x0 max, x1 min, x1 max)`` clipped to
+    ``w·p + b >= 0`` (Sutherland–Hodgman against one line): a closed polygon to shade
+    the side of a decision line where a neuron fires.
+
+    Examples::
+
+        >>> half_plane((1.0, 0.0), 0.0, (-1.0, 1.0, -1.0, 1.0))
+        ([0.0, 1.0, 1.0, 0.0, 0.0], [-1.0, -1.0, 1.0, 1.0, -1.0])
+    """
+    w = (_validate.real(w[0], "w[0]"), _validate.real(w[1], "w[1]"))
+    b = _validate.real(b, "b")
+    x0, x1, y0, y1 = (_validate.real(v, "box") for v in box)
+    corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+    out: list[tuple[float, float]] = []
+    for k, p in enumerate(corners):
+        q = corners[(k + 1) % 4]
+        fp, fq = w[0] * p[0] + w[1] * p[1] + b, w[0] * q[0] + w[1] * q[1] + b
+        if fp >= 0:
+            out.append(p)
+        if (fp >= 0) != (fq >= 0):
+            s = fp / (fp - fq)
+            out.append((p[0] + s * (q[0] - p[0]), p[1] + s * (q[1] - p[1])))
+    if not out:
+        return [], []
+    out.append(out[0])
+    return [round(p[0], 3) for p in out], [round(p[1], 3) for p in out]
 
 
 def rounded(obj: Any, digits: int = 4) -> Any:

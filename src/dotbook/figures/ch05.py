@@ -1,48 +1,45 @@
 """Chapter 5 figures: the rows of a trained layer are templates.
 
-The layer is trained once per session by :func:`trained` (with
-:func:`dotbook.layers.fit_softmax_regression`: zero start, full-batch steps,
-so deterministic). The chapter calls ``trained(book.device, book.dtype)``;
-the figures draw that same result (:func:`drawn`, a CPU float64 view of it),
-and only train a layer of their own when nobody has yet (tests, a lone figure).
-Everything else is computed once and cached; the slider functions only pick
-rows and build trace dicts.
+The chapter trains its layer once, ``result = layers.train_templates(digits)``
+(:func:`dotbook.layers.train_templates`: zero start, full-batch steps, so
+deterministic), and hands that result to the figures: ``templates_figure(result)``,
+``match_twin(result)``, ``preferred_twin(result, generator=book.generator(6))``.
+The figures draw a CPU float64 copy of what they are given; called with nothing
+(tests, the registry) they train a CPU float64 layer of their own, the same
+every time, so what a figure shows never depends on which cell ran first.
+Random draws (the toy cloud, the ascent's starts) come from the generator the
+chapter passes. Everything else is computed once per result and cached; the
+slider functions only pick rows and build trace dicts.
 """
 
 from __future__ import annotations
 
-import copy
 import functools
 import math
-from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 
 from dotbook import data, layers, plots
-from dotbook.device import placement, timed
-from dotbook.explore import Param, Twin
+from dotbook.device import generator as seeded
+from dotbook.explore import Figure, Param, Twin
 from dotbook.figures import register
 from dotbook.plots import rounded
 
 __all__ = [
-    "SEED",
-    "Trained",
-    "trained",
+    "CLOUD",
     "drawn",
-    "mosaic",
     "templates_figure",
     "match_figure",
+    "match_indices",
     "match_twin",
-    "cloud",
     "threshold_figure",
     "threshold_twin",
+    "ascent_paths",
     "preferred_figure",
     "preferred_twin",
 ]
 
-#: The chapter's seed (the toy cloud and the random starts of the ascent).
-SEED = 5
 F64 = torch.float64
 _DIGITS = [str(k) for k in range(10)]
 _GREYS = [[0.0, "#FFFFFF"], [1.0, "#000000"]]  # paper white, ink black
@@ -50,99 +47,26 @@ _DIVERGING = "RdBu"  # plotly's RdBu: red negative, white 0, blue positive
 _IMAGE_AXIS = {"showgrid": False, "zeroline": False, "showline": False}  # pixel indices
 
 
-@dataclass(frozen=True, eq=False)
-class Trained:
-    """The digits and the softmax-regression layer trained on them, on one device."""
-
-    digits: data.Digits
-    layer: torch.nn.Linear  #: the trained ``nn.Linear(64, 10)``
-    weight: torch.Tensor  #: (10, 64), row k = template of digit k (``layer.weight``)
-    bias: torch.Tensor  #: (10,)
-    accuracy: float  #: held-out accuracy
-    radius: float  #: median length ‖x‖ of a training digit
-    seconds: float  #: how long the one training run took (``device.timed``, synchronised)
-
-    def scores(self, x: torch.Tensor) -> torch.Tensor:
-        """:math:`z = Wx + b` for rows ``x``: ``(*, 64) -> (*, 10)``."""
-        return layers.linear(self.weight, x, self.bias)
-
-    def to(self, device: torch.device | str, dtype: torch.dtype) -> Trained:
-        """The same result on ``device`` in ``dtype`` (``self`` when already there)."""
-        if self.weight.device == torch.device(device) and self.weight.dtype == dtype:
-            return self
-        d = self.digits
-        moved = {name: getattr(d, name).to(device=device, dtype=dtype)
-                 for name in ("x_train", "x_test")}
-        labels = {name: getattr(d, name).to(device) for name in ("y_train", "y_test")}
-        layer = copy.deepcopy(self.layer).to(device=device, dtype=dtype)
-        return replace(self, digits=replace(d, **moved, **labels), layer=layer,
-                       weight=layer.weight.detach(), bias=layer.bias.detach())
-
-
-#: Every layer :func:`trained` has trained this session, by (device, dtype).
-_TRAINED: dict[tuple[torch.device, torch.dtype], Trained] = {}
-
-
-def trained(device: torch.device | str | None = None, dtype: torch.dtype = F64) -> Trained:
-    """The chapter's layer, trained on ``device`` in ``dtype`` the first time it is asked
-    for (about half a second on a CPU), then kept: later calls return the same object.
-
-    The chapter calls ``trained(book.device, book.dtype)``; :func:`drawn` hands
-    that result to the figures, so the layer is trained once, and
-    :attr:`Trained.seconds` is the time of the run that happened.
-
-    Args:
-        device: where the digits and the layer live (``None``: the CPU).
-        dtype: the floating-point dtype they are stored and trained in.
-    """
-    dev, dtype = placement(device, dtype, None)
-    key = (dev, dtype)
-    if key not in _TRAINED:
-        d = data.digits(device=dev, dtype=dtype)
-        result: dict[str, torch.nn.Linear] = {}
-        timing = timed(lambda: result.update(
-            layer=layers.fit_softmax_regression(d.x_train, d.y_train, d.classes)),
-            repeats=1, warmup=0)  # one run, timed
-        layer = result["layer"]
-        weight, bias = layer.weight.detach(), layer.bias.detach()
-        test_accuracy = layers.accuracy(layers.linear(weight, d.x_test, bias), d.y_test)
-        radius = float(torch.linalg.vector_norm(d.x_train, dim=1).median())
-        _TRAINED[key] = Trained(d, layer, weight, bias, test_accuracy, radius,
-                                timing.median)
-    return _TRAINED[key]
+@functools.cache
+def _own() -> layers.Trained:
+    """A CPU float64 layer for a figure called without the chapter's (deterministic)."""
+    return layers.train_templates(data.digits(dtype=F64))
 
 
 @functools.cache
-def drawn() -> Trained:
-    """The layer the figures draw, on the CPU in float64: the first one :func:`trained`
-    trained this session (in the book, the chapter's own), or a fresh CPU one if none."""
-    first = next(iter(_TRAINED.values()), None) or trained()
-    return first.to("cpu", F64)
+def _on_cpu(trained: layers.Trained) -> layers.Trained:
+    return trained.to("cpu", F64)
 
 
-def mosaic(images: torch.Tensor, cols: int, gap: int | tuple[int, int] = 1
-           ) -> list[list[float | None]]:
-    """Tile ``(k, h, w)`` images into one grid, ``cols`` per row, separated by ``gap``
-    empty (``None``) pixels (one number, or (between rows, between columns)):
-    one heatmap trace instead of ``k``.
-
-    Examples::
-
-        >>> m = mosaic(torch.zeros(3, 2, 2), cols=2)
-        >>> len(m), len(m[0]), m[0][2]
-        (5, 5, None)
-    """
-    k, h, w = images.shape
-    gap_r, gap_c = (gap, gap) if isinstance(gap, int) else gap
-    rows = math.ceil(k / cols)
-    grid: list[list[float | None]] = [[None] * (cols * (w + gap_c) - gap_c)
-                                      for _ in range(rows * (h + gap_r) - gap_r)]
-    values = images.tolist()
-    for index in range(k):
-        top, left = (index // cols) * (h + gap_r), (index % cols) * (w + gap_c)
-        for r in range(h):
-            grid[top + r][left:left + w] = values[index][r]
-    return grid
+def drawn(trained: layers.Trained | None = None) -> layers.Trained:
+    """What the figures draw: ``trained`` as a CPU float64 copy (the very object when it
+    is one already), or, given ``None``, a CPU float64 layer trained here."""
+    if trained is None:
+        return _own()
+    if not isinstance(trained, layers.Trained):
+        raise TypeError(f"trained must be a layers.Trained (from layers.train_templates), "
+                        f"got {type(trained).__name__}")
+    return _on_cpu(trained)
 
 
 def _image_axes(width: int, height: int, x: str = "x") -> dict[str, dict[str, Any]]:
@@ -161,11 +85,11 @@ _TILE_COLS = 3  # tiles per mosaic row: side by side on a desktop, stacked (and 
 
 
 @functools.cache
-def templates_figure() -> dict[str, Any]:
+def templates_figure(trained: layers.Trained | None = None) -> Figure:
     """Left: the average training image of each digit. Right: the ten rows of the
     trained ``W``, each as an 8×8 image (blue: positive weight, red: negative).
     On a phone the two mosaics stack, each as wide as the screen."""
-    t = drawn()
+    t = drawn(trained)
     d = t.digits
     means = torch.stack([d.x_train[d.y_train == k].mean(dim=0) for k in range(10)])  # (10, 64)
     size = float(t.weight.abs().max())
@@ -189,10 +113,10 @@ def templates_figure() -> dict[str, Any]:
         height=540, cols=2, horizontal_spacing=0.1, axes=axes, showlegend=False,
         margin={"t": 50, "l": 20, "r": 10, "b": 40})
     data_ = [
-        dict(type="heatmap", z=rounded(mosaic(d.images(means), cols, (2, 1)), 3), zmin=0.0,
+        dict(type="heatmap", z=rounded(plots.mosaic(d.images(means), cols, (2, 1)), 3), zmin=0.0,
              zmax=1.0, colorscale=_GREYS, showscale=False, xaxis="x", yaxis="y",
              hovertemplate="pixel value %{z:.2f}<extra></extra>"),
-        dict(type="heatmap", z=rounded(mosaic(d.images(t.weight), cols, (2, 1)), 3),
+        dict(type="heatmap", z=rounded(plots.mosaic(d.images(t.weight), cols, (2, 1)), 3),
              zmin=-size, zmax=size, colorscale=_DIVERGING, xaxis="x2", yaxis="y2",
              colorbar=dict(title=dict(text="weight"), len=0.8, thickness=14),
              hovertemplate="weight %{z:.2f}<extra></extra>"),
@@ -206,8 +130,7 @@ def templates_figure() -> dict[str, Any]:
 
 # ------------------------------------------------------- a test digit, scored
 @functools.cache
-def _match_data() -> dict[str, Any]:
-    t = drawn()
+def _match_data(t: layers.Trained) -> dict[str, Any]:
     x = t.digits.x_test  # (N, 64)
     wx = x @ t.weight.T  # (N, 10): the dot products
     z = wx + t.bias  # (N, 10)
@@ -219,8 +142,8 @@ def _match_data() -> dict[str, Any]:
 
 
 @functools.cache
-def _match_skeleton() -> dict[str, Any]:
-    lo, hi = _match_data()["range"]
+def _match_skeleton(t: layers.Trained) -> dict[str, Any]:
+    lo, hi = _match_data(t)["range"]
     axes = {**_image_axes(8, 8, "x"),
             "xaxis2": {"title": "neuron k (digit)", "type": "category"},
             "yaxis2": {"title": "score", "range": [lo, hi]},
@@ -239,11 +162,11 @@ def _match_skeleton() -> dict[str, Any]:
         title={"y": 0.96, "yanchor": "top", "font": {"size": 14}})
 
 
-def match_figure(index: int) -> dict[str, Any]:
+def match_figure(index: int, trained: layers.Trained | None = None) -> Figure:
     """Test digit ``index``: its 10 dot products ``W_k·x``, scores ``W_k·x + b_k`` and
     cosines; the winning neuron is drawn in vermillion."""
-    t = drawn()
-    m = _match_data()
+    t = drawn(trained)
+    m = _match_data(t)
     n = t.digits.x_test.shape[0]
     if not 0 <= index < n:
         raise ValueError(f"index must lie in [0, {n - 1}], got {index}")
@@ -275,24 +198,29 @@ def match_figure(index: int) -> dict[str, Any]:
         dict(type="bar", x=_DIGITS, y=winner(cos), name="the winner's cosine",
              showlegend=False, marker=dict(color=plots.PALETTE[1]), xaxis="x3", yaxis="y3"),
     ]
-    return plots.assemble(_match_skeleton(), data_, title=title)
+    return plots.assemble(_match_skeleton(t), data_, title=title)
 
 
-def match_indices() -> tuple[int, ...]:
+def match_indices(trained: layers.Trained | None = None) -> tuple[int, ...]:
     """The static grid: the first test image of each digit plus the first two mistakes."""
-    t = drawn()
+    t = drawn(trained)
     y = t.digits.y_test
     firsts = [int(torch.nonzero(y == k)[0]) for k in range(10)]
-    wrong = torch.nonzero(_match_data()["z"].argmax(dim=1) != y).flatten().tolist()[:2]
+    wrong = torch.nonzero(_match_data(t)["z"].argmax(dim=1) != y).flatten().tolist()[:2]
     return tuple(sorted(set(firsts + wrong)))
 
 
 @register
-def match_twin() -> Twin:
+def match_twin(trained: layers.Trained | None = None) -> Twin:
     """A slider over the test digits (the static grid: one of each digit, two mistakes)."""
-    grid = match_indices()
-    n = drawn().digits.x_test.shape[0]
-    return Twin(match_figure, [
+    t = drawn(trained)
+    grid = match_indices(t)
+    n = t.digits.x_test.shape[0]
+
+    def match(index: int) -> Figure:
+        return match_figure(index, t)
+
+    return Twin(match, [
         Param("index", "test digit", grid, lo=0, hi=n - 1, step=1, integer=True,
               default=grid[0]),
     ])
@@ -302,30 +230,8 @@ def match_twin() -> Twin:
 _BOX = (-4.0, 6.0, -4.5, 5.5)  # x0 min, x0 max, x1 min, x1 max
 
 
-@functools.cache
-def cloud() -> tuple[torch.Tensor, torch.Tensor]:
-    """The toy problem of the threshold figure: 40 points per class (CPU, float64)."""
-    g = torch.Generator().manual_seed(SEED)
-    return data.two_blobs(40, separation=3.5, angle_deg=30.0, generator=g, dtype=F64)
-
-
-def _half_plane(w: tuple[float, float], b: float) -> tuple[list[float], list[float]]:
-    """The box clipped to ``w·p + b >= 0`` (Sutherland–Hodgman against one line)."""
-    x0, x1, y0, y1 = _BOX
-    corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
-    out: list[tuple[float, float]] = []
-    for k, p in enumerate(corners):
-        q = corners[(k + 1) % 4]
-        fp, fq = w[0] * p[0] + w[1] * p[1] + b, w[0] * q[0] + w[1] * q[1] + b
-        if fp >= 0:
-            out.append(p)
-        if (fp >= 0) != (fq >= 0):
-            s = fp / (fp - fq)
-            out.append((p[0] + s * (q[0] - p[0]), p[1] + s * (q[1] - p[1])))
-    if not out:
-        return [], []
-    out.append(out[0])
-    return [round(p[0], 3) for p in out], [round(p[1], 3) for p in out]
+#: The toy problem of the threshold figure: ``data.two_blobs(**CLOUD, generator=...)``.
+CLOUD: dict[str, float] = {"n_per_class": 40, "separation": 3.5, "angle_deg": 30.0}
 
 
 @functools.cache
@@ -344,9 +250,12 @@ def _threshold_skeleton() -> dict[str, Any]:
         title={"y": 0.96, "yanchor": "top", "font": {"size": 14}})
 
 
-def threshold_figure(b: float, angle_deg: float) -> dict[str, Any]:
-    """The decision line ``w·x + b = 0`` for the unit vector ``w`` at ``angle_deg``."""
-    x, y = cloud()
+def threshold_figure(b: float, angle_deg: float,
+                     cloud: tuple[torch.Tensor, torch.Tensor] | None = None) -> Figure:
+    """The decision line ``w·x + b = 0`` for the unit vector ``w`` at ``angle_deg``, over
+    the two classes ``cloud = (points, labels)`` (default: :data:`CLOUD` drawn from
+    ``device.generator(0)``)."""
+    x, y = _cloud(None) if cloud is None else (cloud[0].to("cpu", F64), cloud[1].cpu())
     theta = math.radians(angle_deg)
     w = torch.tensor([math.cos(theta), math.sin(theta)], dtype=F64)  # (2,), ‖w‖ = 1
     score = layers.linear(w[None, :], x, torch.tensor([b], dtype=F64))[:, 0]  # (2N,)
@@ -356,7 +265,7 @@ def threshold_figure(b: float, angle_deg: float) -> dict[str, Any]:
     foot = -b * w  # the point of the line closest to the origin
     direction = torch.tensor([-w[1], w[0]], dtype=F64)  # along the line
     ends = torch.stack([foot - 20 * direction, foot + 20 * direction])  # (2, 2)
-    sx, sy = _half_plane((float(w[0]), float(w[1])), b)
+    sx, sy = plots.half_plane((float(w[0]), float(w[1])), b, _BOX)
     data_ = [
         dict(type="scatter", x=sx, y=sy, fill="toself", mode="lines", name="w·x + b > 0",
              line=dict(width=0), fillcolor="rgba(0, 114, 178, 0.10)", hoverinfo="skip"),
@@ -386,10 +295,22 @@ def threshold_figure(b: float, angle_deg: float) -> dict[str, Any]:
     return plots.assemble(_threshold_skeleton(), data_, title=title)
 
 
+def _cloud(generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    x, y = data.two_blobs(**CLOUD, generator=seeded(0) if generator is None else generator,
+                          dtype=F64)
+    return x.cpu(), y.cpu()
+
+
 @register
-def threshold_twin() -> Twin:
-    """Sliders over the bias ``b`` and the direction of the unit weight vector."""
-    return Twin(threshold_figure, [
+def threshold_twin(generator: torch.Generator | None = None) -> Twin:
+    """Sliders over the bias ``b`` and the direction of the unit weight vector; the two
+    classes are :data:`CLOUD`, drawn once from ``generator`` (``None``: ``device.generator(0)``)."""
+    cloud = _cloud(generator)
+
+    def threshold(b: float, angle_deg: float) -> Figure:
+        return threshold_figure(b, angle_deg, cloud)
+
+    return Twin(threshold, [
         Param("b", "bias b", (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0), lo=-4.0, hi=4.0,
               step=0.05, default=-1.0),
         Param("angle_deg", "direction of w (degrees)", tuple(range(0, 360, 45)), lo=0,
@@ -402,19 +323,22 @@ _ASCENT_STEPS = 40
 _ASCENT_LR = 0.15
 
 
-@functools.cache
-def ascent_path(digit: int) -> torch.Tensor:
-    """Projected gradient ascent on ``W_digit·x`` over ``‖x‖ = r`` from noise:
-    the iterates ``(steps + 1, 64)`` (:func:`dotbook.layers.preferred_input`)."""
-    t = drawn()
-    g = torch.Generator().manual_seed(SEED + 1 + digit)
-    return layers.preferred_input(t.weight[digit], t.radius, method="ascent",
-                                  steps=_ASCENT_STEPS, lr=_ASCENT_LR, generator=g, path=True)
+def ascent_paths(trained: layers.Trained | None = None,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+    """Projected gradient ascent on ``W_k·x`` over ``‖x‖ = r`` from noise, for every
+    neuron k in turn, each start drawn from ``generator`` (``None``:
+    ``device.generator(0)``): the iterates ``(10, steps + 1, 64)``
+    (:func:`dotbook.layers.preferred_input`), on the CPU in float64."""
+    t = drawn(trained)
+    g = seeded(0) if generator is None else generator
+    paths = [layers.preferred_input(t.weight[k].to(g.device), t.radius, method="ascent",
+                                    steps=_ASCENT_STEPS, lr=_ASCENT_LR, generator=g, path=True)
+             for k in range(t.weight.shape[0])]
+    return torch.stack(paths).to("cpu", F64)  # (10, S + 1, 64)
 
 
 @functools.cache
-def _preferred_skeleton() -> dict[str, Any]:
-    t = drawn()
+def _preferred_skeleton(t: layers.Trained) -> dict[str, Any]:
     ceiling = float(torch.linalg.vector_norm(t.weight, dim=1).max()) * t.radius
     axes = {**_image_axes(8, 8, "x"), **_image_axes(8, 8, "x2"),
             "xaxis3": {"title": "ascent step", "range": [0, _ASCENT_STEPS]},
@@ -431,10 +355,12 @@ def _preferred_skeleton() -> dict[str, Any]:
         title={"y": 0.95, "yanchor": "top", "font": {"size": 14}})
 
 
-def preferred_figure(digit: int, step: int) -> dict[str, Any]:
-    """Neuron ``digit``'s preferred input after ``step`` ascent steps, next to its template."""
-    t = drawn()
-    path = ascent_path(digit)  # (S + 1, 64)
+def preferred_figure(digit: int, step: int, trained: layers.Trained | None = None,
+                     paths: torch.Tensor | None = None) -> Figure:
+    """Neuron ``digit``'s preferred input after ``step`` ascent steps, next to its template
+    (``paths`` from :func:`ascent_paths`; computed when not given)."""
+    t = drawn(trained)
+    path = (ascent_paths(t) if paths is None else paths)[digit]  # (S + 1, 64)
     w = t.weight[digit]
     best = layers.preferred_input(w, t.radius)  # (64,) r·w/‖w‖
     x = path[step]
@@ -462,13 +388,21 @@ def preferred_figure(digit: int, step: int) -> dict[str, Any]:
     ]
     title = (f"neuron {digit}, step {step}: W·x = {float(response[step]):.2f} of at most "
              f"r‖W‖ = {ceiling:.2f}<br>cos(x, W_{digit}) = {cosine:.3f}")
-    return plots.assemble(_preferred_skeleton(), data_, title=title)
+    return plots.assemble(_preferred_skeleton(t), data_, title=title)
 
 
 @register
-def preferred_twin() -> Twin:
-    """Sliders over the neuron and the number of ascent steps."""
-    return Twin(preferred_figure, [
+def preferred_twin(trained: layers.Trained | None = None,
+                   generator: torch.Generator | None = None) -> Twin:
+    """Sliders over the neuron and the number of ascent steps; the ten ascents are run
+    here, once, from ``generator``."""
+    t = drawn(trained)
+    paths = ascent_paths(t, generator)  # (10, S + 1, 64)
+
+    def preferred(digit: int, step: int) -> Figure:
+        return preferred_figure(digit, step, t, paths)
+
+    return Twin(preferred, [
         Param("digit", "neuron (digit)", tuple(range(10)), step=1, integer=True, default=3),
         Param("step", "ascent steps", (0, 1, 2, 4, 8, 16, 40), lo=0, hi=_ASCENT_STEPS, step=1,
               integer=True, default=4),

@@ -1,7 +1,8 @@
 """Chapter 6 figures: a convolution is one small dot product, slid over an image.
 
 Images come from :mod:`dotbook.data` (a test digit; scikit-learn's bundled
-photograph, shrunk); every convolution is :func:`dotbook.layers.conv2d`.
+photograph, shrunk); the convolutions are :mod:`dotbook.conv`'s, the edge responses,
+shifted outputs and pooling changes :mod:`dotbook.filters`'; this module only draws.
 What does not move with a slider is computed once and cached.
 """
 
@@ -15,8 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dotbook import data, layers, plots
-from dotbook.explore import Param, Twin
+from dotbook import conv, data, filters, plots
+from dotbook.explore import Figure, Param, Twin
 from dotbook.figures import register
 from dotbook.plots import rounded
 
@@ -28,13 +29,10 @@ __all__ = [
     "photo",
     "PROFILE_ROW",
     "photo_figure",
-    "edge_response",
     "edges_figure",
     "edges_twin",
     "equivariance_figure",
     "equivariance_twin",
-    "feature_maps",
-    "pooling_changes",
     "pooling_figure",
 ]
 
@@ -83,7 +81,7 @@ def field_input() -> torch.Tensor:
 @functools.cache
 def _field_output() -> torch.Tensor:
     x = field_input()
-    return layers.conv2d(x[None, None], SOBEL[None, None])[0, 0]  # (8, 8)
+    return conv.conv2d(x[None, None], SOBEL[None, None])[0, 0]  # (8, 8)
 
 
 @functools.cache
@@ -100,12 +98,12 @@ def _field_skeleton() -> dict[str, Any]:
         title=_TITLE)
 
 
-def field_figure(row: int, col: int) -> dict[str, Any]:
+def field_figure(row: int, col: int) -> Figure:
     """Output pixel ``(row, col)`` of a 3×3 convolution as the dot product of the kernel
     with its receptive field, shown as the window, the products, and the output."""
     x, y = field_input(), _field_output()
-    geo = layers.conv_geometry((1, 1, 10, 10), (1, 1, 3, 3))
-    rows, cols = layers.receptive_field(row, col, geo)
+    geo = conv.conv_geometry((1, 1, 10, 10), (1, 1, 3, 3))
+    rows, cols = conv.receptive_field(row, col, geo)
     patch = x[rows.start:rows.stop, cols.start:cols.stop]  # (3, 3)
     products = patch * SOBEL  # (3, 3)
     value = float(torch.dot(patch.flatten(), SOBEL.flatten()))
@@ -164,7 +162,7 @@ PROFILE_ROW = 14
 
 
 @functools.cache
-def photo_figure() -> dict[str, Any]:
+def photo_figure() -> Figure:
     """The photograph the edge detectors slide over, and the brightness along one row
     (static): an edge is where that profile climbs or falls steeply."""
     img = photo()
@@ -192,41 +190,15 @@ def photo_figure() -> dict[str, Any]:
         f"china.jpg from scikit-learn, {height} × {width} pixels, grey; row {PROFILE_ROW}"))
 
 
-def edge_response(angle_deg: float, method: str = "steer") -> tuple[torch.Tensor, torch.Tensor]:
-    r"""The edge kernel :math:`k_\theta` and its response on the photo (replicate padding).
-
-    ``method="conv"`` convolves with :math:`k_\theta` directly. ``"steer"`` uses
-    that a convolution is linear in its kernel: since
-    :math:`k_\theta = c_\theta(\cos\theta\,k_0 + \sin\theta\,k_{90})` with
-    :math:`c_\theta = 2/\lVert\cos\theta\,k_0 + \sin\theta\,k_{90}\rVert_1`, the response
-    is the same mix of two responses computed once. Both agree to rounding.
-    """
-    k = layers.edge_kernel(angle_deg, _EDGE_SIZE, _EDGE_SIGMA, dtype=F64)  # (7, 7)
-    if method == "conv":
-        return k, _edge_conv(k)
-    k0, k90, r0, r90 = _edge_basis()
-    theta = math.radians(angle_deg)
-    mix = math.cos(theta) * k0 + math.sin(theta) * k90  # (7, 7)
-    scale = 2.0 / float(mix.abs().sum())
-    return k, scale * (math.cos(theta) * r0 + math.sin(theta) * r90)
-
-
-def _edge_conv(k: torch.Tensor) -> torch.Tensor:
-    pad = _EDGE_SIZE // 2
-    return layers.conv2d(photo()[None, None], k[None, None], padding=pad,
-                         padding_mode="replicate")[0, 0]  # (H, W)
-
-
 @functools.cache
-def _edge_basis() -> tuple[torch.Tensor, ...]:
-    k0 = layers.edge_kernel(0.0, _EDGE_SIZE, _EDGE_SIGMA, dtype=F64)
-    k90 = layers.edge_kernel(90.0, _EDGE_SIZE, _EDGE_SIGMA, dtype=F64)
-    return k0, k90, _edge_conv(k0), _edge_conv(k90)
+def _edge_response(angle_deg: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`dotbook.filters.edge_response` on the photo, kept per angle."""
+    return filters.edge_response(photo(), angle_deg, _EDGE_SIZE, _EDGE_SIGMA)
 
 
 @functools.cache
 def _edge_scale() -> float:
-    return max(float(edge_response(a)[1].abs().max()) for a in (0.0, 45.0, 90.0, 135.0))
+    return max(float(_edge_response(a)[1].abs().max()) for a in (0.0, 45.0, 90.0, 135.0))
 
 
 @functools.cache
@@ -242,9 +214,9 @@ def _edges_skeleton() -> dict[str, Any]:
         showlegend=False, margin={"t": 70, "l": 30, "r": 10}, title=_TITLE)
 
 
-def edges_figure(angle_deg: float) -> dict[str, Any]:
+def edges_figure(angle_deg: float) -> Figure:
     """The oriented edge kernel at ``angle_deg`` and its response on the photograph."""
-    k, response = edge_response(angle_deg)
+    k, response = _edge_response(float(angle_deg))
     scale = _edge_scale()
     kmax = float(k.abs().max())
     share = float((response.abs() > 0.25 * scale).double().mean())
@@ -284,46 +256,13 @@ _SHIFT_REACH = 20  # the live slider's range: -20 … 20 columns
 
 
 @functools.cache
-def _shift_kernel() -> torch.Tensor:
-    return layers.edge_kernel(0.0, 5, 1.0, dtype=F64)[None, None]  # (1, 1, 5, 5)
-
-
-def _conv(x: torch.Tensor, mode: str) -> torch.Tensor:
-    """The chapter's edge filter with 'same' padding of the given mode, on a stack of
-    images at once: ``(S, H, W) -> (S, H, W)``."""
-    return layers.conv2d(x[:, None], _shift_kernel(), padding=2,
-                         padding_mode=mode)[:, 0]  # (S, 1, H, W) -> (S, H, W)
-
-
-def _shifted_stack(shifts: tuple[int, ...], rows: int) -> dict[str, torch.Tensor]:
-    """:func:`shifted_outputs` for several shifts, each entry ``(S, H, W)``: one
-    batched convolution per padding mode."""
-    x = photo(rows)
-    out = {}
-    for mode in ("circular", "zeros"):  # the shift and the padding treat the border alike
-        moved = torch.stack([layers.translate(x, 0, dx, mode=mode) for dx in shifts])
-        out[f"{mode}_conv_of_shift"] = _conv(moved, mode)  # (S, H, W): f(Sx)
-        base = _unshifted(rows, mode)
-        out[f"{mode}_shift_of_conv"] = torch.stack(
-            [layers.translate(base, 0, dx, mode=mode) for dx in shifts])  # (S, H, W): S f(x)
-    return out
-
-
-def shifted_outputs(dx: int, rows: int = _SHIFT_ROWS) -> dict[str, torch.Tensor]:
-    """Both sides of :math:`f(Sx) = S f(x)` for a horizontal shift ``dx``, two ways:
-    circular shift with circular padding, zero-filling shift with zero padding.
-    Each entry is ``(H, W)``."""
-    return {name: maps[0] for name, maps in _shifted_stack((dx,), rows).items()}
-
-
-@functools.cache
-def _unshifted(rows: int, mode: str) -> torch.Tensor:
-    return _conv(photo(rows)[None], mode)[0]  # (H, W)
+def _unshifted() -> torch.Tensor:
+    return filters.shifted_outputs(photo(_SHIFT_ROWS), 0)["zeros_conv_of_shift"]  # (H, W): f(x)
 
 
 @functools.cache
 def _shift_scale() -> float:
-    return float(_unshifted(_SHIFT_ROWS, "zeros").abs().max())
+    return float(_unshifted().abs().max())
 
 
 @functools.cache
@@ -336,7 +275,7 @@ def _equivariance_table() -> dict[str, Any]:
 
 
 def _equivariance_rows(shifts: tuple[int, ...]) -> dict[str, Any]:
-    out = _shifted_stack(shifts, _SHIFT_ROWS)
+    out = filters.shifted_stack(photo(_SHIFT_ROWS), shifts)
     scale = _shift_scale()
     table: dict[str, Any] = {}
     for mode in ("circular", "zeros"):
@@ -368,7 +307,7 @@ def _equivariance_skeleton() -> dict[str, Any]:
         title=_TITLE)
 
 
-def equivariance_figure(dx: int) -> dict[str, Any]:
+def equivariance_figure(dx: int) -> Figure:
     """Shift the photo by ``dx`` columns (S): the filtered image shifts with it.
 
     The shifts the live slider reaches are looked up in a table computed once;
@@ -415,45 +354,12 @@ def equivariance_twin() -> Twin:
     ])
 
 
-def feature_maps(x: torch.Tensor, angles: tuple[float, ...] = (0.0, 45.0, 90.0, 135.0),
-                 mode: str = "circular") -> torch.Tensor:
-    """ReLU of oriented edge filters over ``x``, a small conv layer: ``(H, W) -> (C, H, W)``."""
-    k = torch.stack([layers.edge_kernel(a, 5, 1.0, dtype=x.dtype, device=x.device)
-                     for a in angles])[:, None]  # (C_out, 1, 5, 5)
-    return torch.relu(layers.conv2d(x[None], k, padding=2, padding_mode=mode))  # (C_out, H, W)
-
-
-def pooling_changes(shifts: range | list[int], rows: int = 32) -> dict[str, list[float]]:
-    r"""Relative change :math:`\lVert g(Sx) - g(x)\rVert / \lVert g(x)\rVert` of a
-    representation :math:`g` when the photo is shifted circularly by ``s`` columns.
-
-    :math:`g` is the feature map itself, max pooling over 2×2 or 4×4 windows
-    (stride = window), or a global average or global max over all positions.
-    """
-    x = photo(rows)
-    base = feature_maps(x)  # (C, H, W)
-    pools = {
-        "feature map, no pooling": lambda f: f,
-        "2×2 max pooling": lambda f: F.max_pool2d(f, 2),
-        "4×4 max pooling": lambda f: F.max_pool2d(f, 4),
-        "global average pooling": lambda f: f.mean(dim=(-2, -1)),
-        "global max pooling": lambda f: f.amax(dim=(-2, -1)),
-    }
-    out: dict[str, list[float]] = {name: [] for name in pools}
-    for s in shifts:
-        moved = feature_maps(layers.translate(x, 0, s))
-        for name, pool in pools.items():
-            ref = pool(base)
-            out[name].append(float(torch.linalg.vector_norm(pool(moved) - ref)
-                                   / torch.linalg.vector_norm(ref)))
-    return out
-
-
 @functools.cache
-def pooling_figure() -> dict[str, Any]:
-    """Static: how much each representation changes as the input shifts (0 = invariant)."""
+def pooling_figure() -> Figure:
+    """Static: how much each representation changes as the input shifts (0 = invariant)
+    (:func:`dotbook.filters.pooling_changes` on the photo, 32 rows high)."""
     shifts = list(range(0, 13))
-    changes = pooling_changes(shifts)
+    changes = filters.pooling_changes(photo(32), shifts)
     skeleton = plots.skeleton(
         alt=("Relative change of five representations against the shift of the input. The "
              "feature map changes a lot after a one-pixel shift; 2 by 2 and 4 by 4 max "

@@ -1,8 +1,9 @@
 """Chapter 12 figures: contributions of a template, gradients that saturate, superposition.
 
-The digit layer is Chapter 5's (:func:`dotbook.figures.ch05.trained`, computed
-once and cached); the rest comes from :mod:`dotbook.interpret`, on the CPU in
-float64 with fixed seeds.
+The digit layer is Chapter 5's, trained by :func:`dotbook.layers.train_templates`:
+the chapter trains it once and passes it, ``contribution_twin(result)``; called with
+nothing (tests, the registry), the figure trains the same deterministic CPU float64
+layer itself. The rest comes from :mod:`dotbook.interpret`, on the CPU in float64.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from typing import Any
 
 import torch
 
-from dotbook import highdim, interpret, plots
+from dotbook import data, highdim, interpret, layers, plots
 from dotbook.device import generator
-from dotbook.explore import Param, Twin
-from dotbook.figures import ch05, register
+from dotbook.explore import Figure, Param, Twin
+from dotbook.figures import register
 from dotbook.plots import rounded
 
 __all__ = [
@@ -58,15 +59,31 @@ def _contribution_skeleton() -> dict[str, Any]:
         title={"y": 0.97, "yanchor": "top", "font": {"size": 14}})
 
 
-def example_indices() -> tuple[int, ...]:
+@functools.cache
+def _own() -> layers.Trained:
+    """A CPU float64 layer for a figure called without the chapter's (deterministic)."""
+    return layers.train_templates(data.digits(dtype=F64))
+
+
+@functools.cache
+def _drawn(trained: layers.Trained | None) -> layers.Trained:
+    if trained is None:
+        return _own()
+    if not isinstance(trained, layers.Trained):
+        raise TypeError(f"trained must be a layers.Trained (from layers.train_templates), "
+                        f"got {type(trained).__name__}")
+    return trained.to("cpu", F64)
+
+
+def example_indices(trained: layers.Trained | None = None) -> tuple[int, ...]:
     """The static grid: the first test image of the digits 0 to 5."""
-    y = ch05.trained().digits.y_test
+    y = _drawn(trained).digits.y_test
     return tuple(sorted(int(torch.nonzero(y == k)[0]) for k in range(6)))
 
 
-def contribution_figure(index: int) -> dict[str, Any]:
+def contribution_figure(index: int, trained: layers.Trained | None = None) -> Figure:
     """Test digit ``index``, the winning neuron's template and their elementwise product."""
-    t = ch05.trained()
+    t = _drawn(trained)
     n = t.digits.x_test.shape[0]
     index = int(index)
     if not 0 <= index < n:
@@ -107,11 +124,16 @@ def contribution_figure(index: int) -> dict[str, Any]:
 
 
 @register
-def contribution_twin() -> Twin:
-    """A slider over the test digits."""
-    grid = example_indices()
-    n = ch05.trained().digits.x_test.shape[0]
-    return Twin(contribution_figure, [
+def contribution_twin(trained: layers.Trained | None = None) -> Twin:
+    """A slider over the test digits, for the layer ``trained`` (Chapter 5's)."""
+    t = _drawn(trained)
+    grid = example_indices(t)
+    n = t.digits.x_test.shape[0]
+
+    def contribution(index: int) -> Figure:
+        return contribution_figure(index, t)
+
+    return Twin(contribution, [
         Param("index", "test digit", grid, lo=0, hi=n - 1, step=1, integer=True,
               default=grid[0]),
     ])
@@ -134,7 +156,7 @@ _SAT_SKELETON = plots.skeleton(
 _SAT_CURVE = interpret.saturating(torch.stack([_S, _S], dim=1))  # (61,)
 
 
-def saturation_figure(s: float) -> dict[str, Any]:
+def saturation_figure(s: float) -> Figure:
     """Gradient × input and integrated gradients of :func:`dotbook.interpret.saturating`
     at ``x = (s, s)``, baseline 0."""
     x = torch.tensor([s, s], dtype=F64)  # (2,)
@@ -190,9 +212,9 @@ def _superposition_skeleton() -> dict[str, Any]:
     return plots.skeleton(
         alt=(f"Left: histogram of the cosines between m random feature directions in "
              f"{N_DIM} dimensions, with the exact density of Chapter 2, the largest |cos| and "
-             f"the union bound marked. Right: the share of the signal lost when sparse features "
-             f"are read back, against m, for a plain readout and for a ReLU readout with a "
-             f"negative bias."),
+             f"the union bound marked. Right: the mean squared error of reading sparse features "
+             f"back, relative to the signal's mean square, against m, for a plain readout "
+             f"and for a ReLU readout with a negative bias."),
         height=470, cols=2, horizontal_spacing=0.13,
         axes={"xaxis": {"title": "cos θ between two features", "range": [-1, 1]},
               "yaxis": {"title": "density", "range": [0, 3]},
@@ -219,7 +241,7 @@ _T = torch.linspace(-0.99, 0.99, 67, dtype=F64)  # (67,)
 _DENSITY = highdim.cosine_density(_T, N_DIM)  # (67,)
 
 
-def superposition_figure(m: int, k: int) -> dict[str, Any]:
+def superposition_figure(m: int, k: int) -> Figure:
     """``m`` feature directions in :data:`N_DIM` dimensions, ``k`` active features."""
     m, k = int(m), int(k)
     r = interpret.superposition_experiment(m, N_DIM, k, batch=256, generator=generator(m))
@@ -247,8 +269,8 @@ def superposition_figure(m: int, k: int) -> dict[str, Any]:
     ]
     title = (f"m = {m} features in n = {N_DIM} dimensions, {k} active: largest |cos| "
              f"{r.max_cos:.2f} (bound {r.bound:.2f}), mean {r.mean_cos:.3f}<br>"
-             f"signal lost: ReLU readout {100 * r.relative_relu:.0f} %, plain "
-             f"{100 * r.relative_linear:.0f} %")
+             f"error / signal (mean squares): ReLU readout {r.relative_relu:.2f}, plain "
+             f"{r.relative_linear:.2f}")
     return plots.assemble(_superposition_skeleton(), data, title=title)
 
 
