@@ -195,7 +195,8 @@ class Trained:
     vocab: int
     periods: tuple[int, int]
     losses: list[float] = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall-clock training time
+    cpu_seconds: float = 0.0  # CPU time of this process while training (all threads)
 
 
 def train_induction(*, generator: torch.Generator, length: int = 24, vocab: int = 16,
@@ -216,7 +217,7 @@ def train_induction(*, generator: torch.Generator, length: int = 24, vocab: int 
         model = AttentionOnly(vocab, length, d_model, heads, 2, device=where, dtype=dtype)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     out = Trained(model, length, vocab, periods)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(steps):
         x = repeated_tokens(batch, length, vocab, periods, generator=generator,
                             device=where)  # (B, T)
@@ -228,4 +229,5 @@ def train_induction(*, generator: torch.Generator, length: int = 24, vocab: int 
         opt.step()
         out.losses.append(loss.item())
     out.seconds = time.perf_counter() - start
+    out.cpu_seconds = time.process_time() - cpu
     return out
