@@ -417,7 +417,8 @@ def decode_flops(T: int, d: int) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class DecodeCost:
-    """Median seconds to produce token T+1 after T tokens: with a cache, and recomputing."""
+    """Seconds to produce token T+1 after T tokens: with a cache, and recomputing
+    (the fastest of the timed repeats: on a shared machine the others wait for it)."""
 
     T: int
     cached: float
@@ -425,17 +426,19 @@ class DecodeCost:
 
 
 def decode_costs(mha: MultiHeadAttention, Ts: list[int] | tuple[int, ...], *,
-                 generator: torch.Generator, repeats: int = 5) -> list[DecodeCost]:
+                 generator: torch.Generator, repeats: int = 5,
+                 threads: int | None = 1) -> list[DecodeCost]:
     """Time one decoding step of ``mha`` at each prefix length T (``device.timed``).
 
     *cached*: :meth:`MultiHeadAttention.step` for one token with a cache of T;
     *recomputed*: ``forward`` on all T + 1 tokens, causal, keeping the last row.
+    On the CPU both run on ``threads`` threads (``None``: torch's setting).
     """
     from dotbook import device as _device
 
     p = mha.w_q.weight
     rows = []
-    with torch.no_grad():
+    with torch.no_grad(), _device.cpu_threads(threads if p.device.type == "cpu" else None):
         for T in Ts:
             T = _validate.integer(T, "T", at_most=1 << 16)
             x = torch.randn(1, T + 1, mha.d_model, generator=generator, device=p.device,
@@ -449,6 +452,6 @@ def decode_costs(mha: MultiHeadAttention, Ts: list[int] | tuple[int, ...], *,
             def recomputed(full: torch.Tensor = x) -> None:
                 mha(full, full, full, causal=True)[:, -1]
 
-            rows.append(DecodeCost(T, _device.timed(cached, repeats=repeats).median,
-                                   _device.timed(recomputed, repeats=repeats).median))
+            rows.append(DecodeCost(T, min(_device.timed(cached, repeats=repeats).times),
+                                   min(_device.timed(recomputed, repeats=repeats).times)))
     return rows
