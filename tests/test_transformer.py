@@ -271,3 +271,12 @@ def test_bad_input_names_the_numbers() -> None:
         mha.step(x[:1, :1], cache)  # a cache of batch 2 for a batch of 1
     with pytest.raises(ValueError, match="too large"):
         tf.MultiHeadAttention(1 << 20, 1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", (0, 1, 2))
+def test_one_layer_cannot_learn_the_task(seed) -> None:
+    run = induction.train_induction(generator=generator(seed), layers=1)
+    tokens = induction.repeated_tokens(256, run.length, run.vocab, run.periods,
+                                       generator=generator(100 + seed))
+    assert induction.accuracy(run.model, tokens) < 0.6

@@ -201,10 +201,10 @@ class Trained:
 
 def train_induction(*, generator: torch.Generator, length: int = 24, vocab: int = 16,
                     periods: tuple[int, int] = (4, 10), d_model: int = 32, heads: int = 2,
-                    steps: int = 200, batch: int = 64, lr: float = 1e-2,
+                    layers: int = 2, steps: int = 200, batch: int = 64, lr: float = 1e-2,
                     device: torch.device | str | None = None,
                     dtype: torch.dtype = torch.float32, threads: int | None = 1) -> Trained:
-    """Train a 2-layer :class:`AttentionOnly` with Adam on :func:`repeated_tokens`.
+    """Train an :class:`AttentionOnly` (2 layers by default) with Adam on :func:`repeated_tokens`.
 
     The loss is the cross-entropy of the next token where the current token was
     seen before (:func:`seen_before`). Weights and batches come from ``generator``.
@@ -217,7 +217,7 @@ def train_induction(*, generator: torch.Generator, length: int = 24, vocab: int 
     seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=where))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # nn's initialisation draws from the global generator
-        model = AttentionOnly(vocab, length, d_model, heads, 2, device=where, dtype=dtype)
+        model = AttentionOnly(vocab, length, d_model, heads, layers, device=where, dtype=dtype)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     out = Trained(model, length, vocab, periods)
     start, cpu = time.perf_counter(), time.process_time()
