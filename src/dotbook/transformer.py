@@ -286,7 +286,7 @@ def rope(x: torch.Tensor, positions: torch.Tensor | None = None,
         \begin{pmatrix} x_{2i} \\ x_{2i+1}\end{pmatrix},
         \qquad \theta_i = \text{base}^{-2i/d}
 
-    (Su et al., 2021, eq. 34, interleaved pairs). Rotations keep lengths, and
+    (Su et al., 2021; interleaved pairs). Rotations keep lengths, and
     ``rope(q, m) · rope(k, n)`` depends on m and n only through m − n.
 
     Args:

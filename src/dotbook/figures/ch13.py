@@ -72,7 +72,8 @@ def _rope_parts(seed: int) -> dict[str, Any]:
     rotary, added = transformer.position_scores(q, k, _T_ROPE, base=_BASE_ROPE)
     both = torch.cat([rotary, added])
     lo, hi = math.floor(both.min().item()) - 1, math.ceil(both.max().item()) + 1
-    return {"rotary": rotary.tolist(), "added": added.tolist(), "range": (lo, hi),
+    return {"rotary": rotary.tolist(), "added": added.tolist(),
+            "zmax": rotary.abs().max().item(),  # colours centred on 0
             "skeleton": _rope_skeleton(lo, hi)}
 
 
@@ -85,8 +86,8 @@ def rope_figure(offset: int, *, parts: dict[str, Any]) -> Fig:
     rot = [parts["rotary"][m][m - off] for m in ms]
     add = [parts["added"][m][m - off] for m in ms]
     data = [
-        dict(type="heatmap", z=rounded(parts["rotary"], 3), zmin=parts["range"][0],
-             zmax=parts["range"][1],
+        dict(type="heatmap", z=rounded(parts["rotary"], 3), zmin=-parts["zmax"],
+             zmax=parts["zmax"],
              colorscale="RdBu", reversescale=True, showscale=False, xaxis="x", yaxis="y",
              hovertemplate="m %{y}, n %{x}: %{z}<extra></extra>"),
         dict(type="scatter", x=[m - off for m in ms], y=ms, mode="markers", xaxis="x",
