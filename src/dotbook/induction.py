@@ -159,7 +159,8 @@ def accuracy(model: AttentionOnly, tokens: torch.Tensor) -> float:
     mask = seen_before(tokens)[:, :-1]  # (B, T − 1)
     with torch.no_grad():
         guess = model(tokens)[:, :-1].argmax(-1)  # (B, T − 1): predictions of x_1 … x_{T−1}
-    return (guess == tokens[:, 1:])[mask].double().mean().item()
+    right = (guess == tokens[:, 1:]) & mask  # (B, T − 1)
+    return right.sum().item() / mask.sum().item()  # counted in integers: MPS has no float64
 
 
 def pattern_scores(patterns: torch.Tensor, tokens: torch.Tensor
@@ -215,7 +216,8 @@ def train_induction(*, generator: torch.Generator, length: int = 24, vocab: int 
     steps = _validate.integer(steps, "steps", at_most=100_000)
     where, dtype = _device.placement(device, dtype, generator)
     seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=where))
-    with torch.random.fork_rng(devices=[]):
+    cuda = [where.index or 0] if where.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):  # leave the global generators as they were
         torch.manual_seed(seed)  # nn's initialisation draws from the global generator
         model = AttentionOnly(vocab, length, d_model, heads, layers, device=where, dtype=dtype)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
