@@ -11,7 +11,7 @@ import pytest
 import torch
 from support import DEVICES
 
-from dotbook import compute, device, measure
+from dotbook import compute, device, measure, roofline
 from dotbook.figures import ch04
 
 
@@ -72,20 +72,20 @@ def test_ladders_have_every_route_and_skip_the_loop_above_loop_max():
 
 
 def test_ceilings_record_sizes_and_dtypes_and_make_a_roofline():
-    c = measure.ceilings("cpu", matmul_size=32, copy_numel=1 << 12, repeats=2)
+    c = roofline.ceilings("cpu", matmul_size=32, copy_numel=1 << 12, repeats=2)
     assert [m.dtype for m in c.matmul] == ["float32", "bfloat16"]
     assert all(m.shape == (32, 32, 32) for m in c.matmul) and c.copy.shape == (4096,)
     assert c.peak >= c.peak_in("float32") > 0 and c.bandwidth > 0
     assert c.attainable(1e-9) == pytest.approx(1e-9 * c.bandwidth)
     assert c.attainable(1e9) == c.peak
     assert c.ridge() == pytest.approx(c.peak / c.bandwidth)
-    again = measure.Ceilings.from_dict(json.loads(json.dumps(c.to_dict())))
+    again = roofline.Ceilings.from_dict(json.loads(json.dumps(c.to_dict())))
     assert again == c
 
 
 # ------------------------------------------------------------------ reference data
 def test_reference_file_ships_with_the_package_and_says_what_was_never_measured():
-    cpu, cuda = measure.reference("cpu"), measure.reference("cuda")
+    cpu, cuda = roofline.reference("cpu"), roofline.reference("cuda")
     assert cpu.measured and cpu.date and cpu.torch and cpu.ceilings is not None
     assert {r.method for r in cpu.rows} >= set(compute.DOT_METHODS)
     assert cpu.ceilings.peak > 0 and cpu.ceilings.bandwidth > 0
@@ -101,7 +101,7 @@ def test_figures_draw_references_and_live_rows():
     fig = ch04.ladder_twin(rows).data(n=100)
     names = [t.get("name", "") for t in fig["data"]]
     assert any("this run" in n for n in names) and any("reference" in n for n in names)
-    c = measure.ceilings("cpu", matmul_size=16, copy_numel=1024, repeats=1)
+    c = roofline.ceilings("cpu", matmul_size=16, copy_numel=1024, repeats=1)
     roof = ch04.roofline_twin(c, rows).data(side=64)
     assert "this run" in roof["layout"]["title"]["text"]
 
@@ -114,7 +114,7 @@ def test_figures_draw_references_and_live_rows():
     (lambda: measure.measure("conv", 10), ValueError, "unknown op"),
     (lambda: measure.measure("dot", 10, method="numpy", dtype=torch.bfloat16), TypeError,
      "NumPy has no"),
-    (lambda: measure.ceilings("cpu", matmul_size=0), ValueError, "matmul_size"),
+    (lambda: roofline.ceilings("cpu", matmul_size=0), ValueError, "matmul_size"),
     (lambda: measure.measure("copy", 10**11), ValueError, "at most"),
     (lambda: measure.measure("dot", 10, generator=3), TypeError, "torch.Generator"),
     (lambda: measure.ladder((10,), loop_max=10**12), ValueError, "loop_max"),
@@ -129,7 +129,7 @@ def test_a_missing_gpu_is_named():
     with pytest.raises(ValueError, match="cuda was asked for, but this torch has no CUDA"):
         measure.measure("dot", 10, device="cuda")
     with pytest.raises(ValueError, match="use device.best"):
-        measure.ceilings("cuda")
+        roofline.ceilings("cuda")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -150,7 +150,7 @@ def test_bench_script_compares_the_harness_with_torch_utils_benchmark():
                                                   ROOT / "tools" / "bench_compute.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    c = measure.ceilings("cpu", matmul_size=32, copy_numel=1 << 12, repeats=2)
+    c = roofline.ceilings("cpu", matmul_size=32, copy_numel=1 << 12, repeats=2)
     rows = bench.harness_vs_timer(c, torch.device("cpu"), rounds=1, min_run_time=0.01)
     assert [(what.split()[0], stat) for what, stat, *_ in rows] == [
         ("matmul", "best"), ("matmul", "median"), ("matmul", "best"), ("matmul", "median"),
@@ -175,7 +175,7 @@ def test_the_harness_times_sub_microsecond_calls_in_blocks(monkeypatch):
 def test_ladder_and_ceilings_record_threads():
     rows = measure.ladder((10,), repeats=1, threads=1)
     assert {r.threads for r in rows} == {1}
-    c = measure.ceilings("cpu", matmul_size=16, copy_numel=1024, repeats=1, threads=1)
+    c = roofline.ceilings("cpu", matmul_size=16, copy_numel=1024, repeats=1, threads=1)
     assert c.threads == 1 and "threads 1" in c.summary()
     assert "ridge (" in str(c)
 
@@ -190,20 +190,20 @@ def test_measure_takes_a_generator_not_a_seed():
 
 
 def test_cpu_peak_from_the_instruction_set():
-    p = measure.cpu_peak("flags : fpu avx512f avx2 fma\ncpu MHz : 2000.0\n")
+    p = roofline.cpu_peak("flags : fpu avx512f avx2 fma\ncpu MHz : 2000.0\n")
     assert p.flop_per_cycle == 64 and p.ghz == 2.0
     assert p.flops == pytest.approx(p.cores * 2e9 * 64)
     assert "cores" in str(p)
-    unknown = measure.cpu_peak("")
+    unknown = roofline.cpu_peak("")
     assert unknown.flops is None and "unknown" in str(unknown)
-    here = measure.cpu_peak()
-    assert here.cores == measure.machine_threads()
+    here = roofline.cpu_peak()
+    assert here.cores == device.machine_threads()
 
 
 def test_libraries_and_specs_are_named():
-    libs = measure.libraries()
+    libs = roofline.libraries()
     assert libs["torch float32"] in {"MKL", "OpenBLAS", "torch's own kernels"}
-    h200 = measure.SPECS["NVIDIA H200 SXM"]
+    h200 = roofline.SPECS["NVIDIA H200 SXM"]
     assert h200["dense BF16 tensor core"][0] == 989e12 and "datasheet" in h200["source"]
 
 

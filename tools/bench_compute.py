@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT / "src"))
 import torch  # noqa: E402
 from torch.utils import benchmark  # noqa: E402
 
-from dotbook import compute, device, measure  # noqa: E402
+from dotbook import compute, device, measure, roofline  # noqa: E402
 
 BAR = 0.80
 REFERENCE_FILE = ROOT / "src" / "dotbook" / "references" / "compute.json"
@@ -113,7 +113,7 @@ def small_calls(repeats: int = 15) -> list[tuple[str, float, float, float]]:
     return out
 
 
-def harness_vs_timer(ceil: measure.Ceilings, dev: torch.device, rounds: int,
+def harness_vs_timer(ceil: roofline.Ceilings, dev: torch.device, rounds: int,
                      min_run_time: float) -> list[tuple[str, str, float, float, float]]:
     """(what, statistic, harness rate, Timer rate, fraction) for each matmul and the
     copy, for the best repeat (what the ceilings use) and for the median."""
@@ -183,13 +183,13 @@ def main() -> int:
     if args.small_only:
         return 0
 
-    ceil = measure.ceilings(dev, matmul_size=args.matmul_size, copy_numel=args.copy_numel,
+    ceil = roofline.ceilings(dev, matmul_size=args.matmul_size, copy_numel=args.copy_numel,
                             repeats=args.ceiling_repeats)
-    print("\n## Ceilings (dotbook.measure.ceilings): this software on this hardware")
+    print("\n## Ceilings (dotbook.roofline.ceilings): this software on this hardware")
     print(ceil)
     if dev.type == "cpu":
-        print(measure.cpu_peak())
-        print("libraries:", measure.libraries())
+        print(roofline.cpu_peak())
+        print("libraries:", roofline.libraries())
 
     print(f"\n## Harness vs torch.utils.benchmark, {args.rounds} interleaved rounds "
           f"(bar: harness >= {BAR:.0%} of Timer)")
@@ -216,7 +216,7 @@ def main() -> int:
 
     if args.record:
         stored = json.loads(REFERENCE_FILE.read_text())
-        stored["devices"][dev.type] = measure.reference_entry(
+        stored["devices"][dev.type] = roofline.reference_entry(
             name, ceil, rows, date=datetime.date.today().isoformat(), note=args.note)
         REFERENCE_FILE.write_text(dumps(stored), encoding="utf-8")
         print(f"recorded the {dev.type} reference in {REFERENCE_FILE.relative_to(ROOT)}")

@@ -45,7 +45,7 @@ from dotbook import _validate
 
 __all__ = ["best", "supports", "skipped", "placement", "seed", "describe", "generator",
            "timed", "Timing", "synchronize", "cpu_threads", "dtype_name", "resolve_device",
-           "check", "device_name", "fast_dtype", "MIN_BLOCK"]
+           "check", "device_name", "fast_dtype", "MIN_BLOCK", "machine_threads"]
 
 #: dtypes a device type cannot hold (MPS has no 64-bit floating point).
 _UNSUPPORTED = {"mps": frozenset({torch.float64, torch.complex128})}
@@ -478,6 +478,20 @@ def timed(fn: Callable[..., object], *args: object, repeats: int = 7, warmup: in
         spread = 0.0
     return Timing(median=statistics.median(times), spread=spread, times=tuple(times),
                   number=number)
+
+
+def machine_threads() -> int:
+    """The CPU threads this process may run on (its affinity; ``os.cpu_count()`` elsewhere).
+
+    Examples::
+
+        >>> machine_threads() >= 1
+        True
+    """
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
 
 
 @contextlib.contextmanager

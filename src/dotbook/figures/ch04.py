@@ -3,7 +3,7 @@
 Every figure draws *measurements*, never measures: the chapter times the
 reader's machine with :mod:`dotbook.compute` and passes the rows in; with no
 rows a figure shows the stored reference measurements
-(:func:`dotbook.measure.reference`), labelled as such. So the static face in
+(:func:`dotbook.roofline.reference`), labelled as such. So the static face in
 the HTML book shows the reference machine, and a kernel shows the reader's.
 
 - :func:`ladder_twin` — time of one dot product against n for every route
@@ -20,11 +20,12 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from dotbook import compute, measure, plots
+from dotbook import compute, plots, roofline
 from dotbook.compute import Fit
 from dotbook.explore import Figure, Param, Twin
 from dotbook.figures import register
-from dotbook.measure import Ceilings, Measurement
+from dotbook.measure import Measurement
+from dotbook.roofline import Ceilings
 
 __all__ = ["ROUTE_COLORS", "ladder_figure", "ladder_twin", "roofline_figure", "roofline_twin",
            "complexity_figure", "matrix_figure", "nearest"]
@@ -64,7 +65,7 @@ def nearest(n: float, sizes: Sequence[int]) -> int:
 
 
 def _reference_rows(device_type: str = "cpu") -> tuple[list[Measurement], str]:
-    ref = measure.reference(device_type)
+    ref = roofline.reference(device_type)
     return list(ref.rows), ref.label
 
 
@@ -197,7 +198,7 @@ def _roof(ceil: Ceilings, dtype: str) -> tuple[list[float], list[float]]:
 
 
 def _roofline_parts(ceil: Ceilings | None, rows: Sequence[Measurement] | None) -> dict[str, Any]:
-    ref = measure.reference("cpu")
+    ref = roofline.reference("cpu")
     if ref.ceilings is None:
         raise ValueError("no reference ceilings are stored; pass measured ceilings")
     sets = []  # (tag, ceilings, rows)
@@ -278,7 +279,7 @@ def roofline_twin(ceil: Ceilings | None = None,
     """Chapter 4's roofline: a slider for the side N of a float32 square matmul.
 
     Args:
-        ceil: the reader's :func:`dotbook.measure.ceilings` (default: references only).
+        ceil: the reader's :func:`dotbook.roofline.ceilings` (default: references only).
         rows: the reader's ladder rows, to place the dot product and W @ x.
     """
     parts = _roofline_parts(ceil, rows)
