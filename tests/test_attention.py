@@ -384,3 +384,17 @@ def test_missing_values_are_a_clear_error(route):
     q = torch.ones(2, 3)
     with pytest.raises(TypeError, match="v is None"):
         ROUTES[route](q, q, None)
+
+
+def test_counts_and_sizes_have_upper_bounds():
+    with pytest.raises(ValueError, match="at most"):
+        A.causal_mask(10**12, 3)
+    with pytest.raises(ValueError, match="at most"):
+        A.score_variance([4], 10**12)
+    with pytest.raises(ValueError, match="at most"):
+        A.saturation(10**9, scaled=True)
+    with pytest.raises(ValueError, match="at most"):
+        A.saturation_curves(16, queries=10**9)
+    q = torch.ones(2, 3)
+    with pytest.raises(ValueError, match="at most"):
+        A.chunked_attention(q, q, q, block=10**12)

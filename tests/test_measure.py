@@ -208,7 +208,7 @@ def test_libraries_and_specs_are_named():
 
 
 def test_memory_sized_requests_are_estimated_before_allocating(monkeypatch):
-    monkeypatch.setattr(measure, "_memory", lambda dev: 10**6)  # pretend: a 1 MB device
+    monkeypatch.setattr(device, "_memory", lambda dev: 10**6)  # pretend: a 1 MB device
     with pytest.raises(ValueError, match="would need about"):
         measure.measure("copy", 10**6)
     with pytest.raises(ValueError, match="naive attention at T = 4096 would need about"):

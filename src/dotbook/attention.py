@@ -197,8 +197,8 @@ def causal_mask(T_q: int, T_k: int, *, device: torch.device | str | None = None)
         tensor([[1, 0, 0],
                 [1, 1, 0]], dtype=torch.int32)
     """
-    T_q = _validate.integer(T_q, "T_q")
-    T_k = _validate.integer(T_k, "T_k")
+    T_q = _validate.integer(T_q, "T_q", at_most=10**6)
+    T_k = _validate.integer(T_k, "T_k", at_most=10**6)
     i = torch.arange(T_q, device=device).unsqueeze(-1)  # (T_q, 1)
     j = torch.arange(T_k, device=device)  # (T_k,)
     return j <= i  # (T_q, T_k)
@@ -522,7 +522,7 @@ def score_fourth_moment(d_k: int) -> float:
         >>> score_fourth_moment(1), score_fourth_moment(4)
         (9.0, 72.0)
     """
-    d_k = _validate.integer(d_k, "d_k")
+    d_k = _validate.integer(d_k, "d_k", at_most=10**12)
     return 3.0 * d_k * d_k + 6.0 * d_k
 
 
@@ -538,7 +538,7 @@ def variance_standard_error(d_k: int, samples: int) -> float:
         >>> round(variance_standard_error(1, 10_001), 4)
         0.0283
     """
-    samples = _validate.integer(samples, "samples", at_least=2)
+    samples = _validate.integer(samples, "samples", at_least=2, at_most=10**12)
     mu4, sigma2 = score_fourth_moment(d_k), float(d_k)
     return math.sqrt((mu4 - sigma2 * sigma2 * (samples - 3) / (samples - 1)) / samples)
 
@@ -593,8 +593,10 @@ def score_variance(d_ks: Sequence[int], samples: int = 10_000, *,
         True
     """
     where, dtype = _device.placement(device, dtype, generator)
-    samples = _validate.integer(samples, "samples", at_least=2)
-    widths = [_validate.integer(d, "d_k") for d in d_ks]
+    samples = _validate.integer(samples, "samples", at_least=2, at_most=10**8)
+    widths = [_validate.integer(d, "d_k", at_most=10**5) for d in d_ks]
+    if len(widths) > 1000:
+        raise ValueError(f"d_ks has {len(widths)} widths; pass at most 1000")
     if not widths:
         raise ValueError("d_ks is empty; pass widths such as [1, 4, 16, 64]")
     means, variances = [], []
@@ -655,9 +657,10 @@ def saturation(d_k: int, scaled: bool, T: int = 16, queries: int = 256, *,
         (True, True)
     """
     where, dtype = _device.placement(device, dtype, generator)
-    d_k = _validate.integer(d_k, "d_k")
-    T = _validate.integer(T, "T", at_least=2)
-    queries = _validate.integer(queries, "queries")
+    d_k = _validate.integer(d_k, "d_k", at_most=10**5)
+    T = _validate.integer(T, "T", at_least=2, at_most=10**5)
+    queries = _validate.integer(queries, "queries", at_most=10**6)
+    _device.check_fits(queries * T * d_k * dtype.itemsize, where, "saturation's draws")
     if not isinstance(scaled, bool):
         raise TypeError(f"scaled must be True or False, got {scaled!r}")
     q = torch.randn(queries, d_k, generator=generator, device=where, dtype=dtype)  # (Q, d_k)
@@ -690,9 +693,10 @@ def saturation_curves(d_max: int, T: int = 16, queries: int = 256, *,
         True
     """
     where, dtype = _device.placement(device, dtype, generator)
-    d_max = _validate.integer(d_max, "d_max")
-    T = _validate.integer(T, "T", at_least=2)
-    queries = _validate.integer(queries, "queries")
+    d_max = _validate.integer(d_max, "d_max", at_most=10**5)
+    T = _validate.integer(T, "T", at_least=2, at_most=10**5)
+    queries = _validate.integer(queries, "queries", at_most=10**6)
+    _device.check_fits(64 * queries * T * dtype.itemsize, where, "saturation_curves' slabs")
     q = torch.randn(queries, d_max, generator=generator, device=where, dtype=dtype)  # (Q, d)
     k = torch.randn(T, d_max, generator=generator, device=where, dtype=dtype)  # (T, d)
     out = {mode: {"max_weight": [], "entropy": [], "jacobian_norm": []}

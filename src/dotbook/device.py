@@ -45,7 +45,7 @@ from dotbook import _validate
 
 __all__ = ["best", "supports", "skipped", "placement", "seed", "describe", "generator",
            "timed", "Timing", "synchronize", "cpu_threads", "dtype_name", "resolve_device",
-           "check", "device_name", "fast_dtype", "MIN_BLOCK", "machine_threads"]
+           "check", "device_name", "fast_dtype", "MIN_BLOCK", "machine_threads", "check_fits"]
 
 #: dtypes a device type cannot hold (MPS has no 64-bit floating point).
 _UNSUPPORTED = {"mps": frozenset({torch.float64, torch.complex128})}
@@ -492,6 +492,36 @@ def machine_threads() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - macOS, Windows
         return os.cpu_count() or 1
+
+
+def _memory(dev: torch.device) -> int:
+    """Bytes the device can hold at most (physical RAM for the CPU)."""
+    if dev.type == "cuda":
+        return torch.cuda.get_device_properties(dev).total_memory
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        return 2**40
+
+
+def check_fits(nbytes: int, dev: torch.device | str, what: str) -> None:
+    """Refuse, before allocating, a request whose estimated ``nbytes`` exceed what ``dev`` holds.
+
+    The estimate comes from shape × dtype; the limit is the device's total memory
+    (physical RAM for the CPU), so an absurd request fails in microseconds.
+
+    Examples::
+
+        >>> check_fits(10**30, "cpu", "a huge buffer")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: a huge buffer would need about ... GB, but cpu holds ... GB; pass a smaller size
+    """
+    dev = torch.device(dev)
+    total = _memory(dev)
+    if nbytes > total:
+        raise ValueError(f"{what} would need about {nbytes / 1e9:,.3g} GB, but {dev.type} holds "
+                         f"{total / 1e9:,.3g} GB; pass a smaller size")
 
 
 @contextlib.contextmanager

@@ -49,24 +49,6 @@ __all__ = [
 _LABELS = {"loop": "Python loop", "generator": "sum over zip", "numpy": "numpy.dot"}
 
 
-def _memory(dev: torch.device) -> int:
-    """Bytes the device can hold at most (physical RAM for the CPU)."""
-    if dev.type == "cuda":
-        return torch.cuda.get_device_properties(dev).total_memory
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover
-        return 2**40
-
-
-def _fits(nbytes: int, dev: torch.device, what: str) -> None:
-    """Refuse, before allocating, a request that needs more bytes than ``dev`` holds."""
-    total = _memory(dev)
-    if nbytes > total:
-        raise ValueError(f"{what} would need about {nbytes / 1e9:,.3g} GB, but {dev.type} holds "
-                         f"{total / 1e9:,.3g} GB; pass a smaller size")
-
-
 @dataclass(frozen=True)
 class Measurement:
     """One timed operation, with the work it did and the rates that follow.
@@ -227,7 +209,7 @@ def measure(op: str, shape: int | Sequence[int], *, method: str = "torch",
         raise ValueError(f"method {method!r} runs in Python/NumPy on the CPU; pass "
                          f"device='cpu' (the ladder times it there) or method='torch'")
     flops, nbytes = work(op, shape, dtype)
-    _fits(nbytes, dev, f"{op} at shape {shape}")
+    _device.check_fits(nbytes, dev, f"{op} at shape {shape}")
     if method in ("loop", "generator") and math.prod(shape) > 10**8:
         raise ValueError(f"method {method!r} at shape {shape} would run the interpreter for "
                          f"minutes; keep n <= 10**8 for the Python routes")
@@ -572,7 +554,7 @@ def measure_at_scale(Ts: Sequence[int], *, batch: int = 1, heads: int = 2, d_k: 
     block = _validate.integer(block, "block", at_most=10**7)
     repeats = _validate.integer(repeats, "repeats", at_most=10**4)
     if "naive" in methods and widths:  # the (B, h, T, T) scores and their softmax, estimated
-        _fits(3 * batch * heads * max(widths) ** 2 * dtype.itemsize, where,
+        _device.check_fits(3 * batch * heads * max(widths) ** 2 * dtype.itemsize, where,
               f"naive attention at T = {max(widths)}")
     routes: dict[str, Callable[..., torch.Tensor]] = {
         "naive": scaled_dot_product_attention,
