@@ -19,6 +19,7 @@ from support import DEVICES_F64, F64, randn
 
 from dotbook import attention as A
 from dotbook import measure
+from dotbook import saturation as S
 
 close = torch.testing.assert_close
 TIGHT = {"rtol": 1e-10, "atol": 1e-12}
@@ -195,7 +196,7 @@ def test_errors_name_the_shapes():
 
 # ------------------------------------------------------------ why 1/sqrt(d_k)
 def test_score_variance_is_d_k_within_sampling_error():
-    r = A.score_variance([1, 4, 16, 64, 256], 8000, generator=torch.Generator().manual_seed(3))
+    r = S.score_variance([1, 4, 16, 64, 256], 8000, generator=torch.Generator().manual_seed(3))
     assert (r.z.abs() < 5).all(), r.z  # 5 standard errors: fails with probability ~1e-6
     assert (r.mean.abs() < 5 * torch.sqrt(r.d_k / r.samples)).all()
 
@@ -208,24 +209,24 @@ def test_fourth_moment_and_standard_error_by_simulation():
     dots = (q * k).sum(-1)  # (reps, N)
     m4 = dots.pow(4).mean()
     se_m4 = dots.pow(4).std() / math.sqrt(dots.numel())
-    assert abs(float(m4) - A.score_fourth_moment(d_k)) < 5 * float(se_m4)  # 3·16 + 24 = 72
+    assert abs(float(m4) - S.score_fourth_moment(d_k)) < 5 * float(se_m4)  # 3·16 + 24 = 72
     spread = float(dots.var(dim=1).std())  # the sample variance's own spread
-    assert spread == pytest.approx(A.variance_standard_error(d_k, N), rel=0.08)
+    assert spread == pytest.approx(S.variance_standard_error(d_k, N), rel=0.08)
 
 
 def test_softmax_jacobian_norm_matches_autograd():
     s = randn(6, seed=4) * 3
     p = torch.softmax(s, dim=0)
     J = torch.autograd.functional.jacobian(lambda x: torch.softmax(x, dim=0), s)
-    close(A.softmax_jacobian_norm(p), torch.linalg.matrix_norm(J))
-    close(A.entropy(p), -(p * p.log()).sum())
+    close(S.softmax_jacobian_norm(p), torch.linalg.matrix_norm(J))
+    close(S.entropy(p), -(p * p.log()).sum())
 
 
 def test_saturation_without_scaling():
     g = torch.Generator().manual_seed(0)
-    small = A.saturation(4, scaled=False, generator=g)
-    big = A.saturation(1024, scaled=False, generator=g)
-    big_scaled = A.saturation(1024, scaled=True, generator=g)
+    small = S.saturation(4, scaled=False, generator=g)
+    big = S.saturation(1024, scaled=False, generator=g)
+    big_scaled = S.saturation(1024, scaled=True, generator=g)
     assert big.max_weight > 0.9 and big.entropy < 0.3 and big.jacobian_norm < 0.1
     assert small.max_weight < big.max_weight
     # scaled, the scores have standard deviation about 1 at any d_k: far from one-hot
@@ -280,7 +281,7 @@ def test_toy_sentence_queries_find_what_they_look_for():
 
 def test_saturation_curves_equal_attention_on_truncated_vectors():
     d_max, T, Q = 100, 5, 7
-    curves = A.saturation_curves(d_max, T=T, queries=Q, generator=torch.Generator().manual_seed(1))
+    curves = S.saturation_curves(d_max, T=T, queries=Q, generator=torch.Generator().manual_seed(1))
     g = torch.Generator().manual_seed(1)
     q = torch.randn(Q, d_max, generator=g, dtype=F64)
     k = torch.randn(T, d_max, generator=g, dtype=F64)
@@ -288,8 +289,8 @@ def test_saturation_curves_equal_attention_on_truncated_vectors():
         for mode, scale in (("scaled", None), ("unscaled", 1.0)):
             p = A.attention_weights(q[:, :d], k[:, :d], scale=scale)  # (Q, T)
             close(curves[mode]["max_weight"][d - 1], p.amax(-1).mean())
-            close(curves[mode]["entropy"][d - 1], A.entropy(p).mean())
-            close(curves[mode]["jacobian_norm"][d - 1], A.softmax_jacobian_norm(p).mean())
+            close(curves[mode]["entropy"][d - 1], S.entropy(p).mean())
+            close(curves[mode]["jacobian_norm"][d - 1], S.softmax_jacobian_norm(p).mean())
 
 
 def test_ch07_figures_show_what_attention_computes():
@@ -316,7 +317,7 @@ def test_ch07_figures_show_what_attention_computes():
             want = [curves[mode][key][d_k - 1]
                     for key in ("max_weight", "entropy", "jacobian_norm")]
             assert got == pytest.approx(want, rel=1e-3)
-    r = A.score_variance([1, 4], 500, generator=torch.Generator().manual_seed(0))
+    r = S.score_variance([1, 4], 500, generator=torch.Generator().manual_seed(0))
     assert len(ch07.variance_figure(r)["data"]) == 3
     rows = [measure.ScaleRow(m, T, T * T * (3 if m == "naive" else 1), 1e-3 * T, 0.0)
             for T in (64, 128) for m in measure.SCALE_METHODS]
@@ -390,11 +391,11 @@ def test_counts_and_sizes_have_upper_bounds():
     with pytest.raises(ValueError, match="at most"):
         A.causal_mask(10**12, 3)
     with pytest.raises(ValueError, match="at most"):
-        A.score_variance([4], 10**12)
+        S.score_variance([4], 10**12)
     with pytest.raises(ValueError, match="at most"):
-        A.saturation(10**9, scaled=True)
+        S.saturation(10**9, scaled=True)
     with pytest.raises(ValueError, match="at most"):
-        A.saturation_curves(16, queries=10**9)
+        S.saturation_curves(16, queries=10**9)
     q = torch.ones(2, 3)
     with pytest.raises(ValueError, match="at most"):
         A.chunked_attention(q, q, q, block=10**12)

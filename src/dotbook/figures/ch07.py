@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from dotbook import attention, measure, plots
+from dotbook import attention, measure, plots, saturation
 from dotbook import device as _device
 from dotbook.explore import Figure, Param, Twin
 from dotbook.figures import register
@@ -126,14 +126,14 @@ def compatibility_twin() -> Twin:
 # ------------------------------------------------------------ why 1/sqrt(d_k)
 def scaling_curves(generator: torch.Generator | None = None) -> dict[str, dict[str, list[float]]]:
     """Mean largest weight, entropy / log T and Jacobian norm for every d_k = 1 … 1024,
-    scaled and not (:func:`dotbook.attention.saturation_curves`, drawn with ``generator``;
+    scaled and not (:func:`dotbook.saturation.saturation_curves`, drawn with ``generator``;
     default ``device.generator(7)``).
 
     Returns ``{"scaled": {...}, "unscaled": {...}}`` with plain lists under
     ``max_weight``, ``entropy`` (divided by log T) and ``jacobian_norm``; index d_k − 1.
     """
     g = _device.generator(7) if generator is None else generator
-    curves = attention.saturation_curves(_D_K_MAX, T=KEYS, queries=_QUERIES, generator=g,
+    curves = saturation.saturation_curves(_D_K_MAX, T=KEYS, queries=_QUERIES, generator=g,
                                          device=g.device)
     return {mode: {"max_weight": c["max_weight"].tolist(),
                    "entropy": (c["entropy"] / math.log(KEYS)).tolist(),
@@ -254,7 +254,7 @@ def scaling_twin(generator: torch.Generator | None = None) -> Twin:
 
 
 # ------------------------------------------------------------ static figures
-def variance_figure(result: attention.ScoreVariance) -> Figure:
+def variance_figure(result: saturation.ScoreVariance) -> Figure:
     """Measured Var(q·k) against d_k (log–log) with ±2 standard errors, the line
     Var = d_k of Vaswani et al. (2017, footnote 4), and Var(q·k/√d_k) = 1."""
     d = result.d_k.tolist()
