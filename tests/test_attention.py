@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from support import DEVICES_F64, F64, randn
 
 from dotbook import attention as A
+from dotbook import measure
+from dotbook import saturation as S
 
 close = torch.testing.assert_close
 TIGHT = {"rtol": 1e-10, "atol": 1e-12}
@@ -194,7 +196,7 @@ def test_errors_name_the_shapes():
 
 # ------------------------------------------------------------ why 1/sqrt(d_k)
 def test_score_variance_is_d_k_within_sampling_error():
-    r = A.score_variance([1, 4, 16, 64, 256], 8000, generator=torch.Generator().manual_seed(3))
+    r = S.score_variance([1, 4, 16, 64, 256], 8000, generator=torch.Generator().manual_seed(3))
     assert (r.z.abs() < 5).all(), r.z  # 5 standard errors: fails with probability ~1e-6
     assert (r.mean.abs() < 5 * torch.sqrt(r.d_k / r.samples)).all()
 
@@ -207,24 +209,24 @@ def test_fourth_moment_and_standard_error_by_simulation():
     dots = (q * k).sum(-1)  # (reps, N)
     m4 = dots.pow(4).mean()
     se_m4 = dots.pow(4).std() / math.sqrt(dots.numel())
-    assert abs(float(m4) - A.score_fourth_moment(d_k)) < 5 * float(se_m4)  # 3·16 + 24 = 72
+    assert abs(float(m4) - S.score_fourth_moment(d_k)) < 5 * float(se_m4)  # 3·16 + 24 = 72
     spread = float(dots.var(dim=1).std())  # the sample variance's own spread
-    assert spread == pytest.approx(A.variance_standard_error(d_k, N), rel=0.08)
+    assert spread == pytest.approx(S.variance_standard_error(d_k, N), rel=0.08)
 
 
 def test_softmax_jacobian_norm_matches_autograd():
     s = randn(6, seed=4) * 3
     p = torch.softmax(s, dim=0)
     J = torch.autograd.functional.jacobian(lambda x: torch.softmax(x, dim=0), s)
-    close(A.softmax_jacobian_norm(p), torch.linalg.matrix_norm(J))
-    close(A.entropy(p), -(p * p.log()).sum())
+    close(S.softmax_jacobian_norm(p), torch.linalg.matrix_norm(J))
+    close(S.entropy(p), -(p * p.log()).sum())
 
 
 def test_saturation_without_scaling():
     g = torch.Generator().manual_seed(0)
-    small = A.saturation(4, scaled=False, generator=g)
-    big = A.saturation(1024, scaled=False, generator=g)
-    big_scaled = A.saturation(1024, scaled=True, generator=g)
+    small = S.saturation(4, scaled=False, generator=g)
+    big = S.saturation(1024, scaled=False, generator=g)
+    big_scaled = S.saturation(1024, scaled=True, generator=g)
     assert big.max_weight > 0.9 and big.entropy < 0.3 and big.jacobian_norm < 0.1
     assert small.max_weight < big.max_weight
     # scaled, the scores have standard deviation about 1 at any d_k: far from one-hot
@@ -236,18 +238,35 @@ def test_saturation_without_scaling():
 def test_peak_bytes_sees_the_score_matrix_and_chunking_avoids_it():
     T, d = 512, 16
     q, k, v = (randn(1, T, d, seed=s, dtype=torch.float32) for s in range(3))
-    naive = A.peak_bytes(A.scaled_dot_product_attention, q, k, v)
-    chunked = A.peak_bytes(A.chunked_attention, q, k, v, block=64)
+    naive = measure.peak_bytes(A.scaled_dot_product_attention, q, k, v)
+    chunked = measure.peak_bytes(A.chunked_attention, q, k, v, block=64)
     one_matrix = T * T * 4
     assert naive >= one_matrix  # at least one (T, T) float32 matrix
     assert chunked < one_matrix / 2  # O(T·block): far below one score matrix
 
 
+def test_chunked_memory_is_linear_only_in_inference():
+    # with autograd, the saved blocks add up to the whole score matrix again (issue 19)
+    T, d = 512, 16
+    q, k, v = (randn(1, T, d, seed=s, dtype=torch.float32).requires_grad_() for s in range(3))
+    with_grad = measure.peak_bytes(A.chunked_attention, q, k, v, block=64)
+    with torch.no_grad():
+        inference = measure.peak_bytes(A.chunked_attention, q, k, v, block=64)
+    assert inference < T * T * 4 / 2 < T * T * 4 <= with_grad
+
+
+def test_peak_bytes_prints_nothing(capfd):
+    q = torch.ones(1, 8, 4)
+    measure.peak_bytes(A.scaled_dot_product_attention, q, q, q)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
 def test_max_length():
-    assert A.max_length(8.0, 80e9, heads=32) == 17677
-    assert A.max_length(4, 4 * 100**2) == 100
+    assert measure.max_length(8.0, 80e9, heads=32) == 17677
+    assert measure.max_length(4, 4 * 100**2) == 100
     with pytest.raises(ValueError):
-        A.max_length(0, 1e9)
+        measure.max_length(0, 1e9)
 
 
 # ------------------------------------------------------------ the toy sentence and the figures
@@ -262,7 +281,7 @@ def test_toy_sentence_queries_find_what_they_look_for():
 
 def test_saturation_curves_equal_attention_on_truncated_vectors():
     d_max, T, Q = 100, 5, 7
-    curves = A.saturation_curves(d_max, T=T, queries=Q, generator=torch.Generator().manual_seed(1))
+    curves = S.saturation_curves(d_max, T=T, queries=Q, generator=torch.Generator().manual_seed(1))
     g = torch.Generator().manual_seed(1)
     q = torch.randn(Q, d_max, generator=g, dtype=F64)
     k = torch.randn(T, d_max, generator=g, dtype=F64)
@@ -270,8 +289,8 @@ def test_saturation_curves_equal_attention_on_truncated_vectors():
         for mode, scale in (("scaled", None), ("unscaled", 1.0)):
             p = A.attention_weights(q[:, :d], k[:, :d], scale=scale)  # (Q, T)
             close(curves[mode]["max_weight"][d - 1], p.amax(-1).mean())
-            close(curves[mode]["entropy"][d - 1], A.entropy(p).mean())
-            close(curves[mode]["jacobian_norm"][d - 1], A.softmax_jacobian_norm(p).mean())
+            close(curves[mode]["entropy"][d - 1], S.entropy(p).mean())
+            close(curves[mode]["jacobian_norm"][d - 1], S.softmax_jacobian_norm(p).mean())
 
 
 def test_ch07_figures_show_what_attention_computes():
@@ -285,6 +304,9 @@ def test_ch07_figures_show_what_attention_computes():
     with pytest.raises(ValueError):
         ch07.compatibility_figure(7)
     curves = ch07.scaling_curves()
+    twin = ch07.scaling_twin(torch.Generator().manual_seed(7))  # = the default generator
+    assert twin.data(d_k=64, scaled=1)["layout"]["title"]["text"] == \
+        ch07.scaling_figure(64, 1)["layout"]["title"]["text"]
     for d_k in (1, 64, 1000):
         for on in (0, 1):
             f = ch07.scaling_figure(d_k, on)
@@ -295,8 +317,85 @@ def test_ch07_figures_show_what_attention_computes():
             want = [curves[mode][key][d_k - 1]
                     for key in ("max_weight", "entropy", "jacobian_norm")]
             assert got == pytest.approx(want, rel=1e-3)
-    r = A.score_variance([1, 4], 500, generator=torch.Generator().manual_seed(0))
+    r = S.score_variance([1, 4], 500, generator=torch.Generator().manual_seed(0))
     assert len(ch07.variance_figure(r)["data"]) == 3
-    rows = [A.ScaleRow(m, T, T * T * (3 if m == "naive" else 1), 1e-3 * T, 0.0)
-            for T in (64, 128) for m in A.METHODS]
+    rows = [measure.ScaleRow(m, T, T * T * (3 if m == "naive" else 1), 1e-3 * T, 0.0)
+            for T in (64, 128) for m in measure.SCALE_METHODS]
     assert len(ch07.scale_figure(rows, "cpu")["data"]) == 6
+
+
+# ------------------------------------------------------------ extreme inputs (issue 20)
+ROUTES = {
+    "naive": A.scaled_dot_product_attention,
+    "loop": A.scaled_dot_product_attention_loop,
+    "chunked": lambda q, k, v, **kw: A.chunked_attention(q, k, v, block=3, **kw),
+}
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_float16_with_huge_scores_matches_pytorch(route):
+    g = torch.Generator().manual_seed(0)
+    q = (300 * torch.randn(2, 5, 64, generator=g)).half()
+    k = (300 * torch.randn(2, 7, 64, generator=g)).half()
+    v = torch.randn(2, 7, 4, generator=g).half()
+    want = F.scaled_dot_product_attention(q, k, v)
+    got = ROUTES[route](q, k, v)
+    assert got.dtype == torch.float16 and torch.isfinite(got).all()
+    close(got, want, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_infinite_scores_share_the_weight_and_nothing_is_nan(route):
+    g = torch.Generator().manual_seed(1)
+    q, k = torch.randn(3, 4, generator=g, dtype=F64), torch.randn(5, 4, generator=g, dtype=F64)
+    v = torch.randn(5, 2, generator=g, dtype=F64)
+    out = ROUTES[route](q, k, v, scale=1e308)  # scores overflow to ±inf
+    assert torch.isfinite(out).all()
+    s = (q @ k.T) * 1e308
+    for i in range(3):
+        top = torch.isposinf(s[i])
+        want = v[top].mean(0) if top.any() else v[s[i].argmax()]
+        close(out[i], want)
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_the_extreme_input_rule(route):
+    inf = float("inf")
+    q = torch.ones(3, 1, dtype=F64)
+    k = torch.tensor([[1.0], [2.0], [3.0]], dtype=F64)
+    v = torch.tensor([[10.0], [20.0], [30.0]], dtype=F64)
+    bias = torch.tensor([[inf, 0.0, inf], [-inf, -inf, -inf], [inf, 0.0, 0.0]], dtype=F64)
+    out = ROUTES[route](q, k, v, mask=bias)
+    close(out, torch.tensor([[20.0], [0.0], [10.0]], dtype=F64))  # +inf share; masked row 0
+    nan_q = torch.tensor([[float("nan")]], dtype=F64)
+    assert torch.isnan(ROUTES[route](nan_q, k, v)).all()  # NaN in, NaN out
+
+
+def test_the_weights_follow_the_same_rule():
+    inf = float("inf")
+    q = torch.ones(2, 1, dtype=F64)
+    k = torch.ones(3, 1, dtype=F64)
+    bias = torch.tensor([[inf, 1.0, inf], [-inf, -inf, -inf]], dtype=F64)
+    close(A.attention_weights(q, k, mask=bias),
+          torch.tensor([[0.5, 0.0, 0.5], [0.0, 0.0, 0.0]], dtype=F64))
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_missing_values_are_a_clear_error(route):
+    q = torch.ones(2, 3)
+    with pytest.raises(TypeError, match="v is None"):
+        ROUTES[route](q, q, None)
+
+
+def test_counts_and_sizes_have_upper_bounds():
+    with pytest.raises(ValueError, match="at most"):
+        A.causal_mask(10**12, 3)
+    with pytest.raises(ValueError, match="at most"):
+        S.score_variance([4], 10**12)
+    with pytest.raises(ValueError, match="at most"):
+        S.saturation(10**9, scaled=True)
+    with pytest.raises(ValueError, match="at most"):
+        S.saturation_curves(16, queries=10**9)
+    q = torch.ones(2, 3)
+    with pytest.raises(ValueError, match="at most"):
+        A.chunked_attention(q, q, q, block=10**12)

@@ -89,17 +89,18 @@ def test_book_generator_lives_on_the_book_device_and_is_seeded(dev):
 
 
 # ------------------------------------------------------------ placement
-def test_placement_resolves_and_refuses():
+def test_placement_resolves_and_refuses(monkeypatch):
     g = device.generator(0)
     assert device.placement(None, torch.float64, None) == (torch.device("cpu"), torch.float64)
     assert device.placement(None, torch.float32, g) == (torch.device("cpu"), torch.float32)
     with pytest.raises(ValueError,
                        match=r"generator lives on cpu but device=meta.*book\.generator"):
         device.placement("meta", torch.float64, g)
-    with pytest.raises(TypeError, match="MPS has no torch.float64"):
-        device.placement("mps", torch.float64, None)
     with pytest.raises(TypeError, match="floating-point"):
         device.placement(None, torch.int32, None)
+    fake(monkeypatch, cuda=False, mps=True)  # an Apple GPU: it has no float64
+    with pytest.raises(TypeError, match="MPS has no torch.float64"):
+        device.placement("mps", torch.float64, None)
     with pytest.raises(TypeError, match="torch.Generator"):
         device.placement(None, torch.float64, 0)
 
@@ -107,7 +108,7 @@ def test_placement_resolves_and_refuses():
 # ------------------------------------------------------------ timing
 def test_timed_synchronises_before_and_after_every_repeat(monkeypatch):
     events = []
-    monkeypatch.setattr(device, "synchronize", lambda: events.append("sync"))
+    monkeypatch.setattr(device, "synchronize", lambda *a: events.append("sync"))
     t = device.timed(lambda x: events.append(x), "call", repeats=3, warmup=2, number=2)
     assert events == ["call"] * 2 + ["sync", "call", "call", "sync"] * 3
     assert len(t.times) == 3 and all(s >= 0 for s in t.times)
@@ -142,11 +143,57 @@ def test_synchronize_waits_for_mps(monkeypatch):
     assert calls == ["mps"]
 
 
+def test_timed_synchronises_only_the_device_under_test(monkeypatch):
+    events = []
+    monkeypatch.setattr(device, "synchronize", lambda *a: events.append(a))
+    device.timed(lambda: None, repeats=2, device="cpu")
+    device.timed(torch.dot, torch.ones(3), torch.ones(3), repeats=2)  # CPU tensors
+    assert events == []
+    device.timed(lambda: None, repeats=1, device="meta")
+    assert events == [(torch.device("meta"),)] * 2
+
+
+def test_timed_autorange_grows_the_block_until_it_lasts_long_enough():
+    t = device.timed(lambda: None, number=None, repeats=3, device="cpu")
+    assert t.number > 10 and len(t.times) == 3
+    assert t.median * t.number >= 0.5 * device.MIN_BLOCK
+    assert "call(s)" in str(t)
+
+
 def test_timed_refuses_bad_arguments():
     with pytest.raises(ValueError, match="repeats must be an int >= 1"):
         device.timed(lambda: None, repeats=0)
     with pytest.raises(TypeError, match="callable"):
         device.timed(3)
+    with pytest.raises(ValueError, match="at most"):
+        device.timed(lambda: None, repeats=10**12)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_placement_refuses_a_device_this_torch_does_not_have():
+    with pytest.raises(ValueError, match="cuda was asked for, but this torch has no CUDA; "
+                                         "use device.best()"):
+        device.placement("cuda", torch.float32, None)
+    with pytest.raises(ValueError, match="cuda was asked for"):
+        device.generator(0, "cuda")
+
+
+def test_mps_is_refused_clearly_where_there_is_none(monkeypatch):
+    fake(monkeypatch, cuda=False, mps=False)
+    with pytest.raises(ValueError, match="mps was asked for, but this torch has no MPS"):
+        device.placement("mps", torch.float32, None)
+
+
+def test_check_validates_device_and_dtype_at_the_boundary():
+    assert device.check("cpu", torch.float64) == (torch.device("cpu"), torch.float64)
+    assert device.check(None, torch.float32) == (None, torch.float32)
+    with pytest.raises(TypeError, match="floating-point"):
+        device.check("cpu", torch.int64)
+    assert device.check("cpu", torch.int64, floating=False)[1] == torch.int64
+    with pytest.raises(TypeError, match="torch dtype"):
+        device.check("cpu", "float32")
+    with pytest.raises(ValueError, match="not a device torch knows"):
+        device.check("tpu", torch.float32)
 
 
 # ------------------------------------------------------------ validation

@@ -4,8 +4,8 @@
     .venv/bin/python tools/bench_attention.py --device cuda    # a GPU (make gpu-check)
     .venv/bin/python tools/bench_attention.py --T 512 1024 --heads 4 --json out.json
 
-Every number is measured (dotbook.attention.measure_at_scale): peak memory by
-dotbook.attention.peak_bytes (torch.cuda.max_memory_allocated on CUDA, the
+Every number is measured (dotbook.measure.measure_at_scale): peak memory by
+dotbook.measure.peak_bytes (torch.cuda.max_memory_allocated on CUDA, the
 profiler's allocator trace on the CPU), time by dotbook.device.timed (median,
 synchronised). A method that runs out of memory at some T is reported as
 "out of memory" there and not tried at larger T. The closing lines give the
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import torch  # noqa: E402
 
-from dotbook import attention, device  # noqa: E402
+from dotbook import device, measure  # noqa: E402
 
 DEFAULT_T = {"cpu": (256, 512, 1024, 2048, 4096),
              "cuda": (1024, 2048, 4096, 8192, 16384, 32768, 65536)}
@@ -65,15 +65,15 @@ def main() -> int:
           f"{torch.get_num_threads()} CPU threads")
     print(f"{'T':>7}  {'method':8}  {'peak memory (MB)':>16}  {'time (ms)':>10}  "
           f"{'± IQR/2':>8}")
-    rows: list[attention.ScaleRow] = []
+    rows: list[measure.ScaleRow] = []
     failed: dict[str, int] = {}
     start = time.perf_counter()
     for T in sorted(Ts):
-        for method in attention.METHODS:
+        for method in measure.SCALE_METHODS:
             if method in failed:
                 continue
             try:
-                (row,) = attention.measure_at_scale(
+                (row,) = measure.measure_at_scale(
                     [T], batch=args.batch, heads=heads, d_k=args.d_k, block=args.block,
                     methods=[method], repeats=args.repeats, generator=device.generator(0, where),
                     device=where, dtype=dtype)
@@ -90,12 +90,12 @@ def main() -> int:
                   f"{row.spread / 2 * 1e3:8.2f}", flush=True)
     naive = [r for r in rows if r.method == "naive"]
     if len(naive) >= 2:
-        per = attention.bytes_per_score(rows, "naive", batch=args.batch, heads=heads)
+        per = measure.bytes_per_score(rows, "naive", batch=args.batch, heads=heads)
         print(f"naive: {per:.2f} bytes per score element ({per / dtype.itemsize:.2f} "
               f"{args.dtype} buffers of size T×T alive at the peak)")
         for budget in (80e9, 24e9):
             print(f"naive, 32 heads, batch 1: longest T in {budget / 1e9:.0f} GB = "
-                  f"{attention.max_length(per, budget, heads=32):,}")
+                  f"{measure.max_length(per, budget, heads=32):,}")
     print(f"({time.perf_counter() - start:.1f} s)")
     if args.json:
         args.json.write_text(json.dumps({

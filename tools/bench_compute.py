@@ -1,13 +1,17 @@
-"""Chapter 4's benchmark: the device's ceilings, the harness against torch.utils.benchmark,
-and the dot-product and matrix ladders, printed as tables.
+"""Chapter 4's benchmark: the device's ceilings, the harness against torch.utils.benchmark
+and timeit, and the dot-product and matrix ladders, printed as tables.
 
     python tools/bench_compute.py                      # the CPU
     python tools/bench_compute.py --device cuda        # a GPU (well under 5 minutes)
     python tools/bench_compute.py --device cuda --record --note "..."
                                                        # also store it as the reference
 
-The harness (:func:`dotbook.compute.measure`, built on :func:`dotbook.device.timed`)
-must measure the hardware, not itself: for a large matmul and a large copy its
+The harness (:func:`dotbook.measure.measure`, built on :func:`dotbook.device.timed`)
+must measure the hardware, not itself. For small calls (``numpy.dot`` and
+``torch.dot`` at n = 10 and 100, the Python loop at n = 100) it is compared with
+``timeit`` (best of 7 autoranged blocks, min statistic on both sides), and the
+old harness (one call per repeat, every accelerator synchronised around it) is
+timed beside it for the record. For a large matmul and a large copy its
 rate must reach at least 80 % of what ``torch.utils.benchmark`` measures for
 the same operation in the same run, with the same number of threads. The two
 are interleaved (harness, then Timer, five rounds of the same time budget
@@ -38,16 +42,16 @@ sys.path.insert(0, str(ROOT / "src"))
 import torch  # noqa: E402
 from torch.utils import benchmark  # noqa: E402
 
-from dotbook import compute  # noqa: E402
+from dotbook import compute, device, measure, roofline  # noqa: E402
 
 BAR = 0.80
 REFERENCE_FILE = ROOT / "src" / "dotbook" / "references" / "compute.json"
 #: Sizes per device type: (ladder sizes, loop_max, matvec sides, matmul sides).
 PLAN = {
-    "cpu": (compute.LADDER_SIZES, 10_000, compute.MATRIX_SIZES[0], compute.MATRIX_SIZES[1]),
+    "cpu": (measure.LADDER_SIZES, 10_000, measure.MATRIX_SIZES[0], measure.MATRIX_SIZES[1]),
     "cuda": ((10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000), 10_000,
              (64, 256, 1024, 4096, 16384), (16, 32, 64)),
-    "mps": (compute.LADDER_SIZES, 10_000, compute.MATRIX_SIZES[0], compute.MATRIX_SIZES[1]),
+    "mps": (measure.LADDER_SIZES, 10_000, measure.MATRIX_SIZES[0], measure.MATRIX_SIZES[1]),
 }
 
 
@@ -70,7 +74,46 @@ def timer_seconds(op: str, shape: tuple[int, ...], dev: torch.device, dtype: tor
     return t.median, min(t.times)
 
 
-def harness_vs_timer(ceil: compute.Ceilings, dev: torch.device, rounds: int,
+def old_timed(fn, *args, repeats: int = 7) -> float:
+    """The harness before the fix, kept only for the before/after report: one call per
+    repeat, with every accelerator's availability checked and synchronised around it."""
+    times = []
+    fn(*args)
+    for _ in range(repeats):
+        device.synchronize()
+        start = time.perf_counter()
+        fn(*args)
+        device.synchronize()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def small_calls(repeats: int = 15) -> list[tuple[str, float, float, float]]:
+    """(what, timeit, new harness, old harness) best seconds per call, for small calls."""
+    import timeit
+
+    import numpy as np
+
+    g = torch.Generator().manual_seed(0)
+    out = []
+    for what, method, n in (("numpy.dot", "numpy", 10), ("numpy.dot", "numpy", 100),
+                            ("torch.dot", "torch", 10), ("torch.dot", "torch", 100),
+                            ("Python loop", "loop", 100)):
+        a, b = torch.randn(n, generator=g), torch.randn(n, generator=g)
+        fn, args = compute._native(method, a, b)
+        timer = timeit.Timer("fn(x, y)", globals={"fn": fn, "x": args[0], "y": args[1]})
+        number, _ = timer.autorange()
+        ref = min(timer.repeat(repeat=repeats, number=number)) / number
+        new = measure.measure("dot", n, method=method, repeats=repeats, number=None,
+                              threads=1).best
+        with device.cpu_threads(1):
+            old = old_timed(fn, *args, repeats=repeats)
+        out.append((f"{what} n={n}", ref, new, old))
+    del np
+    return out
+
+
+def harness_vs_timer(ceil: roofline.Ceilings, dev: torch.device, rounds: int,
                      min_run_time: float) -> list[tuple[str, str, float, float, float]]:
     """(what, statistic, harness rate, Timer rate, fraction) for each matmul and the
     copy, for the best repeat (what the ceilings use) and for the median."""
@@ -81,7 +124,8 @@ def harness_vs_timer(ceil: compute.Ceilings, dev: torch.device, rounds: int,
         # the same time budget per round for both, so that both medians rest on as many calls
         repeats = max(m.repeats, math.ceil(min_run_time / m.seconds))
         for _ in range(rounds):
-            again = compute.measure(m.op, m.shape, device=dev, dtype=dtype, repeats=repeats)
+            again = measure.measure(m.op, m.shape, device=dev, dtype=dtype, repeats=repeats,
+                                    threads=m.threads)
             ours.append((again.seconds, again.best))
             theirs.append(timer_seconds(m.op, m.shape, dev, dtype, min_run_time))
         work = (m.flops if m.op == "matmul" else m.nbytes) / 1e9
@@ -105,6 +149,8 @@ def dumps(stored: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or mps")
+    parser.add_argument("--small-only", action="store_true",
+                        help="only the small-call comparison with timeit")
     parser.add_argument("--repeats", type=int, default=5, help="repeats of each ladder row")
     parser.add_argument("--ceiling-repeats", type=int, default=15,
                         help="repeats of each ceiling measurement (the best one counts)")
@@ -120,18 +166,30 @@ def main() -> int:
     args = parser.parse_args()
 
     try:
-        dev = compute.resolve_device(args.device)
+        dev = device.resolve_device(args.device)
     except ValueError as error:
         print(f"bench_compute: {error}", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    name = compute.device_name(dev)
+    name = device.device_name(dev)
     print(f"# Chapter 4 benchmark on {dev.type}: {name}; torch {torch.__version__}")
 
-    ceil = compute.ceilings(dev, matmul_size=args.matmul_size, copy_numel=args.copy_numel,
+    print("\n## Small calls: harness against timeit (best per call; error = harness/timeit - 1)")
+    print(f"{'call':18} {'timeit':>10} {'harness':>10} {'error':>8} {'old harness':>12} "
+          f"{'old error':>9}")
+    for what, ref, new, old in small_calls():
+        print(f"{what:18} {ref * 1e6:8.3f}µs {new * 1e6:8.3f}µs {new / ref - 1:8.1%} "
+              f"{old * 1e6:10.3f}µs {old / ref - 1:9.1%}")
+    if args.small_only:
+        return 0
+
+    ceil = roofline.ceilings(dev, matmul_size=args.matmul_size, copy_numel=args.copy_numel,
                             repeats=args.ceiling_repeats)
-    print("\n## Ceilings (dotbook.compute.ceilings)")
+    print("\n## Ceilings (dotbook.roofline.ceilings): this software on this hardware")
     print(ceil)
+    if dev.type == "cpu":
+        print(roofline.cpu_peak())
+        print("libraries:", roofline.libraries())
 
     print(f"\n## Harness vs torch.utils.benchmark, {args.rounds} interleaved rounds "
           f"(bar: harness >= {BAR:.0%} of Timer)")
@@ -151,14 +209,14 @@ def main() -> int:
 
     sizes, loop_max, mv, mm = PLAN[dev.type]
     print("\n## Dot-product ladder (time, rates; speed-up over the Python loop)")
-    rows = compute.ladder(sizes, device=dev, loop_max=loop_max, repeats=args.repeats)
-    rows += compute.matrix_ladder(mv, mm, device=dev, repeats=args.repeats)
-    print(compute.table(rows))
+    rows = measure.ladder(sizes, device=dev, loop_max=loop_max, repeats=args.repeats)
+    rows += measure.matrix_ladder(mv, mm, device=dev, repeats=args.repeats)
+    print(measure.table(rows))
     print(f"\n(total {time.perf_counter() - start:.1f} s)")
 
     if args.record:
         stored = json.loads(REFERENCE_FILE.read_text())
-        stored["devices"][dev.type] = compute.reference_entry(
+        stored["devices"][dev.type] = roofline.reference_entry(
             name, ceil, rows, date=datetime.date.today().isoformat(), note=args.note)
         REFERENCE_FILE.write_text(dumps(stored), encoding="utf-8")
         print(f"recorded the {dev.type} reference in {REFERENCE_FILE.relative_to(ROOT)}")

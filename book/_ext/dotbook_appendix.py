@@ -12,7 +12,7 @@
 ``{reference-measurements}``
     Chapter 4's stored reference measurements
     (``src/dotbook/references/compute.json``, read through
-    :func:`dotbook.compute.reference`): the roofline ceilings and the
+    :func:`dotbook.roofline.reference`): the roofline ceilings and the
     dot-product ladder of every device in the file. The page is re-read when
     that file changes.
 
@@ -193,21 +193,21 @@ class ReferenceMeasurements(SphinxDirective):
     has_content = False
 
     def run(self) -> list[nodes.Node]:
-        from dotbook import compute
+        from dotbook import roofline
 
-        data_file = Path(compute.__file__).parent / "references" / "compute.json"
+        data_file = Path(roofline.__file__).parent / "references" / "compute.json"
         self.env.note_dependency(str(data_file))
-        stored = compute.references()
+        stored = roofline.references()
         out: list[nodes.Node] = [nodes.paragraph("", stored.get("about", ""))]
         summary = []
         for device_type in sorted(stored["devices"]):
-            ref = compute.reference(device_type)
+            ref = roofline.reference(device_type)
             summary.append([device_type, ref.name, ref.status, ref.date or "–", ref.torch or "–",
                             ref.ceilings.summary() if ref.ceilings else "–"])
         out.append(_table(["device", "machine", "status", "date", "torch", "ceilings"], summary,
                           widths=[6, 16, 10, 10, 12, 40]))
         for device_type in sorted(stored["devices"]):
-            ref = compute.reference(device_type)
+            ref = roofline.reference(device_type)
             out.append(nodes.paragraph("", f"{ref.label}. {ref.note}"))
             dots = [m for m in ref.rows if m.op == "dot"]
             if not dots:

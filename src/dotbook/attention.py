@@ -26,8 +26,19 @@ Conventions, identical to :func:`torch.nn.functional.scaled_dot_product_attentio
 - a query whose every key is masked (a *fully masked row*) gets weights of 0
   and an output of 0, never NaN. The formula itself would give 0/0, and so
   would the reference code in PyTorch's documentation; PyTorch itself returns
-  0 since version 2.5 (a "safe softmax", pytorch/pytorch pull request 131060,
-  not mentioned in its documentation), and this module matches it.
+  0 since version 2.5 (pytorch/pytorch#133882, which made the math path's
+  "safe softmax" of #131060 the rule), and this module matches it;
+- **extreme scores** follow the book's one rule (shared with
+  :func:`dotbook.precision.softmax`): a row's weight splits equally among its
+  ``+inf`` scores (the limit as those scores grow together), so a score of
+  ``+inf`` takes all the weight and the output is the mean of its values; NaN
+  in gives NaN out; no route ever computes ``inf - inf``. Scores are formed as
+  ``(Q Kᵀ)·s``, never ``(s·Q) Kᵀ``, so a huge ``scale`` cannot overflow ``Q``
+  into ``inf · 0``;
+- float16 and bfloat16 inputs are computed in float32 and the result rounded
+  back, as PyTorch's own kernels do: ``q, k = 300·randn`` in float16 has scores
+  beyond float16's range (65,504), and the result still matches
+  :func:`torch.nn.functional.scaled_dot_product_attention`.
 
 Unlike PyTorch, ``causal`` and ``mask`` may be combined (PyTorch refuses): a key
 is visible when both allow it.
@@ -39,16 +50,14 @@ Names (the package's naming rule): :func:`scaled_dot_product_attention` is the
 vectorised *definition*, the ``_naive`` twin of the rule, kept under the name
 PyTorch uses for the same operation; :func:`scaled_dot_product_attention_loop`
 is the Python-loop reference; :func:`chunked_attention` is the memory-frugal
-route all three are tested against.
+route all three are tested against. Why the scores are divided by √d_k is
+measured in :mod:`dotbook.saturation`; the memory of the routes by
+:func:`dotbook.measure.measure_at_scale` (Chapter 7's "at scale" section).
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -63,21 +72,6 @@ __all__ = [
     "scaled_dot_product_attention",
     "scaled_dot_product_attention_loop",
     "chunked_attention",
-    "softmax_jacobian_norm",
-    "entropy",
-    "ScoreVariance",
-    "score_variance",
-    "score_fourth_moment",
-    "variance_standard_error",
-    "Saturation",
-    "saturation",
-    "saturation_curves",
-    "peak_bytes",
-    "max_length",
-    "ScaleRow",
-    "METHODS",
-    "measure_at_scale",
-    "bytes_per_score",
     "Toy",
     "toy_sentence",
 ]
@@ -123,6 +117,24 @@ def _qkv(q: object, k: object, v: object | None = None
             f"{tuple(k.shape[:-1])}"
         )
     return q, k, v
+
+
+def _need_v(v: object) -> None:
+    if v is None:
+        raise TypeError("v is None; attention averages values, so pass v of shape "
+                        "(*, T_k, d_v) (to get only the weights, call attention_weights(q, k))")
+
+
+def _wide(*xs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """16-bit tensors widened to float32 (PyTorch's kernels accumulate there too)."""
+    return tuple(x.float() if x.dtype.itemsize < 4 else x for x in xs)
+
+
+def _wide_mask(mask: torch.Tensor | None) -> torch.Tensor | None:
+    """An additive 16-bit mask widened like the scores (a bool mask stays bool)."""
+    if mask is None or mask.dtype == torch.bool:
+        return mask
+    return _wide(mask)[0]
 
 
 def _scale(scale: object, d_k: int) -> float:
@@ -176,8 +188,8 @@ def causal_mask(T_q: int, T_k: int, *, device: torch.device | str | None = None)
         tensor([[1, 0, 0],
                 [1, 1, 0]], dtype=torch.int32)
     """
-    T_q = _validate.integer(T_q, "T_q")
-    T_k = _validate.integer(T_k, "T_k")
+    T_q = _validate.integer(T_q, "T_q", at_most=10**6)
+    T_k = _validate.integer(T_k, "T_k", at_most=10**6)
     i = torch.arange(T_q, device=device).unsqueeze(-1)  # (T_q, 1)
     j = torch.arange(T_k, device=device)  # (T_k,)
     return j <= i  # (T_q, T_k)
@@ -238,10 +250,14 @@ def scores(q: torch.Tensor, k: torch.Tensor, scale: float | None = None) -> torc
 
 
 def _softmax_rows(s: torch.Tensor) -> torch.Tensor:
-    """Max-shifted softmax over the last dimension; a row of all -inf gives zeros."""
-    m = s.amax(dim=-1, keepdim=True)  # (*, T_q, 1)
-    m = torch.where(torch.isneginf(m), torch.zeros_like(m), m)  # fully masked row: shift by 0
-    e = torch.exp(s - m)  # (*, T_q, T_k); exp(-inf) = 0
+    """Max-shifted softmax over the last dimension, by the book's rule for extreme rows:
+    all -inf gives zeros, +inf entries share the weight equally, NaN gives NaN."""
+    m = s.amax(dim=-1, keepdim=True)  # (*, T_q, 1); NaN if the row holds one
+    shift = torch.where(torch.isfinite(m), m, torch.zeros_like(m))  # never inf - inf
+    e = torch.exp(s - shift)  # (*, T_q, T_k); exp(-inf) = 0
+    top = torch.isposinf(m)  # rows with a +inf score: the limit puts all weight there
+    if top.any():
+        e = torch.where(top, torch.isposinf(s).to(s.dtype), e)
     total = e.sum(dim=-1, keepdim=True)  # (*, T_q, 1)
     return e / torch.where(total == 0, torch.ones_like(total), total)
 
@@ -272,11 +288,13 @@ def attention_weights(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | Non
     """
     q, k, _ = _qkv(q, k)
     mask = _mask(mask, q, k)
-    s = scores(q, k, scale)  # (*, T_q, T_k)
-    bias = _bias(mask, _checked_bool(causal), q, k)
+    causal = _checked_bool(causal)
+    qw, kw = _wide(q, k)
+    s = scores(qw, kw, scale)  # (*, T_q, T_k), in float32 at least
+    bias = _bias(_wide_mask(mask), causal, qw, kw)
     if bias is not None:
         s = s + bias  # broadcasts (..., T_q, T_k)
-    return _softmax_rows(s)
+    return _softmax_rows(s).to(q.dtype)
 
 
 def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
@@ -304,8 +322,11 @@ def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tens
         >>> scaled_dot_product_attention(q, k, v)  # equal scores: the mean of the values
         tensor([[3.]])
     """
+    _need_v(v)
     q, k, v = _qkv(q, k, v)
-    return attention_weights(q, k, mask, causal, scale) @ v  # (*, T_q, d_v)
+    mask = _wide_mask(_mask(mask, q, k))
+    qw, kw, vw = _wide(q, k, v)
+    return (attention_weights(qw, kw, mask, causal, scale) @ vw).to(q.dtype)  # (*, T_q, d_v)
 
 
 def scaled_dot_product_attention_loop(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
@@ -325,8 +346,10 @@ def scaled_dot_product_attention_loop(q: torch.Tensor, k: torch.Tensor, v: torch
         >>> scaled_dot_product_attention_loop(q, k, v, scale=math.log(3.0))
         tensor([[0.7500]])
     """
-    q, k, v = _qkv(q, k, v)
-    mask = _mask(mask, q, k)
+    _need_v(v)
+    q0, (q, k, v) = q, _qkv(q, k, v)
+    mask = _wide_mask(_mask(mask, q, k))
+    q, k, v = _wide(q, k, v)
     s = _scale(scale, q.shape[-1])
     bias = _bias(mask, _checked_bool(causal), q, k)
     T_q, T_k = q.shape[-2], k.shape[-2]
@@ -340,15 +363,21 @@ def scaled_dot_product_attention_loop(q: torch.Tensor, k: torch.Tensor, v: torch
     out = torch.zeros(qs.shape[0], T_q, v.shape[-1], dtype=q.dtype, device=q.device)
     for b in range(qs.shape[0]):
         for i in range(T_q):
-            row = [s * torch.dot(qs[b, i], ks[b, j]) + bias[b, i, j] for j in range(T_k)]
+            row = [torch.dot(qs[b, i], ks[b, j]) * s + bias[b, i, j] for j in range(T_k)]
+            if any(bool(torch.isnan(x)) for x in row):
+                out[b, i] = float("nan")  # NaN in, NaN out
+                continue
             top = max(float(x) for x in row)
             if top == float("-inf"):
                 continue  # fully masked row: output 0
-            e = [torch.exp(x - top) for x in row]
+            if top == float("inf"):  # the +inf scores share the weight equally
+                e = [(x == top).to(q.dtype) for x in row]
+            else:
+                e = [torch.exp(x - top) for x in row]
             total = sum(e)
             for j in range(T_k):
                 out[b, i] += (e[j] / total) * vs[b, j]
-    return out.reshape(lead + (T_q, v.shape[-1]))  # (*, T_q, d_v)
+    return out.reshape(lead + (T_q, v.shape[-1])).to(q0.dtype)  # (*, T_q, d_v)
 
 
 # ------------------------------------------------------------ at scale
@@ -373,6 +402,13 @@ def chunked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block: 
     instead of the O(T²) of the score matrix. The causal mask is built per
     block from indices, never as a (T_q, T_k) matrix.
 
+    That bound holds **in inference** (``torch.no_grad()``, or inputs that do
+    not require grad). Under autograd every block's scores and weights are
+    saved for the backward pass, so the memory is O(T²) again, about what the
+    naive route needs (FlashAttention avoids this with a backward pass that
+    keeps only each row's log-sum-exp and recomputes the blocks; this module
+    does not implement one).
+
     Args:
         q, k, v: as in :func:`scaled_dot_product_attention`.
         block: keys per block, an int >= 1.
@@ -389,9 +425,11 @@ def chunked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block: 
         ...                scaled_dot_product_attention(q, k, v, causal=True))
         True
     """
-    q, k, v = _qkv(q, k, v)
-    mask = _mask(mask, q, k)
-    block = _validate.integer(block, "block")
+    _need_v(v)
+    q0, (q, k, v) = q, _qkv(q, k, v)
+    mask = _wide_mask(_mask(mask, q, k))
+    q, k, v = _wide(q, k, v)
+    block = _validate.integer(block, "block", at_most=10**9)
     causal = _checked_bool(causal)
     s = _scale(scale, q.shape[-1])
     T_k = k.shape[-2]
@@ -400,7 +438,6 @@ def chunked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block: 
     total = torch.zeros(stats, dtype=q.dtype, device=q.device)  # running sum of exp
     out = torch.zeros(tuple(q.shape[:-1]) + (v.shape[-1],), dtype=q.dtype,
                       device=q.device)  # (*, T_q, d_v)
-    qs = q * s  # (*, T_q, d_k): scale once, not every block
     # Without autograd, work on each block's scores in place: one (*, T_q, block)
     # buffer at a time. With autograd, keep the out-of-place ops it needs.
     in_place = not (torch.is_grad_enabled() and any(x.requires_grad for x in (q, k, v)))
@@ -408,441 +445,24 @@ def chunked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block: 
         cols = slice(start, min(start + block, T_k))
         if causal and start > q.shape[-2] - 1:
             break  # every later key is in the future of every query
-        sb = qs @ k[..., cols, :].transpose(-2, -1)  # (*, T_q, block)
+        sb = q @ k[..., cols, :].transpose(-2, -1)  # (*, T_q, block)
+        sb = sb.mul_(s) if in_place else sb * s  # (QKᵀ)·s: a huge s cannot make inf·0
         bias = _bias(mask, causal, q, k, cols)
         if bias is not None:
             sb = sb.add_(bias) if in_place else sb + bias  # bias broadcasts to sb
-        m_new = torch.maximum(m, sb.amax(dim=-1, keepdim=True))  # (*, T_q, 1)
-        shift = torch.where(torch.isneginf(m_new), torch.zeros_like(m_new), m_new)
+        m_new = torch.maximum(m, sb.amax(dim=-1, keepdim=True))  # (*, T_q, 1); NaN stays
+        top = torch.isposinf(m_new)  # rows that have met a +inf score
+        hits = torch.isposinf(sb) if bool(top.any()) else None  # (*, T_q, block)
+        shift = torch.where(torch.isfinite(m_new), m_new, torch.zeros_like(m_new))
         correction = torch.exp(m - shift)  # rescales what was summed under the old max
         p = sb.sub_(shift).exp_() if in_place else torch.exp(sb - shift)  # (*, T_q, block)
+        if hits is not None:  # +inf rows: count the +inf scores (old ones kept if m was +inf)
+            correction = torch.where(top, torch.isposinf(m).to(q.dtype), correction)
+            p = torch.where(top, hits.to(q.dtype), p)
         total = total * correction + p.sum(dim=-1, keepdim=True)
         out = out * correction + p @ v[..., cols, :]  # (*, T_q, d_v)
         m = m_new
-    return out / torch.where(total == 0, torch.ones_like(total), total)
-
-
-# ------------------------------------------------------------ why 1/sqrt(d_k)
-def entropy(p: torch.Tensor) -> torch.Tensor:
-    r"""Shannon entropy :math:`H(p) = -\sum_j p_j \log p_j` (nats) of each row; 0·log 0 = 0.
-
-    Shape:
-        p (*, T) → (*).
-
-    Examples::
-
-        >>> entropy(torch.tensor([[0.5, 0.5], [1.0, 0.0]]))
-        tensor([0.6931, 0.0000])
-    """
-    p = _validate.batched(p, "p")
-    return torch.special.entr(p).sum(dim=-1)  # entr(x) = -x log x, entr(0) = 0
-
-
-def softmax_jacobian_norm(p: torch.Tensor) -> torch.Tensor:
-    r"""Frobenius norm of the softmax Jacobian :math:`J = \operatorname{diag}(p) - pp^\top`.
-
-    :math:`\lVert J\rVert_F^2 = \sum_j p_j^2 - 2\sum_j p_j^3 + (\sum_j p_j^2)^2`: how much
-    the weights move when the scores move. It is 0 at a one-hot ``p``
-    (a saturated softmax passes no gradient back to its scores).
-
-    Shape:
-        p (*, T) → (*).
-
-    Examples::
-
-        >>> softmax_jacobian_norm(torch.tensor([[1.0, 0.0], [0.5, 0.5]]))
-        tensor([0.0000, 0.5000])
-    """
-    p = _validate.batched(p, "p")
-    p2 = (p * p).sum(dim=-1)
-    p3 = (p * p * p).sum(dim=-1)
-    return (p2 - 2 * p3 + p2 * p2).clamp_min(0).sqrt()
-
-
-def score_fourth_moment(d_k: int) -> float:
-    r""":math:`E[(q\cdot k)^4] = 3d_k^2 + 6d_k` for iid standard normal components.
-
-    With :math:`X_i = q_i k_i`: :math:`E[X_i^2] = 1`, :math:`E[X_i^4] = E[q_i^4]E[k_i^4] = 9`,
-    so :math:`E[(\sum X_i)^4] = 9d_k + 3d_k(d_k - 1)`.
-
-    Examples::
-
-        >>> score_fourth_moment(1), score_fourth_moment(4)
-        (9.0, 72.0)
-    """
-    d_k = _validate.integer(d_k, "d_k")
-    return 3.0 * d_k * d_k + 6.0 * d_k
-
-
-def variance_standard_error(d_k: int, samples: int) -> float:
-    r"""Standard error of the unbiased sample variance of N draws of q·k (Gaussian components).
-
-    :math:`\operatorname{Var}(s^2) = \big(\mu_4 - \sigma^4\tfrac{N-3}{N-1}\big)/N`
-    with :math:`\sigma^2 = d_k` and :math:`\mu_4 = 3d_k^2 + 6d_k`; for large N
-    this is :math:`\approx (2d_k^2 + 6d_k)/N`.
-
-    Examples::
-
-        >>> round(variance_standard_error(1, 10_001), 4)
-        0.0283
-    """
-    samples = _validate.integer(samples, "samples", at_least=2)
-    mu4, sigma2 = score_fourth_moment(d_k), float(d_k)
-    return math.sqrt((mu4 - sigma2 * sigma2 * (samples - 3) / (samples - 1)) / samples)
-
-
-@dataclass(frozen=True)
-class ScoreVariance:
-    """What :func:`score_variance` measured, one entry per d_k (float64 CPU tensors).
-
-    Attributes:
-        d_k: the widths.
-        mean: sample mean of q·k (theory: 0).
-        variance: unbiased sample variance of q·k (theory: d_k).
-        standard_error: the standard error of ``variance`` under the theory.
-        samples: N, draws per width.
-    """
-
-    d_k: torch.Tensor
-    mean: torch.Tensor
-    variance: torch.Tensor
-    standard_error: torch.Tensor
-    samples: int
-
-    @property
-    def z(self) -> torch.Tensor:
-        """(variance − d_k) / standard error: within a few units when the theory holds."""
-        return (self.variance - self.d_k) / self.standard_error
-
-
-def score_variance(d_ks: Sequence[int], samples: int = 10_000, *,
-                   generator: torch.Generator | None = None,
-                   device: torch.device | str | None = None,
-                   dtype: torch.dtype = torch.float64) -> ScoreVariance:
-    r"""Measure mean and variance of :math:`q\cdot k` for :math:`q, k \sim N(0, I_{d_k})`.
-
-    Vaswani et al. (2017, footnote 4): with independent zero-mean,
-    unit-variance components, :math:`q\cdot k` has mean 0 and variance
-    :math:`d_k`, so its typical size grows like :math:`\sqrt{d_k}`; dividing by
-    :math:`\sqrt{d_k}` brings the variance back to 1.
-
-    Args:
-        d_ks: the widths to measure, each >= 1.
-        samples: draws of (q, k) per width, >= 2.
-        generator, device, dtype: where to draw (see :func:`dotbook.device.placement`).
-
-    Returns:
-        a :class:`ScoreVariance`.
-
-    Examples::
-
-        >>> r = score_variance([1, 64], 4000, generator=torch.Generator().manual_seed(0))
-        >>> bool((r.z.abs() < 5).all())
-        True
-    """
-    where, dtype = _device.placement(device, dtype, generator)
-    samples = _validate.integer(samples, "samples", at_least=2)
-    widths = [_validate.integer(d, "d_k") for d in d_ks]
-    if not widths:
-        raise ValueError("d_ks is empty; pass widths such as [1, 4, 16, 64]")
-    means, variances = [], []
-    for d_k in widths:
-        rows = max(1, min(samples, 2**20 // d_k))  # draw at most ~1M numbers at a time
-        dots = []
-        for start in range(0, samples, rows):
-            n = min(rows, samples - start)
-            q = torch.randn(n, d_k, generator=generator, device=where, dtype=dtype)  # (n, d_k)
-            k = torch.randn(n, d_k, generator=generator, device=where, dtype=dtype)  # (n, d_k)
-            dots.append((q * k).sum(dim=-1))  # (n,)
-        x = torch.cat(dots).double().cpu()  # (samples,)
-        means.append(float(x.mean()))
-        variances.append(float(x.var(unbiased=True)))
-    f64 = dict(dtype=torch.float64)
-    return ScoreVariance(
-        d_k=torch.tensor(widths, **f64), mean=torch.tensor(means, **f64),
-        variance=torch.tensor(variances, **f64),
-        standard_error=torch.tensor([variance_standard_error(d, samples) for d in widths], **f64),
-        samples=samples)
-
-
-@dataclass(frozen=True)
-class Saturation:
-    """Softmax statistics of random attention rows, averaged over queries (floats).
-
-    Attributes:
-        max_weight: mean of the largest weight per row (1/T is uniform, 1 is one-hot).
-        entropy: mean entropy per row, in nats (log T is uniform, 0 is one-hot).
-        jacobian_norm: mean Frobenius norm of the softmax Jacobian per row.
-        T: keys per row.
-    """
-
-    max_weight: float
-    entropy: float
-    jacobian_norm: float
-    T: int
-
-
-def saturation(d_k: int, scaled: bool, T: int = 16, queries: int = 256, *,
-               generator: torch.Generator | None = None,
-               device: torch.device | str | None = None,
-               dtype: torch.dtype = torch.float64) -> Saturation:
-    r"""How peaked softmax rows get for random q, k with N(0, 1) components, scaled or not.
-
-    Draws ``queries`` queries and T keys of width d_k, scores them with
-    :math:`q\cdot k/\sqrt{d_k}` (``scaled``) or :math:`q\cdot k`, and averages
-    the row statistics. Unscaled scores have standard deviation
-    :math:`\sqrt{d_k}`, so for large d_k the softmax saturates: the largest
-    weight → 1, the entropy → 0 and the Jacobian norm → 0 (vanishing gradients).
-
-    Examples::
-
-        >>> g = torch.Generator().manual_seed(0)
-        >>> a = saturation(256, scaled=False, generator=g)
-        >>> b = saturation(256, scaled=True, generator=g)
-        >>> a.max_weight > b.max_weight, a.jacobian_norm < b.jacobian_norm
-        (True, True)
-    """
-    where, dtype = _device.placement(device, dtype, generator)
-    d_k = _validate.integer(d_k, "d_k")
-    T = _validate.integer(T, "T", at_least=2)
-    queries = _validate.integer(queries, "queries")
-    if not isinstance(scaled, bool):
-        raise TypeError(f"scaled must be True or False, got {scaled!r}")
-    q = torch.randn(queries, d_k, generator=generator, device=where, dtype=dtype)  # (Q, d_k)
-    k = torch.randn(T, d_k, generator=generator, device=where, dtype=dtype)  # (T, d_k)
-    p = attention_weights(q, k, scale=None if scaled else 1.0)  # (Q, T)
-    return Saturation(max_weight=float(p.amax(dim=-1).mean()), entropy=float(entropy(p).mean()),
-                      jacobian_norm=float(softmax_jacobian_norm(p).mean()), T=T)
-
-
-def saturation_curves(d_max: int, T: int = 16, queries: int = 256, *,
-                      generator: torch.Generator | None = None,
-                      device: torch.device | str | None = None,
-                      dtype: torch.dtype = torch.float64) -> dict[str, dict[str, torch.Tensor]]:
-    r"""The statistics of :func:`saturation` for every d_k = 1 … d_max from one draw.
-
-    One query matrix (queries, d_max) and one key matrix (T, d_max) are drawn;
-    the scores at width d_k use their first d_k coordinates (running sums of
-    :math:`q_c k_c`), so neighbouring widths share their randomness and the
-    curves are smooth. Work is done in slabs of 64 widths.
-
-    Returns:
-        ``{"scaled": stats, "unscaled": stats}``, each a dict of float64 CPU
-        tensors of shape (d_max,): ``max_weight``, ``entropy`` (nats) and
-        ``jacobian_norm``, averaged over the queries; index ``d_k - 1``.
-
-    Examples::
-
-        >>> c = saturation_curves(256, generator=torch.Generator().manual_seed(0))
-        >>> bool(c["unscaled"]["max_weight"][-1] > 0.9 > c["scaled"]["max_weight"][-1])
-        True
-    """
-    where, dtype = _device.placement(device, dtype, generator)
-    d_max = _validate.integer(d_max, "d_max")
-    T = _validate.integer(T, "T", at_least=2)
-    queries = _validate.integer(queries, "queries")
-    q = torch.randn(queries, d_max, generator=generator, device=where, dtype=dtype)  # (Q, d)
-    k = torch.randn(T, d_max, generator=generator, device=where, dtype=dtype)  # (T, d)
-    out = {mode: {"max_weight": [], "entropy": [], "jacobian_norm": []}
-           for mode in ("scaled", "unscaled")}
-    running = torch.zeros(queries, T, 1, dtype=dtype, device=where)  # (Q, T, 1)
-    for c0 in range(0, d_max, 64):
-        c1 = min(c0 + 64, d_max)
-        terms = q[:, None, c0:c1] * k[None, :, c0:c1]  # (Q, T, slab) products q_c k_jc
-        s = running + torch.cumsum(terms, dim=-1)  # (Q, T, slab): q·k at d_k = c0+1 … c1
-        running = s[..., -1:]
-        s = s.permute(2, 0, 1)  # (slab, Q, T)
-        widths = torch.arange(c0 + 1, c1 + 1, dtype=dtype, device=where)[:, None, None]
-        for mode, scores_ in (("scaled", s / widths.sqrt()), ("unscaled", s)):
-            p = torch.softmax(scores_, dim=-1)  # (slab, Q, T)
-            out[mode]["max_weight"].append(p.amax(dim=-1).mean(dim=-1))
-            out[mode]["entropy"].append(entropy(p).mean(dim=-1))
-            out[mode]["jacobian_norm"].append(softmax_jacobian_norm(p).mean(dim=-1))
-    return {mode: {key: torch.cat(v).double().cpu() for key, v in stats.items()}
-            for mode, stats in out.items()}
-
-
-# ------------------------------------------------------------ measuring memory
-def peak_bytes(fn: Callable[..., object], *args: object, **kwargs: object) -> int:
-    """Peak bytes that ``fn(*args, **kwargs)`` allocates on top of what already exists.
-
-    Measured, not computed from shapes:
-
-    - **CUDA**: ``torch.cuda.max_memory_allocated`` after
-      ``reset_peak_memory_stats``, minus what was allocated before the call.
-    - **CPU**: PyTorch's profiler with ``profile_memory=True`` records every
-      allocation and free of PyTorch's CPU allocator with the running total
-      ("Total Allocated"); the peak of that running total during the call,
-      minus its value before the first allocation, is the answer. (Python's
-      ``tracemalloc`` does not see PyTorch's allocations, and the process RSS
-      mixes in the C allocator's caching.)
-
-    The device is the one of the first tensor argument. The result includes
-    the output tensor (it is alive at the end of the call).
-
-    Examples::
-
-        >>> peak_bytes(torch.zeros, 1000, dtype=torch.float64) >= 8000
-        True
-    """
-    if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    where = next((a.device for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)),
-                 torch.device("cpu"))
-    if where.type == "cuda":
-        torch.cuda.synchronize(where)
-        torch.cuda.reset_peak_memory_stats(where)
-        before = torch.cuda.memory_allocated(where)
-        out = fn(*args, **kwargs)
-        torch.cuda.synchronize(where)
-        peak = torch.cuda.max_memory_allocated(where) - before
-        del out
-        return int(peak)
-    if where.type != "cpu":
-        raise ValueError(f"peak_bytes measures cuda and cpu tensors; got tensors on {where}. "
-                         f"Measure on the CPU (move the inputs with .cpu()) instead")
-    from torch.profiler import ProfilerActivity, profile
-
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        out = fn(*args, **kwargs)
-    del out
-    fd, path = tempfile.mkstemp(suffix=".json")
-    os.close(fd)
-    try:
-        prof.export_chrome_trace(path)
-        with open(path, encoding="utf-8") as f:
-            events = json.load(f)["traceEvents"]
-    finally:
-        os.unlink(path)
-    memory = sorted((e for e in events if e.get("name") == "[memory]"
-                     and e.get("args", {}).get("Device Type") == 0),
-                    key=lambda e: (e["ts"], e["args"].get("Ev Idx", 0)))
-    if not memory:
-        return 0
-    start = memory[0]["args"]["Total Allocated"] - memory[0]["args"]["Bytes"]
-    return int(max(e["args"]["Total Allocated"] for e in memory) - start)
-
-
-def max_length(bytes_per_score: float, budget_bytes: float, heads: int = 1) -> int:
-    r"""Longest T whose (heads, T, T) score storage fits a memory budget.
-
-    :math:`T_{max} = \lfloor\sqrt{B / (b \cdot h)}\rfloor` for a budget of B bytes,
-    b bytes per score element and h heads,
-    where *bytes per score* is measured (it counts every T×T buffer the
-    naive version keeps alive at its peak, not just one matrix).
-
-    Examples::
-
-        >>> max_length(8.0, 80e9, heads=32)
-        17677
-    """
-    if not (isinstance(bytes_per_score, (int, float)) and bytes_per_score > 0):
-        raise ValueError(f"bytes_per_score must be a positive number, got {bytes_per_score!r}")
-    if not (isinstance(budget_bytes, (int, float)) and budget_bytes > 0):
-        raise ValueError(f"budget_bytes must be a positive number, got {budget_bytes!r}")
-    heads = _validate.integer(heads, "heads")
-    return int(math.isqrt(int(budget_bytes / (bytes_per_score * heads))))
-
-
-@dataclass(frozen=True)
-class ScaleRow:
-    """One measurement of :func:`measure_at_scale`.
-
-    Attributes:
-        method: ``"naive"`` (:func:`scaled_dot_product_attention`, the whole score
-            matrix), ``"chunked"`` (:func:`chunked_attention`) or ``"fused"``
-            (``torch.nn.functional.scaled_dot_product_attention``).
-        T: sequence length (T_q = T_k = T).
-        peak_bytes: measured by :func:`peak_bytes` (includes the output).
-        seconds: median time per call, by :func:`dotbook.device.timed`.
-        spread: the interquartile range of the times, in seconds.
-    """
-
-    method: str
-    T: int
-    peak_bytes: int
-    seconds: float
-    spread: float
-
-
-#: The three routes :func:`measure_at_scale` compares.
-METHODS = ("naive", "chunked", "fused")
-
-
-def measure_at_scale(Ts: Sequence[int], *, batch: int = 1, heads: int = 2, d_k: int = 64,
-                     block: int = 256, methods: Sequence[str] = METHODS,
-                     repeats: int = 3, warmup: int = 1,
-                     generator: torch.Generator | None = None,
-                     device: torch.device | str | None = None,
-                     dtype: torch.dtype = torch.float32) -> list[ScaleRow]:
-    """Measure peak memory and time of self-attention at each sequence length T.
-
-    Inputs are q, k, v of shape (batch, heads, T, d_k) drawn on ``device``.
-    Each route runs once untimed, so that one-time allocations that persist
-    (a GPU library's workspace) are not counted as its memory. Then memory
-    comes from :func:`peak_bytes` (one call, on the side), time from
-    :func:`dotbook.device.timed` (median of ``repeats`` after ``warmup``); the
-    two are separate runs because the profiler slows the code it watches.
-
-    Returns:
-        one :class:`ScaleRow` per (T, method), T ascending.
-
-    Examples::
-
-        >>> rows = measure_at_scale([64], methods=["naive"], repeats=1, warmup=0)
-        >>> rows[0].method, rows[0].T, rows[0].peak_bytes >= 2 * 64 * 64 * 4
-        ('naive', 64, True)
-    """
-    import torch.nn.functional as F
-
-    where, dtype = _device.placement(device, dtype, generator)
-    widths = [_validate.integer(T, "T") for T in Ts]
-    for m in methods:
-        _validate.choice(m, "method", METHODS)
-    batch, heads = _validate.integer(batch, "batch"), _validate.integer(heads, "heads")
-    d_k, block = _validate.integer(d_k, "d_k"), _validate.integer(block, "block")
-    routes: dict[str, Callable[..., torch.Tensor]] = {
-        "naive": scaled_dot_product_attention,
-        "chunked": lambda q, k, v: chunked_attention(q, k, v, block=block),
-        "fused": F.scaled_dot_product_attention,
-    }
-    rows = []
-    with torch.no_grad():
-        for T in sorted(widths):
-            q, k, v = (torch.randn(batch, heads, T, d_k, generator=generator, device=where,
-                                   dtype=dtype) for _ in range(3))  # (B, h, T, d_k)
-            for m in methods:
-                fn = routes[m]
-                fn(q, k, v)  # once first: one-time allocations (e.g. a cuBLAS workspace) persist
-                used = peak_bytes(fn, q, k, v)
-                t = _device.timed(fn, q, k, v, repeats=repeats, warmup=warmup)
-                rows.append(ScaleRow(m, T, used, t.median, t.spread))
-            del q, k, v
-    return rows
-
-
-def bytes_per_score(rows: Sequence[ScaleRow], method: str = "naive", *, batch: int = 1,
-                    heads: int = 2) -> float:
-    r"""Measured bytes per score element: the slope of peak memory against B·h·T².
-
-    From the two largest T measured for ``method``:
-    :math:`(P_2 - P_1) / (Bh\,(T_2^2 - T_1^2))`. If the peak is
-    :math:`aBhT^2 + cT`, this is :math:`a + c/(Bh(T_1 + T_2))`: terms linear in
-    T (inputs, output, running statistics) shrink like 1/T, and what is left is
-    what the (T, T) buffers alive at the peak cost per element.
-
-    Examples::
-
-        >>> rows = [ScaleRow("naive", 10, 1300, 0.0, 0.0), ScaleRow("naive", 20, 4900, 0.0, 0.0)]
-        >>> bytes_per_score(rows, heads=1)
-        12.0
-    """
-    mine = sorted((r for r in rows if r.method == method), key=lambda r: r.T)
-    if len(mine) < 2:
-        raise ValueError(f"bytes_per_score needs rows at two or more T for {method!r}, "
-                         f"got {len(mine)}")
-    a, b = mine[-2], mine[-1]
-    return (b.peak_bytes - a.peak_bytes) / (batch * heads * (b.T**2 - a.T**2))
+    return (out / torch.where(total == 0, torch.ones_like(total), total)).to(q0.dtype)
 
 
 # ------------------------------------------------------------ a toy sentence

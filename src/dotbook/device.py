@@ -17,13 +17,21 @@ Samplers take ``generator``, ``device`` and ``dtype`` and resolve them with
 :func:`placement`, which refuses a generator on another device and float64 on
 MPS with a message that says what to pass instead.
 
-:func:`timed` is the one way the book times code: it synchronises CUDA/MPS
-before and after every call, so asynchronous kernels are not flattered.
+:func:`timed` is the one way the book times code (Chapter 4 explains it): it
+synchronises the device under test, and only that one, around each block of
+calls, so asynchronous kernels are not flattered and CPU code does not pay for
+a GPU check; short calls are timed in blocks (autorange, like ``timeit``).
+
+:func:`resolve_device` and :func:`check` are the boundary checks every
+function that takes a ``device`` or ``dtype`` calls: "cuda" on a torch without
+CUDA is a clear error naming :func:`best`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import platform
 import random
 import statistics
 import time
@@ -36,7 +44,8 @@ import torch
 from dotbook import _validate
 
 __all__ = ["best", "supports", "skipped", "placement", "seed", "describe", "generator",
-           "timed", "Timing", "synchronize", "cpu_threads", "dtype_name"]
+           "timed", "Timing", "synchronize", "cpu_threads", "dtype_name", "resolve_device",
+           "check", "device_name", "fast_dtype", "MIN_BLOCK", "machine_threads", "check_fits"]
 
 #: dtypes a device type cannot hold (MPS has no 64-bit floating point).
 _UNSUPPORTED = {"mps": frozenset({torch.float64, torch.complex128})}
@@ -122,6 +131,117 @@ def skipped(dtype: torch.dtype | None) -> list[torch.device]:
     return faster
 
 
+def resolve_device(device: torch.device | str) -> torch.device:
+    """``device`` as a ``torch.device`` that exists on this machine, or a clear error.
+
+    ``"meta"`` (shapes without data) is always accepted.
+
+    Examples::
+
+        >>> resolve_device("cpu")
+        device(type='cpu')
+        >>> resolve_device("tpu")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: 'tpu' is not a device torch knows; pass 'cpu', ...
+    """
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a str or torch.device, got {type(device).__name__}; "
+                        f"pass e.g. 'cpu' or book.device")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"{device!r} is not a device torch knows; pass 'cpu', or 'cuda' / "
+                         f"'mps' on a machine that has one (dotbook.device.best())") from None
+    mps = getattr(torch.backends, "mps", None)
+    available = {"cpu": True, "meta": True, "cuda": torch.cuda.is_available(),
+                 "mps": mps is not None and mps.is_available()}
+    if dev.type in ("cuda", "mps") and not available[dev.type]:
+        what = "CUDA" if dev.type == "cuda" else "MPS (Apple GPU)"
+        raise ValueError(f"{dev.type} was asked for, but this torch has no {what}; use "
+                         f"device.best() (here: {best()})")
+    if not available.get(dev.type, False):
+        raise ValueError(f"device {str(dev)!r} is not available on this machine; pass 'cpu' "
+                         f"or dotbook.device.best() (here: {best()})")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device {str(dev)!r} does not exist: this machine has "
+                         f"{torch.cuda.device_count()} CUDA device(s)")
+    return dev
+
+
+def check(device: torch.device | str | None, dtype: object, *,
+          floating: bool = True) -> tuple[torch.device | None, torch.dtype]:
+    """The boundary check for a ``(device, dtype)`` pair: both exist here and fit together.
+
+    ``device=None`` passes through as ``None``. A non-floating ``dtype`` is
+    refused unless ``floating=False``; float64 on MPS is refused.
+
+    Examples::
+
+        >>> check("cpu", torch.float32)
+        (device(type='cpu'), torch.float32)
+        >>> check("cpu", torch.int64)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        TypeError: dtype must be a floating-point torch dtype, got torch.int64; ...
+    """
+    if not isinstance(dtype, torch.dtype) or (floating and not dtype.is_floating_point):
+        kind = "floating-point torch dtype" if floating else "torch dtype"
+        raise TypeError(f"dtype must be a {kind}, got {dtype!r}; "
+                        f"pass dtype=torch.float64 or dtype=torch.float32")
+    dev = None if device is None else resolve_device(device)
+    if dev is not None and not supports(dev, dtype):
+        raise TypeError(f"{dev.type.upper()} has no {dtype}; pass dtype=torch.float32 on "
+                        f"an {dev.type} device, or compute on the CPU")
+    return dev, dtype
+
+
+def fast_dtype(device: torch.device | str) -> torch.dtype:
+    """The 16-bit dtype a device multiplies matrices fastest in.
+
+    bfloat16 on CUDA (when supported, else float16) and on the CPU (oneDNN has
+    bfloat16 kernels for AVX-512 BF16 and AMX; on a CPU without such
+    instructions bfloat16 may be no faster than float32). CPU float16 matmul
+    can be hundreds of times slower than bfloat16. float16 on MPS.
+
+    Examples::
+
+        >>> fast_dtype("cpu")
+        torch.bfloat16
+    """
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if dev.type == "mps":
+        return torch.float16
+    return torch.bfloat16
+
+
+def device_name(device: torch.device | str) -> str:
+    """A human name for the hardware behind ``device`` (GPU model, or CPU model and cores).
+
+    Examples::
+
+        >>> isinstance(device_name("cpu"), str)
+        True
+    """
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        return torch.cuda.get_device_name(dev)
+    if dev.type == "mps":
+        return f"Apple GPU (MPS), {platform.machine()}"
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores"
+
+
 def placement(device: torch.device | str | None, dtype: object,
               generator: torch.Generator | None) -> tuple[torch.device, torch.dtype]:
     """Where a sampler draws: ``device`` if given, else the generator's device, else the CPU.
@@ -148,17 +268,13 @@ def placement(device: torch.device | str | None, dtype: object,
         ...
         ValueError: the generator lives on cpu but device=meta; make the generator ...
     """
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(
-            f"dtype must be a floating-point torch dtype, got {dtype!r}; "
-            f"pass dtype=torch.float64 or dtype=torch.float32"
-        )
+    check(None, dtype)
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(
             f"generator must be a torch.Generator or None, got {type(generator).__name__}; "
             f"make one with dotbook.device.generator(seed, device)"
         )
-    where = torch.device(device) if device is not None else (
+    where = resolve_device(device) if device is not None else (
         generator.device if generator is not None else torch.device("cpu"))
     if generator is not None and generator.device.type != where.type:
         raise ValueError(
@@ -166,9 +282,7 @@ def placement(device: torch.device | str | None, dtype: object,
             f"generator on the same device: dotbook.device.generator(seed, {str(where)!r}), "
             f"or book.generator(k) in a chapter"
         )
-    if not supports(where, dtype):
-        raise TypeError(f"{where.type.upper()} has no {dtype}; pass dtype=torch.float32 on "
-                        f"an {where.type} device, or compute on the CPU")
+    check(where, dtype)
     return where, dtype
 
 
@@ -202,7 +316,7 @@ def generator(value: int, device: torch.device | str = "cpu") -> torch.Generator
         True
     """
     value = _validate.integer(value, "seed", at_least=0)
-    g = torch.Generator(device=torch.device(device))
+    g = torch.Generator(device=resolve_device(device))
     g.manual_seed(value)
     return g
 
@@ -222,12 +336,24 @@ def describe(dev: torch.device | None = None) -> str:
 
 
 # ----------------------------------------------------------------- timing
-def synchronize() -> None:
-    """Wait for every queued CUDA/MPS kernel to finish (a no-op on a CPU-only machine).
+def synchronize(dev: torch.device | str | None = None) -> None:
+    """Wait for the kernels queued on ``dev`` to finish; nothing at all for the CPU.
 
-    CUDA is only synchronised once it has been initialised: before that, no
-    kernel can be pending, and initialising it would cost seconds.
+    ``dev=None`` waits for every accelerator in use (CUDA only once it has been
+    initialised: before that no kernel can be pending, and initialising it
+    would cost seconds).
+
+    Examples::
+
+        >>> synchronize("cpu")  # CPU work is done when the call returns
     """
+    if dev is not None:
+        dev = torch.device(dev)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        elif dev.type == "mps":
+            torch.mps.synchronize()
+        return
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         torch.cuda.synchronize()
     mps = getattr(torch.backends, "mps", None)
@@ -244,15 +370,17 @@ class Timing:
         spread: the interquartile range of :attr:`times` (75th minus 25th
             percentile; 0 for a single repeat): robust to the odd slow call.
         times: every repeat's time per call, in the order measured.
+        number: calls per repeat (a repeat's time is its block's time / number).
     """
 
     median: float
     spread: float
     times: tuple[float, ...]
+    number: int = 1
 
     def __str__(self) -> str:
         return f"{_seconds(self.median)} ± {_seconds(self.spread / 2)} (median ± IQR/2, " \
-               f"{len(self.times)} repeats)"
+               f"{len(self.times)} repeats of {self.number} call(s))"
 
 
 def _seconds(t: float) -> str:
@@ -262,60 +390,138 @@ def _seconds(t: float) -> str:
     return f"{t * 1e9:.3g} ns"
 
 
+#: Autorange's target: a timed block lasts at least this long (seconds). The clock's
+#: own cost (~0.1 µs for two perf_counter reads) is then below 0.1 % of a block.
+MIN_BLOCK = 2e-4
+
+
+def _where(args: tuple, kwargs: dict) -> torch.device | None:
+    """The device of the first tensor argument, or None when there is none."""
+    return next((a.device for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)),
+                None)
+
+
 def timed(fn: Callable[..., object], *args: object, repeats: int = 7, warmup: int = 1,
-          number: int = 1, **kwargs: object) -> Timing:
-    """Time ``fn(*args, **kwargs)``, synchronising CUDA/MPS before and after each repeat.
+          number: int | None = 1, device: torch.device | str | None = None,
+          **kwargs: object) -> Timing:
+    """Time ``fn(*args, **kwargs)``: blocks of ``number`` calls, the device under test synchronised.
 
     Kernels on a GPU run asynchronously: a call returns when the work is
-    *queued*. Timing without synchronising measures the queueing for one
-    function and the work for another (any ``.item()`` or ``float()`` inside
-    waits for the GPU). So every repeat is
-    ``synchronize(); start; fn × number; synchronize(); stop``.
+    *queued*. So every repeat is ``sync(dev); start; fn × number; sync(dev);
+    stop``, where ``dev`` is the device under test: ``device`` if given, else
+    the device of the first tensor argument; with neither, every accelerator in
+    use. A CPU is never synchronised (its work is done when the call returns),
+    so CPU code does not pay for a GPU check.
 
-    This is a plain loop rather than ``torch.utils.benchmark.Timer``:
-    ``Timer.timeit`` runs its own warm-up on every call and keeps no per-repeat
-    times; its ``blocked_autorange`` picks the repeat count itself. The
-    synchronisation is the same as ``Timer``'s.
+    ``number=None`` chooses the block size like ``timeit``'s autorange: 1, 2,
+    5, 10, 20, 50, ... calls until one block lasts at least :data:`MIN_BLOCK`
+    (0.2 ms), so that a sub-microsecond call is not swamped by the clock and
+    the synchronisation around it. The time per call is the block's / ``number``.
 
     Args:
         fn: what to time; its result is discarded.
         *args, **kwargs: passed to ``fn`` (wrap ``fn`` in a ``lambda`` if it
-            takes keywords named ``repeats``, ``warmup`` or ``number``).
-        repeats: how many timed repeats (``>= 1``); the median is over these.
+            takes keywords named ``repeats``, ``warmup``, ``number`` or ``device``).
+        repeats: how many timed blocks (1 … 10⁶); the median is over these.
         warmup: untimed calls first (caches, lazy initialisation, autotuning).
-        number: calls per repeat, for functions too fast to time one at a time.
+        number: calls per block (1 … 10⁹), or ``None`` for autorange.
+        device: the device under test (default: inferred, see above).
 
     Returns:
         a :class:`Timing` with ``median``, ``spread`` (IQR) and ``times`` in
-        seconds per call.
+        seconds per call, and the ``number`` used.
 
     Examples::
 
         >>> t = timed(torch.ones, 1000, repeats=5)
         >>> len(t.times), t.median > 0, t.spread >= 0
         (5, True, True)
+        >>> timed(lambda: None, number=None, device="cpu").number > 10
+        True
     """
-    repeats = _validate.integer(repeats, "repeats", at_least=1)
-    warmup = _validate.integer(warmup, "warmup", at_least=0)
-    number = _validate.integer(number, "number", at_least=1)
+    repeats = _validate.integer(repeats, "repeats", at_least=1, at_most=10**6)
+    warmup = _validate.integer(warmup, "warmup", at_least=0, at_most=10**6)
+    if number is not None:
+        number = _validate.integer(number, "number", at_least=1, at_most=10**9)
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    dev = resolve_device(device) if device is not None else _where(args, kwargs)
+    if dev is not None and dev.type == "cpu":
+        def sync() -> None:
+            pass
+    else:
+        def sync() -> None:
+            synchronize(dev)
     for _ in range(warmup):
         fn(*args, **kwargs)
-    times = []
-    for _ in range(repeats):
-        synchronize()
+
+    def block(calls: int) -> float:
+        sync()
         start = time.perf_counter()
-        for _ in range(number):
+        for _ in range(calls):
             fn(*args, **kwargs)
-        synchronize()
-        times.append((time.perf_counter() - start) / number)
+        sync()
+        return time.perf_counter() - start
+
+    if number is None:  # autorange: grow the block until it lasts MIN_BLOCK
+        number, steps = 1, (2, 2.5, 2)
+        i = 0
+        # a block must last MIN_BLOCK twice in a row: one preempted block does not stop it
+        while min(block(number), block(number)) < MIN_BLOCK and number < 10**9:
+            number = int(number * steps[i % 3])
+            i += 1
+    times = [block(number) / number for _ in range(repeats)]
     if len(times) > 1:
         q1, _, q3 = statistics.quantiles(times, n=4, method="inclusive")
         spread = q3 - q1
     else:
         spread = 0.0
-    return Timing(median=statistics.median(times), spread=spread, times=tuple(times))
+    return Timing(median=statistics.median(times), spread=spread, times=tuple(times),
+                  number=number)
+
+
+def machine_threads() -> int:
+    """The CPU threads this process may run on (its affinity; ``os.cpu_count()`` elsewhere).
+
+    Examples::
+
+        >>> machine_threads() >= 1
+        True
+    """
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _memory(dev: torch.device) -> int:
+    """Bytes the device can hold at most (physical RAM for the CPU)."""
+    if dev.type == "cuda":
+        return torch.cuda.get_device_properties(dev).total_memory
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        return 2**40
+
+
+def check_fits(nbytes: int, dev: torch.device | str, what: str) -> None:
+    """Refuse, before allocating, a request whose estimated ``nbytes`` exceed what ``dev`` holds.
+
+    The estimate comes from shape × dtype; the limit is the device's total memory
+    (physical RAM for the CPU), so an absurd request fails in microseconds.
+
+    Examples::
+
+        >>> check_fits(10**30, "cpu", "a huge buffer")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: a huge buffer would need about ... GB, but cpu holds ... GB; pass a smaller size
+    """
+    dev = torch.device(dev)
+    total = _memory(dev)
+    if nbytes > total:
+        raise ValueError(f"{what} would need about {nbytes / 1e9:,.3g} GB, but {dev.type} holds "
+                         f"{total / 1e9:,.3g} GB; pass a smaller size")
 
 
 @contextlib.contextmanager

@@ -3,7 +3,7 @@
 Every figure draws *measurements*, never measures: the chapter times the
 reader's machine with :mod:`dotbook.compute` and passes the rows in; with no
 rows a figure shows the stored reference measurements
-(:func:`dotbook.compute.reference`), labelled as such. So the static face in
+(:func:`dotbook.roofline.reference`), labelled as such. So the static face in
 the HTML book shows the reference machine, and a kernel shows the reader's.
 
 - :func:`ladder_twin` — time of one dot product against n for every route
@@ -20,15 +20,16 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from dotbook import compute, plots
-from dotbook.compute import Ceilings, Fit, Measurement
-from dotbook.explore import Param, Twin
+from dotbook import compute, plots, roofline
+from dotbook.compute import Fit
+from dotbook.explore import Figure, Param, Twin
 from dotbook.figures import register
+from dotbook.measure import Measurement
+from dotbook.roofline import Ceilings
 
 __all__ = ["ROUTE_COLORS", "ladder_figure", "ladder_twin", "roofline_figure", "roofline_twin",
            "complexity_figure", "matrix_figure", "nearest"]
 
-Fig = dict[str, Any]
 #: One colour per route, the same in every figure.
 ROUTE_COLORS = {
     "Python loop": plots.PALETTE[1],
@@ -64,7 +65,7 @@ def nearest(n: float, sizes: Sequence[int]) -> int:
 
 
 def _reference_rows(device_type: str = "cpu") -> tuple[list[Measurement], str]:
-    ref = compute.reference(device_type)
+    ref = roofline.reference(device_type)
     return list(ref.rows), ref.label
 
 
@@ -88,7 +89,7 @@ def _ladder_parts(rows: Sequence[Measurement] | None) -> dict[str, Any]:
     main = groups[0][1]
     loop_sizes = [r.shape[0] for r in main.get("Python loop", [])]
     if not loop_sizes:
-        raise ValueError("the ladder figure needs Python-loop rows (compute.ladder makes them)")
+        raise ValueError("the ladder figure needs Python-loop rows (measure.ladder makes them)")
     times = [r.seconds for _, s in groups for rs in s.values() for r in rs]
     sizes = [r.shape[0] for _, s in groups for rs in s.values() for r in rs]
     ups = [v for tag, s in groups for n in loop_sizes for v in _speedups_at(s, n).values()]
@@ -122,7 +123,7 @@ def _speedups_at(series: dict[str, list[Measurement]], n: int) -> dict[str, floa
     return {label: base / t for label, t in at.items() if t is not None}
 
 
-def ladder_figure(n: float, *, parts: dict[str, Any]) -> Fig:
+def ladder_figure(n: float, *, parts: dict[str, Any]) -> Figure:
     """Left: seconds per dot product against n, every route; right: speed-ups over the
     Python loop at the measured n nearest to ``n``."""
     n = nearest(n, parts["loop_sizes"])
@@ -171,12 +172,12 @@ def ladder_twin(rows: Sequence[Measurement] | None = None) -> Twin:
     """Chapter 4's ladder: a slider for n over the sizes where the Python loop was timed.
 
     Args:
-        rows: the reader's :func:`dotbook.compute.ladder` (default: references only).
+        rows: the reader's :func:`dotbook.measure.ladder` (default: references only).
     """
     parts = _ladder_parts(rows)
     sizes = tuple(parts["loop_sizes"])
 
-    def ladder(n: float) -> Fig:
+    def ladder(n: float) -> Figure:
         return ladder_figure(n, parts=parts)
 
     return Twin(ladder, [Param("n", "vector length n", sizes, log=True, integer=True,
@@ -197,7 +198,7 @@ def _roof(ceil: Ceilings, dtype: str) -> tuple[list[float], list[float]]:
 
 
 def _roofline_parts(ceil: Ceilings | None, rows: Sequence[Measurement] | None) -> dict[str, Any]:
-    ref = compute.reference("cpu")
+    ref = roofline.reference("cpu")
     if ref.ceilings is None:
         raise ValueError("no reference ceilings are stored; pass measured ceilings")
     sets = []  # (tag, ceilings, rows)
@@ -223,7 +224,7 @@ def _roofline_parts(ceil: Ceilings | None, rows: Sequence[Measurement] | None) -
     return {"sets": sets, "skeleton": skeleton, "ref_label": ref.label}
 
 
-def roofline_figure(side: float, *, parts: dict[str, Any]) -> Fig:
+def roofline_figure(side: float, *, parts: dict[str, Any]) -> Figure:
     """The roofline(s), the measured points, and a float32 square matmul of side ``side``."""
     side = max(1, int(round(side)))
     data = []
@@ -278,12 +279,12 @@ def roofline_twin(ceil: Ceilings | None = None,
     """Chapter 4's roofline: a slider for the side N of a float32 square matmul.
 
     Args:
-        ceil: the reader's :func:`dotbook.compute.ceilings` (default: references only).
+        ceil: the reader's :func:`dotbook.roofline.ceilings` (default: references only).
         rows: the reader's ladder rows, to place the dot product and W @ x.
     """
     parts = _roofline_parts(ceil, rows)
 
-    def roofline(side: float) -> Fig:
+    def roofline(side: float) -> Figure:
         return roofline_figure(side, parts=parts)
 
     return Twin(roofline, [Param("side", "matrix side N (A, B are N × N)", _SIDES, lo=1,
@@ -292,7 +293,7 @@ def roofline_twin(ceil: Ceilings | None = None,
 
 # ----------------------------------------------------------------- static figures
 def complexity_figure(series: dict[str, tuple[Sequence[float], Sequence[float], Fit | None]],
-                      *, overhead: float, title: str) -> Fig:
+                      *, overhead: float, title: str) -> Figure:
     """Time against multiply–adds per call, log–log, with fitted power laws.
 
     Args:
@@ -329,7 +330,7 @@ def complexity_figure(series: dict[str, tuple[Sequence[float], Sequence[float], 
     return plots.assemble(skeleton, plots.rounded(data), title=title)
 
 
-def matrix_figure(rows: Sequence[Measurement], *, title: str) -> Fig:
+def matrix_figure(rows: Sequence[Measurement], *, title: str) -> Figure:
     """Two panels, W @ x and A @ B: time against the side N for a loop of ``torch.dot``
     and for one ``@``."""
     data, times, sides = [], [], []

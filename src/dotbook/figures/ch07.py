@@ -21,14 +21,13 @@ from typing import Any
 
 import torch
 
-from dotbook import attention, plots
-from dotbook.device import generator
-from dotbook.explore import Param, Twin
+from dotbook import attention, measure, plots, saturation
+from dotbook import device as _device
+from dotbook.explore import Figure, Param, Twin
 from dotbook.figures import register
 from dotbook.plots import rounded
 
 __all__ = [
-    "SEED",
     "D_K_GRID",
     "KEYS",
     "compatibility_figure",
@@ -40,9 +39,7 @@ __all__ = [
     "scale_figure",
 ]
 
-Fig = dict[str, Any]
-#: The chapter's seed: every figure draws from ``generator(SEED + k)``.
-SEED = 7
+
 #: Keys per softmax row in the scaling twin.
 KEYS = 16
 #: The static grid of widths d_k (powers of 2, 1 … 1024).
@@ -62,7 +59,7 @@ def _toy() -> tuple[attention.Toy, list[list[float]], list[list[float]]]:
 
 
 @functools.cache
-def _compatibility_skeleton() -> Fig:
+def _compatibility_skeleton() -> Figure:
     toy = _toy()[0]
     T = len(toy.tokens)
     ticks = {"tickvals": list(range(T)), "ticktext": list(toy.tokens), "showgrid": False,
@@ -85,7 +82,7 @@ def _compatibility_skeleton() -> Fig:
     )
 
 
-def compatibility_figure(query: int) -> Fig:
+def compatibility_figure(query: int) -> Figure:
     """The toy sentence's attention map, with query ``query`` outlined and its weights as bars."""
     toy, raw, w = _toy()
     T = len(toy.tokens)
@@ -127,16 +124,17 @@ def compatibility_twin() -> Twin:
 
 
 # ------------------------------------------------------------ why 1/sqrt(d_k)
-@functools.cache
-def scaling_curves() -> dict[str, dict[str, list[float]]]:
+def scaling_curves(generator: torch.Generator | None = None) -> dict[str, dict[str, list[float]]]:
     """Mean largest weight, entropy / log T and Jacobian norm for every d_k = 1 … 1024,
-    scaled and not (:func:`dotbook.attention.saturation_curves`, ``generator(SEED)``).
+    scaled and not (:func:`dotbook.saturation.saturation_curves`, drawn with ``generator``;
+    default ``device.generator(7)``).
 
     Returns ``{"scaled": {...}, "unscaled": {...}}`` with plain lists under
     ``max_weight``, ``entropy`` (divided by log T) and ``jacobian_norm``; index d_k − 1.
     """
-    curves = attention.saturation_curves(_D_K_MAX, T=KEYS, queries=_QUERIES,
-                                         generator=generator(SEED))
+    g = _device.generator(7) if generator is None else generator
+    curves = saturation.saturation_curves(_D_K_MAX, T=KEYS, queries=_QUERIES, generator=g,
+                                         device=g.device)
     return {mode: {"max_weight": c["max_weight"].tolist(),
                    "entropy": (c["entropy"] / math.log(KEYS)).tolist(),
                    "jacobian_norm": c["jacobian_norm"].tolist()}
@@ -146,13 +144,17 @@ def scaling_curves() -> dict[str, dict[str, list[float]]]:
 _CURVE_INDEX = [d - 1 for d in _CURVE_D_K]  # the d_k drawn as lines (log-spaced)
 
 
-@functools.cache
-def _example_products() -> torch.Tensor:
+def _example_products(g: torch.Generator) -> torch.Tensor:
     """Running sums of q_c k_jc over c for one fixed query and KEYS keys: (KEYS, d_k max)."""
-    g = generator(SEED)
-    q = torch.randn(_D_K_MAX, generator=g, dtype=torch.float64)  # (d_k max,)
-    k = torch.randn(KEYS, _D_K_MAX, generator=g, dtype=torch.float64)  # (KEYS, d_k max)
-    return torch.cumsum(k * q, dim=-1)  # column d_k - 1 is q·k over the first d_k coordinates
+    q = torch.randn(_D_K_MAX, generator=g, dtype=torch.float64, device=g.device)  # (d_k max,)
+    k = torch.randn(KEYS, _D_K_MAX, generator=g, dtype=torch.float64,
+                    device=g.device)  # (KEYS, d_k max)
+    return torch.cumsum(k * q, dim=-1).cpu()  # column d_k - 1 is q·k over the first d_k
+
+
+@functools.cache
+def _default_parts() -> tuple[dict, torch.Tensor]:
+    return scaling_curves(), _example_products(_device.generator(7))
 
 
 _STATS = (("max_weight", "largest weight", 0), ("entropy", "entropy / log T", 2),
@@ -160,7 +162,7 @@ _STATS = (("max_weight", "largest weight", 0), ("entropy", "entropy / log T", 2)
 
 
 @functools.cache
-def _scaling_skeleton() -> Fig:
+def _scaling_skeleton() -> Figure:
     return plots.skeleton(
         alt=("Left: the 16 attention weights of one query, sorted, for the chosen d_k with or "
              "without the 1/sqrt(d_k) scaling. Right: the average largest weight, entropy "
@@ -183,16 +185,19 @@ def _scaling_skeleton() -> Fig:
     )
 
 
-def scaling_figure(d_k: int, scaled: int) -> Fig:
+def scaling_figure(d_k: int, scaled: int, *,
+                   parts: tuple[dict, torch.Tensor] | None = None) -> Figure:
     """One row of weights at this d_k, and the three statistics against d_k, with the
-    other setting of the scaling drawn thin and grey for comparison."""
+    other setting of the scaling drawn thin and grey for comparison. ``parts`` is
+    ``(scaling_curves(g), example products)`` as :func:`scaling_twin` draws them
+    (default: from ``device.generator(7)``)."""
     d_k = int(d_k)
     if not 1 <= d_k <= _D_K_MAX:
         raise ValueError(f"d_k must be an int in [1, {_D_K_MAX}], got {d_k!r}")
     on = bool(int(scaled))
     mode, other = ("scaled", "unscaled") if on else ("unscaled", "scaled")
-    curves = scaling_curves()
-    s = _example_products()[:, d_k - 1]  # (KEYS,) q·k
+    curves, products = _default_parts() if parts is None else parts
+    s = products[:, d_k - 1]  # (KEYS,) q·k
     s = s / math.sqrt(d_k) if on else s
     w = torch.sort(torch.softmax(s, dim=0), descending=True).values  # (KEYS,)
     point = {key: curves[mode][key][d_k - 1] for key, _, _ in _STATS}
@@ -226,9 +231,21 @@ def scaling_figure(d_k: int, scaled: int) -> Fig:
 
 
 @register
-def scaling_twin() -> Twin:
-    """Chapter 7's scaling twin: sliders for d_k (log) and the scaling (0 off, 1 on)."""
-    return Twin(scaling_figure, [
+def scaling_twin(generator: torch.Generator | None = None) -> Twin:
+    """Chapter 7's scaling twin: sliders for d_k (log) and the scaling (0 off, 1 on).
+
+    ``generator`` draws the queries and keys (the chapter passes ``book.generator(7)``;
+    ``None``: ``device.generator(7)``, the same numbers on the CPU).
+    """
+    if generator is None:
+        parts = _default_parts()
+    else:
+        parts = (scaling_curves(generator), _example_products(generator))
+
+    def scaling(d_k: int, scaled: int) -> Figure:
+        return scaling_figure(d_k, scaled, parts=parts)
+
+    return Twin(scaling, [
         Param("d_k", "width d_k", D_K_GRID, lo=1, hi=_D_K_MAX, log=True, integer=True,
               default=64),
         Param("scaled", "divide by √d_k (1 = on, 0 = off)", (0, 1), step=1, integer=True,
@@ -237,7 +254,7 @@ def scaling_twin() -> Twin:
 
 
 # ------------------------------------------------------------ static figures
-def variance_figure(result: attention.ScoreVariance) -> Fig:
+def variance_figure(result: saturation.ScoreVariance) -> Figure:
     """Measured Var(q·k) against d_k (log–log) with ±2 standard errors, the line
     Var = d_k of Vaswani et al. (2017, footnote 4), and Var(q·k/√d_k) = 1."""
     d = result.d_k.tolist()
@@ -269,7 +286,7 @@ def variance_figure(result: attention.ScoreVariance) -> Fig:
                                            f"pairs per d_k; error bars ±2 standard errors"))
 
 
-def scale_figure(rows: Sequence[attention.ScaleRow], where: str) -> Fig:
+def scale_figure(rows: Sequence[measure.ScaleRow], where: str) -> Figure:
     """Measured peak memory (MB) and median time (ms) against T, log–log, per method."""
     Ts = sorted({r.T for r in rows})
     mem = [r.peak_bytes / 1e6 for r in rows]
@@ -296,7 +313,7 @@ def scale_figure(rows: Sequence[attention.ScaleRow], where: str) -> Fig:
         margin={"t": 70},
     )
     data = []
-    for c, method in enumerate(attention.METHODS):
+    for c, method in enumerate(measure.SCALE_METHODS):
         mine = sorted((r for r in rows if r.method == method), key=lambda r: r.T)
         if not mine:
             continue
