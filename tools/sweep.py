@@ -4,6 +4,7 @@ the way a hostile reader would, and classify what happens (issue 20).
     .venv/bin/python tools/sweep.py                 # counts table + every non-clear case
     .venv/bin/python tools/sweep.py --module geometry --module attention
     .venv/bin/python tools/sweep.py --json out.json # every case, machine-readable
+    .venv/bin/python tools/sweep.py --quiet         # the counts table alone (a bench row)
 
 How it works, with nothing written per function:
 
@@ -247,6 +248,7 @@ FACTORIES: dict[str, Callable[[], Any]] = {
     "generator": lambda: torch.Generator().manual_seed(0),
     "name": lambda: "x",
     "fn": lambda: (lambda: None),
+    "fig": lambda: importlib.import_module("plotly.graph_objects").Figure(),
 }
 
 
@@ -682,6 +684,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=float, default=2.0, help="seconds before a call is a hang")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--json", help="write every case here")
+    ap.add_argument("--quiet", action="store_true", help="the counts table only")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--skip", type=int, default=0, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -693,7 +696,8 @@ def main(argv: list[str] | None = None) -> int:
     results = sweep(modules, a.limit, a.jobs)
     wall = time.perf_counter() - start
     bad = [c for c in results if c.verdict not in ("clear", "ok")]
-    for c in sorted(bad, key=lambda c: (c.module, c.verdict, c.function, c.param)):
+    for c in [] if a.quiet else sorted(bad, key=lambda c: (c.module, c.verdict, c.function,
+                                                            c.param)):
         print(f"{c.verdict:<7} {c.module}.{c.function}({c.param}={c.value}): {c.detail}")
     print()
     print(f"bad-input sweep: {len(results)} cases over {len(modules)} modules in {wall:.0f} s "
