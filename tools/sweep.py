@@ -449,10 +449,37 @@ def classify_exception(exc: BaseException, names: list[str]) -> tuple[str, str]:
     return "opaque", f"{detail} [raised in {where}]"
 
 
-def call(f: Callable[..., Any], args: tuple, kwargs: dict, limit: float) -> tuple[str, Any]:
-    """('ok', result) | ('raised', exc) | ('hang', None); context managers are entered."""
+@contextlib.contextmanager
+def memory_cap(gib: float = 4.0) -> Iterator[None]:
+    """Let the process grow by at most ``gib`` GiB of address space meanwhile, so that a
+    huge request fails at once (MemoryError / the allocator's RuntimeError) instead
+    of swapping the machine; the soft limit is put back afterwards."""
     try:
-        with restored_state(), alarm(limit), contextlib.redirect_stdout(open(os.devnull, "w")):
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        with open("/proc/self/statm") as fh:
+            now = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        cap = now + int(gib * 2**30)
+        if hard != resource.RLIM_INFINITY:
+            cap = min(cap, hard)
+        if soft != resource.RLIM_INFINITY:
+            cap = min(cap, soft)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    except (ImportError, OSError, ValueError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def call(f: Callable[..., Any], args: tuple, kwargs: dict, limit: float) -> tuple[str, Any]:
+    """('ok', result) | ('raised', exc) | ('hang', None); context managers are entered.
+    The call runs under an alarm (``limit`` seconds) and a memory cap."""
+    try:
+        with restored_state(), memory_cap(), alarm(limit), \
+                contextlib.redirect_stdout(open(os.devnull, "w")):
             result = f(*args, **kwargs)
             if hasattr(result, "__enter__") and hasattr(result, "__exit__") and \
                     not isinstance(result, torch.Tensor):
@@ -599,12 +626,6 @@ def sweep_module(module_name: str, limit: float, skip: int = 0) -> Iterator[Case
 
 def worker(module_name: str, limit: float, skip: int) -> None:
     """Print one JSON line per case; a restarted worker skips the cases already done."""
-    try:
-        import resource
-        gib = 8 * 2**30
-        resource.setrlimit(resource.RLIMIT_AS, (gib, gib))
-    except (ImportError, ValueError, OSError):
-        pass
     torch.set_num_threads(1)
     for c in sweep_module(module_name, limit, skip):
         print(json.dumps(dataclasses.asdict(c)), flush=True)
