@@ -50,6 +50,7 @@ rebuild: $(STAMP)
 
 test: book browser
 	$(BIN)/ruff check src tests tools book/_ext
+	$(BIN)/zizmor --offline .github/workflows
 	$(BIN)/python -m pytest src tests book --nbval-lax -p no:cacheprovider
 
 # The browser tests use the system Chromium when there is one (CI installs
