@@ -83,10 +83,10 @@ def test_width_for_budget_is_the_closest(budget, depth, n_in, n_out):
 def test_width_for_budget_solves_a_huge_budget_instead_of_searching():
     # a search over every width took more than 10 s at 10**8; the closed form is instant
     k = C.width_for_budget(10**12, 1)
-    assert k == 333_333_333_333 and C.parameter_count([1, k, 1]) == 10**12 - 2
+    assert k == 333_333_333_333 and C.parameter_count([1, k, 1]) == 10**12  # 3k + 1
     k = C.width_for_budget(10**12, 3)
-    assert C.parameter_count([1, k, k, k, 1]) <= 10**12 < C.parameter_count([1, k + 1, k + 1,
-                                                                             k + 1, 1])
+    gaps = [abs(C.parameter_count([1, *[j] * 3, 1]) - 10**12) for j in (k - 1, k, k + 1)]
+    assert gaps[1] == min(gaps) and k == 707_106
     with pytest.raises(ValueError, match="budget = .* is too large"):
         C.width_for_budget(10**30, 1)
     with pytest.raises(ValueError, match="hidden_layers = .* is too large"):

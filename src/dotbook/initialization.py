@@ -1,4 +1,4 @@
-r"""Initialization: how large a neuron's weights must be for signals to survive depth.
+r"""Initialization (Chapter 9): how large a neuron's weights must be for signals to survive depth.
 
 A pre-activation is a dot product, :math:`z = w\cdot x = \sum_{i=1}^{n} w_i x_i`.
 If the :math:`n` terms are independent and the weights have mean zero,
