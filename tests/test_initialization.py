@@ -316,3 +316,15 @@ def test_weight_gradients_carry_the_same_factor_at_every_layer():
     norms = s.weight_gradient_norm[:-1]  # the top layer has no activation after it
     assert max(norms) / min(norms) < 1.5
     assert s.gradient_std[0] < 1e-5 * s.gradient_std[-1]  # while dL/dz vanishes
+
+
+@pytest.mark.parametrize(("call", "words"), [
+    (lambda: initialization.std("he", 10**400), "fan_in = .* is too large"),
+    (lambda: initialization.sample_std_tolerance(10**400, "he"), "count = .* is too large"),
+    (lambda: initialization.predicted_dot_variance(10**400, 1.0, 0.0, 1.0), "too large"),
+    (lambda: initialization.dot_products(10**6, 10**6), "numbers drawn"),
+    (lambda: initialization.mean_field(10**12, "relu", 1.0), "depth = .* is too large"),
+])
+def test_huge_integers_are_clear_errors(call, words):
+    with pytest.raises(ValueError, match=words):
+        call()

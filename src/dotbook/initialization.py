@@ -80,6 +80,8 @@ SCHEMES: dict[str, Callable[[int, int], float]] = {
 _ALIASES = {"kaiming": "he", "glorot": "xavier"}
 #: Bounds no chapter comes near: a huge request is a clear error before any allocation.
 MAX_DEPTH, MAX_WIDTH, MAX_PARAMETERS = 1000, 1 << 16, 200_000_000
+#: The most numbers :func:`dot_products` draws; the largest int that a float holds exactly.
+MAX_DRAWS, _FLOAT_INT = 100_000_000, 2**53
 
 
 def _scheme(scheme: object) -> str:
@@ -111,8 +113,9 @@ def std(scheme: str, fan_in: int, fan_out: int | None = None, gain: float = 1.0)
         (0.070711, 1.0)
     """
     scheme = _scheme(scheme)
-    fan_in = _validate.integer(fan_in, "fan_in", at_least=1)
-    fan_out = fan_in if fan_out is None else _validate.integer(fan_out, "fan_out", at_least=1)
+    fan_in = _validate.integer(fan_in, "fan_in", at_least=1, at_most=_FLOAT_INT)
+    fan_out = (fan_in if fan_out is None
+               else _validate.integer(fan_out, "fan_out", at_least=1, at_most=_FLOAT_INT))
     gain = _validate.in_range(gain, "gain", 0.0, 1e6)
     return gain * math.sqrt(SCHEMES[scheme](fan_in, fan_out))
 
@@ -190,7 +193,7 @@ def sample_std_tolerance(count: int, scheme: str, z: float = 5.0) -> float:
         >>> round(sample_std_tolerance(1_000_000, "he"), 5)
         0.00354
     """
-    count = _validate.integer(count, "count", at_least=2)
+    count = _validate.integer(count, "count", at_least=2, at_most=_FLOAT_INT)
     kurtosis = 1.8 if _scheme(scheme) == "standard" else 3.0
     return z * math.sqrt((kurtosis - 1.0) / (4.0 * count))
 
@@ -210,7 +213,7 @@ def predicted_dot_variance(n: int, w_var: float, x_mean: float, x_var: float,
         >>> predicted_dot_variance(100, 0.01, 0.0, 1.0), predicted_dot_variance(100, 0.01, 1.0, 1.0)
         (1.0, 2.0)
     """
-    n = _validate.integer(n, "n", at_least=1)
+    n = _validate.integer(n, "n", at_least=1, at_most=_FLOAT_INT)
     w2 = w_var + w_mean**2
     x2 = x_var + x_mean**2
     return n * (w2 * x2 - w_mean**2 * x_mean**2)
@@ -236,8 +239,9 @@ def dot_products(n: int, samples: int, inputs: str = "gaussian", *, w_std: float
         True
     """
     dev, dtype = placement(device, dtype, generator)
-    n = _validate.integer(n, "n", at_least=1)
-    samples = _validate.integer(samples, "samples", at_least=2)
+    n = _validate.integer(n, "n", at_least=1, at_most=MAX_DRAWS)
+    samples = _validate.integer(samples, "samples", at_least=2, at_most=MAX_DRAWS)
+    _validate.integer(n * samples, "n·samples (numbers drawn)", at_most=MAX_DRAWS)
     _validate.choice(inputs, "inputs", ("gaussian", "relu"))
     w_std = _validate.in_range(w_std, "w_std", 0.0, 1e6)
     w = w_std * torch.randn(samples, n, generator=generator, device=dev, dtype=dtype)  # (S, n)
@@ -405,7 +409,7 @@ def mean_field(depth: int, activation: str, sigma2: float, q1: float = 1.0) -> M
         >>> mf.forward_ratio, mf.backward_ratio
         ([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])
     """
-    depth = _validate.integer(depth, "depth", at_least=1)
+    depth = _validate.integer(depth, "depth", at_least=1, at_most=MAX_DEPTH)
     sigma2 = _validate.in_range(sigma2, "sigma2", 0.0, math.inf)
     q = [_validate.in_range(q1, "q1", 0.0, math.inf)]
     for _ in range(depth - 1):
