@@ -258,7 +258,7 @@ def parameter_count(widths: Sequence[int]) -> int:
         >>> parameter_count([2, 4, 1])   # 4·(2+1) + 1·(4+1)
         17
     """
-    ws = [_validate.integer(n, f"widths[{i}]", at_most=2**31) for i, n in enumerate(widths)]
+    ws = [_validate.integer(n, f"widths[{i}]", at_most=10**18) for i, n in enumerate(widths)]
     if len(ws) < 2:
         raise ValueError(f"widths needs at least an input and an output width, got {list(ws)}")
     return sum((a + 1) * b for a, b in zip(ws[:-1], ws[1:], strict=True))
