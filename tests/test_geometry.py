@@ -151,3 +151,10 @@ def test_unit_is_the_direction(a):
     u = geometry.unit(a)
     torch.testing.assert_close(geometry.norm(u), torch.ones((), **F64))
     torch.testing.assert_close(geometry.norm(a) * u, a, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.bool, "float64"])
+def test_from_polar_refuses_a_non_floating_dtype(dtype):
+    # it used to return float32 [1, 0] for int64, the angle silently cut to 0
+    with pytest.raises(TypeError, match="floating-point"):
+        geometry.from_polar(1.0, 0.3, dtype=dtype)

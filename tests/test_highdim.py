@@ -446,3 +446,26 @@ def test_many_more_than_n_directions_are_nearly_orthogonal() -> None:
 def test_bad_input_is_refused_clearly(call, error, match) -> None:
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.parametrize(("call", "words"), [
+    (lambda: highdim.cosine_moment(10**12, 5), "k = 1000000000000 is too large"),
+    (lambda: highdim.random_directions(10**12, 3), "m = 1000000000000 is too large"),
+    (lambda: highdim.random_directions(10**5, 10**5), "numbers drawn"),
+    (lambda: highdim.cosine_samples(10**12, 3), "num = 1000000000000 is too large"),
+    (lambda: highdim.max_abs_cosine(10**12, 3), "m = 1000000000000 is too large"),
+    (lambda: highdim.std_table((3,), 10**12), "num = 1000000000000 is too large"),
+    (lambda: highdim.sampled_tails(0.1, (3,), 10**12), "num = 1000000000000 is too large"),
+])
+def test_huge_requests_fail_fast_naming_the_argument(call, words):
+    with pytest.raises(ValueError, match=words):
+        call()
+
+
+def test_cosine_moment_of_a_high_order_is_bounded_and_right():
+    # E[cos^(2j)] = Γ(j + 1/2) Γ(n/2) / (Γ(1/2) Γ(j + n/2)); j = 500,000 steps run in well under 1 s
+    j, n = 500_000, 5
+    exact = math.exp(math.lgamma(j + 0.5) + math.lgamma(n / 2) - math.lgamma(0.5)
+                     - math.lgamma(j + n / 2))
+    assert highdim.cosine_moment(2 * j, n) == pytest.approx(exact, rel=1e-9)
+    assert highdim.cosine_moment(4, 5) == pytest.approx(3 / 35)

@@ -182,7 +182,7 @@ def test_depth_statistics_shapes_and_saturation():
 
 @settings(max_examples=10, deadline=None)
 @given(depth=st.integers(1, 6), width=st.integers(1, 12), seed=st.integers(0, 99),
-       activation=st.sampled_from(initialization.ACTIVATIONS))
+       activation=st.sampled_from(list(initialization.ACTIVATIONS)))
 def test_mlp_shapes(depth, width, seed, activation):
     net = initialization.mlp(depth, width, activation, n_in=5, n_out=3, generator=generator(seed))
     assert net(torch.zeros(2, 5)).shape == (2, 3)
@@ -211,6 +211,10 @@ def test_train_classifier_xavier_vs_he_on_a_deep_relu_net():
     (lambda: initialization.std("he", 0), ValueError, "fan_in must be an int >= 1"),
     (lambda: initialization.initialize_(torch.empty(3), "he"), ValueError, "must be a matrix"),
     (lambda: initialization.depth_statistics(201, 8), ValueError, "at most 200"),
+    (lambda: initialization.mlp(10**12, 4), ValueError, "depth = 1000000000000 is too large"),
+    (lambda: initialization.mlp(2, 10**12), ValueError, "width = 1000000000000 is too large"),
+    (lambda: initialization.mlp(900, 60000), ValueError, "parameters"),
+    (lambda: initialization.mlp(2, 4, bias="random"), ValueError, "unknown bias"),
     (lambda: initialization.mlp(2, 4, "gelu"), ValueError, "unknown activation"),
     (lambda: initialization.dot_products(4, 10, "uniform"), ValueError, "unknown inputs"),
 ])
@@ -230,3 +234,97 @@ def test_chapter_nine_static_figures_are_valid_plotly():
     assert go.Figure(fig).layout.meta["alt"]
     fig = ch09.training_figure({"xavier": [2.3] * 5, "he": [2.3, 2.0, 1.5, 1.0, 0.8]}, 30)
     assert len(go.Figure(fig).data) == 3
+
+
+def _tiny_run(**changes):
+    g = generator(0)
+    x = torch.randn(32, 4, generator=g)
+    y = (x[:, 0] > 0).long()
+    args = dict(net=initialization.mlp(2, 8, n_in=4, n_out=2, generator=g), x_train=x, y_train=y,
+                x_test=x, y_test=y, steps=5, batch=8, lr=0.1, generator=g)
+    args.update(changes)
+    net = args.pop("net")
+    return initialization.train_classifier(net, args.pop("x_train"), args.pop("y_train"),
+                                           args.pop("x_test"), args.pop("y_test"), **args)
+
+
+@pytest.mark.parametrize(("changes", "error", "words"), [
+    (dict(y_train=torch.full((32,), 99)), ValueError, "label 99"),
+    (dict(y_test=torch.full((32,), 99)), ValueError, "label 99"),
+    (dict(x_train=torch.randn(32, 4, dtype=torch.float64)), TypeError, "float64"),
+    (dict(x_test=torch.randn(32, 4, dtype=torch.float64)), TypeError, "float64"),
+    (dict(x_train=torch.empty(0, 4), y_train=torch.empty(0, dtype=torch.int64)), ValueError,
+     "rows"),
+    (dict(lr=float("nan")), ValueError, "lr"),
+    (dict(lr=0.0), ValueError, "lr must be positive"),
+    (dict(steps=10**12), ValueError, "steps = 1000000000000 is too large"),
+    (dict(batch=10**12), ValueError, "batch = 1000000000000 is too large"),
+    (dict(generator=None), TypeError, "generator"),
+])
+def test_train_classifier_refuses_bad_input_clearly(changes, error, words):
+    with pytest.raises(error, match=words):
+        _tiny_run(**changes)
+
+
+def test_train_classifier_is_fit_plus_accuracies():
+    from dotbook import training
+
+    run = _tiny_run(steps=20)
+    g = generator(0)
+    x = torch.randn(32, 4, generator=g)
+    y = (x[:, 0] > 0).long()
+    net = initialization.mlp(2, 8, n_in=4, n_out=2, generator=g)
+    losses = training.fit(net, x, y, loss="cross_entropy", lr=0.1, steps=20, batch=8,
+                          generator=g, momentum=0.9)
+    assert run.loss == losses
+
+
+def test_one_activation_table_for_the_whole_package():
+    from dotbook import layers, linearity
+
+    assert initialization.ACTIVATIONS is linearity.ACTIVATIONS
+    z = torch.linspace(-3, 3, 7)
+    for name in linearity.ACTIVATIONS:
+        torch.testing.assert_close(initialization.Activation(name)(z), linearity.activate(z, name))
+    w = [torch.eye(2)]
+    assert torch.equal(layers.stack(torch.ones(1, 2), w, [torch.zeros(2)]), torch.ones(1, 2))
+
+
+def test_sigmoid_moments_by_quadrature_match_sampling():
+    z = torch.randn(400_000, generator=generator(1), dtype=torch.float64) * 1.5
+    s = torch.sigmoid(z)
+    assert initialization.second_moment("sigmoid", 2.25) == pytest.approx(
+        float((s**2).mean()), rel=2e-3)
+    assert initialization.activation_std("sigmoid", 2.25) == pytest.approx(float(s.std()), rel=5e-3)
+    assert initialization.derivative_moment("sigmoid", 2.25) == pytest.approx(
+        float(((s * (1 - s)) ** 2).mean()), rel=5e-3)
+
+
+def test_mlp_standard_bias_is_nn_linear_default_range():
+    net = initialization.mlp(2, 50, "tanh", "standard", n_in=9, bias="standard",
+                             generator=generator(2), dtype=torch.float64)
+    first = net[0]
+    assert first.bias.abs().max() <= 1 / 3 and first.bias.abs().max() > 0.3
+    assert first.weight.abs().max() <= 1 / 3
+
+
+def test_weight_gradients_carry_the_same_factor_at_every_layer():
+    # Glorot & Bengio (2010), section 4.2.2: dL/dW_l = sum g_l h_(l-1)^T, the forward shrinkage
+    # of h and the backward shrinkage of g cancel, so the norms stay level through depth
+    s = initialization.depth_statistics(30, 256, "tanh", "standard", batch=128,
+                                        generator=generator(40))
+    norms = s.weight_gradient_norm[:-1]  # the top layer has no activation after it
+    assert max(norms) / min(norms) < 1.5
+    assert s.gradient_std[0] < 1e-5 * s.gradient_std[-1]  # while dL/dz vanishes
+
+
+@pytest.mark.parametrize(("call", "words"), [
+    (lambda: initialization.std("he", 10**400), "fan_in = .* is too large"),
+    (lambda: initialization.sample_std_tolerance(10**400, "he"), "count = .* is too large"),
+    (lambda: initialization.predicted_dot_variance(10**400, 1.0, 0.0, 1.0), "too large"),
+    (lambda: initialization.dot_products(10**6, 10**6), "numbers drawn"),
+    (lambda: initialization.mean_field(10**12, "relu", 1.0), "depth = .* is too large"),
+])
+def test_huge_integers_are_clear_errors(call, words):
+    with pytest.raises(ValueError, match=words):
+        call()

@@ -144,13 +144,13 @@ def test_neuron_and_preactivation_shapes():
     close(L.neuron(w, x, 0.25, "relu"), F.relu(z))
     close(L.neuron(w, x, torch.tensor(0.25, dtype=F64), "tanh"), torch.tanh(z))
     close(L.activate(z, "sigmoid"), torch.sigmoid(z))
-    close(L.activate(z, "identity"), z)
+    close(L.activate(z, "linear"), z)
 
 
 def test_tensor_bias_keeps_gradient():
     w, x = randn(3), randn(3, seed=1)
     b = torch.tensor(0.5, dtype=F64, requires_grad=True)
-    L.neuron(w, x, b, "identity").backward()
+    L.neuron(w, x, b, "linear").backward()
     assert float(b.grad) == 1.0
 
 
@@ -195,7 +195,7 @@ M23 = torch.ones(2, 3, dtype=F64)
     (lambda: L.preactivation(V3, [1.0, 2.0, 3.0]), TypeError, r"x must be a torch.Tensor"),
     (lambda: L.neuron(V3, V3, 0.0, "softplus"), ValueError, r"unknown activation 'softplus'"),
     (lambda: L.neuron(V3, V3, 0.0, None), TypeError, r"activation must be one of"),
-    (lambda: L.activate(V3, "Relu"), ValueError, r"use one of \['identity', 'relu'"),
+    (lambda: L.activate(V3, "Relu"), ValueError, r"use one of \['linear', 'relu'"),
     (lambda: L.superposition(V3, V3, V4), ValueError, r"x2 has shape \(4,\)"),
     (lambda: L.superposition(V3, torch.ones(2, 3, dtype=F64), V3), ValueError,
      r"x1 has shape \(2, 3\) but x2 has shape \(3,\)"),

@@ -17,7 +17,7 @@ stability  formats (finfo), stable softmax/logsumexp, low-precision dot, norms, 
 attention  softmax(QKᵀ/√d_k + M)V from dot products, masks, why √d_k, online softmax
 training   ∂L/∂w = (∂L/∂z)·x for one neuron, a layer's Σ δᵢxᵢᵀ, a training loop, max margin
 initialization  standard/Xavier/He scales, Var(w·x), variance through depth (hooks)
-capacity   XOR against one neuron (LP certificate), small MLPs, depth vs width at equal P
+depth_width  XOR against one neuron (LP certificate), small MLPs, depth vs width at equal P
 interpret  contributions wᵢxᵢ, gradient × input, integrated gradients, attention vs
            gradients, superposition and interference
 data       scikit-learn's bundled digits and photos (no download), a toy 2-D set

@@ -1,4 +1,4 @@
-r"""The dot product and the geometry it carries.
+r"""The dot product and the geometry it carries (Chapter 1; Chapter 3 builds on it).
 
 Two definitions of one number. Algebraically,
 
@@ -206,7 +206,8 @@ def project(a: torch.Tensor, onto: torch.Tensor) -> torch.Tensor:
 def from_polar(length: float, theta: float, *, dtype: torch.dtype = torch.float64,
                device: torch.device | str | None = None) -> torch.Tensor:
     r"""The 2-D vector :math:`\ell\,(\cos\theta, \sin\theta)`; ``theta`` in radians,
-    made on ``device`` (default: the CPU) with ``dtype``.
+    made on ``device`` (default: the CPU) with ``dtype`` (a floating-point dtype; an integer
+    dtype is refused rather than rounding the coordinates).
 
     Shape:
         - output: :math:`(2)`
@@ -216,6 +217,10 @@ def from_polar(length: float, theta: float, *, dtype: torch.dtype = torch.float6
         >>> from_polar(2.0, 0.0)
         tensor([2., 0.], dtype=torch.float64)
     """
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating-point torch dtype, got {dtype!r}: the "
+                        f"coordinates cos θ and sin θ are not integers; pass "
+                        f"dtype=torch.float64 or dtype=torch.float32")
     length = _validate.in_range(length, "length", 0.0, float("inf"))
     theta = _validate.in_range(theta, "theta", -1e6, 1e6)
     t = torch.tensor(theta, dtype=dtype, device=device)

@@ -1,4 +1,4 @@
-r"""Random directions in high dimensions, and the exact law of their cosine.
+r"""Random directions in high dimensions, and the exact law of their cosine (Chapter 2).
 
 A *random direction* in :math:`\mathbb{R}^n` is a point :math:`u` drawn
 uniformly from the unit sphere :math:`S^{n-1}`. Draw :math:`z \sim
@@ -71,6 +71,10 @@ __all__ = [
 #: Default for ``chunk``: the most Gram-matrix entries held at once by
 #: :func:`max_abs_pairwise_cosine` and :func:`running_max_abs_cosine`.
 GRAM_CHUNK = 1 << 22
+#: The most numbers a sampler draws in one call (m·n directions, or num cosines; 0.8 GB in
+#: float64), the most directions a pairwise maximum compares, and the highest moment order:
+#: far beyond any chapter, so that a huge request is a clear error in milliseconds.
+MAX_SAMPLES, MAX_DIRECTIONS, MAX_MOMENT = 100_000_000, 1_000_000, 1_000_000
 
 
 # ------------------------------------------------------------------ input checks
@@ -107,8 +111,9 @@ def random_directions(m: int, n: int, *, generator: torch.Generator | None = Non
         >>> u.shape, torch.allclose(geometry.norm(u), torch.ones(4, dtype=torch.float64))
         (torch.Size([4, 3]), True)
     """
-    m = _validate.integer(m, "m")
+    m = _validate.integer(m, "m", at_most=MAX_SAMPLES)
     n = _dimension(n)
+    _validate.integer(m * n, "m·n (numbers drawn)", at_most=MAX_SAMPLES)
     where, dtype = _device.placement(device, dtype, generator)
     z = torch.randn(m, n, generator=generator, device=where, dtype=dtype)  # (m, n)
     return geometry.unit(z, name="z")  # a zero draw has probability 0
@@ -152,7 +157,7 @@ def cosine_samples(num: int, n: int, *, generator: torch.Generator | None = None
         >>> abs(c.var().item() * 400 - 1) < 0.02   # Var = 1/n
         True
     """
-    num = _validate.integer(num, "num")
+    num = _validate.integer(num, "num", at_most=MAX_SAMPLES)
     n = _dimension(n)
     where, dtype = _device.placement(device, dtype, generator)
     seed = int(torch.randint(0, 2**62, (), generator=generator, device=where))
@@ -287,13 +292,15 @@ def cosine_moment(k: int, n: int) -> float:
         >>> cosine_moment(2, 10), cosine_moment(3, 10), cosine_moment(4, 2)  # 3/(2·4)
         (0.1, 0.0, 0.375)
     """
-    k = _validate.integer(k, "k")
+    k = _validate.integer(k, "k", at_most=MAX_MOMENT)
     n = _dimension(n)
     if k % 2:
         return 0.0
     value = 1.0
     for i in range(k // 2):
         value *= (2 * i + 1) / (n + 2 * i)
+        if value == 0.0:  # underflow: every later factor is below 1
+            break
     return value
 
 
@@ -439,7 +446,7 @@ def max_abs_pairwise_cosine(u: torch.Tensor, *, chunk: int = GRAM_CHUNK) -> floa
     _validate.integer(m, "the number of rows m of u", at_least=2,
                       why="a pairwise cosine needs two vectors")
     _validate.integer(n, "the row length n of u", at_least=1)
-    chunk = _validate.integer(chunk, "chunk")
+    chunk = _validate.integer(chunk, "chunk", at_most=1 << 30)
     u_hat = geometry.unit(u, name="u")  # (m, n)
     rows = max(1, chunk // m)
     best = torch.zeros((), dtype=u.dtype, device=u.device)
@@ -470,6 +477,7 @@ def max_abs_pairwise_cosine_loop(u: torch.Tensor) -> float:
         raise ValueError(f"u must be a matrix of shape (m, n), got shape {tuple(u.shape)}")
     _validate.integer(u.shape[0], "the number of rows m of u", at_least=2,
                       why="a pairwise cosine needs two vectors")
+    _validate.integer(u.shape[1], "the row length n of u", at_least=1)
     best = 0.0
     for i in range(u.shape[0]):
         for j in range(i + 1, u.shape[0]):
@@ -500,7 +508,7 @@ def running_max_abs_cosine(u: torch.Tensor, *, chunk: int = GRAM_CHUNK) -> torch
         raise ValueError(f"u must be a matrix of shape (m, n) with m, n >= 1, "
                          f"got shape {tuple(u.shape)}")
     m = u.shape[0]
-    chunk = _validate.integer(chunk, "chunk")
+    chunk = _validate.integer(chunk, "chunk", at_most=1 << 30)
     u_hat = geometry.unit(u, name="u")  # (m, n)
     rows = max(1, chunk // m)
     row_max = torch.zeros(m, dtype=u.dtype, device=u.device)  # (m,)
@@ -535,7 +543,8 @@ def max_abs_cosine(m: int, n: int, *, generator: torch.Generator | None = None,
         >>> max_abs_cosine(2000, 1000, generator=generator(0)) < 0.25
         True
     """
-    m = _validate.integer(m, "m", at_least=2, why="a pair of directions")
+    m = _validate.integer(m, "m", at_least=2, at_most=MAX_DIRECTIONS,
+                          why="a pair of directions")
     u = random_directions(m, n, generator=generator, device=device, dtype=dtype)  # (m, n)
     return max_abs_pairwise_cosine(u)
 
@@ -635,7 +644,7 @@ def scaled_std_standard_error(n: int, num: int) -> float:
         1.0
     """
     n = _dimension(n)
-    num = _validate.integer(num, "num")
+    num = _validate.integer(num, "num", at_most=MAX_SAMPLES)
     var_c2 = cosine_moment(4, n) - cosine_moment(2, n) ** 2  # Var(cos²θ)
     return math.sqrt(var_c2 / num) * n / 2
 
@@ -665,7 +674,7 @@ def std_table(ns: Sequence[int], num: int, *, generator: torch.Generator | None 
         >>> all(abs(r["scaled_std"] - 1) < 6 * r["scaled_se"] for r in rows)
         True
     """
-    num = _validate.integer(num, "num")
+    num = _validate.integer(num, "num", at_most=MAX_SAMPLES)
     rows = []
     for n in ns:
         c = cosine_samples(num, n, generator=generator, device=device, dtype=dtype)  # (num,)
@@ -707,7 +716,7 @@ def sampled_tails(eps: float, ns: Sequence[int], num: int, *,
         True
     """
     eps = _epsilon(eps)
-    num = _validate.integer(num, "num")
+    num = _validate.integer(num, "num", at_most=MAX_SAMPLES)
     rows = []
     for n in ns:
         c = cosine_samples(num, n, generator=generator, device=device, dtype=dtype)  # (num,)

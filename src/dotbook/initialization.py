@@ -1,4 +1,4 @@
-r"""Initialization: how large a neuron's weights must be for signals to survive depth.
+r"""Initialization (Chapter 9): how large a neuron's weights must be for signals to survive depth.
 
 A pre-activation is a dot product, :math:`z = w\cdot x = \sum_{i=1}^{n} w_i x_i`.
 If the :math:`n` terms are independent and the weights have mean zero,
@@ -40,14 +40,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from dotbook import _validate, layers
+from dotbook import _validate, layers, training
 from dotbook.device import placement
+from dotbook.linearity import ACTIVATIONS
 
 __all__ = [
     "ACTIVATIONS",
+    "Activation",
     "activation_std",
     "SCHEMES",
     "DepthStatistics",
@@ -68,11 +69,19 @@ __all__ = [
     "train_classifier",
 ]
 
-#: The schemes :func:`std` knows ("kaiming" is another name for "he").
-SCHEMES: tuple[str, ...] = ("standard", "xavier", "he", "normal")
-#: The activations of :func:`mlp`.
-ACTIVATIONS: tuple[str, ...] = ("tanh", "relu", "linear")
+#: The one scheme table: each scheme's weight variance for ``gain = 1`` as a function of
+#: ``(fan_in, fan_out)`` ("kaiming" is another name for "he", "glorot" for "xavier").
+SCHEMES: dict[str, Callable[[int, int], float]] = {
+    "standard": lambda fan_in, fan_out: 1.0 / (3.0 * fan_in),
+    "xavier": lambda fan_in, fan_out: 2.0 / (fan_in + fan_out),
+    "he": lambda fan_in, fan_out: 2.0 / fan_in,
+    "normal": lambda fan_in, fan_out: 1.0,
+}
 _ALIASES = {"kaiming": "he", "glorot": "xavier"}
+#: Bounds no chapter comes near: a huge request is a clear error before any allocation.
+MAX_DEPTH, MAX_WIDTH, MAX_PARAMETERS = 1000, 1 << 16, 200_000_000
+#: The most numbers :func:`dot_products` draws; the largest int that a float holds exactly.
+MAX_DRAWS, _FLOAT_INT = 100_000_000, 2**53
 
 
 def _scheme(scheme: object) -> str:
@@ -104,14 +113,11 @@ def std(scheme: str, fan_in: int, fan_out: int | None = None, gain: float = 1.0)
         (0.070711, 1.0)
     """
     scheme = _scheme(scheme)
-    fan_in = _validate.integer(fan_in, "fan_in", at_least=1)
-    fan_out = fan_in if fan_out is None else _validate.integer(fan_out, "fan_out", at_least=1)
+    fan_in = _validate.integer(fan_in, "fan_in", at_least=1, at_most=_FLOAT_INT)
+    fan_out = (fan_in if fan_out is None
+               else _validate.integer(fan_out, "fan_out", at_least=1, at_most=_FLOAT_INT))
     gain = _validate.in_range(gain, "gain", 0.0, 1e6)
-    base = {"normal": 1.0,
-            "standard": 1.0 / math.sqrt(3.0 * fan_in),
-            "xavier": math.sqrt(2.0 / (fan_in + fan_out)),
-            "he": math.sqrt(2.0 / fan_in)}[scheme]
-    return gain * base
+    return gain * math.sqrt(SCHEMES[scheme](fan_in, fan_out))
 
 
 def initialize_(weight: torch.Tensor, scheme: str, gain: float = 1.0, *,
@@ -148,7 +154,8 @@ def torch_initialize_(weight: torch.Tensor, scheme: str, gain: float = 1.0, *,
     ``"normal"``: ``normal_(std=gain)``; ``"standard"``: ``kaiming_uniform_(a=√5)``
     (what ``nn.Linear`` does by default), times ``gain``; ``"xavier"``:
     ``xavier_normal_(gain=gain)``; ``"he"``: ``kaiming_normal_(nonlinearity="relu")``
-    (gain √2 on :math:`1/\\sqrt{\\text{fan}_\\text{in}}`), times ``gain``.
+    (which has no ``gain`` argument: it takes the factor √2 from
+    ``calculate_gain("relu")`` on :math:`1/\\sqrt{\\text{fan}_\\text{in}}`), then times ``gain``.
 
     Examples::
 
@@ -186,7 +193,7 @@ def sample_std_tolerance(count: int, scheme: str, z: float = 5.0) -> float:
         >>> round(sample_std_tolerance(1_000_000, "he"), 5)
         0.00354
     """
-    count = _validate.integer(count, "count", at_least=2)
+    count = _validate.integer(count, "count", at_least=2, at_most=_FLOAT_INT)
     kurtosis = 1.8 if _scheme(scheme) == "standard" else 3.0
     return z * math.sqrt((kurtosis - 1.0) / (4.0 * count))
 
@@ -206,7 +213,7 @@ def predicted_dot_variance(n: int, w_var: float, x_mean: float, x_var: float,
         >>> predicted_dot_variance(100, 0.01, 0.0, 1.0), predicted_dot_variance(100, 0.01, 1.0, 1.0)
         (1.0, 2.0)
     """
-    n = _validate.integer(n, "n", at_least=1)
+    n = _validate.integer(n, "n", at_least=1, at_most=_FLOAT_INT)
     w2 = w_var + w_mean**2
     x2 = x_var + x_mean**2
     return n * (w2 * x2 - w_mean**2 * x_mean**2)
@@ -232,8 +239,9 @@ def dot_products(n: int, samples: int, inputs: str = "gaussian", *, w_std: float
         True
     """
     dev, dtype = placement(device, dtype, generator)
-    n = _validate.integer(n, "n", at_least=1)
-    samples = _validate.integer(samples, "samples", at_least=2)
+    n = _validate.integer(n, "n", at_least=1, at_most=MAX_DRAWS)
+    samples = _validate.integer(samples, "samples", at_least=2, at_most=MAX_DRAWS)
+    _validate.integer(n * samples, "n·samples (numbers drawn)", at_most=MAX_DRAWS)
     _validate.choice(inputs, "inputs", ("gaussian", "relu"))
     w_std = _validate.in_range(w_std, "w_std", 0.0, 1e6)
     w = w_std * torch.randn(samples, n, generator=generator, device=dev, dtype=dtype)  # (S, n)
@@ -265,60 +273,85 @@ def _gaussian_mean(fn: Callable[[np.ndarray], np.ndarray], q: float) -> float:
     return float(weights @ fn(root * xi))
 
 
+def _activation(activation: object) -> str:
+    return _validate.choice(activation, "activation", list(ACTIVATIONS))
+
+
+def _phi(activation: str, derivative: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+    """The activation of :data:`ACTIVATIONS` (or its derivative, by autograd) on a NumPy grid."""
+    def fn(z: np.ndarray) -> np.ndarray:
+        t = torch.from_numpy(np.asarray(z, dtype=np.float64)).requires_grad_(derivative)
+        with torch.enable_grad():
+            out = ACTIVATIONS[activation](t)
+            if not derivative:
+                return out.detach().numpy()
+            (grad,) = torch.autograd.grad(out.sum(), t)
+        return grad.numpy()
+    return fn
+
+
 def second_moment(activation: str, q: float) -> float:
     r""":math:`\mathbb E[\phi(z)^2]` for :math:`z\sim N(0, q)`.
 
-    ReLU: :math:`q/2`; linear: :math:`q`; tanh: a Gaussian average by the trapezoid
-    rule, accurate to about :math:`10^{-12}` for any :math:`q`.
+    ReLU: :math:`q/2`; linear: :math:`q`; tanh and sigmoid: a Gaussian average by the
+    trapezoid rule, accurate to about :math:`10^{-12}` for any :math:`q`.
 
     Examples::
 
         >>> second_moment("relu", 2.0), round(second_moment("tanh", 1.0), 4)
         (1.0, 0.3943)
     """
-    _validate.choice(activation, "activation", ACTIVATIONS)
+    activation = _activation(activation)
     q = _validate.in_range(q, "q", 0.0, math.inf)
     if activation == "relu":
         return q / 2.0
     if activation == "linear":
         return q
-    return _gaussian_mean(lambda z: np.tanh(z) ** 2, q)
+    phi = _phi(activation)
+    return _gaussian_mean(lambda z: phi(z) ** 2, q)
 
 
 def activation_std(activation: str, q: float) -> float:
     r"""The standard deviation of :math:`\phi(z)` for :math:`z\sim N(0, q)`.
 
     ReLU: :math:`\sqrt{q(1/2 - 1/(2\pi))}` (its mean is :math:`\sqrt{q/(2\pi)}`);
-    linear: :math:`\sqrt q`; tanh (odd, mean 0): :math:`\sqrt{\mathbb E[\tanh(z)^2]}`.
+    linear: :math:`\sqrt q`; tanh (odd, mean 0): :math:`\sqrt{\mathbb E[\tanh(z)^2]}`;
+    sigmoid: :math:`\sqrt{\mathbb E[\phi^2] - \mathbb E[\phi]^2}` by quadrature.
 
     Examples::
 
         >>> round(activation_std("relu", 1.0), 4), activation_std("linear", 4.0)
         (0.5838, 2.0)
     """
+    activation = _activation(activation)
     if activation == "relu":
         q = _validate.in_range(q, "q", 0.0, math.inf)
         return math.sqrt(q * (0.5 - 1.0 / (2.0 * math.pi)))
+    if activation == "sigmoid":
+        mean = _gaussian_mean(_phi(activation), _validate.in_range(q, "q", 0.0, math.inf))
+        return math.sqrt(max(second_moment(activation, q) - mean**2, 0.0))
     return math.sqrt(second_moment(activation, q))
 
 
 def derivative_moment(activation: str, q: float) -> float:
     r""":math:`\mathbb E[\phi'(z)^2]` for :math:`z\sim N(0, q)`: what the backward pass keeps.
 
-    ReLU: :math:`1/2`; linear: :math:`1`; tanh: quadrature of :math:`(1-\tanh^2)^2`.
+    ReLU: :math:`1/2`; linear: :math:`1`; tanh and sigmoid: quadrature of :math:`\phi'^2`
+    (e.g. :math:`(1-\tanh^2)^2`), with :math:`\phi'` from autograd.
 
     Examples::
 
         >>> derivative_moment("relu", 3.0), round(derivative_moment("tanh", 1.0), 4)
         (0.5, 0.4644)
     """
-    _validate.choice(activation, "activation", ACTIVATIONS)
+    activation = _activation(activation)
     q = _validate.in_range(q, "q", 0.0, math.inf)
     if activation == "relu":
         return 0.5
     if activation == "linear":
         return 1.0
-    return _gaussian_mean(lambda z: (1.0 - np.tanh(z) ** 2) ** 2, q)
+    dphi = _phi(activation, derivative=True)
+    return _gaussian_mean(lambda z: dphi(z) ** 2, q)
 
 
 @dataclass(frozen=True)
@@ -376,7 +409,7 @@ def mean_field(depth: int, activation: str, sigma2: float, q1: float = 1.0) -> M
         >>> mf.forward_ratio, mf.backward_ratio
         ([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])
     """
-    depth = _validate.integer(depth, "depth", at_least=1)
+    depth = _validate.integer(depth, "depth", at_least=1, at_most=MAX_DEPTH)
     sigma2 = _validate.in_range(sigma2, "sigma2", 0.0, math.inf)
     q = [_validate.in_range(q1, "q1", 0.0, math.inf)]
     for _ in range(depth - 1):
@@ -388,37 +421,72 @@ def mean_field(depth: int, activation: str, sigma2: float, q1: float = 1.0) -> M
 
 
 # --------------------------------------------------------------- a deep network
+class Activation(nn.Module):
+    """An activation of :data:`ACTIVATIONS` as a module, by name (the one table)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = _activation(name)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return ACTIVATIONS[self.name](z)
+
+    def extra_repr(self) -> str:
+        return repr(self.name)
+
+
 def mlp(depth: int, width: int, activation: str = "relu", scheme: str = "he", gain: float = 1.0,
-        *, n_in: int | None = None, n_out: int | None = None,
+        *, n_in: int | None = None, n_out: int | None = None, bias: str = "zero",
         generator: torch.Generator | None = None, device: torch.device | str | None = None,
         dtype: torch.dtype = torch.float32) -> nn.Sequential:
-    r"""A plain deep network: ``depth`` linear layers, the activation after each but the last.
+    r"""The book's one MLP builder: ``depth`` linear layers, the activation after each but the last.
 
     :math:`z_l = W_l h_{l-1} + b_l`, :math:`h_l = \phi(z_l)`; weights from
-    :func:`initialize_`, biases zero. Layer 1 maps ``n_in`` (default ``width``)
-    to ``width``, the last maps ``width`` to ``n_out`` (default ``width``).
+    :func:`initialize_`, biases zero (``bias="zero"``) or, like ``nn.Linear``'s default,
+    :math:`U(\pm 1/\sqrt{\text{fan}_\text{in}})` (``bias="standard"``), each layer's
+    weights drawn before its biases. Layer 1 maps ``n_in`` (default ``width``) to
+    ``width``, the last maps ``width`` to ``n_out`` (default ``width``).
+
+    Args:
+        depth: linear layers :math:`L` (1 … 1000); ``depth=1`` is one layer ``n_in → n_out``.
+        width: hidden width :math:`n` (1 … 65,536).
+        activation: a name in :data:`ACTIVATIONS` (``linearity``'s table).
+        scheme, gain: the weights' initialisation (:func:`std`).
+        n_in, n_out: input and output widths.
+        bias: ``"zero"`` or ``"standard"``.
+        generator, device, dtype: where to draw and build.
 
     Examples::
 
         >>> net = mlp(3, 8, "tanh", generator=torch.Generator().manual_seed(0))
         >>> [type(m).__name__ for m in net]
-        ['Linear', 'Tanh', 'Linear', 'Tanh', 'Linear']
+        ['Linear', 'Activation', 'Linear', 'Activation', 'Linear']
     """
     dev, dtype = placement(device, dtype, generator)
-    depth = _validate.integer(depth, "depth", at_least=1)
-    width = _validate.integer(width, "width", at_least=1)
-    _validate.choice(activation, "activation", ACTIVATIONS)
-    n_in = width if n_in is None else _validate.integer(n_in, "n_in", at_least=1)
-    n_out = width if n_out is None else _validate.integer(n_out, "n_out", at_least=1)
+    depth = _validate.integer(depth, "depth", at_least=1, at_most=MAX_DEPTH)
+    width = _validate.integer(width, "width", at_least=1, at_most=MAX_WIDTH)
+    activation = _activation(activation)
+    _validate.choice(bias, "bias", ("zero", "standard"))
+    n_in = width if n_in is None else _validate.integer(n_in, "n_in", at_most=MAX_WIDTH)
+    n_out = width if n_out is None else _validate.integer(n_out, "n_out", at_most=MAX_WIDTH)
     sizes = [n_in] + [width] * (depth - 1) + [n_out]
+    count = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    if count > MAX_PARAMETERS:
+        raise ValueError(f"mlp({depth}, {width}) would hold {count:,} parameters; pass a depth "
+                         f"and width with at most {MAX_PARAMETERS:,}")
     modules: list[nn.Module] = []
     for k in range(depth):
         layer = nn.Linear(sizes[k], sizes[k + 1], device=dev, dtype=dtype)
         initialize_(layer.weight, scheme, gain, generator=generator)
-        nn.init.zeros_(layer.bias)
+        with torch.no_grad():
+            if bias == "zero":
+                layer.bias.zero_()
+            else:
+                bound = 1.0 / math.sqrt(sizes[k])
+                layer.bias.uniform_(-bound, bound, generator=generator)
         modules.append(layer)
         if k < depth - 1:
-            modules.append({"tanh": nn.Tanh, "relu": nn.ReLU, "linear": nn.Identity}[activation]())
+            modules.append(Activation(activation))
     return nn.Sequential(*modules)
 
 
@@ -472,6 +540,8 @@ class DepthStatistics:
         gradient_std: std of :math:`\\partial L/\\partial z_l`.
         gradient_ms: :math:`\\overline{(\\partial L/\\partial z_l)^2}`.
         saturated: share of units with :math:`|h_l| > 0.99` (tanh saturation; 0 otherwise).
+        weight_gradient_norm: :math:`\\lVert\\partial L/\\partial W_l\\rVert_F`, the gradient of
+            the layer's weights, :math:`\\sum_i g_{l,i}\\,h_{l-1,i}^\\top` over the batch.
         sigma2: :math:`n\\operatorname{Var}(w)` of the hidden layers.
     """
 
@@ -480,6 +550,7 @@ class DepthStatistics:
     gradient_std: list[float]
     gradient_ms: list[float]
     saturated: list[float]
+    weight_gradient_norm: list[float]
     sigma2: float
 
     @property
@@ -512,7 +583,7 @@ def depth_statistics(depth: int = 30, width: int = 256, activation: str = "relu"
     Args:
         depth: layers :math:`L` (1 … 200).
         width: neurons per layer :math:`n`.
-        activation: ``"tanh"``, ``"relu"`` or ``"linear"``.
+        activation: a name in :data:`ACTIVATIONS`.
         scheme, gain: the initialisation (:func:`std`).
         batch: inputs per pass.
         generator, device, dtype: where to draw and compute.
@@ -525,10 +596,9 @@ def depth_statistics(depth: int = 30, width: int = 256, activation: str = "relu"
         (10, True)
     """
     dev, dtype = placement(device, dtype, generator)
-    depth = _validate.integer(depth, "depth", at_least=1)
-    if depth > 200:
-        raise ValueError(f"depth must be at most 200, got {depth}")
-    batch = _validate.integer(batch, "batch", at_least=2)
+    depth = _validate.integer(depth, "depth", at_least=1, at_most=200)
+    width = _validate.integer(width, "width", at_least=1, at_most=4096)
+    batch = _validate.integer(batch, "batch", at_least=2, at_most=65_536)
     net = mlp(depth, width, activation, scheme, gain, generator=generator, device=dev, dtype=dtype)
     x = torch.randn(batch, width, generator=generator, device=dev, dtype=dtype)  # (B, n)
     r = torch.randn(batch, width, generator=generator, device=dev, dtype=dtype)  # (B, n)
@@ -537,11 +607,13 @@ def depth_statistics(depth: int = 30, width: int = 256, activation: str = "relu"
         (net(x) * r).sum().backward()
     hs = seen["h"] + [seen["z"][-1]]  # the top layer has no activation
     zero = torch.zeros((), device=dev, dtype=dtype)
+    weights = [m.weight for m in net if isinstance(m, nn.Linear)]
     stats = torch.stack([torch.stack([h.std(), z.std(), z.mean(), g.std(), g.mean(),
                                       (h.abs() > 0.99).to(dtype).mean() if activation == "tanh"
-                                      else zero])
-                         for h, z, g in zip(hs, seen["z"], seen["grad"], strict=True)])  # (L, 6)
-    h_std, z_std, z_mean, g_std, g_mean, saturated = stats.mT.cpu().tolist()  # one transfer
+                                      else zero, torch.linalg.vector_norm(w.grad)])
+                         for h, z, g, w in zip(hs, seen["z"], seen["grad"], weights,
+                                               strict=True)])  # (L, 7)
+    h_std, z_std, z_mean, g_std, g_mean, saturated, w_grad = stats.mT.cpu().tolist()
     count = batch * width
     # second moments from std and mean in Python floats: squaring in float32 would
     # overflow for exploding gradients (above 1.8e19)
@@ -549,7 +621,7 @@ def depth_statistics(depth: int = 30, width: int = 256, activation: str = "relu"
         return s * s * (count - 1) / count + m * m
 
     columns = [h_std, [moment(s, m) for s, m in zip(z_std, z_mean, strict=True)], g_std,
-               [moment(s, m) for s, m in zip(g_std, g_mean, strict=True)], saturated]
+               [moment(s, m) for s, m in zip(g_std, g_mean, strict=True)], saturated, w_grad]
     return DepthStatistics(*columns, sigma2=width * std(scheme, width, width, gain) ** 2)
 
 
@@ -567,10 +639,13 @@ def train_classifier(net: nn.Module, x_train: torch.Tensor, y_train: torch.Tenso
                      x_test: torch.Tensor, y_test: torch.Tensor, *, steps: int = 100,
                      batch: int = 128, lr: float = 0.02, momentum: float = 0.9,
                      generator: torch.Generator | None = None) -> TrainingRun:
-    r"""Minibatch SGD with momentum on the cross-entropy; returns the losses and accuracies.
+    r"""Minibatch SGD with momentum on the cross-entropy (:func:`dotbook.training.fit`),
+    then the accuracies on the training and test sets.
 
     Each step draws ``batch`` training examples (with ``generator``), so two
-    networks trained with equal generators see the same batches.
+    networks trained with equal generators see the same batches. Every input is
+    checked by ``fit`` (labels in range for the net's outputs, x's dtype and
+    device against the net's, rows, a finite positive ``lr``); the test part the same way.
 
     Shape:
         - x_train: :math:`(N, n)`, y_train: :math:`(N)` int64; likewise the test part
@@ -584,20 +659,21 @@ def train_classifier(net: nn.Module, x_train: torch.Tensor, y_train: torch.Tenso
         >>> run.train_accuracy > 0.8
         True
     """
-    steps = _validate.integer(steps, "steps", at_least=1)
-    batch = _validate.integer(batch, "batch", at_least=1)
-    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
-    losses = []
-    with torch.enable_grad():
-        for _ in range(steps):
-            pick = torch.randint(0, x_train.shape[0], (batch,), generator=generator,
-                                 device=x_train.device)  # (batch,)
-            optimizer.zero_grad()
-            loss = F.cross_entropy(net(x_train[pick]), y_train[pick])
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.detach())
+    x_test = _validate.matrix(x_test, "x_test")
+    y_test = _validate.labels(y_test, x_test, "y_test")
+    if x_test.shape[1:] != getattr(x_train, "shape", (None, None))[1:]:
+        raise ValueError(f"x_test has {x_test.shape[1]} columns but x_train has "
+                         f"{getattr(x_train, 'shape', ('?', '?'))[1]}; pass the same features")
+    first = next(net.parameters(), None) if isinstance(net, nn.Module) else None
+    if first is not None:
+        if (x_test.dtype, x_test.device) != (first.dtype, first.device):
+            raise TypeError(f"x_test is {x_test.dtype} on {x_test.device} but the net's "
+                            f"parameters are {first.dtype} on {first.device}; pass "
+                            f"x_test.to(dtype=..., device=...)")
+        training._fit_targets(net, x_test, y_test, "cross_entropy")  # test labels in range too
+    losses = training.fit(net, x_train, y_train, loss="cross_entropy", optimizer="sgd", lr=lr,
+                          steps=steps, batch=batch, generator=generator, momentum=momentum)
     with torch.no_grad():
         train_acc = layers.accuracy(net(x_train), y_train)
         test_acc = layers.accuracy(net(x_test), y_test)
-    return TrainingRun(torch.stack(losses).cpu().tolist(), train_acc, test_acc)
+    return TrainingRun(losses, train_acc, test_acc)

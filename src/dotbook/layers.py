@@ -270,11 +270,11 @@ def _chain(weights: Sequence[torch.Tensor],
 
 def stack(x: torch.Tensor, weights: Sequence[torch.Tensor],
           biases: Sequence[torch.Tensor | None] | None = None,
-          activation: str = "identity") -> torch.Tensor:
+          activation: str = "linear") -> torch.Tensor:
     r"""A stack of layers :math:`h_\ell = \sigma(W_\ell h_{\ell-1} + b_\ell)`, :math:`h_0 = x`.
 
     The activation is applied *between* layers, not after the last one, so
-    that with ``activation="identity"`` the stack equals the single layer
+    that with ``activation="linear"`` the stack equals the single layer
     returned by :func:`collapse`.
 
     Args:

@@ -55,9 +55,10 @@ __all__ = [
     "superposition",
 ]
 
-#: The activation functions :func:`activate` knows, by name.
+#: The activation functions of the whole package, by name (``"linear"`` is the identity,
+#: :math:`\sigma(z) = z`): :func:`activate`, ``layers.stack`` and ``initialization.mlp`` use them.
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "identity": lambda z: z,
+    "linear": lambda z: z,
     "relu": F.relu,
     "tanh": torch.tanh,
     "sigmoid": torch.sigmoid,
@@ -80,7 +81,7 @@ def _bias(b: object, like: torch.Tensor, name: str = "b") -> torch.Tensor | floa
 def activate(z: torch.Tensor, activation: str = "relu") -> torch.Tensor:
     r"""Apply the named activation :math:`\sigma` elementwise: :math:`y = \sigma(z)`.
 
-    ``"identity"`` (:math:`\sigma(z) = z`), ``"relu"`` (:math:`\max(z, 0)`),
+    ``"linear"`` (the identity, :math:`\sigma(z) = z`), ``"relu"`` (:math:`\max(z, 0)`),
     ``"tanh"`` and ``"sigmoid"`` (:math:`1/(1+e^{-z})`); see :data:`ACTIVATIONS`.
 
     Args:
@@ -182,13 +183,13 @@ class Superposition:
 
 
 def superposition(w: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor,
-                  b: float | torch.Tensor = 0.0, activation: str = "identity") -> Superposition:
+                  b: float | torch.Tensor = 0.0, activation: str = "linear") -> Superposition:
     r"""Test superposition on one neuron :math:`f(x) = \sigma(w\cdot x + b)`.
 
     Returns :math:`f(x_1)`, :math:`f(x_2)` and :math:`f(x_1 + x_2)`. Three regimes:
 
-    - ``activation="identity"``, :math:`b = 0`: the gap is 0 (distributivity).
-    - ``activation="identity"``, :math:`b \ne 0`: the gap is exactly :math:`b`,
+    - ``activation="linear"``, :math:`b = 0`: the gap is 0 (distributivity).
+    - ``activation="linear"``, :math:`b \ne 0`: the gap is exactly :math:`b`,
       since :math:`z(x_1) + z(x_2) = w\cdot(x_1 + x_2) + 2b = z(x_1 + x_2) + b`.
     - ``activation="relu"``: the gap is generally not zero. With :math:`b = 0`
       it is :math:`\ge 0`, and zero exactly when :math:`w\cdot x_1` and

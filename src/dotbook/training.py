@@ -637,3 +637,152 @@ def max_margin_direction(x: torch.Tensor, y: torch.Tensor, *, bias: bool = True,
     v = v / torch.linalg.vector_norm(v)
     margin = float((sa @ v).min())
     return v, margin
+
+
+# --------------------------------------------------------------- one small-model trainer
+#: The losses :func:`fit` knows: those of :data:`LOSSES`, with the same conventions, plus
+#: the softmax cross-entropy of a classifier with one output per class.
+FIT_LOSSES: tuple[str, ...] = (*LOSSES, "cross_entropy")
+#: The optimisers :func:`fit` knows.
+OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
+#: The most steps and the largest minibatch :func:`fit` accepts (no chapter needs more).
+MAX_STEPS, MAX_BATCH = 1_000_000, 1_000_000
+
+
+def _fit_targets(model: torch.nn.Module, x: torch.Tensor, y: object,
+                 loss: str) -> torch.Tensor:
+    """Check ``y`` against ``x`` and the model's output; return what the loss compares with."""
+    try:
+        with torch.no_grad():
+            out = model(x[:1])  # one row tells the output's shape
+    except RuntimeError as err:
+        raise ValueError(f"the model cannot take x of shape {tuple(x.shape)} ({err}); pass x "
+                         f"with the model's input width") from err
+    if not isinstance(out, torch.Tensor) or out.ndim != 2:
+        raise ValueError(f"fit needs a model that maps x of shape (N, n) to outputs of shape "
+                         f"(N, k); it returned {getattr(out, 'shape', type(out).__name__)}")
+    k = out.shape[1]
+    if loss == "mse":
+        y = _validate.tensor(y, "y")
+        if y.shape != (x.shape[0], k):
+            raise ValueError(f"for loss='mse' y must have shape ({x.shape[0]}, {k}), one target "
+                             f"per row of x and output of the model, got {tuple(y.shape)}")
+        _validate.same_kind(x, y, "x, y")
+        return y
+    y = _validate.labels(y, x)
+    classes = 2 if loss == "logistic" else k
+    if loss == "logistic" and k != 1:
+        raise ValueError(f"loss='logistic' needs a model with one output (the logit of class 1), "
+                         f"got {k}; use loss='cross_entropy' for {k} classes")
+    low, high = int(y.min()), int(y.max())
+    if low < 0 or high >= classes:
+        bad = high if high >= classes else low
+        raise ValueError(f"y holds the label {bad}, but {loss} with this model knows the classes "
+                         f"0 … {classes - 1}; give the model one output per class "
+                         f"(n_out={high + 1}) or relabel y")
+    return y
+
+
+def fit(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: str,
+        optimizer: str = "sgd", lr: float, steps: int, batch: int | None = None,
+        generator: torch.Generator | None = None, momentum: float = 0.0,
+        weight_decay: float = 0.0, clip: float | None = None) -> list[float]:
+    r"""Train ``model`` in place by minimising a loss over ``x, y``; return the loss history.
+
+    Each step computes :math:`L = \tfrac1B\sum_{i\in\text{batch}} \ell(f(x_i), y_i)` on a
+    minibatch of ``batch`` rows drawn with replacement from ``generator`` (or on all rows when
+    ``batch`` is ``None``), back-propagates, optionally rescales the gradient to norm at
+    most ``clip``, and takes one ``torch.optim`` step (SGD with ``momentum`` or Adam, each with
+    ``weight_decay``). Two models trained with equal generators see the same batches.
+
+    The losses (:data:`FIT_LOSSES`) are PyTorch's, mean over the batch: ``"mse"``
+    (targets of the model's output shape), ``"logistic"`` (one output, int64 labels 0/1),
+    ``"cross_entropy"`` (one output per class, int64 labels :math:`0 \dots k-1`).
+
+    Args:
+        model: a module mapping :math:`(N, n)` to :math:`(N, k)`, with ``x``'s dtype and device.
+        x: inputs, one per row.
+        y: targets (``"mse"``) or labels.
+        loss: one of :data:`FIT_LOSSES`.
+        optimizer: ``"sgd"`` or ``"adam"``.
+        lr: the step size, finite and positive.
+        steps: optimiser steps (1 … :data:`MAX_STEPS`).
+        batch: rows per step, or ``None`` for the full batch.
+        generator: draws the minibatches (needed when ``batch`` is given), on ``x``'s device.
+        momentum: SGD's momentum in :math:`[0, 1)` (Adam takes none).
+        weight_decay: an L2 penalty coefficient :math:`\ge 0`.
+        clip: the largest gradient norm, or ``None``.
+
+    Shape:
+        - x: :math:`(N, n)`; y: :math:`(N, k)` (mse) or :math:`(N)` (labels)
+        - output: ``steps`` floats
+
+    Examples::
+
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x = torch.randn(64, 3, generator=g); y = (x[:, 0] > 0).long()
+        >>> model = torch.nn.Linear(3, 2)
+        >>> history = fit(model, x, y, loss="cross_entropy", lr=0.5, steps=50, batch=16,
+        ...               generator=g)
+        >>> len(history), history[-1] < history[0]
+        (50, True)
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("model has no trainable parameters; fit needs something to train")
+    x = _validate.matrix(x, "x")
+    if x.dtype != params[0].dtype or x.device != params[0].device:
+        raise TypeError(f"x is {x.dtype} on {x.device} but the model's parameters are "
+                        f"{params[0].dtype} on {params[0].device}; pass x.to(dtype=..., "
+                        f"device=...) or build the model with x's dtype and device")
+    _validate.choice(loss, "loss", FIT_LOSSES)
+    _validate.choice(optimizer, "optimizer", OPTIMIZERS)
+    lr = _validate.in_range(lr, "lr", 0.0, 1e3)
+    if lr <= 0:
+        raise ValueError(f"lr must be positive, got {lr}")
+    steps = _validate.integer(steps, "steps", at_least=1, at_most=MAX_STEPS)
+    if batch is not None:
+        batch = _validate.integer(batch, "batch", at_least=1, at_most=MAX_BATCH)
+        if generator is None:
+            raise TypeError("fit draws minibatches, so it needs generator=; pass "
+                            "book.generator(k) in a chapter, or batch=None for full batches")
+    if generator is not None:
+        from dotbook.device import placement
+
+        placement(x.device, x.dtype, generator)  # a generator on x's device, or a clear error
+    momentum = _validate.in_range(momentum, "momentum", 0.0, 1.0)
+    if momentum == 1.0 or (momentum > 0 and optimizer == "adam"):
+        raise ValueError(f"momentum must lie in [0, 1) and goes with optimizer='sgd', got "
+                         f"momentum={momentum} with optimizer={optimizer!r}")
+    weight_decay = _validate.in_range(weight_decay, "weight_decay", 0.0, 1e3)
+    if clip is not None:
+        clip = _validate.in_range(clip, "clip", 0.0, 1e12)
+        if clip <= 0:
+            raise ValueError(f"clip must be positive (a largest gradient norm) or None, got {clip}")
+    target = _fit_targets(model, x, y, loss)
+    if loss == "logistic":
+        target = target.to(x.dtype)[:, None]  # (N, 1), like the model's output
+    criterion = {"mse": F.mse_loss, "logistic": F.binary_cross_entropy_with_logits,
+                 "cross_entropy": F.cross_entropy}[loss]
+    step_rule = (torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+                 if optimizer == "sgd" else
+                 torch.optim.Adam(params, lr=lr, weight_decay=weight_decay))
+    history = torch.empty(steps, device=x.device, dtype=x.dtype)  # (steps,)
+    with torch.enable_grad():
+        for t in range(steps):
+            if batch is None:
+                xb, yb = x, target
+            else:
+                pick = torch.randint(0, x.shape[0], (batch,), generator=generator,
+                                     device=x.device)  # (batch,)
+                xb, yb = x[pick], target[pick]
+            step_rule.zero_grad()
+            value = criterion(model(xb), yb)
+            value.backward()
+            if clip is not None:
+                torch.nn.utils.clip_grad_norm_(params, clip)
+            step_rule.step()
+            history[t] = value.detach()
+    return history.cpu().tolist()  # one transfer

@@ -1,7 +1,10 @@
 """Chapter 2 figures: the cosine of random directions concentrates at 0.
 
-Every figure draws with its own seeded CPU generator, so the static book and
-a fresh kernel show the same samples. Histograms are binned here and drawn as
+Every figure that draws takes the chapter's generator (``book.generator(k)``;
+``device.generator(0)`` when none is given) and draws from a *copy* of its
+state, so a figure is a pure function of its arguments: the static book and a
+fresh kernel show the same samples, and changing the chapter's seed changes them.
+Histograms are binned here and drawn as
 filled step lines (a few hundred numbers per frame, not the raw samples); the
 static face rounds every number it sends to the page.
 
@@ -14,21 +17,18 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from typing import Any
 
-import plotly.graph_objects as go
 import torch
 
 from dotbook import highdim, plots
-from dotbook.device import generator
-from dotbook.explore import Param, Twin
+from dotbook.device import generator as seeded
+from dotbook.explore import Figure, Param, Twin
 from dotbook.figures import register
 
 __all__ = [
     "EPS_GRID",
     "LIVE_SAMPLES",
     "N_GRID",
-    "SEED",
     "histogram_figure",
     "histogram_twin",
     "max_cosine_figure",
@@ -37,8 +37,6 @@ __all__ = [
     "tail_twin",
 ]
 
-#: The chapter's seed: every figure draws from ``generator(SEED + k)``.
-SEED = 2
 #: Samples per histogram or per tail estimate: fast enough for a live slider.
 LIVE_SAMPLES = 20_000
 #: The static grid of dimensions (log-spaced, 2 … 10 000).
@@ -52,7 +50,6 @@ _ZOOM_BINS = 45  # bins of width 0.2
 _ZOOM_YMAX = 0.8
 _TAIL_FLOOR = 1e-6  # lower end of the log y axis of the tail figure
 _DECADES = ["1", "0.1", "10⁻²", "10⁻³", "10⁻⁴", "10⁻⁵", "10⁻⁶"]
-Fig = dict[str, Any]
 
 
 def _steps(centres: torch.Tensor, heights: torch.Tensor, width: float) -> dict[str, list]:
@@ -73,7 +70,7 @@ def _grid(n: int) -> torch.Tensor:
 
 # ------------------------------------------------------------------ histogram
 @functools.cache
-def _histogram_skeleton() -> Fig:
+def _histogram_skeleton() -> Figure:
     return plots.skeleton(
         alt=("Histogram of the cosine of the angle between two random directions in n "
              "dimensions, with the exact density and the normal approximation drawn over "
@@ -102,13 +99,27 @@ _NORMAL = dict(type="scatter", mode="lines", legendgroup="normal",
 _RIGHT = dict(xaxis="x2", yaxis="y2", showlegend=False)
 
 
-def histogram_figure(n: int, num: int = LIVE_SAMPLES) -> Fig:
+def _copy(generator: torch.Generator | None) -> torch.Generator:
+    """A fresh generator in ``generator``'s state (``device.generator(0)`` for ``None``):
+    drawing from it leaves ``generator`` alone, so equal calls give equal figures."""
+    if generator is None:
+        return seeded(0)
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got "
+                        f"{type(generator).__name__}; pass book.generator(k)")
+    copy = torch.Generator(device=generator.device)
+    copy.set_state(generator.get_state())
+    return copy
+
+
+def histogram_figure(n: int, num: int = LIVE_SAMPLES, *,
+                     generator: torch.Generator | None = None) -> Figure:
     """Left: a histogram of ``num`` sampled cosθ in dimension ``n`` on the full
     axis [-1, 1] (80 bins spanning ±min(1, 6/√n), so they resolve the spike),
     with the exact density and N(0, 1/n). Right: the same samples times √n,
     where the exact law tends to the standard normal. Axis ranges are fixed
     for each n, as static frames require."""
-    c = highdim.cosine_samples(num, n, generator=generator(SEED))  # (num,)
+    c = highdim.cosine_samples(num, n, generator=_copy(generator)).cpu()  # (num,)
     sd = float(c.std())
     root_n = math.sqrt(n)
 
@@ -144,9 +155,12 @@ def histogram_figure(n: int, num: int = LIVE_SAMPLES) -> Fig:
 
 
 @register
-def histogram_twin() -> Twin:
-    """Slider over the dimension n, log scale, 2 … 10 000."""
-    return Twin(histogram_figure, [
+def histogram_twin(generator: torch.Generator | None = None) -> Twin:
+    """Slider over the dimension n, log scale, 2 … 10 000; samples from ``generator``."""
+    def figure(n: int) -> Figure:
+        return histogram_figure(n, generator=generator)
+
+    return Twin(figure, [
         Param("n", "dimension n", N_GRID, lo=2, hi=10_000, log=True, integer=True,
               default=10, fmt="d"),
     ])
@@ -154,7 +168,7 @@ def histogram_twin() -> Twin:
 
 # ----------------------------------------------------------------- tail vs n
 @functools.cache
-def _tail_skeleton() -> Fig:
+def _tail_skeleton() -> Figure:
     return plots.skeleton(
         alt=("Probability that two random directions have |cos θ| above ε, against the "
              "dimension n on logarithmic axes: the exact curve, sampled points with error "
@@ -184,14 +198,16 @@ def _gaps(ps: list[float]) -> list[float | None]:
     return [p if p >= 1e-3 * _TAIL_FLOOR else None for p in ps]
 
 
-@functools.lru_cache(maxsize=2)
-def _tail_samples(num: int) -> tuple[torch.Tensor, ...]:
-    """``num`` cosines for each n in N_GRID, drawn in turn from ``generator(SEED + 1)``."""
-    g = generator(SEED + 1)
-    return tuple(highdim.cosine_samples(num, n, generator=g) for n in N_GRID)
+@functools.lru_cache(maxsize=4)
+def _tail_samples(num: int, device: str, state: bytes) -> tuple[torch.Tensor, ...]:
+    """``num`` cosines for each n in N_GRID, drawn in turn from a generator in ``state``."""
+    g = torch.Generator(device=device)
+    g.set_state(torch.frombuffer(bytearray(state), dtype=torch.uint8))
+    return tuple(highdim.cosine_samples(num, n, generator=g).cpu() for n in N_GRID)
 
 
-def tail_figure(eps: float, num: int = LIVE_SAMPLES) -> Fig:
+def tail_figure(eps: float, num: int = LIVE_SAMPLES, *,
+                generator: torch.Generator | None = None) -> Figure:
     """P(|cos θ| > ε) against n on log–log axes: exact, sampled (±2 standard
     errors, as :func:`dotbook.highdim.sampled_tails` gives them), the normal
     approximation and the bound 2·exp(-nε²/2)."""
@@ -199,9 +215,11 @@ def tail_figure(eps: float, num: int = LIVE_SAMPLES) -> Fig:
     exact = [highdim.tail_probability(eps, n) for n in ns]
     normal = [highdim.normal_tail_probability(eps, n) for n in ns]
     bound = [highdim.tail_bound(eps, n) for n in ns]
-    # the same draws as highdim.sampled_tails(eps, N_GRID, num, generator(SEED + 1)),
-    # made once: only the threshold moves
-    estimates = [highdim.tail_estimate(c, eps) for c in _tail_samples(num)]
+    # the same draws as highdim.sampled_tails(eps, N_GRID, num, generator=generator),
+    # made once per generator state: only the threshold moves
+    g = _copy(generator)
+    samples = _tail_samples(num, str(g.device), g.get_state().numpy().tobytes())
+    estimates = [highdim.tail_estimate(c, eps) for c in samples]
     # a zero has no place on a log axis; error bars stop just above 0
     sampled = [p if p > 0 else None for p, _ in estimates]
     lower = [min(2 * se, 0.999 * p) if p > 0 else None for p, se in estimates]
@@ -226,16 +244,19 @@ def tail_figure(eps: float, num: int = LIVE_SAMPLES) -> Fig:
 
 
 @register
-def tail_twin() -> Twin:
-    """Slider over the threshold ε, log scale."""
-    return Twin(tail_figure, [
+def tail_twin(generator: torch.Generator | None = None) -> Twin:
+    """Slider over the threshold ε, log scale; samples from ``generator``."""
+    def figure(eps: float) -> Figure:
+        return tail_figure(eps, generator=generator)
+
+    return Twin(figure, [
         Param("eps", "threshold ε", EPS_GRID, lo=0.005, hi=0.9, log=True, default=0.1),
     ])
 
 
 # ----------------------------------------------------------------- std · √n
 @functools.cache
-def _std_skeleton() -> Fig:
+def _std_skeleton() -> Figure:
     return plots.skeleton(
         alt=("Sampled standard deviation of cos θ times √n against n on a log axis, with "
              "error bars; every point sits on the horizontal line at 1."),
@@ -247,7 +268,7 @@ def _std_skeleton() -> Fig:
     )
 
 
-def std_figure(rows: Sequence[dict[str, float]]) -> go.Figure:
+def std_figure(rows: Sequence[dict[str, float]]) -> Figure:
     """√n · std(cos θ) against n (rows of :func:`dotbook.highdim.std_table`),
     sampled with ±2 standard errors, and the exact value 1."""
     ns = [r["n"] for r in rows]
@@ -262,14 +283,13 @@ def std_figure(rows: Sequence[dict[str, float]]) -> go.Figure:
              error_y=dict(type="data", array=plots.rounded([2 * r["scaled_se"] for r in rows]),
                           color=plots.COLORS["a"])),
     ]
-    return go.Figure(plots.assemble(_std_skeleton(), data,
-                                    title="√n · std(cos θ) is 1 in every dimension",
-                                    xaxis={"range": [lo - pad, hi + pad]}))
+    return plots.assemble(_std_skeleton(), data, title="√n · std(cos θ) is 1 in every dimension",
+                          xaxis={"range": [lo - pad, hi + pad]})
 
 
 # ---------------------------------------------------------------- many vectors
 @functools.cache
-def _max_cosine_skeleton(m_max: int) -> Fig:
+def _max_cosine_skeleton(m_max: int) -> Figure:
     return plots.skeleton(
         alt=("Largest absolute cosine among all pairs of m random directions, against m on "
              "a log axis, for several dimensions n, with dashed union-bound ceilings; in "
@@ -283,18 +303,18 @@ def _max_cosine_skeleton(m_max: int) -> Fig:
 
 
 def max_cosine_figure(ns: Sequence[int] = (10, 100, 1000), m_max: int = 2000,
-                      delta: float = 0.05, device: torch.device | str | None = None
-                      ) -> go.Figure:
+                      delta: float = 0.05, device: torch.device | str | None = None, *,
+                      generator: torch.Generator | None = None) -> Figure:
     """The largest pairwise |cos θ| among the first m of ``m_max`` random
-    directions, against m, for each n; dashed: the union-bound ceiling that
-    holds with probability 1 − δ."""
+    directions, against m, for each n (drawn in turn from a copy of ``generator``,
+    on its device); dashed: the union-bound ceiling that holds with probability 1 − δ."""
+    g = _copy(generator)
     ms = sorted({round(x) for x in torch.logspace(math.log10(2), math.log10(m_max), 40,
                                                   dtype=torch.float64).tolist()})
     data, shapes = [], []
     for k, n in enumerate(ns):
         color = plots.PALETTE[k % len(plots.PALETTE)]
-        g = generator(SEED + 200 + k, device or "cpu")
-        u = highdim.random_directions(m_max, n, generator=g, device=device,
+        u = highdim.random_directions(m_max, n, generator=g, device=g.device,
                                       dtype=torch.float32)  # (m_max, n)
         running = highdim.running_max_abs_cosine(u).cpu()  # (m_max,)
         data.append(dict(type="scatter", x=ms, y=plots.rounded([float(running[m - 1])
@@ -308,6 +328,5 @@ def max_cosine_figure(ns: Sequence[int] = (10, 100, 1000), m_max: int = 2000,
         if n <= m_max:  # a dotted vertical at m = n
             shapes.append(dict(type="line", xref="x", yref="paper", x0=n, x1=n, y0=0, y1=1,
                                line=dict(color=color, width=1, dash="dot")))
-    return go.Figure(plots.assemble(_max_cosine_skeleton(m_max), data,
-                                    title="The largest |cos θ| among m random directions",
-                                    shapes=shapes))
+    return plots.assemble(_max_cosine_skeleton(m_max), data,
+                          title="The largest |cos θ| among m random directions", shapes=shapes)

@@ -49,7 +49,7 @@ def _extremes(with_sum: bool) -> tuple[float, float]:
     lo = hi = 0.0
     for k in _K_RANGE:
         for b in _B_RANGE:
-            s = linearity.superposition(W, X1, k * U, b, "identity")
+            s = linearity.superposition(W, X1, k * U, b, "linear")
             vals = [s.response_1, s.response_2, s.response_to_sum]
             vals += [s.sum_of_responses] if with_sum else []
             lo, hi = min(lo, *map(float, vals)), max(hi, *map(float, vals))
@@ -69,7 +69,7 @@ def superposition_values(k: float, b: float) -> dict[str, linearity.Superpositio
     """
     x2 = k * U  # (2,)
     return {name: linearity.superposition(W, X1, x2, b, act)
-            for name, act in (("pre", "identity"), ("relu", "relu"))}
+            for name, act in (("pre", "linear"), ("relu", "relu"))}
 
 
 _SUPERPOSITION = plots.skeleton(

@@ -2,7 +2,8 @@
 
 :func:`depth_figure` runs one fresh network per slider setting through
 :func:`dotbook.initialization.depth_statistics` (forward and backward hooks)
-on the CPU in float32, and caches the result per configuration, so that the
+on the CPU in float32, from a seed the twin draws from its generator, and caches the
+result per configuration, so that the
 static grid is computed once and a live slider move that returns to a
 setting costs nothing. The dashed curves are the mean-field prediction of
 :func:`dotbook.initialization.mean_field`.
@@ -14,9 +15,11 @@ import functools
 import math
 from typing import Any
 
+import torch
+
 from dotbook import initialization, plots
-from dotbook.device import generator
-from dotbook.explore import Param, Twin
+from dotbook.device import generator as seeded
+from dotbook.explore import Figure, Param, Twin
 from dotbook.figures import register
 from dotbook.plots import rounded
 
@@ -32,23 +35,22 @@ __all__ = [
     "training_figure",
 ]
 
-#: The slider indices, in order.
-ACTIVATION_NAMES = ("tanh", "relu", "linear")
-SCHEME_NAMES = ("standard", "xavier", "he", "normal")
+#: The slider indices, in order: the package's one activation table and one scheme table.
+ACTIVATION_NAMES = tuple(initialization.ACTIVATIONS)
+SCHEME_NAMES = tuple(initialization.SCHEMES)
 _SCHEME_LABELS = {"standard": "standard U(±1/√n)", "xavier": "Xavier 2/(n_in+n_out)",
                   "he": "He 2/n_in", "normal": "N(0, 1)"}
 WIDTH = 128
 BATCH = 32
 MAX_DEPTH = 50
-SEED = 9
 _LOG_RANGE = [-10.0, 10.0]
 
 
 @functools.lru_cache(maxsize=512)
-def _statistics(depth: int, activation: str, scheme: str, gain: float
+def _statistics(depth: int, activation: str, scheme: str, gain: float, seed: int
                 ) -> initialization.DepthStatistics:
     return initialization.depth_statistics(depth, WIDTH, activation, scheme, gain, batch=BATCH,
-                                           generator=generator(SEED))
+                                           generator=seeded(seed))
 
 
 @functools.cache
@@ -81,12 +83,13 @@ def _geometric_mean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in finite) / len(finite))
 
 
-def depth_figure(depth: int, gain: float, activation_index: int, scheme_index: int
-                 ) -> dict[str, Any]:
-    """Measured and predicted per-layer stds for one network configuration."""
+def depth_figure(depth: int, gain: float, activation_index: int, scheme_index: int,
+                 seed: int = 0) -> Figure:
+    """Measured and predicted per-layer stds for one network configuration, the network
+    drawn from ``device.generator(seed)``."""
     depth, activation = int(depth), ACTIVATION_NAMES[int(activation_index)]
     scheme = SCHEME_NAMES[int(scheme_index)]
-    s = _statistics(depth, activation, scheme, round(float(gain), 4))
+    s = _statistics(depth, activation, scheme, round(float(gain), 4), int(seed))
     mf = initialization.mean_field(depth, activation, s.sigma2, s.preactivation_ms[0])
     layers = list(range(1, depth + 1))
     predicted_h = [initialization.activation_std(activation, q) for q in mf.preactivation[:-1]]
@@ -114,15 +117,25 @@ def depth_figure(depth: int, gain: float, activation_index: int, scheme_index: i
 
 
 @register
-def depth_twin() -> Twin:
-    """Sliders for depth, gain, activation and initialisation scheme."""
-    return Twin(depth_figure, [
+def depth_twin(generator: torch.Generator | None = None) -> Twin:
+    """Sliders for depth, gain, activation and initialisation scheme. Every network is
+    drawn from one seed taken from ``generator`` (default ``device.generator(0)``)."""
+    g = seeded(0) if generator is None else generator
+    seed = int(torch.randint(0, 2**62, (1,), generator=g, device=g.device))
+
+    def figure(depth: int, gain: float, activation_index: int, scheme_index: int) -> Figure:
+        return depth_figure(depth, gain, activation_index, scheme_index, seed)
+
+    labels = ", ".join(f"{k} = {name}" for k, name in enumerate(ACTIVATION_NAMES))
+    shown = tuple(ACTIVATION_NAMES.index(name) for name in ("linear", "relu", "tanh"))
+    return Twin(figure, [
         Param("depth", "depth L", (10, 30, 50), lo=2, hi=MAX_DEPTH, step=1, integer=True,
               default=30),
         Param("gain", "gain on the std", (0.5, 1.0, 2.0), lo=0.25, hi=3.0, step=0.05,
               default=1.0),
-        Param("activation_index", "activation (0 = tanh, 1 = ReLU, 2 = linear)", (0, 1, 2),
-              step=1, integer=True, default=1),
+        Param("activation_index", f"activation ({labels})", shown, lo=0,
+              hi=len(ACTIVATION_NAMES) - 1, step=1, integer=True,
+              default=ACTIVATION_NAMES.index("relu")),
         Param("scheme_index", "scheme (0 = standard, 1 = Xavier, 2 = He, 3 = N(0, 1))",
               (0, 1, 2, 3), step=1, integer=True, default=1),
     ])
@@ -130,7 +143,7 @@ def depth_twin() -> Twin:
 
 # ------------------------------------------------------------------ static figures
 def variance_figure(ns: list[int], measured: dict[str, list[float]],
-                    predicted: dict[str, list[float]]) -> dict[str, Any]:
+                    predicted: dict[str, list[float]]) -> Figure:
     """Var(w·x) against n, measured and predicted, for each kind of input (log-log)."""
     lo, hi = math.log10(min(ns)) - 0.1, math.log10(max(ns)) + 0.1
     top = max(max(v) for v in measured.values())
@@ -164,7 +177,7 @@ def variance_figure(ns: list[int], measured: dict[str, list[float]],
                                           "set by E[x²], not Var(x)")
 
 
-def training_figure(losses: dict[str, list[float]], depth: int) -> dict[str, Any]:
+def training_figure(losses: dict[str, list[float]], depth: int) -> Figure:
     """Training loss against the step for each initialisation."""
     steps = len(next(iter(losses.values())))
     sk = plots.skeleton(

@@ -1,22 +1,22 @@
 """Chapter 11 figures: one neuron against XOR, a hidden layer for XOR, depth against width.
 
-Computed on the CPU in float64 from :mod:`dotbook.capacity`; the small
-networks behind the width slider are trained once per width (seeded) and
-cached, so a slider move only builds trace dicts.
+Computed on the CPU in float64 from :mod:`dotbook.depth_width`; the small
+networks behind the width slider are trained once per width, when the twin is
+made (:func:`dotbook.depth_width.best_xor_nets`, from the twin's generator), so a
+slider move only builds trace dicts.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
-import plotly.graph_objects as go
 import torch
+from torch import nn
 
-from dotbook import capacity, plots
-from dotbook.device import generator
-from dotbook.explore import Param, Twin
+from dotbook import depth_width, plots
+from dotbook.device import generator as seeded
+from dotbook.explore import Figure, Param, Twin
 from dotbook.figures import register
 from dotbook.plots import rounded
 
@@ -29,7 +29,6 @@ __all__ = [
     "line_twin",
     "width_figure",
     "width_twin",
-    "xor_net",
 ]
 
 F64 = torch.float64
@@ -101,12 +100,12 @@ _LINE_SKELETON = plots.skeleton(
 
 def line_figure(angle_deg: float, bias: float) -> dict[str, Any]:
     """A neuron with unit weights at ``angle_deg`` and bias ``bias`` against XOR."""
-    x, y = capacity.xor_data(dtype=F64)
+    x, y = depth_width.xor_data(dtype=F64)
     theta = math.radians(angle_deg)
     w = (math.cos(theta), math.sin(theta))
     W = torch.tensor([w], dtype=F64)  # (1, 2)
-    right = int(capacity.neuron_accuracy(W, torch.tensor([bias], dtype=F64), x, y)[0])
-    sweep = capacity.neuron_accuracy(W.expand(len(_BIASES), 2), _BIASES, x, y)  # (81,)
+    right = int(depth_width.neuron_accuracy(W, torch.tensor([bias], dtype=F64), x, y)[0])
+    sweep = depth_width.neuron_accuracy(W.expand(len(_BIASES), 2), _BIASES, x, y)  # (81,)
     region = half_plane(w, bias)
     rx = [p[0] for p in region] + ([region[0][0]] if region else [])
     ry = [p[1] for p in region] + ([region[0][1]] if region else [])
@@ -149,16 +148,6 @@ def line_twin() -> Twin:
 
 
 # ------------------------------------------------------- a hidden layer for XOR
-@functools.cache
-def xor_net(width: int) -> capacity.MLP:
-    """The XOR network with one tanh hidden layer of ``width`` neurons: the best
-    (lowest final loss) of :data:`XOR_RESTARTS` seeded starts, 300 Adam steps each."""
-    x, y = capacity.xor_data(dtype=F64)
-    nets = [capacity.train_mlp(x, y, [width], activation="tanh", loss="logistic", steps=300,
-                               lr=0.05, generator=generator(seed)) for seed in range(XOR_RESTARTS)]
-    return min(nets, key=lambda net: float(net.losses[-1]))
-
-
 _POINTS = 41
 _WIDTH_SKELETON = plots.skeleton(
     alt=("The unit square coloured by a two-layer network's output for XOR: blue where it "
@@ -171,12 +160,13 @@ _WIDTH_SKELETON = plots.skeleton(
 )
 
 
-def width_figure(width: int) -> dict[str, Any]:
-    """The decision regions of :func:`xor_net` ``(width)`` over the square."""
+def width_figure(width: int, nets: dict[int, tuple[nn.Module, list[float]]]) -> Figure:
+    """The decision regions over the square of ``nets[width]``, a trained XOR network and
+    its loss history (:func:`dotbook.depth_width.best_xor_nets`)."""
     width = int(width)
-    net = xor_net(width)
-    x, y = capacity.xor_data(dtype=F64)
-    ticks, z = capacity.decision_grid(net, *BOX, _POINTS)  # (P,), (P, P)
+    net, losses = nets[width]
+    x, y = depth_width.xor_data(dtype=F64)
+    ticks, z = depth_width.decision_grid(net, *BOX, _POINTS)  # (P,), (P, P)
     said = (net(x)[:, 0] > 0).long()  # (4,)
     right = int((said == y).sum())
     wrong = x[said != y]
@@ -195,25 +185,31 @@ def width_figure(width: int) -> dict[str, Any]:
              marker=dict(symbol="circle-open", size=30, color=plots.PALETTE[3],
                          line=dict(width=2.5))),
     ]
-    title = (f"hidden width {width} ({net.parameters} parameters): {right} of 4 right<br>"
-             f"final logistic loss {float(net.losses[-1]):.3g} (best of {XOR_RESTARTS} starts)")
+    parameters = sum(p.numel() for p in net.parameters())
+    title = (f"hidden width {width} ({parameters} parameters): {right} of 4 right<br>"
+             f"final logistic loss {losses[-1]:.3g} (best of {XOR_RESTARTS} starts)")
     return plots.assemble(_WIDTH_SKELETON, data, title=title)
 
 
 @register
-def width_twin() -> Twin:
+def width_twin(generator: torch.Generator | None = None) -> Twin:
     """A slider over the hidden width of the XOR network. Every width the live
-    slider reaches is trained here, once, so that no slider move trains."""
-    for width in range(1, 9):
-        xor_net(width)
-    return Twin(width_figure, [
+    slider reaches is trained here, once, from ``generator`` (default
+    ``device.generator(0)``), so that no slider move trains."""
+    nets = depth_width.best_xor_nets(range(1, 9), XOR_RESTARTS,
+                                     generator=seeded(0) if generator is None else generator)
+
+    def figure(width: int) -> Figure:
+        return width_figure(width, nets)
+
+    return Twin(figure, [
         Param("width", "hidden width", (1, 2, 3, 4, 8), lo=1, hi=8, step=1, integer=True,
               default=2),
     ])
 
 
 # ------------------------------------------------------------ depth and width
-def depth_width_figure(result: capacity.DepthWidth) -> go.Figure:
+def depth_width_figure(result: depth_width.DepthWidth) -> Figure:
     """Left: training loss of every run (log scale). Right: every run's fit on the
     test inputs, against the target."""
     names = [f"{len(w) - 2} hidden layer{'s' if len(w) > 3 else ''} "
@@ -249,7 +245,7 @@ def depth_width_figure(result: capacity.DepthWidth) -> go.Figure:
             data.append(dict(type="scatter", x=rounded(xt), y=rounded(fits[a, s], 3),
                              mode="lines", name=name, legendgroup=name, showlegend=False,
                              xaxis="x2", yaxis="y2", line=dict(color=color, width=1.2)))
-    data.append(dict(type="scatter", x=rounded(xt), y=rounded(capacity.target_function(xt), 3),
+    data.append(dict(type="scatter", x=rounded(xt), y=rounded(depth_width.target_function(xt), 3),
                      mode="lines", name="target f", xaxis="x2", yaxis="y2",
                      line=dict(color=plots.COLORS["reference"], dash="dash", width=2)))
-    return go.Figure(plots.assemble(sk, data, title="Same budget, different shapes"))
+    return plots.assemble(sk, data, title="Same budget, different shapes")

@@ -1,4 +1,5 @@
-r"""What one dot product cannot do, and what depth and width buy.
+r"""Chapter 11, "Linearity, depth and width": what one dot product cannot do, and what depth
+and width buy.
 
 **XOR.** A neuron :math:`z = w\cdot x + b` with the rule "class 1 when
 :math:`z > 0`" splits the plane along the line :math:`w\cdot x + b = 0`. XOR
@@ -20,28 +21,28 @@ to :math:`0 \ge 1`; it finds a separating :math:`(w, b)` by linear programming
 when one exists, and such a certificate when none does.
 :func:`neuron_accuracy` grades every neuron on a grid of directions and biases.
 
-**A hidden layer.** :func:`train_mlp` trains a small multilayer perceptron,
-built from :func:`dotbook.layers.stack` (dot products, then a nonlinearity
-between layers), full-batch with Adam; :func:`decision_grid` evaluates it on a
-grid of the plane.
+**A hidden layer.** :func:`train_mlp` builds a small multilayer perceptron with the
+book's one builder, :func:`dotbook.initialization.mlp` (dot products, then a
+nonlinearity between layers), and trains it full-batch with Adam through the one
+trainer, :func:`dotbook.training.fit`; :func:`decision_grid` evaluates it on a grid
+of the plane.
 
 **Depth against width.** :func:`parameter_count` counts weights and biases of
 an MLP with layer widths :math:`n_0, n_1, \dots, n_L`,
 
 .. math::  P = \sum_{\ell=1}^{L} (n_{\ell-1} + 1)\, n_\ell ,
 
-:func:`width_for_budget` picks the hidden width that fits a budget, and
-:func:`depth_vs_width` trains a shallow-wide and a deep-narrow network of
-(nearly) equal :math:`P` on :func:`target_function` over several seeds and
-reports their measured losses.
+:func:`width_for_budget` solves :math:`P(k) = \text{budget}` for the hidden width
+:math:`k` (a quadratic in :math:`k`), and :func:`depth_vs_width` trains a
+shallow-wide and a deep-narrow network of (nearly) equal :math:`P` on
+:func:`target_function` over several seeded starts and reports their measured
+losses; :func:`stalls` counts the runs that stalled.
 
 Every function takes tensors on any device and returns on the same device.
-Chapter 11 uses this module.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,22 +50,22 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from dotbook import _validate, layers
+from dotbook import _validate, initialization, training
 from dotbook import device as _device
-from dotbook.linearity import ACTIVATIONS
 
 __all__ = [
-    "MLP",
     "Separability",
     "DepthWidth",
+    "best_xor_nets",
     "decision_grid",
-    "one_thread",
     "depth_vs_width",
     "neuron_accuracy",
     "neuron_accuracy_loop",
     "parameter_count",
     "separability",
+    "stalls",
     "target_function",
     "train_mlp",
     "width_for_budget",
@@ -102,6 +103,27 @@ def _points_labels(x: object, y: object) -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
+#: The most neurons, points and features the graders take (a chapter uses ~300,000 neurons).
+MAX_NEURONS, MAX_POINTS = 10_000_000, 1_000_000
+
+
+def _neurons(w: object, b: object, x: object,
+             y: object) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The checks of :func:`neuron_accuracy`, shared with its loop twin."""
+    x, y = _points_labels(x, y)
+    _validate.integer(x.shape[0], "the number of points", at_most=MAX_POINTS)
+    w = _validate.last_dim(w, "w", x.shape[1], x, "x")
+    if w.ndim != 2:
+        raise ValueError(f"w must have shape (m, {x.shape[1]}), got {tuple(w.shape)}")
+    _validate.integer(w.shape[0], "the number of neurons (rows of w)", at_most=MAX_NEURONS)
+    b = _validate.tensor(b, "b")
+    if b.shape != w.shape[:1]:
+        raise ValueError(f"b must have shape ({w.shape[0]},), one bias per row of w, got "
+                         f"{tuple(b.shape)}")
+    _validate.same_kind(w, b, "w, b")
+    return w, b, x, y
+
+
 def neuron_accuracy(w: torch.Tensor, b: torch.Tensor, x: torch.Tensor,
                     y: torch.Tensor) -> torch.Tensor:
     r"""How many points each neuron classifies right: :math:`\#\{i : [w\cdot x_i + b > 0] = y_i\}`.
@@ -125,15 +147,7 @@ def neuron_accuracy(w: torch.Tensor, b: torch.Tensor, x: torch.Tensor,
         ...                 torch.tensor([-0.5], dtype=torch.float64), x, y)
         tensor([3])
     """
-    x, y = _points_labels(x, y)
-    w = _validate.last_dim(w, "w", x.shape[1], x, "x")
-    if w.ndim != 2:
-        raise ValueError(f"w must have shape (m, {x.shape[1]}), got {tuple(w.shape)}")
-    b = _validate.tensor(b, "b")
-    if b.shape != w.shape[:1]:
-        raise ValueError(f"b must have shape ({w.shape[0]},), one bias per row of w, got "
-                         f"{tuple(b.shape)}")
-    _validate.same_kind(w, b, "w, b")
+    w, b, x, y = _neurons(w, b, x, y)
     z = w @ x.T + b[:, None]  # (m, N)
     return ((z > 0).long() == y).sum(dim=1)  # (m,)
 
@@ -142,6 +156,8 @@ def neuron_accuracy_loop(w: torch.Tensor, b: torch.Tensor, x: torch.Tensor,
                          y: torch.Tensor) -> torch.Tensor:
     """The reference for :func:`neuron_accuracy`: one neuron and one point at a time.
 
+    It refuses exactly what :func:`neuron_accuracy` refuses (the same checks).
+
     Examples::
 
         >>> x, y = xor_data()
@@ -149,7 +165,7 @@ def neuron_accuracy_loop(w: torch.Tensor, b: torch.Tensor, x: torch.Tensor,
         ...                      torch.tensor([-0.5], dtype=torch.float64), x, y)
         tensor([3])
     """
-    x, y = _points_labels(x, y)
+    w, b, x, y = _neurons(w, b, x, y)
     counts = []
     for k in range(w.shape[0]):
         right = 0
@@ -232,63 +248,6 @@ def separability(x: torch.Tensor, y: torch.Tensor) -> Separability:
 
 
 # ------------------------------------------------------------------ small MLPs
-def one_thread(device: torch.device | str) -> contextlib.AbstractContextManager[None]:
-    """Run tiny CPU work on one intra-op thread, then restore the thread count.
-
-    A training step of a network with a few dozen weights is almost all
-    overhead: handing such small operations to PyTorch's intra-op thread pool
-    costs more than the arithmetic it spreads out. :func:`train_mlp` therefore
-    trains on the CPU inside this block. ``torch.set_num_threads`` is a
-    process-wide setting, so for the duration of the block other Python threads
-    using PyTorch also get one thread; the previous count is restored on exit,
-    also when the block raises. On other devices it does nothing.
-
-    Args:
-        device: where the work runs (a ``torch.device`` or its name).
-
-    Examples::
-
-        >>> before = torch.get_num_threads()
-        >>> with one_thread("cpu"):
-        ...     torch.get_num_threads()
-        1
-        >>> torch.get_num_threads() == before
-        True
-    """
-    return _device.cpu_threads(1 if torch.device(device).type == "cpu" else None)
-
-
-@dataclass(frozen=True)
-class MLP:
-    r"""A trained multilayer perceptron: :func:`dotbook.layers.stack` with these weights.
-
-    Attributes:
-        weights: :math:`[W_1, \dots, W_L]`, :math:`W_\ell` of shape :math:`(n_\ell, n_{\ell-1})`.
-        biases: :math:`[b_1, \dots, b_L]`.
-        activation: the nonlinearity between layers (a name in ``linearity.ACTIVATIONS``).
-        losses: the training loss after each step, shape :math:`(\text{steps})`.
-    """
-
-    weights: tuple[torch.Tensor, ...]
-    biases: tuple[torch.Tensor, ...]
-    activation: str
-    losses: torch.Tensor
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        r"""The network's output for inputs ``x``: shape :math:`(*, n_0) \to (*, n_L)`."""
-        return layers.stack(x, list(self.weights), list(self.biases), self.activation)
-
-    @property
-    def widths(self) -> tuple[int, ...]:
-        """:math:`(n_0, n_1, \\dots, n_L)`."""
-        return (self.weights[0].shape[1], *(W.shape[0] for W in self.weights))
-
-    @property
-    def parameters(self) -> int:
-        """The number of weights and biases, :func:`parameter_count` of :attr:`widths`."""
-        return sum(W.numel() + b.numel() for W, b in zip(self.weights, self.biases, strict=True))
-
-
 def parameter_count(widths: Sequence[int]) -> int:
     r""":math:`P = \sum_{\ell=1}^{L} (n_{\ell-1} + 1)\,n_\ell` for layer widths
     :math:`(n_0, \dots, n_L)`: each of the :math:`n_\ell` neurons of layer :math:`\ell`
@@ -299,7 +258,7 @@ def parameter_count(widths: Sequence[int]) -> int:
         >>> parameter_count([2, 4, 1])   # 4·(2+1) + 1·(4+1)
         17
     """
-    ws = [_validate.integer(n, f"widths[{i}]") for i, n in enumerate(widths)]
+    ws = [_validate.integer(n, f"widths[{i}]", at_most=10**18) for i, n in enumerate(widths)]
     if len(ws) < 2:
         raise ValueError(f"widths needs at least an input and an output width, got {list(ws)}")
     return sum((a + 1) * b for a, b in zip(ws[:-1], ws[1:], strict=True))
@@ -307,7 +266,16 @@ def parameter_count(widths: Sequence[int]) -> int:
 
 def width_for_budget(budget: int, hidden_layers: int, n_in: int = 1, n_out: int = 1) -> int:
     r"""The hidden width :math:`k` whose MLP :math:`(n_{in}, k, \dots, k, n_{out})`
-    (``hidden_layers`` hidden layers) has a parameter count closest to ``budget``.
+    (``hidden_layers`` = :math:`L` hidden layers) has a parameter count closest to ``budget``
+    (the smaller :math:`k` on a tie).
+
+    The count is a polynomial in :math:`k`,
+
+    .. math::  P(k) = (L-1)\,k^2 + (n_{in} + L + n_{out})\,k + n_{out},
+
+    linear for :math:`L = 1`, so :math:`P(k) = \text{budget}` is solved by the quadratic
+    formula (in exact integer arithmetic, :func:`math.isqrt`); the two integers around the
+    root are compared and the bracket is verified with :func:`parameter_count`.
 
     Examples::
 
@@ -315,37 +283,52 @@ def width_for_budget(budget: int, hidden_layers: int, n_in: int = 1, n_out: int 
         (100, 11)
         >>> parameter_count([1, 11, 11, 11, 1])
         298
+        >>> width_for_budget(10**12, 1)
+        333333333333
     """
-    budget = _validate.integer(budget, "budget")
-    depth = _validate.integer(hidden_layers, "hidden_layers")
-    best, gap = 1, math.inf
-    for k in range(1, budget + 1):
-        p = parameter_count([n_in, *([k] * depth), n_out])
-        if abs(p - budget) < gap:
-            best, gap = k, abs(p - budget)
-        if p > budget:
-            break
+    budget = _validate.integer(budget, "budget", at_most=10**18)
+    depth = _validate.integer(hidden_layers, "hidden_layers", at_most=1000)
+    n_in = _validate.integer(n_in, "n_in", at_most=10**6)
+    n_out = _validate.integer(n_out, "n_out", at_most=10**6)
+    a, b, c = depth - 1, n_in + depth + n_out, n_out - budget
+
+    def count(k: int) -> int:
+        return a * k * k + b * k + n_out
+
+    if a == 0:
+        root = max((budget - n_out) // b, 1)
+    else:  # the largest integer k with a k² + b k + c <= 0, by the quadratic formula
+        root = max((math.isqrt(b * b - 4 * a * c) - b) // (2 * a), 1)
+    while root > 1 and count(root) > budget:  # guard the floor against rounding of isqrt
+        root -= 1
+    while count(root + 1) <= budget:
+        root += 1
+    best = min((root, root + 1), key=lambda k: (abs(count(k) - budget), k))
+    if count(best) != parameter_count([n_in, *([best] * depth), n_out]):  # pragma: no cover
+        raise AssertionError("the closed form disagrees with parameter_count")
     return best
 
 
 def train_mlp(x: torch.Tensor, y: torch.Tensor, hidden: Sequence[int], *,
               activation: str = "relu", loss: str = "mse", steps: int = 500, lr: float = 0.01,
-              generator: torch.Generator | None = None) -> MLP:
-    r"""Train an MLP :math:`x \mapsto W_L\,\sigma(\cdots\sigma(W_1x + b_1)\cdots) + b_L`
-    full-batch with Adam.
+              generator: torch.Generator | None = None) -> tuple[nn.Sequential, list[float]]:
+    r"""Build an MLP :math:`x \mapsto W_L\,\sigma(\cdots\sigma(W_1x + b_1)\cdots) + b_L` and
+    train it full-batch with Adam; return the network and its loss after each step.
 
-    Weights start as PyTorch's ``nn.Linear`` does, uniform in
-    :math:`\pm 1/\sqrt{n_{\ell-1}}` (biases too), drawn from ``generator``; so the
-    same generator seed gives the same network. The loss is the mean squared
-    error (``"mse"``, targets of shape :math:`(N, n_L)`) or the logistic loss
+    The network is :func:`dotbook.initialization.mlp` with ``nn.Linear``'s default
+    start (``scheme="standard"``, ``bias="standard"``: weights and biases uniform in
+    :math:`\pm 1/\sqrt{n_{\ell-1}}`), drawn from ``generator``, so the same generator
+    seed gives the same network; training is :func:`dotbook.training.fit`. The loss is the
+    mean squared error (``"mse"``, targets of shape :math:`(N, n_L)`) or the logistic loss
     (``"logistic"``, one output, int64 labels 0/1). On the CPU the steps run on one
-    intra-op thread (:func:`one_thread`; the thread count is restored afterwards).
+    intra-op thread (``device.cpu_threads``: a step of a few dozen weights is almost all
+    overhead, which a thread pool only adds to); the thread count is restored afterwards.
 
     Args:
         x: inputs, one per row.
         y: targets.
-        hidden: the hidden widths :math:`(n_1, \dots, n_{L-1})` (may be empty: one layer).
-        activation: the nonlinearity between layers.
+        hidden: the hidden widths, all equal (may be empty: one layer).
+        activation: the nonlinearity between layers (``linearity.ACTIVATIONS``).
         loss: ``"mse"`` or ``"logistic"``.
         steps: Adam steps.
         lr: Adam's step size.
@@ -357,54 +340,63 @@ def train_mlp(x: torch.Tensor, y: torch.Tensor, hidden: Sequence[int], *,
     Examples::
 
         >>> x, y = xor_data()
-        >>> net = train_mlp(x, y, [4], activation="tanh", loss="logistic", steps=300, lr=0.05,
-        ...                 generator=_device.generator(0))
-        >>> (net(x)[:, 0] > 0).long().tolist(), net.widths
-        ([0, 1, 1, 0], (2, 4, 1))
+        >>> net, losses = train_mlp(x, y, [4], activation="tanh", loss="logistic", steps=300,
+        ...                         lr=0.05, generator=_device.generator(0))
+        >>> (net(x)[:, 0] > 0).long().tolist(), len(losses)
+        ([0, 1, 1, 0], 300)
     """
     x = _validate.matrix(x, "x")
-    _validate.choice(activation, "activation", list(ACTIVATIONS))
     _validate.choice(loss, "loss", ("mse", "logistic"))
-    steps = _validate.integer(steps, "steps")
-    lr = _validate.in_range(lr, "lr", 0.0, 10.0)
-    hidden = [_validate.integer(h, f"hidden[{i}]") for i, h in enumerate(hidden)]
+    hidden = [_validate.integer(h, f"hidden[{i}]", at_most=initialization.MAX_WIDTH)
+              for i, h in enumerate(hidden)]
+    if len(set(hidden)) > 1:
+        raise ValueError(f"hidden widths must all be equal (initialization.mlp builds square "
+                         f"hidden layers), got {hidden}")
     if loss == "logistic":
         x, y = _points_labels(x, y)
-        target = y.to(x.dtype)[:, None]  # (N, 1)
         n_out = 1
     else:
-        target = _validate.tensor(y, "y")
-        if target.ndim != 2 or target.shape[0] != x.shape[0]:
+        y = _validate.tensor(y, "y")
+        if y.ndim != 2 or y.shape[0] != x.shape[0]:
             raise ValueError(f"for loss='mse' y must have shape ({x.shape[0]}, n_out), got "
-                             f"{tuple(target.shape)}")
-        _validate.same_kind(x, target, "x, y")
-        n_out = target.shape[1]
+                             f"{tuple(y.shape)}")
+        n_out = y.shape[1]
     where, dtype = _device.placement(x.device, x.dtype, generator)
-    widths = [x.shape[1], *hidden, n_out]
-    weights, biases = [], []
-    for n_prev, n_next in zip(widths[:-1], widths[1:], strict=True):
-        bound = 1.0 / math.sqrt(n_prev)
-        W = (torch.rand(n_next, n_prev, generator=generator, device=where, dtype=dtype)
-             * 2 - 1) * bound  # (n_next, n_prev)
-        b = (torch.rand(n_next, generator=generator, device=where, dtype=dtype) * 2 - 1) * bound
-        weights.append(W.requires_grad_())
-        biases.append(b.requires_grad_())
-    criterion: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = (
-        F.binary_cross_entropy_with_logits if loss == "logistic" else F.mse_loss)
-    optimizer = torch.optim.Adam([*weights, *biases], lr=lr)
-    history = torch.empty(steps, device=where, dtype=dtype)  # (steps,)
-    with one_thread(where):
-        for step in range(steps):
-            optimizer.zero_grad()
-            value = criterion(layers.stack(x, weights, biases, activation), target)
-            value.backward()
-            optimizer.step()
-            history[step] = value.detach()
-    return MLP(tuple(W.detach() for W in weights), tuple(b.detach() for b in biases),
-               activation, history)
+    net = initialization.mlp(len(hidden) + 1, hidden[0] if hidden else 1, activation, "standard",
+                             n_in=x.shape[1], n_out=n_out, bias="standard", generator=generator,
+                             device=where, dtype=dtype)
+    with _device.cpu_threads(1 if where.type == "cpu" else None):
+        losses = training.fit(net, x, y, loss=loss, optimizer="adam", lr=lr, steps=steps)
+    return net, losses
 
 
-def decision_grid(net: MLP | Callable[[torch.Tensor], torch.Tensor], lo: float = -0.5,
+def best_xor_nets(widths: Sequence[int], restarts: int = 3, *, generator: torch.Generator,
+                  steps: int = 300, lr: float = 0.05
+                  ) -> dict[int, tuple[nn.Sequential, list[float]]]:
+    r"""For each hidden width, the tanh XOR network (:func:`train_mlp`, logistic loss) with
+    the lowest final loss over ``restarts`` starts; the starts draw in turn from ``generator``.
+
+    Returns ``{width: (net, losses)}``.
+
+    Examples::
+
+        >>> nets = best_xor_nets([2], 2, generator=_device.generator(0))
+        >>> net, losses = nets[2]
+        >>> len(losses), len(net)
+        (300, 3)
+    """
+    restarts = _validate.integer(restarts, "restarts", at_most=100)
+    widths = [_validate.integer(w, f"widths[{i}]", at_most=1024) for i, w in enumerate(widths)]
+    x, y = xor_data(device=generator.device if isinstance(generator, torch.Generator) else None)
+    best = {}
+    for width in widths:
+        runs = [train_mlp(x, y, [width], activation="tanh", loss="logistic", steps=steps, lr=lr,
+                          generator=generator) for _ in range(restarts)]
+        best[width] = min(runs, key=lambda run: run[1][-1])
+    return best
+
+
+def decision_grid(net: Callable[[torch.Tensor], torch.Tensor], lo: float = -0.5,
                   hi: float = 1.5, points: int = 41, *, device: torch.device | str | None = None,
                   dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
     r"""A network's output :math:`z(x_1, x_2)` on a ``points`` × ``points`` grid of
@@ -421,7 +413,10 @@ def decision_grid(net: MLP | Callable[[torch.Tensor], torch.Tensor], lo: float =
         ([0.0, 0.5, 1.0], [1.0, 1.5, 2.0])
     """
     where, dtype = _device.placement(device, dtype, None)
-    points = _validate.integer(points, "points", at_least=2)
+    points = _validate.integer(points, "points", at_least=2, at_most=2001)
+    lo, hi = _validate.real(lo, "lo"), _validate.real(hi, "hi")
+    if not lo < hi:
+        raise ValueError(f"the grid needs lo < hi, got lo={lo}, hi={hi}")
     ticks = torch.linspace(lo, hi, points, device=where, dtype=dtype)  # (P,)
     x2, x1 = torch.meshgrid(ticks, ticks, indexing="ij")  # (P, P) each
     grid = torch.stack([x1.reshape(-1), x2.reshape(-1)], dim=1)  # (P·P, 2)
@@ -455,10 +450,12 @@ class DepthWidth:
         widths: the two architectures' layer widths, shallow first.
         parameters: their parameter counts.
         train_loss, test_loss: final mean squared errors, shape (2, seeds): row 0 the
-            shallow net, row 1 the deep one; column j the seed ``seed + j``.
+            shallow net, row 1 the deep one; column j the j-th seeded start (both
+            networks of a column start from the same seed).
         curves: training losses, shape (2, seeds, steps).
         fits: each net's prediction on ``x_test``, shape (2, seeds, N_test).
         x_test: the test inputs (N_test,).
+        baseline: the error of predicting the mean, :math:`\\operatorname{Var} f` on ``x_test``.
     """
 
     widths: tuple[tuple[int, ...], tuple[int, ...]]
@@ -468,26 +465,30 @@ class DepthWidth:
     curves: torch.Tensor
     fits: torch.Tensor
     x_test: torch.Tensor
+    baseline: float
 
 
 def depth_vs_width(budget: int = 300, deep_layers: int = 3, *, seeds: int = 4,
-                   seed: int = 0, steps: int = 600, lr: float = 0.01, points: int = 128,
-                   activation: str = "relu", device: torch.device | str | None = None,
+                   generator: torch.Generator | None = None, steps: int = 600,
+                   lr: float = 0.01, points: int = 128, activation: str = "relu",
+                   device: torch.device | str | None = None,
                    dtype: torch.dtype = torch.float64) -> DepthWidth:
-    r"""Train a one-hidden-layer and a ``deep_layers``-hidden-layer ReLU MLP with
+    r"""Train a one-hidden-layer and a ``deep_layers``-hidden-layer MLP with
     (nearly) the same parameter count on :func:`target_function`, over several seeds.
 
     Training inputs are ``points`` evenly spaced in :math:`[-1, 1]`; test inputs
-    are the midpoints between them (never seen in training). Each seed draws
-    both networks' starting weights from ``device.generator(seed + j, device)``.
+    are the midpoints between them (never seen in training). ``generator`` draws one
+    seed per start, :math:`s_j`; both networks of start :math:`j` draw their weights
+    from ``device.generator(s_j)``, so a column compares the two shapes from the same seed.
+    When ``generator`` is ``None``, ``device.generator(0)`` is used.
 
     Args:
-        budget: the parameter budget :math:`P`.
-        deep_layers: hidden layers of the deep net.
-        seeds: how many seeds (independent initialisations).
-        seed: the first seed.
-        steps, lr: full-batch Adam.
-        points: training points.
+        budget: the parameter budget :math:`P` (at most 10⁶).
+        deep_layers: hidden layers of the deep net (1 … 100).
+        seeds: how many seeded starts (1 … 1000).
+        generator: where the starts' seeds come from (``book.generator(k)`` in a chapter).
+        steps, lr: full-batch Adam (:func:`train_mlp`).
+        points: training points (2 … 100,000).
         activation: the nonlinearity.
         device, dtype: where to train.
 
@@ -498,9 +499,17 @@ def depth_vs_width(budget: int = 300, deep_layers: int = 3, *, seeds: int = 4,
         ((100, 97), (2, 2))
     """
     where, dtype = _device.placement(device, dtype, None)
-    seeds = _validate.integer(seeds, "seeds")
-    points = _validate.integer(points, "points", at_least=2)
-    seed = _validate.integer(seed, "seed", at_least=0)
+    budget = _validate.integer(budget, "budget", at_most=1_000_000)
+    deep_layers = _validate.integer(deep_layers, "deep_layers", at_most=100)
+    seeds = _validate.integer(seeds, "seeds", at_most=1000)
+    points = _validate.integer(points, "points", at_least=2, at_most=100_000)
+    if generator is None:
+        generator = _device.generator(0)
+    elif not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got "
+                        f"{type(generator).__name__}; pass book.generator(k)")
+    starts = torch.randint(0, 2**62, (seeds,), generator=generator,
+                           device=generator.device).tolist()  # one seed per start
     x = torch.linspace(-1, 1, points, device=where, dtype=dtype)  # (N,)
     x_test = (x[1:] + x[:-1]) / 2  # (N - 1,)
     y, y_test = target_function(x)[:, None], target_function(x_test)  # (N, 1), (N - 1,)
@@ -509,21 +518,38 @@ def depth_vs_width(budget: int = 300, deep_layers: int = 3, *, seeds: int = 4,
     train, test, curves, fits = [], [], [], []
     for hidden in archs:
         row_train, row_test, row_curves, row_fits = [], [], [], []
-        for j in range(seeds):
-            net = train_mlp(x[:, None], y, hidden, activation=activation, loss="mse",
-                            steps=steps, lr=lr, generator=_device.generator(seed + j, where))
+        for start in starts:
+            net, losses = train_mlp(x[:, None], y, hidden, activation=activation, loss="mse",
+                                    steps=steps, lr=lr,
+                                    generator=_device.generator(start, where))
             with torch.no_grad():
                 fit = net(x_test[:, None])[:, 0]  # (N - 1,)
                 row_train.append(F.mse_loss(net(x[:, None]), y))
             row_test.append(F.mse_loss(fit, y_test))
-            row_curves.append(net.losses)
+            row_curves.append(torch.tensor(losses, dtype=dtype))
             row_fits.append(fit)
         train.append(torch.stack(row_train))
         test.append(torch.stack(row_test))
-        curves.append(torch.stack(row_curves))
+        curves.append(torch.stack(row_curves).to(where))
         fits.append(torch.stack(row_fits))
     widths = tuple(tuple([1, *h, 1]) for h in archs)
     return DepthWidth(widths=widths,  # type: ignore[arg-type]
                       parameters=tuple(parameter_count(w) for w in widths),  # type: ignore[arg-type]
                       train_loss=torch.stack(train), test_loss=torch.stack(test),
-                      curves=torch.stack(curves), fits=torch.stack(fits), x_test=x_test)
+                      curves=torch.stack(curves), fits=torch.stack(fits), x_test=x_test,
+                      baseline=y_test.var(unbiased=False).item())
+
+
+def stalls(result: DepthWidth, fraction: float = 0.2) -> tuple[int, int]:
+    r"""How many runs of each shape *stalled*: held-out error above ``fraction`` times
+    the error of predicting the mean (``result.baseline``). Returns ``(shallow, deep)``.
+
+    Examples::
+
+        >>> r = depth_vs_width(100, 2, seeds=2, steps=5)
+        >>> stalls(r, 0.0)
+        (2, 2)
+    """
+    fraction = _validate.in_range(fraction, "fraction", 0.0, 1.0)
+    over = (result.test_loss > fraction * result.baseline).sum(dim=1).tolist()  # (2,)
+    return int(over[0]), int(over[1])
