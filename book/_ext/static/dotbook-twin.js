@@ -20,6 +20,9 @@
  * Each slider gets a keyboard twin: a focusable role="slider" element laid
  * over it (arrows step, Home/End jump to the ends, PageUp/PageDown take big
  * steps), which draws exactly the frame a mouse move would.
+ *
+ * Lazily. In the book plotly.js loads after the page; figures queue until then and
+ * each draws when it nears the viewport, its alt text holding its place meanwhile.
  */
 (function () {
   "use strict";
@@ -564,7 +567,9 @@
   }
 
   function linkAll() {
-    document.querySelectorAll(".js-plotly-plot").forEach(link);
+    document.querySelectorAll(".js-plotly-plot").forEach(function (gd) {
+      if (!gd._dotbookDrawn) { link(gd); }  // a lazy figure links once its frames are in
+    });
   }
 
   function rethemeAll() {
@@ -575,10 +580,10 @@
 
   /* Keep each figure's layout and data as its page gives them, before plotly
      writes into them, and draw even the first frame in the reader's theme and
-     width (no white flash on a dark page). The figures' inline scripts run after
-     this file (see dotbook_sphinx.py). */
-  var plotly = window.Plotly;
-  if (plotly && plotly.newPlot && !plotly._dotbookWrapped) {
+     width (no white flash on a dark page). */
+  function wrapNewPlot() {
+    var plotly = window.Plotly;
+    if (!plotly || !plotly.react || plotly._dotbookWrapped) { return; }
     var newPlot = plotly.newPlot;
     plotly.newPlot = function (id, data, layout, config) {
       var gd = typeof id === "string" ? document.getElementById(id) : id;
@@ -591,6 +596,60 @@
     };
     plotly._dotbookWrapped = true;
   }
+  wrapNewPlot();
+
+  /* ------------------------------------------------------- lazy drawing */
+  /* In the book plotly.js loads deferred, after the page (dotbook_sphinx.py): each
+     figure's inline Plotly.newPlot(...) meanwhile went to a queue (window.dotbookQueue,
+     entries [arguments, resolve, promise]). A figure is drawn when it comes within
+     LAZY_MARGIN of the viewport; until then its box keeps its size and shows its alt
+     text (dotbook.css, .dotbook-pending), so nothing shifts when it draws. */
+  var LAZY_MARGIN = "400px 0px";
+  var waiting = [];
+
+  function boxOf(gd) { return gd.closest(".dotbook-figure") || gd.parentNode || gd; }
+
+  function draw(gd) {
+    var item = gd._dotbookQueued;
+    if (!item) { return gd._dotbookDrawn || Promise.resolve(gd); }
+    gd._dotbookQueued = null;
+    if (observer) { observer.unobserve(gd); }
+    waiting = waiting.filter(function (g) { return g !== gd; });
+    item[1](window.Plotly.newPlot.apply(window.Plotly, item[0]));
+    // the page's own .then (adding the twin's frames) was chained first, so runs first
+    gd._dotbookDrawn = item[2].then(function () {
+      var box = boxOf(gd);
+      box.classList.remove("dotbook-pending");
+      box.removeAttribute("aria-busy");
+      link(gd);
+      return gd;
+    });
+    return gd._dotbookDrawn;
+  }
+
+  var observer = window.IntersectionObserver ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (e) { if (e.isIntersecting) { draw(e.target); } });
+  }, {rootMargin: LAZY_MARGIN}) : null;
+
+  function drain() {
+    var queue = window.dotbookQueue || [];
+    window.dotbookQueue = null;
+    queue.forEach(function (item) {
+      var id = item[0][0];
+      var gd = typeof id === "string" ? document.getElementById(id) : id;
+      if (!gd) { item[1](window.Plotly.newPlot.apply(window.Plotly, item[0])); return; }
+      gd._dotbookQueued = item;
+      waiting.push(gd);
+      var box = boxOf(gd);
+      box.classList.add("dotbook-pending");
+      box.setAttribute("aria-busy", "true");
+      if (observer) { observer.observe(gd); } else { draw(gd); }
+    });
+  }
+
+  /* Draw every figure not drawn yet (printing; tests). */
+  function drawAll() { return Promise.all(waiting.slice().map(draw)); }
+  window.addEventListener("beforeprint", drawAll);
 
   /* An inline formula wider than its line (MathJax cannot break it) would push
      the page sideways on a phone: let it scroll inside its own box. */
@@ -627,7 +686,8 @@
 
   new MutationObserver(rethemeAll).observe(document.documentElement,
                                            {attributes: true, attributeFilter: ["data-theme"]});
-  window.dotbookTwin = {show: show, linkAll: linkAll, render: render};
+  window.dotbookTwin = {show: show, linkAll: linkAll, render: render, drawAll: drawAll};
+  if (window.Plotly && window.Plotly.react) { drain(); }
   function start() {
     linkAll();
     whenMathIsTypeset(fitMath);
