@@ -16,7 +16,6 @@ page, so every page gets the same ``?v=`` checksum for it.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from pathlib import Path
@@ -194,23 +193,6 @@ def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
         shutil.copytree(source, target, dirs_exist_ok=True)
 
 
-_TRACE_TYPE = re.compile(r'"type":"(\w+)"')
-_NEW_PLOT = re.compile(r'Plotly\.newPlot\(\s*"[^"]*",\s*')
-
-
-def page_trace_types(body: str) -> set[str]:
-    """Trace types of every ``Plotly.newPlot`` call in a page's HTML (data only)."""
-    decoder = json.JSONDecoder()
-    found: set[str] = set()
-    for m in _NEW_PLOT.finditer(body):
-        try:
-            data, _ = decoder.raw_decode(body, m.end())
-        except ValueError:
-            continue
-        found |= {t.get("type", "scatter") for t in data if isinstance(t, dict)}
-    return found
-
-
 PLOTLY_STUB = ("window.dotbookQueue=[];window.Plotly={newPlot:function(){var a=arguments,r,"
                "p=new Promise(function(x){r=x;});window.dotbookQueue.push([a,r,p]);return p;}};")
 
@@ -224,7 +206,7 @@ def _plotly_where_needed(app: Sphinx, pagename: str, templatename: str, context:
         return
     name, traces = app.env.dotbook_plotly
     if traces is not None:
-        missing = page_trace_types(body) - set(traces)
+        missing = _build.page_trace_types(body) - set(traces)
         if missing:
             logger.warning(f"dotbook: {pagename} draws {sorted(missing)} traces, which the "
                            f"served plotly bundle {name} lacks; add them to "

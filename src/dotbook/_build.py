@@ -13,6 +13,7 @@ Python ``plotly`` package pins.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -137,3 +138,25 @@ def plotly_bundle(cache: Path | None = None, log=print) -> tuple[Path, str, froz
         return target, target.name, trace_types(target)
     log(f"plotly: {why}; serving the full plotly.js {version} from the Python plotly package")
     return full_bundle(), f"plotly-{version}.min.js", None
+
+
+_NEW_PLOT = re.compile(r'Plotly\.newPlot\(\s*"[^"]*",\s*')
+
+
+def page_trace_types(page: str) -> set[str]:
+    """Trace types of every ``Plotly.newPlot`` call in a page's HTML (its data argument).
+
+    Examples::
+
+        >>> page_trace_types('Plotly.newPlot("a", [{"type":"bar"}, {"x":[1]}], {})')
+        {'bar', 'scatter'}
+    """
+    decoder = json.JSONDecoder()
+    found: set[str] = set()
+    for m in _NEW_PLOT.finditer(page):
+        try:
+            data, _ = decoder.raw_decode(page, m.end())
+        except ValueError:
+            continue
+        found |= {t.get("type") or "scatter" for t in data if isinstance(t, dict)}
+    return found
