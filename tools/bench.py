@@ -1,14 +1,18 @@
-"""Measure the book against the bars of DESIGN.md §7 and print one table.
+"""Measure the book against the bars of README "Performance" and print one table.
 
     make bench            # or: .venv/bin/python tools/bench.py [--skip-build]
     .venv/bin/python tools/bench.py --figures-only   # figure rows alone, no build
     .venv/bin/python tools/bench.py --test           # also time `make test`
+    .venv/bin/python tools/bench.py --visits-only    # first visits and the phone alone
 
 Rows: clean build, cached rebuild, each chapter's execution under the clean
 build (read from the execution cache) and alone, the fixed cost per chapter
 (kernel start and setup cell), `make test` wall time with --test, each page's
-HTML and the shared assets, each live callback (median / p95 over 50 moves), each
-static slider step's redraw in Chromium (median / p95).
+HTML and the shared assets, each page's first visit with an empty cache (requests,
+raw and gzipped bytes; scripts fetched twice going chapter to chapter) and on a
+390 px phone with the CPU slowed 4× (seconds until the figures are drawn), each
+live callback (median / p95 over 50 moves), each static slider step's redraw in
+Chromium (median / p95).
 
 The figure rows cover every twin registered in ``dotbook.figures.all_twins()``.
 Each is also given as a ratio to a reference measured in the same run (a

@@ -174,7 +174,7 @@ def _write_assets(app: Sphinx) -> None:
     for stale in static.glob("plotly*.js"):
         if stale.name != name:
             stale.unlink()
-    for asset in ("dotbook-twin.js", "dotbook.css"):
+    for asset in ("dotbook-twin.js", "dotbook-page.js", "dotbook.css"):
         shutil.copy2(_HERE / asset, static / asset)
     (static / "dotbook-icons.css").write_text(icons_css(), encoding="utf-8")
     # MathJax is copied by sphinx-mathjax-offline at the end; its loader needs these now
@@ -199,8 +199,9 @@ PLOTLY_STUB = ("window.dotbookQueue=[];window.Plotly={newPlot:function(){var a=a
 
 def _plotly_where_needed(app: Sphinx, pagename: str, templatename: str, context: dict,
                          doctree: object) -> None:
-    """plotly.js on pages with a figure only, after the page (defer); the figures'
-    inline calls queue until it has loaded (``PLOTLY_STUB``, drained by dotbook-twin.js)."""
+    """plotly.js and the figures' driver on pages with a figure only, after the page
+    (defer); the figures' inline calls queue until then (``PLOTLY_STUB``, drained by
+    dotbook-twin.js)."""
     body = context.get("body")
     if not isinstance(body, str) or "Plotly.newPlot" not in body:
         return
@@ -213,6 +214,7 @@ def _plotly_where_needed(app: Sphinx, pagename: str, templatename: str, context:
                            f"dotbook._build.PARTIAL's choice")
     app.add_js_file(None, body=PLOTLY_STUB, priority=190)
     app.add_js_file(name, priority=200, loading_method="defer")
+    app.add_js_file("dotbook-twin.js", priority=210, loading_method="defer")
 
 
 def _check_icons(app: Sphinx, exception: Exception | None) -> None:
@@ -256,8 +258,8 @@ def _accessible_body(app: Sphinx, pagename: str, templatename: str, context: dic
 
 
 def setup(app: Sphinx) -> dict[str, object]:
-    # small, and needed on every page (wide math, scrollable tables); after plotly
-    app.add_js_file("dotbook-twin.js", priority=210, loading_method="defer")
+    # small, and needed on every page (wide math, scrollable tables)
+    app.add_js_file("dotbook-page.js", priority=210, loading_method="defer")
     app.add_css_file("dotbook.css")
     app.add_css_file("dotbook-icons.css")
     app.connect("config-inited", _add_templates, priority=900)

@@ -640,6 +640,10 @@
       if (!gd) { item[1](window.Plotly.newPlot.apply(window.Plotly, item[0])); return; }
       gd._dotbookQueued = item;
       waiting.push(gd);
+      // size the box now as the drawn figure will be (a wrapped title adds height)
+      if (Array.isArray(item[0][1]) && item[0][2] && typeof item[0][2] === "object") {
+        compose(gd, clone(item[0][2]), clone(item[0][1]));
+      }
       var box = boxOf(gd);
       box.classList.add("dotbook-pending");
       box.setAttribute("aria-busy", "true");
@@ -651,54 +655,11 @@
   function drawAll() { return Promise.all(waiting.slice().map(draw)); }
   window.addEventListener("beforeprint", drawAll);
 
-  /* An inline formula wider than its line (MathJax cannot break it) would push
-     the page sideways on a phone: let it scroll inside its own box. */
-  function fitMath() {
-    document.querySelectorAll(".bd-article mjx-container:not([display='true'])").forEach(function (m) {
-      if (m.closest("table")) { return; }  // a table scrolls as a whole (dotbook.css)
-      var line = m.closest("p, li, dd, dt, div") || m.parentNode;
-      var wide = m.scrollWidth > line.clientWidth + 1;
-      if (wide !== m.classList.contains("dotbook-wide-math")) { m.classList.toggle("dotbook-wide-math"); }
-    });
-  }
-
-  /* A code block or table wider than its column scrolls in its own box; a
-     keyboard reader must be able to focus that box to scroll it (axe:
-     scrollable-region-focusable). */
-  function focusScrollers() {
-    document.querySelectorAll(".bd-article pre, .bd-article .table-wrapper, .bd-article .pst-scrollable-table-container").forEach(function (el) {
-      var scrolls = el.scrollWidth > el.clientWidth + 1;
-      if (scrolls && !el.hasAttribute("tabindex")) {
-        el.tabIndex = 0;
-        el.dataset.dotbookScroller = "1";  // ours to take back when it fits again
-      } else if (!scrolls && el.dataset.dotbookScroller) {
-        el.removeAttribute("tabindex");
-        delete el.dataset.dotbookScroller;
-      }
-    });
-  }
-
-  function whenMathIsTypeset(fn, tries) {
-    var mj = window.MathJax;
-    if (mj && mj.startup && mj.startup.promise) { mj.startup.promise.then(fn); }
-    else if ((tries || 0) < 50) { setTimeout(function () { whenMathIsTypeset(fn, (tries || 0) + 1); }, 100); }
-  }
-
   new MutationObserver(rethemeAll).observe(document.documentElement,
                                            {attributes: true, attributeFilter: ["data-theme"]});
   window.dotbookTwin = {show: show, linkAll: linkAll, render: render, drawAll: drawAll};
   if (window.Plotly && window.Plotly.react) { drain(); }
-  function start() {
-    linkAll();
-    whenMathIsTypeset(fitMath);
-    focusScrollers();
-    var pending = false;
-    window.addEventListener("resize", function () {
-      if (pending) { return; }
-      pending = true;
-      setTimeout(function () { pending = false; fitMath(); focusScrollers(); }, 200);
-    });
-  }
+  function start() { linkAll(); }
 
   if (document.readyState === "complete") { start(); }
   else { window.addEventListener("load", start); }
