@@ -16,11 +16,11 @@
     });
   }
 
-  /* A code block or table wider than its column scrolls in its own box; a
+  /* A code block, table or displayed formula wider than its column scrolls in its own box; a
      keyboard reader must be able to focus that box to scroll it (axe:
      scrollable-region-focusable). */
   function focusScrollers() {
-    document.querySelectorAll(".bd-article pre, .bd-article .table-wrapper, .bd-article .pst-scrollable-table-container").forEach(function (el) {
+    document.querySelectorAll(".bd-article pre, .bd-article .table-wrapper, .bd-article .pst-scrollable-table-container, .bd-article mjx-container[display='true']").forEach(function (el) {
       var scrolls = el.scrollWidth > el.clientWidth + 1;
       if (scrolls && !el.hasAttribute("tabindex")) {
         el.tabIndex = 0;
@@ -39,7 +39,9 @@
   }
 
   function start() {
-    whenMathIsTypeset(fitMath);
+    // a wide displayed formula scrolls in its own box too (MathJax's menu, which
+    // made every formula focusable, is not loaded)
+    whenMathIsTypeset(function () { fitMath(); focusScrollers(); });
     focusScrollers();
     var pending = false;
     window.addEventListener("resize", function () {
