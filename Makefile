@@ -3,7 +3,7 @@
 #   make test    run every test layer (unit, notebooks, book build, browser, JupyterLab, Colab path)
 #   make lab     open the reader notebooks (the chapters, MyST made plain) in JupyterLab
 #   make serve   serve the built book on http://127.0.0.1:8000
-#   make bench   print the performance table (DESIGN.md §7)
+#   make bench   print the performance table (README "Performance")
 #   make gpu-check  unit tests and chapters on a CUDA GPU
 PYTHON ?= python3
 VENV   := .venv
@@ -33,6 +33,8 @@ venv: $(STAMP)
 
 # DOTBOOK_BUILD=1 makes plotly emit HTML the book can show, and makes each
 # interactive figure show its static twin (see src/dotbook/explore.py).
+# The book serves a partial plotly.js fetched once with npm into ~/.cache/dotbook
+# (DOTBOOK_CACHE to move it; without npm, the full bundle: see the build log).
 # tools/execute_chapters.py first executes the chapters two at a time into the
 # execution cache; Sphinx then only renders them.
 book: $(STAMP)

@@ -4,7 +4,9 @@ Every page: loads with no console error and no request leaving 127.0.0.1;
 axe-core finds no critical or serious accessibility violation; at a phone's
 390 px nothing scrolls sideways and no figure is wider than its column, nor
 does a figure's title collide with its legend or an axis title with a slider.
-Every plotly figure: has rendered data, and follows the book's dark mode.
+Every plotly figure: has rendered data (drawn lazily as the reader scrolls to it,
+its place kept meanwhile), and follows the book's dark mode. plotly.js only where
+there are figures, under one URL; no Font Awesome script or font.
 Every slider: moved by the mouse and by the keyboard, changes the data.
 Math: typeset by the packaged MathJax.
 
@@ -32,8 +34,25 @@ PHONE = {"width": 390, "height": 844}
 SERIOUS = ("critical", "serious")
 
 
-def open_page(browser, url: str, viewport: dict | None = None):
-    """Open ``url``, collecting console errors and any request that leaves the site."""
+DRAWN = """f => { const gd = f.querySelector('.js-plotly-plot');
+                 return !!(gd && gd._fullLayout && gd.querySelector('.main-svg')
+                           && !f.classList.contains('dotbook-pending')); }"""
+
+
+def scroll_through(page) -> int:
+    """Scroll to every figure in turn, as a reader would, until each is drawn (they
+    draw lazily, near the viewport); back to the top. Returns the number of figures."""
+    figures = page.locator("div.dotbook-figure")
+    for i in range(figures.count()):
+        figures.nth(i).scroll_into_view_if_needed()
+        page.wait_for_function(DRAWN, arg=figures.nth(i).element_handle(), timeout=30_000)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    return figures.count()
+
+
+def open_page(browser, url: str, viewport: dict | None = None, draw: bool = True):
+    """Open ``url``, collecting console errors and any request that leaves the site;
+    with ``draw``, scroll to every figure so that all are drawn."""
     page = browser.new_page()
     if viewport:
         page.set_viewport_size(viewport)
@@ -53,6 +72,8 @@ def open_page(browser, url: str, viewport: dict | None = None):
     page.route("**/*", guard)
     page.goto(url, wait_until="load")
     page.wait_for_timeout(500)  # late requests (fonts, MathJax components) start by then
+    if draw:
+        scroll_through(page)
     return page, errors, external
 
 
@@ -109,6 +130,52 @@ def test_figures_render_and_every_slider_changes_the_data(browser, book_url, pat
         assert errors == [], f"console errors while moving sliders on {path}: {errors}"
     finally:
         page.close()
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_figures_below_the_fold_wait_in_place_with_their_alt_text(browser, book_url, path):
+    """A figure far below the first screen is not drawn at load: its box already has
+    the size the drawn figure takes and shows its alt text; scrolling to it draws it,
+    and nothing on the page moves."""
+    page, errors, _ = open_page(browser, f"{book_url}/{path}", draw=False)
+    try:
+        last = page.locator("div.dotbook-figure").last
+        top = last.evaluate("f => f.getBoundingClientRect().top + scrollY")
+        if top < 3 * page.viewport_size["height"]:
+            pytest.skip(f"the last figure of {path} is near the top")
+        assert not last.evaluate(DRAWN), f"the last figure of {path} was drawn at load"
+        assert "dotbook-pending" in last.get_attribute("class")
+        shown = last.evaluate("f => getComputedStyle(f, '::before').content")
+        assert shown.strip('"') == last.get_attribute("aria-label"), shown
+        before = last.bounding_box()["height"]
+        last.scroll_into_view_if_needed()
+        page.wait_for_function(DRAWN, arg=last.element_handle(), timeout=30_000)
+        assert abs(last.bounding_box()["height"] - before) <= 1, (before, last.bounding_box())
+        assert last.evaluate("f => f.getBoundingClientRect().top + scrollY") == pytest.approx(
+            top, abs=1), "the page moved when figures were drawn"
+        assert errors == [], f"console errors while drawing late on {path}: {errors}"
+    finally:
+        page.close()
+
+
+def test_plotly_loads_only_where_there_are_figures(browser, book_url):
+    """One versioned plotly URL, shared by every page with a figure; none elsewhere;
+    and no Font Awesome script or webfont anywhere."""
+    seen = {}
+    for path in PAGES:
+        page = browser.new_page()
+        urls: list[str] = []
+        page.on("requestfinished", lambda r, urls=urls: urls.append(r.url))
+        page.goto(f"{book_url}/{path}", wait_until="load")
+        page.wait_for_timeout(300)
+        has_figure = page.locator("div.dotbook-figure").count() > 0
+        page.close()
+        plotly = sorted({u.split("/_static/")[-1] for u in urls if "/_static/plotly" in u})
+        assert len(plotly) == (1 if has_figure else 0), (path, plotly)
+        seen[path] = plotly
+        fonts = [u for u in urls if "fontawesome" in u]
+        assert fonts == [], f"{path} loads Font Awesome: {fonts}"
+    assert len({tuple(v) for v in seen.values() if v}) == 1, seen
 
 
 def test_twin_frames_match_the_python_function(browser, book_url):

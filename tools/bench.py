@@ -1,14 +1,18 @@
-"""Measure the book against the bars of DESIGN.md §7 and print one table.
+"""Measure the book against the bars of README "Performance" and print one table.
 
     make bench            # or: .venv/bin/python tools/bench.py [--skip-build]
     .venv/bin/python tools/bench.py --figures-only   # figure rows alone, no build
     .venv/bin/python tools/bench.py --test           # also time `make test`
+    .venv/bin/python tools/bench.py --visits-only    # first visits and the phone alone
 
 Rows: clean build, cached rebuild, each chapter's execution under the clean
 build (read from the execution cache) and alone, the fixed cost per chapter
 (kernel start and setup cell), `make test` wall time with --test, each page's
-HTML and the shared assets, each live callback (median / p95 over 50 moves), each
-static slider step's redraw in Chromium (median / p95).
+HTML and the shared assets, each page's first visit with an empty cache (requests,
+raw and gzipped bytes; scripts fetched twice going chapter to chapter) and on a
+390 px phone with the CPU slowed 4× (seconds until the figures are drawn), each
+live callback (median / p95 over 50 moves), each static slider step's redraw in
+Chromium (median / p95).
 
 The figure rows cover every twin registered in ``dotbook.figures.all_twins()``.
 Each is also given as a ratio to a reference measured in the same run (a
@@ -21,6 +25,7 @@ layout key sent on every move) beside the dict path the book uses.
 from __future__ import annotations
 
 import argparse
+import gzip
 import math
 import os
 import shutil
@@ -31,8 +36,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from support import CHAPTERS, HTML, ROOT, chromium, serve  # noqa: E402
+from dotbook._browser import CHAPTERS, HTML, ROOT, chromium, serve
 
 Row = tuple[str, str, str, str]  # what, measured, bar, verdict
 
@@ -183,7 +187,7 @@ def browser_redraws() -> list[tuple[str, list[float]]]:
     from playwright.sync_api import sync_playwright
 
     results = []
-    with (serve(HTML) as url, tempfile.TemporaryDirectory() as profile,
+    with (serve(HTML) as url, tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile,
           sync_playwright() as p):
         context = chromium(p, profile)
         for page_path in sorted((HTML / "book").glob("[0-9]*.html")):
@@ -215,7 +219,8 @@ def standalone_page(named_twins, directory: Path) -> Path:
 def standalone_redraws(named_twins) -> list[tuple[str, list[float]]]:
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory() as directory, tempfile.TemporaryDirectory() as profile:
+    with (tempfile.TemporaryDirectory() as directory,
+          tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile):
         standalone_page(named_twins, Path(directory))
         with serve(Path(directory)) as url, sync_playwright() as p:
             context = chromium(p, profile)
@@ -257,6 +262,127 @@ def figure_rows(standalone: bool = False, old_path: bool = True) -> list[Row]:
         rows.append((f"static slider redraw {name}",
                      f"median {median:.1f} ms, p95 {p95:.1f} ms (×{median / ref:.1f} reference)",
                      "≤ 50 ms", verdict(median <= 50)))
+    return rows
+
+
+# ------------------------------------------------------- a reader's first visit
+PHONE = {"width": 390, "height": 844}
+THROTTLE = 4  # CDP Emulation.setCPUThrottlingRate: a mid-range phone on a laptop's core
+
+DRAWN_JS = """i => { const f = document.querySelectorAll('.dotbook-figure')[i];
+                      const gd = f && f.querySelector('.js-plotly-plot');
+                      return !!(gd && gd._fullLayout && gd.querySelector('.main-svg')); }"""
+
+
+def book_pages(html: Path = HTML) -> list[str]:
+    """Every page a reader visits (not the root's redirect to the intro)."""
+    return sorted(str(p.relative_to(html)) for p in html.rglob("*.html")
+                  if not p.relative_to(html).parts[0].startswith("_")
+                  and 'http-equiv="refresh"' not in p.read_text(encoding="utf-8")[:2000].lower())
+
+
+def _gzipped(path: Path, cache: dict[Path, tuple[int, int]]) -> tuple[int, int]:
+    if path not in cache:
+        data = path.read_bytes()
+        cache[path] = (len(data), len(gzip.compress(data, 6)))
+    return cache[path]
+
+
+def first_visit(context, url: str, html: Path, sizes: dict) -> dict:
+    """Requests, bytes (raw, and gzipped as a server would send them) and the files
+    fetched when ``url`` is opened with an empty cache and left until quiet."""
+    from urllib.parse import unquote, urlparse
+
+    page = context.new_page()
+    fetched: list[str] = []
+    page.on("requestfinished", lambda r: fetched.append(r.url))
+    page.goto(url, wait_until="load")
+    page.wait_for_timeout(1500)  # MathJax's components and fonts, lazy figures' plotly
+    page.close()
+    raw = packed = 0
+    files = []
+    for u in fetched:
+        path = html / unquote(urlparse(u).path).lstrip("/")
+        if path.is_dir():
+            path = path / "index.html"
+        if path.is_file():
+            r, g = _gzipped(path, sizes)
+            raw, packed = raw + r, packed + g
+            query = urlparse(u).query
+            files.append(str(path.relative_to(html)) + (f"?{query}" if query else ""))
+    return {"requests": len(fetched), "raw": raw, "gzip": packed, "files": files}
+
+
+def throttled_draw(playwright, url: str) -> tuple[float, float, int]:
+    """On a 390 px phone with the CPU slowed ``THROTTLE``×: seconds from navigation
+    until the figures of the first screen are drawn, and until every figure is drawn
+    when the reader scrolls to each in turn as soon as the page has loaded; and the
+    number of figures. Each page in a fresh profile (an empty cache)."""
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
+        context = chromium(playwright, profile, viewport=PHONE, device_scale_factor=3,
+                           is_mobile=True, has_touch=True)
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": THROTTLE})
+        page.goto(url, wait_until="load", timeout=120_000)
+        count = page.evaluate("document.querySelectorAll('.dotbook-figure').length")
+        visible = page.evaluate("""() => [...document.querySelectorAll('.dotbook-figure')]
+            .map((f, i) => f.getBoundingClientRect().top < innerHeight ? i : -1)
+            .filter(i => i >= 0)""")
+        for i in visible:
+            page.wait_for_function(DRAWN_JS, arg=i, polling=50, timeout=120_000)
+        first = page.evaluate("performance.now()") / 1e3
+        for i in range(count):
+            page.evaluate("i => document.querySelectorAll('.dotbook-figure')[i]"
+                          ".scrollIntoView({block: 'center'})", i)
+            page.wait_for_function(DRAWN_JS, arg=i, polling=50, timeout=120_000)
+        every = page.evaluate("performance.now()") / 1e3
+        context.close()
+    return first, every, count
+
+
+def visit_rows(html: Path = HTML, throttled: bool = True) -> list[Row]:
+    """Each page's first visit (requests, raw and gzipped bytes), what a second
+    chapter downloads again after the first, and the throttled phone's draw times."""
+    from playwright.sync_api import sync_playwright
+
+    rows: list[Row] = []
+    sizes: dict = {}
+    pages = book_pages(html)
+    with serve(html) as url, sync_playwright() as p:
+        visits = {}
+        for path in pages:
+            with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
+                context = chromium(p, profile)
+                visits[path] = first_visit(context, f"{url}/{path}", html, sizes)
+                context.close()
+            v = visits[path]
+            print(f"{path}: {v['requests']} requests, {v['gzip'] / 1e6:.2f} MB gzipped",
+                  file=sys.stderr)
+            chapter = Path(path).name[:2].isdigit()
+            bar = 1.2 if chapter else 0.5
+            rows.append((f"first visit {path}: requests, raw, gzipped",
+                         f"{v['requests']}, {v['raw'] / 1e6:.2f} MB, {v['gzip'] / 1e6:.2f} MB",
+                         f"gzip ≤ {bar} MB", verdict(v["gzip"] / 1e6 <= bar)))
+        chapters = [q for q in pages if Path(q).name[:2].isdigit()]
+        again = set()
+        for a, b in zip(chapters, chapters[1:], strict=False):
+            # the same file under two URLs (a ?v= on one page only) is fetched twice
+            def scripts(q):
+                return {f for f in visits[q]["files"] if f.split("?")[0].endswith(".js")}
+
+            seen = {f.split("?")[0] for f in scripts(a)}
+            again |= {f for f in scripts(b) - scripts(a) if f.split("?")[0] in seen}
+        rows.append(("scripts fetched twice moving chapter to chapter", ", ".join(sorted(again))
+                     or "none", "none", verdict(not again)))
+        if throttled:
+            for path in pages:
+                first, every, count = throttled_draw(p, f"{url}/{path}")
+                print(f"{path}: drawn after {first:.1f} s / {every:.1f} s", file=sys.stderr)
+                rows.append((f"phone 390 px, CPU {THROTTLE}× slower: {path} ({count} figures)",
+                             f"first screen {first:.1f} s, every figure {every:.1f} s",
+                             "≤ 4 s" if count else "—",
+                             verdict(every <= 4) if count else "info"))
     return rows
 
 
@@ -327,8 +453,16 @@ def main() -> int:
     parser.add_argument("--figures-only", action="store_true",
                         help="only the figure rows; static redraws on a standalone page "
                              "(no book build needed)")
+    parser.add_argument("--visits-only", action="store_true",
+                        help="only each page's first visit and the throttled phone "
+                             "(the built book in _build/html or DOTBOOK_HTML)")
+    parser.add_argument("--no-throttle", action="store_true",
+                        help="with --visits-only: bytes and requests only")
     args = parser.parse_args()
     rows: list[Row] = []
+    if args.visits_only:
+        print_table(visit_rows(HTML, throttled=not args.no_throttle))
+        return 0
     if args.figures_only:
         print_table(figure_rows(standalone=True))
         return 0
@@ -358,6 +492,7 @@ def main() -> int:
                      verdict(size <= 1.5)))
     static = sum(f.stat().st_size for f in (HTML / "_static").rglob("*") if f.is_file()) / 1e6
     rows.append(("shared assets `_static/` (cached once)", f"{static:.1f} MB", "—", "info"))
+    rows += visit_rows(HTML)
     rows += figure_rows(standalone=args.figures_only)
     print_table(rows)
     return 0

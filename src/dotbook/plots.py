@@ -363,8 +363,11 @@ def to_book_html(fig: go.Figure) -> str:
     Not ``role="img"``: that would hide the figure's sliders and buttons from
     assistive technology (axe ``nested-interactive``). plotly.js itself, and
     the script that makes every figure keyboard-operable, theme-aware and
-    phone-sized (``dotbook-twin.js``), load once per page from the book's own
-    assets.
+    phone-sized (``dotbook-twin.js``), load from the book's own assets, deferred,
+    on pages with a figure only (``book/_ext/dotbook_sphinx.py``): the fragment's
+    ``Plotly.newPlot`` call waits in a queue until then, and draws when the figure
+    nears the viewport, the container showing the alt text meanwhile. Its
+    ``aria-label`` is that placeholder's text too.
     """
     meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
     alt = html.escape(str(meta.get("alt", "interactive figure")), quote=True)

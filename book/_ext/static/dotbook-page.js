@@ -1,0 +1,56 @@
+/* The book's page script, on every page (small; the figures' driver,
+ * dotbook-twin.js, loads only where there are figures): wide inline math and
+ * wide code or tables scroll in their own focusable box on a narrow screen.
+ */
+(function () {
+  "use strict";
+
+  /* An inline formula wider than its line (MathJax cannot break it) would push
+     the page sideways on a phone: let it scroll inside its own box. */
+  function fitMath() {
+    document.querySelectorAll(".bd-article mjx-container:not([display='true'])").forEach(function (m) {
+      if (m.closest("table")) { return; }  // a table scrolls as a whole (dotbook.css)
+      var line = m.closest("p, li, dd, dt, div") || m.parentNode;
+      var wide = m.scrollWidth > line.clientWidth + 1;
+      if (wide !== m.classList.contains("dotbook-wide-math")) { m.classList.toggle("dotbook-wide-math"); }
+    });
+  }
+
+  /* A code block, table or displayed formula wider than its column scrolls in its own box; a
+     keyboard reader must be able to focus that box to scroll it (axe:
+     scrollable-region-focusable). */
+  function focusScrollers() {
+    document.querySelectorAll(".bd-article pre, .bd-article .table-wrapper, .bd-article .pst-scrollable-table-container, .bd-article mjx-container[display='true']").forEach(function (el) {
+      var scrolls = el.scrollWidth > el.clientWidth + 1;
+      if (scrolls && !el.hasAttribute("tabindex")) {
+        el.tabIndex = 0;
+        el.dataset.dotbookScroller = "1";  // ours to take back when it fits again
+      } else if (!scrolls && el.dataset.dotbookScroller) {
+        el.removeAttribute("tabindex");
+        delete el.dataset.dotbookScroller;
+      }
+    });
+  }
+
+  function whenMathIsTypeset(fn, tries) {
+    var mj = window.MathJax;
+    if (mj && mj.startup && mj.startup.promise) { mj.startup.promise.then(fn); }
+    else if ((tries || 0) < 50) { setTimeout(function () { whenMathIsTypeset(fn, (tries || 0) + 1); }, 100); }
+  }
+
+  function start() {
+    // a wide displayed formula scrolls in its own box too (MathJax's menu, which
+    // made every formula focusable, is not loaded)
+    whenMathIsTypeset(function () { fitMath(); focusScrollers(); });
+    focusScrollers();
+    var pending = false;
+    window.addEventListener("resize", function () {
+      if (pending) { return; }
+      pending = true;
+      setTimeout(function () { pending = false; fitMath(); focusScrollers(); }, 200);
+    });
+  }
+
+  if (document.readyState === "complete") { start(); }
+  else { window.addEventListener("load", start); }
+})();
