@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dotbook import training
+from dotbook import alignment, training
 from dotbook.device import generator
 from dotbook.figures import ch08
 
@@ -92,10 +92,10 @@ def test_max_margin_direction_on_a_known_problem():
     # class 1 at (2, 0), (3, −1); class 0 at their mirror images across x₁ = x₂, the max-margin line
     x = torch.tensor([[2.0, 0.0], [3.0, -1.0], [0.0, 2.0], [-1.0, 3.0]], dtype=F64)
     y = torch.tensor([1, 1, 0, 0])
-    v, margin = training.max_margin_direction(x, y, bias=False)
+    v, margin = alignment.max_margin_direction(x, y, bias=False)
     torch.testing.assert_close(v, torch.tensor([1.0, -1.0], dtype=F64) / math.sqrt(2))
     assert margin == pytest.approx(math.sqrt(2), rel=1e-8)
-    v, margin = training.max_margin_direction(x, y)  # with a bias the bias is 0 by symmetry
+    v, margin = alignment.max_margin_direction(x, y)  # with a bias the bias is 0 by symmetry
     assert abs(float(v[2])) < 1e-8 and margin > 0
 
 
@@ -108,7 +108,7 @@ def test_max_margin_direction_solves_the_primal_problem(bias):
     x = torch.randn(24, 3, generator=g, dtype=F64)
     y = (x @ torch.tensor([1.0, -2.0, 0.5], dtype=F64) + 0.3 > 0).long()
     x = x + 0.5 * (2 * y[:, None] - 1) * torch.tensor([1.0, -2.0, 0.5], dtype=F64)  # a clear gap
-    v, margin = training.max_margin_direction(x, y, bias=bias)
+    v, margin = alignment.max_margin_direction(x, y, bias=bias)
     a = torch.cat([x, torch.ones(24, 1, dtype=F64)], dim=1) if bias else x
     sa = ((2 * y - 1)[:, None] * a).numpy()
     res = minimize(lambda u: 0.5 * u @ u, x0=sa.mean(axis=0) * 10, jac=lambda u: u,
@@ -147,11 +147,11 @@ def test_bad_input_is_refused_with_a_clear_message(call, error, words):
 
 
 # ------------------------------------------------------------------ chapter 8's experiment
-def _chapter_run() -> training.MarginRun:
+def _chapter_run() -> alignment.MarginRun:
     from dotbook import data
 
     x, y = data.two_blobs(**ch08.BLOB_SIZE, generator=generator(9), dtype=F64)
-    return training.margin_run(x, y, steps=ch08.STEPS, lr=ch08.LR)
+    return alignment.margin_run(x, y, steps=ch08.STEPS, lr=ch08.LR)
 
 
 def test_chapter_experiment_first_step_along_mean_gap_then_toward_max_margin():
@@ -172,11 +172,11 @@ def test_chapter_experiment_first_step_along_mean_gap_then_toward_max_margin():
 
 
 def test_alignment_experiment_contracts_each_axis_by_one_minus_two_eta_lambda():
-    inputs = training.decorrelated_inputs(64, generator=generator(10))
+    inputs = alignment.decorrelated_inputs(64, generator=generator(10))
     torch.testing.assert_close(inputs.mT @ inputs / 64, torch.eye(2, dtype=F64))
-    _, ws = training.alignment_path(inputs, 0.0)
+    _, ws = alignment.alignment_path(inputs, 0.0)
     assert (ws[:, 1] == ch08.W_START[1]).all()
-    _, ws = training.alignment_path(inputs, 0.5, lr=ch08.ALIGN_LR)
+    _, ws = alignment.alignment_path(inputs, 0.5, lr=ch08.ALIGN_LR)
     ratio = (ws[1:] - torch.tensor(ch08.W_STAR, dtype=F64)) / (
         ws[:-1] - torch.tensor(ch08.W_STAR, dtype=F64))
     torch.testing.assert_close(ratio[:, 0], torch.full_like(ratio[:, 0], 1 - 2 * ch08.ALIGN_LR))
@@ -191,14 +191,15 @@ def test_weights_stay_in_start_plus_span_for_sgd_not_adam_or_weight_decay():
     x = torch.randn(20, 3, generator=g, dtype=F64) @ basis  # (20, 6)
     y = torch.randn(20, generator=g, dtype=F64)
     w0 = torch.randn(6, generator=g, dtype=F64)
-    drift = {opt: training.off_span_drift(x, y, w0, opt, steps=100) for opt in training.OPTIMIZERS}
+    drift = {opt: alignment.off_span_drift(x, y, w0, opt, steps=100)
+             for opt in alignment.DRIFT_OPTIMIZERS}
     assert drift["sgd"] < 1e-12 and drift["momentum"] < 1e-12
     assert drift["adam"] > 1e-3 and drift["weight_decay"] > 1e-3
-    assert training.off_span_drift(x, y, w0, "sgd", batch=5, generator=generator(1)) < 1e-12
+    assert alignment.off_span_drift(x, y, w0, "sgd", batch=5, generator=generator(1)) < 1e-12
     with pytest.raises(ValueError, match="generator"):
-        training.off_span_drift(x, y, w0, "sgd", batch=5)
+        alignment.off_span_drift(x, y, w0, "sgd", batch=5)
     with pytest.raises(ValueError, match="unknown optimizer"):
-        training.off_span_drift(x, y, w0, "rmsprop")
+        alignment.off_span_drift(x, y, w0, "rmsprop")
 
 
 def test_max_margin_direction_refuses_non_separable_and_degenerate_data():
@@ -207,13 +208,13 @@ def test_max_margin_direction_refuses_non_separable_and_degenerate_data():
     labels = torch.tensor([0, 0, 1, 1])
     for x, bias in ((xor, True), (xor, False), (torch.ones(4, 2, dtype=F64), True)):
         with pytest.raises(ValueError, match="not linearly separable"):
-            training.max_margin_direction(x, labels, bias=bias)
+            alignment.max_margin_direction(x, labels, bias=bias)
     with pytest.raises(ValueError, match="every input is zero"):
-        training.max_margin_direction(torch.zeros(4, 2, dtype=F64), labels, bias=False)
+        alignment.max_margin_direction(torch.zeros(4, 2, dtype=F64), labels, bias=False)
     with pytest.raises(ValueError, match="inf or NaN"):
-        training.max_margin_direction(torch.full((4, 2), math.nan, dtype=F64), labels)
+        alignment.max_margin_direction(torch.full((4, 2), math.nan, dtype=F64), labels)
     with pytest.raises(ValueError, match="too large"):
-        training.max_margin_direction(xor, labels, steps=10**12)
+        alignment.max_margin_direction(xor, labels, steps=10**12)
 
 
 def test_empty_batches_and_huge_counts_are_refused():
@@ -224,7 +225,7 @@ def test_empty_batches_and_huge_counts_are_refused():
     with pytest.raises(ValueError, match="too large"):
         training.train_neuron(torch.ones(2, 2), torch.tensor([0, 1]), steps=10**12)
     with pytest.raises(ValueError, match="more rows than coordinates"):
-        training.decorrelated_inputs(2, generator=generator(0))
+        alignment.decorrelated_inputs(2, generator=generator(0))
 
 
 def test_twins_draw_from_the_generator_they_are_given():

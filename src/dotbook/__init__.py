@@ -3,28 +3,42 @@
 Every chapter of the book imports from this one package; nothing reusable
 lives in a notebook. One module per concept:
 
-========== ===============================================================
-module     concept
-========== ===============================================================
-device     best device for a dtype (cuda → mps → cpu), placement, seeding, timing
-geometry   dot, norm, cosine, angle, projection; plain-loop references
-highdim    random directions, cosine samples, the exact cosine density
-linearity  superposition, bilinearity, gradients of w·x
-compute    loop → numpy → torch → matmul ladder, FLOP/byte counts, ceilings, roofline
-layers     a layer as m dot products, its Jacobians, stacks and their collapse;
-           templates (softmax regression, preferred input); conv2d as loop and im2col
-stability  formats (finfo), stable softmax/logsumexp, low-precision dot, norms, clipping
-attention  softmax(QKᵀ/√d_k + M)V from dot products, masks, why √d_k, online softmax
-training   ∂L/∂w = (∂L/∂z)·x for one neuron, a layer's Σ δᵢxᵢᵀ, a training loop, max margin
-initialization  standard/Xavier/He scales, Var(w·x), variance through depth (hooks)
-depth_width  XOR against one neuron (LP certificate), small MLPs, depth vs width at equal P
-interpret  contributions wᵢxᵢ, gradient × input, integrated gradients, attention vs
-           gradients, superposition and interference
-data       scikit-learn's bundled digits and photos (no download), a toy 2-D set
-explore    one function, two faces: static slider figure and live widgets
-plots      one plotly look for the whole book
-notebook   the chapter setup cell, glue, exercise self-checks
-========== ===============================================================
+============== ================================================================ =====
+module         concept                                                          ch.
+============== ================================================================ =====
+device         best device for a dtype (cuda → mps → cpu), placement, seeding,   all
+               the one timer, dtype names, boundary checks
+geometry       dot, norm, cosine, angle, projection; plain-loop references      1, 3
+highdim        random directions, cosine samples, the exact cosine density      2
+linearity      superposition, bilinearity, gradients of w·x; the activations    3
+compute        counting work (FLOPs, bytes), the loop → numpy → torch routes    4
+measure        the timing harness (ladders, tables) and attention's memory      4, 7
+roofline       ceilings, the roofline, stored references, theoretical peaks     4
+layers         a layer as m dot products, Jacobians, stacks and their collapse; 5
+               templates (softmax regression, preferred input)
+conv           conv2d as a loop and as im2col, geometry, receptive fields       6
+filters        edge responses, equivariance under shifts, pooling               6
+attention      softmax(QKᵀ/√d_k + M)V from dot products, masks, online softmax  7
+saturation     why 1/√d_k: score variance and softmax saturation                7
+training       ∂L/∂w = (∂L/∂z)·x, a layer's Σ δᵢxᵢᵀ, the neuron loop, ``fit``    8–13
+alignment      where gradient descent takes the weights: span, max margin       8
+initialization standard/Xavier/He scales, Var(w·x), statistics through depth    9
+precision      formats, stable softmax/logsumexp, rounded dot products          10
+stability      norms, clipping, deep MLPs that explode                          10
+depth_width    XOR against one neuron, small MLPs, depth vs width at equal P    11
+interpret      contributions, gradient × input, integrated gradients,           12
+               attention vs gradients, superposition and interference
+transformer    multi-head attention, rotary positions, the KV cache             13
+induction      a small attention-only model that learns induction               13
+data           scikit-learn's bundled digits and photos (no download), toys     5–12
+explore        one function, two faces: static slider figure and live widgets   all
+plots          one plotly look for the whole book                               all
+notebook       the chapter setup cell, glue, exercise self-checks               all
+exercises      one record per exercise, shared by answer boxes and self-checks  all
+============== ================================================================ =====
+
+``figures.chNN`` draw Chapter NN's figures from what these modules compute.
+``ARCHITECTURE.md`` at the repository root is the map of the house.
 
 Shape letters, used in every ``Shape:`` section and shape comment:
 

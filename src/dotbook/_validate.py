@@ -200,3 +200,15 @@ def labels(y: object, x: torch.Tensor, name: str = "y") -> torch.Tensor:
     if y.device != x.device:
         raise ValueError(f"device mismatch: x is on {x.device} but {name} is on {y.device}")
     return y
+
+
+def binary_labels(y: object, x: torch.Tensor, name: str = "y") -> torch.Tensor:
+    """Require one 0/1 label per row of ``x``, on ``x``'s device, with both classes present."""
+    if not isinstance(y, torch.Tensor) or y.shape != x.shape[:1]:
+        raise ValueError(f"{name} must be a tensor of shape ({x.shape[0]},), one 0/1 label per "
+                         f"row of x, got {getattr(y, 'shape', type(y).__name__)}")
+    if y.device != x.device:
+        raise ValueError(f"device mismatch: x is on {x.device} but {name} is on {y.device}")
+    if not bool(((y == 0) | (y == 1)).all()) or not bool((y == 0).any() and (y == 1).any()):
+        raise ValueError(f"{name} must hold labels 0 and 1, both present")
+    return y

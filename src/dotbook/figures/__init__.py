@@ -6,8 +6,8 @@ these modules only turn its results into pictures, on the one idiom of
 :func:`dotbook.plots.skeleton` and :func:`dotbook.plots.assemble`.
 
 Every twin factory (a zero-argument function returning a ``Twin``) is
-registered with ``@register`` (the chapter comes from the module name); :func:`all_twins` imports every
-``chNN`` module of this package and returns them all, so that
+registered with ``@register`` (the chapter comes from the module name);
+:func:`all_twins` imports every ``chNN`` module of this package and returns them all, so that
 ``tests/test_figures.py`` and ``tools/bench.py`` cover a new chapter's
 figures the moment they are registered.
 

@@ -1,10 +1,10 @@
 """Chapter 8 figures: a neuron learning, one gradient step at a time.
 
-The figures only draw. The 2-D experiment is :func:`dotbook.training.margin_run`
+The figures only draw. The 2-D experiment is :func:`dotbook.alignment.margin_run`
 on two separable clouds from :func:`dotbook.data.two_blobs` (a logistic neuron
 trained from zero, and the max-margin direction it approaches), computed by the
 chapter and handed to :func:`learning_twin`; the alignment experiment is
-:func:`dotbook.training.alignment_path` on :func:`dotbook.training.decorrelated_inputs`.
+:func:`dotbook.alignment.alignment_path` on :func:`dotbook.alignment.decorrelated_inputs`.
 A twin called without them draws its data from ``generator`` (default
 ``dotbook.device.generator(0)``). The slider functions only pick a step and
 build trace dicts.
@@ -17,7 +17,7 @@ import math
 
 import torch
 
-from dotbook import data, plots, training
+from dotbook import alignment, data, plots
 from dotbook import device as _device
 from dotbook.explore import Figure, Param, Twin
 from dotbook.figures import register
@@ -103,7 +103,7 @@ def _learning_skeleton() -> Figure:
     )
 
 
-def learning_figure(step: int, run: training.MarginRun) -> Figure:
+def learning_figure(step: int, run: alignment.MarginRun) -> Figure:
     """The data, the boundary and w after ``step`` updates of ``run``; the cosine
     curves, step marked."""
     step = int(step)
@@ -159,7 +159,7 @@ def learning_figure(step: int, run: training.MarginRun) -> Figure:
 
 
 @register
-def learning_twin(run: training.MarginRun | None = None, *,
+def learning_twin(run: alignment.MarginRun | None = None, *,
                   generator: torch.Generator | None = None) -> Twin:
     """A step slider: the neuron of ``run`` after t full-batch gradient steps.
 
@@ -168,9 +168,9 @@ def learning_twin(run: training.MarginRun | None = None, *,
     if run is None:
         g = _device.generator(0) if generator is None else generator
         x, y = data.two_blobs(**BLOB_SIZE, generator=g, dtype=F64)
-        run = training.margin_run(x, y, steps=STEPS, lr=LR)
-    if not isinstance(run, training.MarginRun) or run.path.steps != STEPS:
-        raise ValueError(f"run must be training.margin_run(x, y, steps={STEPS}, lr={LR})")
+        run = alignment.margin_run(x, y, steps=STEPS, lr=LR)
+    if not isinstance(run, alignment.MarginRun) or run.path.steps != STEPS:
+        raise ValueError(f"run must be alignment.margin_run(x, y, steps={STEPS}, lr={LR})")
 
     def fn(step: int) -> Figure:
         return learning_figure(step, run)
@@ -217,8 +217,8 @@ def _alignment_skeleton() -> Figure:
 
 def alignment_figure(spread: float, inputs: torch.Tensor) -> Figure:
     """Inputs, the weight path and the per-component errors for input spread
-    ``spread`` along e₂ (:func:`dotbook.training.alignment_path` on ``inputs``)."""
-    x, ws = training.alignment_path(inputs, spread, steps=ALIGN_STEPS, lr=ALIGN_LR,
+    ``spread`` along e₂ (:func:`dotbook.alignment.alignment_path` on ``inputs``)."""
+    x, ws = alignment.alignment_path(inputs, spread, steps=ALIGN_STEPS, lr=ALIGN_LR,
                                     w_star=W_STAR, w_start=W_START)
     err = (ws - torch.tensor(W_STAR, dtype=F64)).abs()  # (S+1, 2)
     steps = list(range(ws.shape[0]))
@@ -249,11 +249,11 @@ def alignment_twin(inputs: torch.Tensor | None = None, *,
                    generator: torch.Generator | None = None) -> Twin:
     """A slider for how far the inputs reach along the second weight direction.
 
-    ``inputs``: :func:`dotbook.training.decorrelated_inputs` (default: 64 of
+    ``inputs``: :func:`dotbook.alignment.decorrelated_inputs` (default: 64 of
     them drawn from ``generator``)."""
     if inputs is None:
         g = _device.generator(0) if generator is None else generator
-        inputs = training.decorrelated_inputs(64, generator=g)
+        inputs = alignment.decorrelated_inputs(64, generator=g)
 
     def fn(spread: float) -> Figure:
         return alignment_figure(spread, inputs)
