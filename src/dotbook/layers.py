@@ -37,12 +37,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import torch
-import torch.nn.functional as F
 
 from dotbook import _validate, data, geometry
 from dotbook._compat import quiet_forward_mode
 from dotbook.device import placement, timed
 from dotbook.linearity import ACTIVATIONS, activate
+from dotbook.training import fit
 
 __all__ = [
     "JACOBIAN_METHODS",
@@ -397,22 +397,14 @@ def fit_softmax_regression(x: torch.Tensor, y: torch.Tensor, classes: int | None
     m = int(y.max()) + 1 if classes is None else _validate.integer(classes, "classes")
     if int(y.min()) < 0 or int(y.max()) >= m:
         raise ValueError(f"labels must lie in [0, {m - 1}], got [{int(y.min())}, {int(y.max())}]")
-    steps = _validate.integer(steps, "steps")
     lr = _validate.in_range(lr, "lr", 0.0, 100.0)
     weight_decay = _validate.in_range(weight_decay, "weight_decay", 0.0, 100.0)
     layer = torch.nn.Linear(x.shape[1], m, device=x.device, dtype=x.dtype)
     with torch.no_grad():
         layer.weight.zero_()
         layer.bias.zero_()
-    optimizer = torch.optim.SGD(
-        [{"params": [layer.weight], "weight_decay": weight_decay},
-         {"params": [layer.bias], "weight_decay": 0.0}], lr=lr, momentum=0.9)
-    with torch.enable_grad():
-        for _ in range(steps):
-            optimizer.zero_grad()
-            loss = F.cross_entropy(layer(x), y)  # mean over the batch
-            loss.backward()
-            optimizer.step()
+    fit(layer, x, y, loss="cross_entropy", lr=lr, steps=steps, momentum=0.9,
+        weight_decay=weight_decay)  # full batch; the penalty falls on W only
     layer.requires_grad_(False)
     return layer
 

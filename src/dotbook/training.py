@@ -419,7 +419,8 @@ def fit(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: str,
     minibatch of ``batch`` rows drawn with replacement from ``generator`` (or on all rows when
     ``batch`` is ``None``), back-propagates, optionally rescales the gradient to norm at
     most ``clip``, and takes one ``torch.optim`` step (SGD with ``momentum`` or Adam, each with
-    ``weight_decay``). Two models trained with equal generators see the same batches.
+    ``weight_decay`` on the weight matrices; biases are not decayed). Two models trained
+    with equal generators see the same batches.
 
     The losses (:data:`FIT_LOSSES`) are PyTorch's, mean over the batch: ``"mse"``
     (targets of the model's output shape), ``"logistic"`` (one output, int64 labels 0/1),
@@ -436,7 +437,8 @@ def fit(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: str,
         batch: rows per step, or ``None`` for the full batch.
         generator: draws the minibatches (needed when ``batch`` is given), on ``x``'s device.
         momentum: SGD's momentum in :math:`[0, 1)` (Adam takes none).
-        weight_decay: an L2 penalty coefficient :math:`\ge 0`.
+        weight_decay: an L2 penalty coefficient :math:`\ge 0` on parameters with two or more
+            dimensions (weight matrices); biases are left alone.
         clip: the largest gradient norm, or ``None``.
 
     Shape:
@@ -492,9 +494,12 @@ def fit(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: str,
         target = target.to(x.dtype)[:, None]  # (N, 1), like the model's output
     criterion = {"mse": F.mse_loss, "logistic": F.binary_cross_entropy_with_logits,
                  "cross_entropy": F.cross_entropy}[loss]
-    step_rule = (torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-                 if optimizer == "sgd" else
-                 torch.optim.Adam(params, lr=lr, weight_decay=weight_decay))
+    # the penalty falls on weight matrices only; biases (1-D parameters) are not shrunk
+    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
+              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+    groups = [group for group in groups if group["params"]]
+    step_rule = (torch.optim.SGD(groups, lr=lr, momentum=momentum) if optimizer == "sgd"
+                 else torch.optim.Adam(groups, lr=lr))
     history = torch.empty(steps, device=x.device, dtype=x.dtype)  # (steps,)
     with torch.enable_grad():
         for t in range(steps):
