@@ -1,0 +1,357 @@
+r"""Chapter 10, training in low precision: gradients that underflow, loss scaling,
+and why the master copy of the weights stays in float32.
+
+**Underflow.** A format's smallest positive number is its smallest subnormal,
+:math:`2^{-24}\approx 6\times 10^{-8}` in float16; a value of at most half of it
+rounds to 0. Gradients shrink as a network fits its data (a confidently
+classified example contributes :math:`(p - y)/B`), so part of them vanishes in
+float16. :func:`underflow_fraction` measures the share.
+
+**Loss scaling** (Micikevicius et al. 2018) multiplies the loss, hence every
+gradient, by :math:`S` before the float16 backward pass and divides the float32
+result by :math:`S` again: the histogram of :math:`\log_2|g|` slides right by
+:math:`\log_2 S`. Too large an :math:`S` overflows (``inf``). A *dynamic*
+scaler (:class:`LossScaler`, the rule of ``torch.amp.GradScaler``) skips the
+step and halves :math:`S` when a gradient is ``inf`` or ``nan``, and doubles it
+after ``growth_interval`` good steps in a row. bfloat16 has float32's exponent
+range, so it needs none of this.
+
+**Master weights.** An update :math:`w + \eta g` with :math:`|\eta g|` below half
+the spacing of the format at :math:`w` rounds back to :math:`w` (the same event as
+a float16 running sum that stops at 2048). Keeping a float32 master copy, or
+rounding stochastically (:func:`stochastic_round`), keeps the update on average.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from dotbook import _validate, data, initialization
+from dotbook import device as _device
+
+__all__ = ["LossScaler", "MASTER_MODES", "apply_updates", "grad_scaler_scales",
+           "gradient_stream", "run_scaler", "scale_sweep", "stochastic_round",
+           "underflow_fraction"]
+
+#: How :func:`apply_updates` stores the weights.
+MASTER_MODES: tuple[str, ...] = ("bfloat16", "float32 master", "stochastic")
+MAX_STEPS = 100_000  # more steps than any chapter needs: a typo fails at once
+
+
+def _values(values: object) -> list[torch.Tensor]:
+    """One floating tensor or a non-empty sequence of them, as a list."""
+    if isinstance(values, torch.Tensor):
+        return [_validate.tensor(values, "values")]
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+        raise TypeError(f"values must be a floating tensor or a non-empty sequence of them "
+                        f"(e.g. every gradient of a model), got {type(values).__name__}")
+    return [_validate.tensor(v, "each of values") for v in values]
+
+
+def _format(dtype: object) -> torch.dtype:
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point or dtype.is_complex:
+        raise TypeError(f"dtype must be a floating torch.dtype such as torch.float16, "
+                        f"torch.bfloat16 or torch.float8_e4m3fn, got {dtype!r}")
+    return dtype
+
+
+def _scale(scale: object) -> float:
+    scale = _validate.real(scale, "scale")
+    if scale <= 0:
+        raise ValueError(f"scale must be a finite number > 0 (the loss-scaling factor, e.g. "
+                         f"2.0**12), got {scale}")
+    return scale
+
+
+def _cast(v: torch.Tensor, dtype: torch.dtype, scale: float) -> torch.Tensor:
+    """``v * scale`` formed in at least float32, then rounded once to ``dtype``."""
+    wide = torch.promote_types(v.dtype, torch.float32)
+    return (v.to(wide) * scale).to(dtype)
+
+
+def underflow_fraction(values: torch.Tensor | Sequence[torch.Tensor],
+                       dtype: torch.dtype = torch.float16, scale: float = 1.0) -> float:
+    r"""The share of the non-zero values that become 0 when ``values * scale`` is
+    rounded to ``dtype``:
+
+    .. math::  \frac{\#\{i : v_i \ne 0,\ \mathrm{fl}(S v_i) = 0\}}{\#\{i : v_i \ne 0\}} .
+
+    The product is formed in at least float32, so only the final rounding to
+    ``dtype`` loses anything. 0.0 when no value is non-zero.
+
+    Args:
+        values: a floating tensor, or a sequence of them (every gradient of a model).
+        dtype: the target format (float16, bfloat16, float8_e4m3fn, ...).
+        scale: the loss scale :math:`S`, a finite number > 0.
+
+    Shape:
+        ``values``: any shapes; output: a float in [0, 1].
+
+    Examples::
+
+        >>> g = torch.tensor([1e-3, 1e-6, 1e-8, 1e-9, 0.0])
+        >>> underflow_fraction(g), underflow_fraction(g, scale=2.0**10)
+        (0.5, 0.0)
+        >>> underflow_fraction(g, torch.bfloat16)
+        0.0
+    """
+    vals = _values(values)
+    dtype = _format(dtype)
+    scale = _scale(scale)
+    lost = total = 0
+    for v in vals:
+        nonzero = v != 0
+        lost += int(((_cast(v, dtype, scale) == 0) & nonzero).sum())
+        total += int(nonzero.sum())
+    return lost / total if total else 0.0
+
+
+def scale_sweep(values: torch.Tensor | Sequence[torch.Tensor], log2_scales: Sequence[float],
+                dtype: torch.dtype = torch.float16) -> dict[str, list[float]]:
+    r"""For each :math:`\log_2 S` in ``log2_scales``, the share of the non-zero values
+    that underflow to 0 (``"underflow"``) and of the finite ones that overflow to
+    :math:`\pm\infty` (``"overflow"``) when ``values * S`` is rounded to ``dtype``.
+
+    Examples::
+
+        >>> g = torch.tensor([1e-9, 1e-3, 10.0])
+        >>> scale_sweep(g, [0, 14])
+        {'underflow': [0.3333333333333333, 0.0], 'overflow': [0.0, 0.3333333333333333]}
+    """
+    vals = _values(values)
+    dtype = _format(dtype)
+    if isinstance(log2_scales, (str, bytes)) or not isinstance(log2_scales, Sequence):
+        raise TypeError("log2_scales must be a sequence of numbers, e.g. range(0, 25)")
+    _validate.integer(len(log2_scales), "len(log2_scales)", at_most=1024)
+    out: dict[str, list[float]] = {"underflow": [], "overflow": []}
+    finite = sum(int(torch.isfinite(v).sum()) for v in vals)
+    for k in log2_scales:
+        scale = 2.0 ** _validate.in_range(k, "each log2 scale", -200, 200)
+        out["underflow"].append(underflow_fraction(vals, dtype, scale))
+        over = sum(int((torch.isinf(_cast(v, dtype, scale)) & torch.isfinite(v)).sum())
+                   for v in vals)
+        out["overflow"].append(over / finite if finite else 0.0)
+    return out
+
+
+# ---------------------------------------------------------------- gradients
+def gradient_stream(steps: int = 150, *, batch: int = 128, lr: float = 0.1,
+                    generator: torch.Generator | None = None,
+                    device: torch.device | str | None = None) -> list[list[torch.Tensor]]:
+    r"""Every gradient of a small classifier at each step of its training, in float32.
+
+    A ReLU network 64 → 64 → 64 → 10 (He initialisation, :func:`dotbook.initialization.mlp`)
+    learns scikit-learn's digits (:func:`dotbook.data.digits`, pixels in [0, 1])
+    by minibatch SGD with momentum 0.9 on the cross-entropy. Step :math:`t`'s entry
+    lists the weight and bias gradients, then each layer's back-propagated
+    :math:`\partial L/\partial z_l` (shape ``(batch, width)``), all detached.
+
+    Examples::
+
+        >>> s = gradient_stream(3, batch=8)
+        >>> len(s), len(s[0]), tuple(s[0][-1].shape)
+        (3, 9, (8, 10))
+    """
+    steps = _validate.integer(steps, "steps", at_most=10_000)
+    batch = _validate.integer(batch, "batch", at_most=1347)
+    lr = _validate.in_range(lr, "lr", 0.0, 10.0)
+    g = _device.generator(0) if generator is None else generator
+    dev, _ = _device.placement(device, torch.float32, g)
+    digits = data.digits(dev)
+    net = initialization.mlp(3, 64, n_in=digits.n_features, n_out=digits.classes,
+                             generator=g, device=dev)
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
+    x_in = digits.x_train.requires_grad_(True)  # so the backward hooks see every layer
+    stream = []
+    with torch.enable_grad():
+        for _ in range(steps):
+            pick = torch.randint(0, x_in.shape[0], (batch,), generator=g, device=dev)
+            optimizer.zero_grad()
+            with initialization.record(net) as seen:
+                F.cross_entropy(net(x_in[pick]), digits.y_train[pick]).backward()
+            stream.append([p.grad.detach().clone() for p in net.parameters()] + seen["grad"])
+            optimizer.step()
+    return stream
+
+
+# ------------------------------------------------------------- loss scaling
+@dataclass
+class LossScaler:
+    r"""The dynamic loss scale of ``torch.amp.GradScaler``, step by step.
+
+    At every step the gradients are multiplied by ``scale`` and rounded to
+    ``dtype``. If any is ``inf`` or ``nan`` the step is skipped, the scale is
+    multiplied by ``backoff_factor`` and the count of good steps restarts; else
+    the count grows, and when it reaches ``growth_interval`` the scale is
+    multiplied by ``growth_factor`` (unless that would overflow float32, where
+    GradScaler keeps its scale) and the count restarts.
+
+    Examples::
+
+        >>> s = LossScaler(init_scale=4.0, growth_interval=2)
+        >>> [s.step([torch.tensor([x])]) for x in (1.0, 1.0, 1e5, 1.0)], s.scale
+        ([True, True, False, True], 4.0)
+    """
+
+    init_scale: float = 2.0**16
+    growth_factor: float = 2.0
+    backoff_factor: float = 0.5
+    growth_interval: int = 2000
+    dtype: torch.dtype = torch.float16
+    scale: float = field(init=False)
+    good_steps: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        _scale(self.init_scale)
+        _validate.in_range(self.growth_factor, "growth_factor", 1.0, 1e6)
+        _validate.in_range(self.backoff_factor, "backoff_factor", 0.0, 1.0)
+        if self.growth_factor == 1.0 or self.backoff_factor in (0.0, 1.0):
+            raise ValueError("pass growth_factor > 1 and 0 < backoff_factor < 1 (GradScaler's "
+                             "defaults are 2.0 and 0.5)")
+        _validate.integer(self.growth_interval, "growth_interval", at_most=MAX_STEPS)
+        _format(self.dtype)
+        self.scale = float(torch.tensor(self.init_scale, dtype=torch.float32))
+
+    def step(self, grads: Sequence[torch.Tensor]) -> bool:
+        """Scale ``grads``, round them to ``dtype``, update the scale; ``True`` if the
+        step was taken (every scaled gradient finite)."""
+        ok = all(bool(torch.isfinite(_cast(g, self.dtype, self.scale)).all())
+                 for g in _values(grads))
+        if not ok:
+            self.scale *= self.backoff_factor
+            self.good_steps = 0
+            return False
+        self.good_steps += 1
+        if self.good_steps == self.growth_interval:
+            grown = self.scale * self.growth_factor
+            if math.isfinite(float(torch.tensor(grown, dtype=torch.float32))):
+                self.scale = grown
+            self.good_steps = 0
+        return True
+
+
+@dataclass(frozen=True)
+class ScalerRun:
+    """What :func:`run_scaler` saw: the scale used at each step, whether the step
+    was taken, and the share of non-zero gradients that underflowed at that scale."""
+
+    scales: list[float]
+    taken: list[bool]
+    lost: list[float]
+
+
+def run_scaler(stream: Sequence[Sequence[torch.Tensor]], scaler: LossScaler) -> ScalerRun:
+    """Drive ``scaler`` over a gradient stream (:func:`gradient_stream`).
+
+    Examples::
+
+        >>> run = run_scaler([[torch.tensor([1.0])]] * 3, LossScaler(growth_interval=1))
+        >>> run.scales, run.taken  # 1 × 65536 overflows float16; 1 × 32768 does not
+        ([65536.0, 32768.0, 65536.0], [False, True, False])
+    """
+    if not isinstance(scaler, LossScaler):
+        raise TypeError(f"scaler must be a LossScaler, got {type(scaler).__name__}")
+    _validate.integer(len(stream), "len(stream)", at_most=MAX_STEPS)
+    scales, taken, lost = [], [], []
+    for grads in stream:
+        scales.append(scaler.scale)
+        lost.append(underflow_fraction(grads, scaler.dtype, scaler.scale))
+        taken.append(scaler.step(grads))
+    return ScalerRun(scales, taken, lost)
+
+
+def grad_scaler_scales(stream: Sequence[Sequence[torch.Tensor]], *,
+                       init_scale: float = 2.0**16, growth_interval: int = 2000,
+                       dtype: torch.dtype = torch.float16) -> list[float]:
+    """The scale ``torch.amp.GradScaler("cpu")`` uses at each step of ``stream``, when
+    it is shown each step's gradients as a float16 backward pass would produce them:
+    multiplied by its current scale and rounded to ``dtype`` (then held in float32
+    parameters' ``.grad``, as autocast leaves them). Computed on the CPU.
+
+    Examples::
+
+        >>> grad_scaler_scales([[torch.tensor([1.0])]] * 3, growth_interval=1)
+        [65536.0, 32768.0, 65536.0]
+    """
+    _validate.integer(len(stream), "len(stream)", at_most=MAX_STEPS)
+    scaler = torch.amp.GradScaler("cpu", init_scale=_scale(init_scale),
+                                  growth_interval=_validate.integer(
+                                      growth_interval, "growth_interval", at_most=MAX_STEPS))
+    params = [torch.nn.Parameter(torch.zeros(g.shape)) for g in _values(stream[0])]
+    optimizer = torch.optim.SGD(params, lr=0.0)
+    scaler.scale(torch.ones(()))  # creates the scale on the CPU
+    scales = []
+    for grads in stream:
+        scale = scaler.get_scale()
+        scales.append(scale)
+        for p, g in zip(params, _values(grads), strict=True):
+            p.grad = _cast(g.detach().cpu(), _format(dtype), scale).float()
+        scaler.step(optimizer)
+        scaler.update()
+    return scales
+
+
+# ---------------------------------------------------------- master weights
+def stochastic_round(x: torch.Tensor, *, generator: torch.Generator) -> torch.Tensor:
+    r"""``x`` (float32) rounded to bfloat16 *stochastically*: to the neighbour above
+    with probability equal to the distance from the one below, in units of their gap,
+    so that :math:`E[\mathrm{sr}(x)] = x`. Done on the bit pattern: a uniform random
+    16-bit integer is added to the low half of the magnitude, which is then cut off.
+    ``inf`` and ``nan`` pass through.
+
+    Examples::
+
+        >>> from dotbook.device import generator
+        >>> x = torch.full((10_000,), 1 + 2.0**-9)  # a quarter of the gap above 1
+        >>> r = stochastic_round(x, generator=generator(0))
+        >>> sorted(set(r.tolist())), round(float((r > 1).float().mean()), 1)
+        ([1.0, 1.0078125], 0.2)
+    """
+    x = _validate.tensor(x, "x")
+    if x.dtype != torch.float32:
+        raise TypeError(f"x must be float32 (the master copy), got {x.dtype}; pass x.float()")
+    noise = torch.randint(0, 2**16, x.shape, generator=generator, device=x.device,
+                          dtype=torch.int32)
+    bits = (x.view(torch.int32) + noise) & ~0xFFFF
+    out = bits.view(torch.float32)
+    return torch.where(torch.isfinite(x), out, x).to(torch.bfloat16)
+
+
+def apply_updates(w0: torch.Tensor, updates: Sequence[torch.Tensor], mode: str, *,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""The weights after :math:`w \leftarrow w + u_t` for every update :math:`u_t`,
+    stored as ``mode`` says:
+
+    - ``"bfloat16"``: the weights live in bfloat16, every sum is rounded to nearest;
+    - ``"float32 master"``: a float32 copy is updated, bfloat16 is only a cast of it;
+    - ``"stochastic"``: bfloat16 weights, every sum rounded by :func:`stochastic_round`.
+
+    Returns the weights as float32 (for ``"float32 master"``, the master copy).
+
+    Examples::
+
+        >>> w = torch.ones(3)
+        >>> ups = [torch.full((3,), 1e-3)] * 100
+        >>> [round(float(apply_updates(w, ups, m)[0]), 2) for m in MASTER_MODES[:2]]
+        [1.0, 1.1]
+    """
+    w0 = _validate.tensor(w0, "w0")
+    _validate.choice(mode, "mode", MASTER_MODES)
+    _validate.integer(len(updates), "len(updates)", at_most=MAX_STEPS)
+    if mode == "stochastic" and generator is None:
+        raise ValueError("mode='stochastic' draws random bits; pass generator=book.generator(k)")
+    w = w0.float() if mode == "float32 master" else w0.to(torch.bfloat16)
+    for u in updates:
+        u = _validate.tensor(u, "each update").float()
+        if mode == "float32 master":
+            w = w + u
+        elif mode == "bfloat16":
+            w = (w.float() + u).to(torch.bfloat16)
+        else:
+            w = stochastic_round(w.float() + u, generator=generator)
+    return w.float()
