@@ -114,7 +114,7 @@ def underflow_fraction(values: torch.Tensor | Sequence[torch.Tensor],
 def scale_sweep(values: torch.Tensor | Sequence[torch.Tensor], log2_scales: Sequence[float],
                 dtype: torch.dtype = torch.float16) -> dict[str, list[float]]:
     r"""For each :math:`\log_2 S` in ``log2_scales``, the share of the non-zero values
-    that underflow to 0 (``"underflow"``) and of the finite ones that overflow to
+    that underflow to 0 (``"underflow"``) and of the finite non-zero ones that overflow to
     :math:`\pm\infty` (``"overflow"``) when ``values * S`` is rounded to ``dtype``.
 
     Examples::
@@ -129,7 +129,7 @@ def scale_sweep(values: torch.Tensor | Sequence[torch.Tensor], log2_scales: Sequ
         raise TypeError("log2_scales must be a sequence of numbers, e.g. range(0, 25)")
     _validate.integer(len(log2_scales), "len(log2_scales)", at_most=1024)
     out: dict[str, list[float]] = {"underflow": [], "overflow": []}
-    finite = sum(int(torch.isfinite(v).sum()) for v in vals)
+    finite = sum(int((torch.isfinite(v) & (v != 0)).sum()) for v in vals)
     for k in log2_scales:
         scale = 2.0 ** _validate.in_range(k, "each log2 scale", -200, 200)
         out["underflow"].append(underflow_fraction(vals, dtype, scale))
