@@ -183,8 +183,9 @@ def test_fp8_scaling_helps_e4m3_and_tf32_costs_precision() -> None:
     assert err(True) < err(False) / 5
     with pytest.raises(TypeError, match="float8"):
         da.fp8_dot(a, b, torch.float16)
-    m, n = torch.randn(32, 512, generator=g), torch.randn(512, 32, generator=g)
-    exact = m.double() @ n.double()
-    tf32 = (da.tf32_matmul(m, n).double() - exact).abs().max()
-    f32 = ((m @ n).double() - exact).abs().max()
+    m, n = torch.randn(32, 512, generator=g), torch.randn(32, 512, generator=g)
+    tf32 = da.relative_error(da.tf32_dot(m, n), m, n).max()
+    f32 = da.relative_error((m * n).sum(-1), m, n).max()
     assert tf32 > 50 * f32
+    with pytest.raises(ValueError, match="got"):
+        da.relative_error(torch.zeros(3), m, n)

@@ -21,7 +21,8 @@ largest entry at the top of the format's range (:func:`fp8_dot`).
 
 **TF32** keeps float32's 8 exponent bits and 10 of its 23 fraction bits; with
 ``torch.set_float32_matmul_precision("high")`` CUDA's float32 matmuls may round
-their inputs so on tensor cores. :func:`round_mantissa` simulates it on the CPU.
+their inputs so on tensor cores. :func:`round_mantissa` and :func:`tf32_dot` simulate
+it on the CPU.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import torch
 from dotbook import _validate, precision
 
 __all__ = ["VARIANCE_METHODS", "cancellation_errors", "condition_number", "fp8_dot",
-           "round_mantissa", "tf32_matmul", "variance"]
+           "relative_error", "round_mantissa", "tf32_dot", "variance"]
 
 #: How :func:`variance` computes.
 VARIANCE_METHODS: tuple[str, ...] = ("one-pass", "two-pass", "welford")
@@ -197,17 +198,50 @@ def round_mantissa(x: torch.Tensor, bits: int = 10) -> torch.Tensor:
     return torch.where(torch.isfinite(x), rounded, x)
 
 
-def tf32_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    r"""``a @ b`` as a TF32 tensor core forms it: both inputs rounded to 10 fraction
-    bits (:func:`round_mantissa`), products and sums in float32. (A product of two
-    11-bit significands has at most 22 bits, so float32 holds it exactly.)
+def tf32_dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    r"""Dot products along the last dimension as a TF32 tensor core forms each entry of
+    a matmul: both inputs rounded to 10 fraction bits (:func:`round_mantissa`),
+    products and sums in float32. (A product of two 11-bit significands has at
+    most 22 bits, so float32 holds it exactly.)
+
+    Shape:
+        ``a``, ``b``: ``(*, n)`` float32; output: ``(*)``.
 
     Examples::
 
-        >>> a = torch.tensor([[1 + 2.0**-12]])
-        >>> tf32_matmul(a, a).item(), (a @ a).item() > 1
+        >>> a = torch.tensor([1 + 2.0**-12])
+        >>> tf32_dot(a, a).item(), (a * a).sum().item() > 1
         (1.0, True)
     """
-    a = _validate.matrix(a, "a")
-    b = _validate.matrix(b, "b")
-    return round_mantissa(a.float()) @ round_mantissa(b.float())
+    a = _validate.batched(a, "a")
+    b = _validate.batched(b, "b")
+    _validate.same_shape(a, b)
+    return (round_mantissa(a.float()) * round_mantissa(b.float())).sum(-1)
+
+
+def relative_error(got: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    r"""The error of computed dot products ``got`` relative to the size of their terms,
+
+    .. math::  \frac{|\hat s - a\cdot b|}{\sum_i |a_i b_i|} ,
+
+    along the last dimension, in float64 on the CPU (the quantity :math:`\gamma_n`
+    bounds; it does not blow up where :math:`a\cdot b` cancels).
+
+    Shape:
+        ``got``: ``(*)``; ``a``, ``b``: ``(*, n)``; output: ``(*)``, float64 on the CPU.
+
+    Examples::
+
+        >>> a, b = torch.tensor([[1.0, -1.0]]), torch.tensor([[1.0, 1.0]])  # a·b = 0
+        >>> relative_error(torch.tensor([0.5]), a, b).item()
+        0.25
+    """
+    a = _validate.batched(a, "a")
+    b = _validate.batched(b, "b")
+    _validate.same_shape(a, b)
+    got = _validate.tensor(got, "got")
+    if got.shape != a.shape[:-1]:
+        raise ValueError(f"got has shape {tuple(got.shape)}; pass one result per row of a, "
+                         f"shape {tuple(a.shape[:-1])}")
+    p = a.cpu().double() * b.cpu().double()  # (*, n)
+    return (got.cpu().double() - p.sum(-1)).abs() / p.abs().sum(-1)
