@@ -147,7 +147,8 @@ def gradient_stream(steps: int = 150, *, batch: int = 128, lr: float = 0.1,
 
     A ReLU network 64 → 64 → 64 → 10 (He initialisation, :func:`dotbook.initialization.mlp`)
     learns scikit-learn's digits (:func:`dotbook.data.digits`, pixels in [0, 1])
-    by minibatch SGD with momentum 0.9 on the cross-entropy. Step :math:`t`'s entry
+    by minibatch SGD with momentum 0.9 on the cross-entropy (on the CPU with one
+    thread: the matrices are tiny). Step :math:`t`'s entry
     lists the weight and bias gradients, then each layer's back-propagated
     :math:`\partial L/\partial z_l` (shape ``(batch, width)``), all detached.
 
@@ -168,7 +169,8 @@ def gradient_stream(steps: int = 150, *, batch: int = 128, lr: float = 0.1,
     optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
     x_in = digits.x_train.requires_grad_(True)  # so the backward hooks see every layer
     stream = []
-    with torch.enable_grad():
+    # tiny matrices: one CPU thread is fastest (a second one only waits, on a busy machine 10×)
+    with torch.enable_grad(), _device.cpu_threads(1 if dev.type == "cpu" else None):
         for _ in range(steps):
             pick = torch.randint(0, x_in.shape[0], (batch,), generator=g, device=dev)
             optimizer.zero_grad()
