@@ -1,5 +1,5 @@
-"""Chapter 10's loss scaling, master weights (dotbook.mixed_precision) and the accuracy of
-a dot product beyond u (dotbook.dot_accuracy)."""
+"""Chapter 10's loss scaling, master weights and the accuracy of a dot product beyond u
+(cancellation, FP8, TF32): dotbook.mixed_precision."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from dotbook import dot_accuracy as da
+from dotbook import mixed_precision as da
 from dotbook import mixed_precision as mp
 from dotbook import precision
 from dotbook.device import generator
