@@ -189,3 +189,10 @@ def test_fp8_scaling_helps_e4m3_and_tf32_costs_precision() -> None:
     assert tf32 > 50 * f32
     with pytest.raises(ValueError, match="got"):
         da.relative_error(torch.zeros(3), m, n)
+
+
+def test_dynamic_scaler_keeps_its_scale_where_growing_would_overflow_float32() -> None:
+    stream = [[torch.tensor([0.0])]] * 3
+    kwargs = dict(init_scale=2.0**127, growth_interval=1, dtype=torch.bfloat16)
+    ours = mp.run_scaler(stream, mp.LossScaler(**kwargs)).scales
+    assert ours == mp.grad_scaler_scales(stream, **kwargs) == [2.0**127] * 3
