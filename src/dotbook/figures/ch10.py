@@ -10,7 +10,9 @@ Four twins:
   a softmax over them sharpens unless a temperature τ divides them;
 - :func:`normalization_twin` — the size of the dot products and gradients
   through a deep ReLU network whose weights are a factor ``gain`` too large,
-  plain and with LayerNorm or RMSNorm.
+  plain and with LayerNorm or RMSNorm;
+- :func:`loss_scale_twin` — the histogram of a network's gradients on a log₂
+  axis, slid by a loss scale against float16's range, and the share lost.
 
 A dtype is a slider over an index into the dtypes the device supports
 (:func:`dotbook.precision.supported_dtypes`), labelled just "dtype" so it fits
@@ -31,7 +33,7 @@ from collections.abc import Sequence
 import torch
 
 from dotbook import device as _device
-from dotbook import plots, precision, stability
+from dotbook import mixed_precision, plots, precision, stability
 from dotbook.device import dtype_name
 from dotbook.explore import Figure, Param, Twin
 from dotbook.figures import register
@@ -46,6 +48,7 @@ __all__ = [
     "TEMP_N",
     "accumulation_figure",
     "accumulation_twin",
+    "loss_scale_twin",
     "normalization_figure",
     "normalization_twin",
     "softmax_figure",
@@ -473,3 +476,74 @@ def normalization_twin(generator: torch.Generator | None = None) -> Twin:
         Param("gain", "weight gain (1 = He initialisation)", GAINS, lo=_GAIN_STEPS[0],
               hi=_GAIN_STEPS[-1], step=GAIN_STEP, default=1.5),
     ])
+
+
+# ------------------------------------------------------------ loss scaling
+#: The loss-scale slider: log₂ S from 0 to 24.
+LOG2_SCALES = tuple(range(0, 25))
+
+
+@functools.cache
+def _loss_scale_skeleton() -> Figure:
+    return plots.skeleton(
+        alt=("Left: a histogram of the gradients of a small digit classifier on a log2 axis, "
+             "shifted right by the loss scale, between float16's underflow and overflow "
+             "lines. Right: the share of non-zero gradients that become 0 in float16 "
+             "against log2 of the scale, falling as the scale grows, and the share that "
+             "overflows, which appears only at the largest scales; bfloat16 loses none."),
+        height=470, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.12,
+        axes={"xaxis": {"title": "log₂ |S·g|", "range": [-50, 30]},
+              "yaxis": {"title": "share of gradients per unit", "range": [0, 0.1]},
+              "xaxis2": {"title": "log₂ S (loss scale)", "range": [-0.5, 24.5]},
+              "yaxis2": {"title": "share lost", "range": [0, 0.25]}},
+        legend={"x": 0.01, "xanchor": "left", "y": 0.99, "yanchor": "top",
+                "font": {"size": 11}},
+        margin={"t": 95})
+
+
+def loss_scale_figure(log2_scale: int, hist: tuple, sweep: dict[str, list[float]]) -> Figure:
+    """The gradients' log₂ histogram ``hist`` (centres, heights) shifted by
+    ``log2_scale``, and the lost shares ``sweep`` (:func:`mixed_precision.scale_sweep`)."""
+    k = int(log2_scale)
+    centres, heights = hist
+    lim = precision.limits(torch.float16)
+    low, high = math.log2(lim.smallest_subnormal / 2), math.log2(lim.max)
+    data = [dict(type="bar", x=rounded([c + k for c in centres]), y=rounded(heights),
+                 name="gradients × S", marker=dict(color=plots.PALETTE[0]))]
+    for x, name in ((low, "float16: 0 below"), (high, "float16: inf above")):
+        data.append(dict(type="scatter", mode="lines", x=[x, x], y=[0, 0.1], name=name,
+                         line=dict(color=_COLORS["limit"], dash="dash")))
+    for key, color in (("underflow", _COLORS["low"]), ("overflow", _COLORS["layer"]),
+                       ("bfloat16 underflow", _COLORS["pairwise"])):
+        data.append(dict(type="scatter", mode="lines+markers", x=list(LOG2_SCALES),
+                         y=rounded(sweep[key]), name=key if "bf" in key else f"float16 {key}",
+                         xaxis="x2", yaxis="y2", line=dict(color=color, width=2.5)))
+    data.append(dict(type="scatter", mode="lines", x=[k, k], y=[0, 0.25], xaxis="x2",
+                     yaxis="y2", name="this S", showlegend=False,
+                     line=dict(color=_COLORS["bound"], dash="dot")))
+    title = (f"S = 2^{k}: {sweep['underflow'][k]:.1%} of the gradients become 0 in float16,"
+             f"<br>{sweep['overflow'][k]:.1%} overflow")
+    return plots.assemble(_loss_scale_skeleton(), data, title=title)
+
+
+@register
+def loss_scale_twin(grads: Sequence[torch.Tensor] | None = None, *,
+                    generator: torch.Generator | None = None) -> Twin:
+    """A slider over log₂ of the loss scale, for ``grads`` (by default the last step of
+    :func:`dotbook.mixed_precision.gradient_stream`, 60 steps, from ``generator``)."""
+    if grads is None:
+        g = _device.generator(0) if generator is None else generator
+        grads = mixed_precision.gradient_stream(60, generator=g)[-1]
+    sweep = mixed_precision.scale_sweep(grads, LOG2_SCALES)
+    sweep["bfloat16 underflow"] = mixed_precision.scale_sweep(grads, LOG2_SCALES,
+                                                              torch.bfloat16)["underflow"]
+    flat = torch.cat([v.detach().flatten().cpu() for v in grads])
+    centres, heights, _ = plots.density_histogram(flat[flat != 0].abs().log2(), -50, 30, 80)
+    hist = (centres.tolist(), heights.tolist())
+
+    def fn(log2_scale: int) -> Figure:
+        return loss_scale_figure(log2_scale, hist, sweep)
+
+    fn.__name__ = "loss_scale_figure"
+    return Twin(fn, [Param("log2_scale", "log₂ S", (0, 4, 8, 12, 16, 20, 24), lo=0, hi=24,
+                           step=1, integer=True, default=0, fmt="d")])
