@@ -245,7 +245,9 @@ window.dotbookColab = window.dotbookColab || (function () {
       input.className = "dotbook-colab-slider";
       var out = document.createElement("output");
       out.textContent = String(p.default);
-      input.addEventListener("input", function () { out.textContent = String(+valueOf(p, input).toPrecision(4)); });
+      input.addEventListener("input", function () {
+        out.textContent = String(+valueOf(p, input).toPrecision(4));
+      });
       input.addEventListener("change", function () {
         values[p.name] = valueOf(p, input);
         out.textContent = String(+values[p.name].toPrecision(4));
@@ -284,7 +286,8 @@ window.dotbookColab = window.dotbookColab || (function () {
         if (mine !== seq) { return; }
         var fig = r && r.data && r.data["application/json"];
         if (!fig || fig.error) {
-          status.textContent = fig && fig.error ? fig.error : "The runtime gave no figure: run the cell again.";
+          status.textContent = fig && fig.error ? fig.error
+            : "The runtime gave no figure: run the cell again.";
           return;
         }
         var layout = Object.assign({}, gd.layout, fig.layout);
