@@ -173,3 +173,21 @@ def test_restart_note_only_when_an_imported_module_is_stale(monkeypatch):
     (line,) = stopped.value._render_traceback_()
     assert line.startswith("Restart needed: pip upgraded plotly 5.24.1 → ")
     assert "Runtime → Restart session" in line and "\n" not in line
+
+
+def test_restart_note_when_the_old_module_cannot_even_name_its_version(monkeypatch):
+    # plotly 5 computes __version__ on first access by importing plotly.version,
+    # a file pip removed when it installed plotly 7 (seen in test_colab_path)
+    import sys
+    import types
+
+    from dotbook import colab
+
+    old = types.ModuleType("plotly")
+
+    def lazy(name):
+        raise ModuleNotFoundError("No module named 'plotly.version'")
+
+    old.__getattr__ = lazy
+    monkeypatch.setitem(sys.modules, "plotly", old)
+    assert colab.stale_modules(("plotly",))["plotly"][0] == "?"

@@ -83,14 +83,22 @@ def stale_modules(names: tuple[str, ...] = WATCHED) -> dict[str, tuple[str, str]
     stale = {}
     for name in names:
         module = sys.modules.get(name)
-        loaded = getattr(module, "__version__", None)
-        if loaded is None:
+        if module is None:
             continue
         try:
             installed = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             continue
-        if str(loaded) != installed:
+        # the version the module was imported with: its own attribute when set at
+        # import; a lazily computed one (plotly 5 imports plotly.version on first
+        # access) would read the files now on disk, and fails when pip removed them
+        loaded = vars(module).get("__version__")
+        if loaded is None:
+            try:
+                loaded = getattr(module, "__version__", None)
+            except Exception:  # noqa: BLE001 - the old module cannot find its own files
+                loaded = "?"
+        if loaded is not None and str(loaded) != installed:
             stale[name] = (str(loaded), installed)
     return stale
 
@@ -111,7 +119,8 @@ def restart_note() -> None:
     """
     stale = stale_modules()
     if stale:
-        names = ", ".join(f"{n} {old} → {new}" for n, (old, new) in sorted(stale.items()))
+        names = ", ".join(f"{n} {old} → {new}" if old != "?" else f"{n} (now {new})"
+                          for n, (old, new) in sorted(stale.items()))
         raise RestartNeeded(RESTART.format(names=names))
 
 
