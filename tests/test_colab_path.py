@@ -155,7 +155,7 @@ def test_restart_line_appears_when_an_upgraded_module_was_already_imported(
     nb.cells.insert(0, nbformat.v4.new_code_cell("import plotly, ipywidgets"))
     with pytest.raises(CellExecutionError) as stopped:
         NotebookClient(nb, kernel_name="colab-like", timeout=600, resources=resources).execute()
-    assert "RestartNeeded" in str(stopped.value)
+    assert stopped.value.ename == "RestartNeeded", str(stopped.value)
     setup_out = _texts(nbformat.from_dict({"cells": nb.cells[1:2]}))
     lines = [line for line in setup_out.splitlines() if RESTART in line]
     assert len(lines) == 1 and "Runtime → Restart session" in lines[0], setup_out
