@@ -156,9 +156,12 @@ def test_restart_line_appears_when_an_upgraded_module_was_already_imported(
     with pytest.raises(CellExecutionError) as stopped:
         NotebookClient(nb, kernel_name="colab-like", timeout=600, resources=resources).execute()
     assert stopped.value.ename == "RestartNeeded", str(stopped.value)
-    setup_out = _texts(nbformat.from_dict({"cells": nb.cells[1:2]}))
-    lines = [line for line in setup_out.splitlines() if RESTART in line]
-    assert len(lines) == 1 and "Runtime → Restart session" in lines[0], setup_out
+    # what the reader sees under the setup cell: the error's traceback, one line
+    shown = [line for out in nb.cells[1].outputs
+             for line in (out.get("traceback") or out.get("text", "").splitlines())]
+    lines = [line for line in shown if RESTART in line]
+    assert len(shown) == 1 and len(lines) == 1, shown
+    assert "Runtime → Restart session" in lines[0], lines
     assert "plotly " in lines[0] and "ipywidgets 7.7.1 →" in lines[0], lines[0]
     assert all(not c.get("outputs") for c in nb.cells[2:]), "Run All stops at the setup cell"
     # after the restart (a fresh kernel, dotbook now installed) everything runs, silently
