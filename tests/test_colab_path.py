@@ -4,9 +4,17 @@ build to ``_build/html/_notebooks/``) from an empty directory, and its own setup
 cell installs dotbook.
 
 The kernel's environment is a fresh venv that sees this venv's packages
-(torch, plotly, ...) through a ``.pth`` path entry but not dotbook itself, as
-on Colab, where torch and plotly are preinstalled. ``DOTBOOK_SOURCE`` points
-the setup cell at a copy of this clone instead of the repository URL.
+(torch, ...) through a ``.pth`` path entry but not dotbook itself, as on Colab,
+where torch and plotly are preinstalled; like Colab's, it has old plotly
+(5.24.1) and ipywidgets (7.7.1) of its own, installed from PyPI (this test needs
+the network, as Colab does). ``DOTBOOK_SOURCE`` points the setup cell at a copy
+of this clone instead of the repository URL.
+
+Each chapter runs twice from that state: once as a fresh runtime (the setup
+cell upgrades plotly and ipywidgets silently and every cell runs), once after
+the runtime imported plotly and ipywidgets first, as Colab does (the setup cell
+stops with the one restart line; after a restart the whole notebook runs, with
+no such line).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 from support import ROOT
 from test_reader_notebooks import toc_chapters
 
@@ -50,12 +59,45 @@ def colab_like(tmp_path_factory) -> Path:
     probe = subprocess.run([_python(env_dir), "-c", "import torch, plotly; import dotbook"],
                            capture_output=True, text=True)
     assert "No module named 'dotbook'" in probe.stderr, probe.stderr
+    _preinstall_old(env_dir)
     spec = home / "kernels" / "colab-like"
     spec.mkdir(parents=True)
     (spec / "kernel.json").write_text(json.dumps({
         "argv": [str(_python(env_dir)), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "Colab-like (no dotbook)", "language": "python"}))
     return home
+
+
+#: What Colab-like runtimes had preinstalled when issue 26 was filed.
+OLD = ("plotly==5.24.1", "ipywidgets==7.7.1")
+RESTART = "Restart needed: pip upgraded"
+
+
+def _pip(env_dir: Path, *args: str) -> None:
+    subprocess.run([_python(env_dir), "-m", "pip", "-q", "--disable-pip-version-check",
+                    *args], check=True)
+
+
+def _preinstall_old(env_dir: Path) -> None:
+    """The runtime as it starts: no dotbook, old plotly and ipywidgets of its own."""
+    _pip(env_dir, "uninstall", "-y", "dotbook")
+    _pip(env_dir, "install", *OLD)
+    found = subprocess.run([_python(env_dir), "-c", "import plotly, ipywidgets; "
+                            "print(plotly.__version__, ipywidgets.__version__)"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    assert found == ["5.24.1", "7.7.1"], found
+
+
+def _texts(nb: nbformat.NotebookNode) -> str:
+    """Every output's text (streams, errors, plain-text data) of every cell, joined."""
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", ""))
+            parts.append(out.get("evalue", ""))
+            parts.extend(out.get("traceback", []))
+            parts.append(str(out.get("data", {}).get("text/plain", "")))
+    return "\n".join(parts)
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +121,7 @@ def test_reader_notebook_installs_dotbook_and_runs_from_an_empty_directory(
     monkeypatch.setenv("JUPYTER_PATH", str(colab_like))
     monkeypatch.setenv("DOTBOOK_SOURCE", str(source))
     monkeypatch.delenv("DOTBOOK_BUILD", raising=False)
+    _preinstall_old(colab_like / "venv")
     nb = nbformat.read(path, as_version=4)
     # solutions are folded Markdown (<details>), which Run All cannot run (issue 25)
     solutions = [c for c in nb.cells if c.cell_type == "markdown"
@@ -87,9 +130,41 @@ def test_reader_notebook_installs_dotbook_and_runs_from_an_empty_directory(
     client = NotebookClient(nb, kernel_name="colab-like", timeout=600,
                             resources={"metadata": {"path": str(tmp_path)}})
     client.execute()  # raises CellExecutionError on the first failing cell
+    assert RESTART not in _texts(nb), "nothing was imported before: no restart line"
     where = subprocess.run([_python(colab_like / "venv"), "-c",
                             "import dotbook; print(dotbook.__file__)"],
                            capture_output=True, text=True, check=True).stdout
     assert str(colab_like / "venv") in where, f"dotbook came from {where}, not the kernel's env"
     assert list(tmp_path.iterdir()) == [] or all(p.name.startswith(".") for p in tmp_path.iterdir())
     assert os.environ.get("DOTBOOK_BUILD") is None
+
+
+@pytest.mark.parametrize("chapter", toc_chapters(), ids=lambda p: p.name)
+def test_restart_line_appears_when_an_upgraded_module_was_already_imported(
+        colab_like, source, chapter, tmp_path, monkeypatch):
+    path = READERS / chapter.name
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run 'make book' (make test does it first)")
+    monkeypatch.setenv("JUPYTER_PATH", str(colab_like))
+    monkeypatch.setenv("DOTBOOK_SOURCE", str(source))
+    monkeypatch.delenv("DOTBOOK_BUILD", raising=False)
+    _preinstall_old(colab_like / "venv")
+    resources = {"metadata": {"path": str(tmp_path)}}
+    # the runtime imported plotly and ipywidgets before the reader's first cell
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell("import plotly, ipywidgets"))
+    with pytest.raises(CellExecutionError) as stopped:
+        NotebookClient(nb, kernel_name="colab-like", timeout=600, resources=resources).execute()
+    assert stopped.value.ename == "RestartNeeded", str(stopped.value)
+    # what the reader sees under the setup cell: the error's traceback, one line
+    shown = [line for out in nb.cells[1].outputs
+             for line in (out.get("traceback") or out.get("text", "").splitlines())]
+    lines = [line for line in shown if RESTART in line]
+    assert len(shown) == 1 and len(lines) == 1, shown
+    assert "Runtime → Restart session" in lines[0], lines
+    assert "plotly " in lines[0] and "ipywidgets 7.7.1 →" in lines[0], lines[0]
+    assert all(not c.get("outputs") for c in nb.cells[2:]), "Run All stops at the setup cell"
+    # after the restart (a fresh kernel, dotbook now installed) everything runs, silently
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, kernel_name="colab-like", timeout=600, resources=resources).execute()
+    assert RESTART not in _texts(nb)

@@ -98,3 +98,96 @@ def test_traces_must_not_change_between_values():
         return go.Figure([go.Scatter(x=[0], y=[0])] * (1 if k < 1 else 2))
     with pytest.raises(ValueError, match="same traces"):
         Twin(shifty, [Param("k", "k", (0.0, 1.0, 2.0))]).static()
+
+
+# ------------------------------------------------------------------ Colab face (issue 26)
+FAKE_COLAB = __import__("support").ROOT / "tests" / "fake_colab"
+
+
+@pytest.fixture
+def fake_colab(monkeypatch):
+    """``google.colab`` importable (tests/fake_colab), as in a Colab runtime."""
+    import sys
+
+    monkeypatch.syspath_prepend(str(FAKE_COLAB))
+    for name in [m for m in sys.modules if m == "google" or m.startswith("google.")]:
+        monkeypatch.delitem(sys.modules, name)
+    from google.colab import output
+
+    output.callbacks.clear()
+    return output
+
+
+def test_outside_colab_the_live_face_is_the_figure_widget():
+    from dotbook import colab
+    from dotbook.explore import LivePanel
+
+    assert not colab.in_colab()
+    assert isinstance(ch01.angle_twin().live(), LivePanel)
+
+
+def test_in_colab_the_live_face_is_the_static_face_plus_a_registered_bridge(fake_colab):
+    import json
+
+    from google.colab import kernel
+
+    from dotbook import colab
+
+    assert colab.in_colab()
+    face = ch01.angle_twin().live()
+    assert isinstance(face, colab.ColabFace)
+    assert list(fake_colab.callbacks) == [face.name] and face.name.startswith("dotbook.twin.")
+    html = face.html()
+    # plotly.js from its CDN (as plotly's "colab" renderer does), then the book's twin script
+    cdn = html.index('src="https://cdn.plot.ly/plotly-')
+    assert cdn < html.index("window.dotbookTwin") < html.index("Plotly.newPlot")
+    assert colab.twin_js() in html.replace("<\\/", "</")
+    answer = kernel.invoke_function(face.name, json.dumps([{"theta_deg": 33.0}]), "{}")
+    fig = answer["data"]["application/json"]
+    want = ch01.angle_twin().data(theta_deg=33.0)["data"][0]["x"]  # rounded as frames are
+    assert fig["data"][0]["x"] == pytest.approx(want, rel=1e-3)
+    assert "template" not in fig["layout"] and "sliders" not in fig["layout"]
+    bad = kernel.invoke_function(face.name, json.dumps([{"theta_deg": 1e9}]), "{}")
+    assert "outside its slider range" in bad["data"]["application/json"]["error"]
+
+
+def test_packaged_twin_script_is_the_books():
+    from dotbook import colab
+
+    book = __import__("support").ROOT / "book" / "_ext" / "static" / "dotbook-twin.js"
+    assert colab.twin_js() == book.read_text(encoding="utf-8"), "run tools/sync_notebooks.py"
+
+
+def test_restart_note_only_when_an_imported_module_is_stale(monkeypatch):
+    import sys
+    import types
+
+    from dotbook import colab
+
+    colab.restart_note()  # this environment: nothing stale, no exception, no output
+    old = types.ModuleType("plotly")
+    old.__version__ = "5.24.1"
+    monkeypatch.setitem(sys.modules, "plotly", old)
+    with pytest.raises(colab.RestartNeeded) as stopped:
+        colab.restart_note()
+    (line,) = stopped.value._render_traceback_()
+    assert line.startswith("Restart needed: pip upgraded plotly 5.24.1 → ")
+    assert "Runtime → Restart session" in line and "\n" not in line
+
+
+def test_restart_note_when_the_old_module_cannot_even_name_its_version(monkeypatch):
+    # plotly 5 computes __version__ on first access by importing plotly.version,
+    # a file pip removed when it installed plotly 7 (seen in test_colab_path)
+    import sys
+    import types
+
+    from dotbook import colab
+
+    old = types.ModuleType("plotly")
+
+    def lazy(name):
+        raise ModuleNotFoundError("No module named 'plotly.version'")
+
+    old.__getattr__ = lazy
+    monkeypatch.setitem(sys.modules, "plotly", old)
+    assert colab.stale_modules(("plotly",))["plotly"][0] == "?"

@@ -4,7 +4,11 @@
   repository URL from ``_config.yml`` (its one home), tagged ``hide-cell``;
   the arguments of its ``notebook.setup(...)`` call are kept when they match
   :data:`dotbook.notebook.SETUP_ARGS` (a seed and a dtype name), else ``seed=0``;
-- no outputs, no execution counts, the ``python3`` kernel.
+- no outputs, no execution counts, the ``python3`` kernel;
+- the setup cell's pip constraints are ``requirements.txt``'s ranges for the
+  package's run-time dependencies (``pyproject.toml``), their one home;
+- ``src/dotbook/static/dotbook-twin.js`` (package data, for the Colab face) is
+  a copy of the book's ``book/_ext/static/dotbook-twin.js``.
 
     python tools/sync_notebooks.py          # rewrite book/*.ipynb in place
     python tools/sync_notebooks.py --check  # exit 1 and list what would change
@@ -33,8 +37,31 @@ def repository_url() -> str:
     return config["repository"]["url"].rstrip("/")
 
 
+TWIN_JS = ROOT / "book" / "_ext" / "static" / "dotbook-twin.js"
+TWIN_JS_COPY = ROOT / "src" / "dotbook" / "static" / "dotbook-twin.js"
+
+
+def runtime_ranges() -> list[str]:
+    """``requirements.txt``'s lines for the package's run-time dependencies, in its order."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {re.match(r"[A-Za-z0-9_.-]+", d).group(0).lower() for d in deps}
+    lines = [line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text()
+             .splitlines()]
+    ranges = [line for line in lines
+              if line and re.match(r"[A-Za-z0-9_.-]+", line).group(0).lower() in names]
+    missing = names - {re.match(r"[A-Za-z0-9_.-]+", r).group(0).lower() for r in ranges}
+    if missing:
+        raise SystemExit(f"requirements.txt has no range for {sorted(missing)}")
+    return ranges
+
+
 def setup_source(args: str = "seed=0") -> str:
-    return SETUP_CELL.format(repository_url=repository_url() + ".git", setup_args=args)
+    return SETUP_CELL.format(repository_url=repository_url() + ".git", setup_args=args,
+                             ranges=repr(runtime_ranges()).replace("'", '"'))
 
 
 def setup_args(source: str) -> str:
@@ -82,6 +109,10 @@ def main() -> int:
             stale.append(path)
             if not args.check:
                 path.write_text(want)
+    if TWIN_JS_COPY.read_bytes() != TWIN_JS.read_bytes():
+        stale.append(TWIN_JS_COPY)
+        if not args.check:
+            TWIN_JS_COPY.write_bytes(TWIN_JS.read_bytes())
     for path in stale:
         print(("needs sync: " if args.check else "synced: ") + str(path.relative_to(ROOT)))
     return 1 if (args.check and stale) else 0

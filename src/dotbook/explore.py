@@ -16,7 +16,8 @@ to build: no validation); a plotly ``go.Figure`` is accepted too.
 - **live** (:meth:`Twin.live`): the same ``fn`` behind ipywidgets sliders with
   finer, wider ranges, recomputed by PyTorch on every move; only the trace
   properties and layout keys that changed are sent to the figure. It needs a
-  kernel (JupyterLab, Colab).
+  kernel (JupyterLab, Notebook 7, VS Code). In Colab the live face is
+  :class:`dotbook.colab.ColabFace`: the static face plus a kernel bridge.
 
 :meth:`Twin.show` picks the face: the static one plus a one-line note while
 the book is built (``DOTBOOK_BUILD=1``), the live one in a kernel.
@@ -276,8 +277,17 @@ class Twin:
         return figure
 
     # ------------------------------------------------------------------- live face
-    def live(self) -> LivePanel:
-        """The kernel face: ipywidgets sliders driving a plotly ``FigureWidget``."""
+    def live(self) -> LivePanel | Any:
+        """The kernel face: ipywidgets sliders driving a plotly ``FigureWidget``.
+
+        In Colab, which does not render ``FigureWidget`` reliably, it is
+        :class:`dotbook.colab.ColabFace` instead: the static face plus a bridge
+        to the kernel for values between the grid points.
+        """
+        from dotbook import colab
+
+        if colab.in_colab():
+            return colab.ColabFace(self)
         return LivePanel(self)
 
     def show(self) -> None:
@@ -288,7 +298,8 @@ class Twin:
             display(self.static())
             display(HTML(f'<p class="dotbook-note">{self.note}</p>'))
         else:
-            display(self.live().widget)
+            face = self.live()
+            display(face.widget if isinstance(face, LivePanel) else face)
 
 
 def _changes(fresh: dict[str, Any], old: dict[str, Any], skip: tuple[str, ...]

@@ -18,16 +18,30 @@ __all__ = ["Setup", "Verdict", "setup", "glue", "check", "solution", "answers", 
            "SETUP_CELL", "SETUP_ARGS"]
 
 #: The first cell of every chapter, rendered by ``tools/sync_notebooks.py`` with
-#: the repository URL from ``_config.yml`` (its one home). Colab lacks dotbook,
-#: so the cell installs it; ``DOTBOOK_SOURCE`` overrides where from.
-#: ``{setup_args}`` is ``seed=0`` unless the chapter's stored cell asks for a
-#: dtype, e.g. ``seed=0, dtype="float32"`` (the sync tool keeps that choice).
+#: the repository URL from ``_config.yml`` (its one home) and ``{ranges}``, the
+#: runtime requirements' ranges from ``requirements.txt`` (their one home). Colab
+#: lacks dotbook, so the cell installs it, and only what is missing or too old:
+#: the ranges are pip constraints, the upgrade strategy is only-if-needed, and the
+#: runtime's own torch and numpy are constrained to at least their installed
+#: versions (never downgraded). ``DOTBOOK_SOURCE`` overrides where dotbook comes
+#: from. ``{setup_args}`` is ``seed=0`` unless the chapter's stored cell asks for
+#: a dtype, e.g. ``seed=0, dtype="float32"`` (the sync tool keeps that choice).
+#: :func:`setup` then stops with one line if pip replaced a module the runtime
+#: had already imported (:func:`dotbook.colab.restart_note`).
 SETUP_CELL = '''\
 # Setup: Colab has no dotbook yet, so install it; locally `make` already did.
-import importlib, importlib.util, os, subprocess, sys
+import importlib, importlib.metadata, importlib.util, os, subprocess, sys, tempfile
 if importlib.util.find_spec("dotbook") is None:
     source = os.environ.get("DOTBOOK_SOURCE", "git+{repository_url}")
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
+    # install only what is missing or too old (requirements.txt's ranges) ...
+    ranges = {ranges}
+    # ... and never downgrade the runtime's own torch or numpy
+    keep = [f"{{p}}>={{importlib.metadata.version(p).split('+')[0]}}"
+            for p in ("torch", "numpy") if importlib.util.find_spec(p)]
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
+        constraints.write("\\n".join(ranges + keep))
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--upgrade-strategy",
+                    "only-if-needed", "-c", constraints.name, source], check=True)
     importlib.invalidate_caches()
 from dotbook import notebook
 book = notebook.setup({setup_args})'''
@@ -90,15 +104,20 @@ def setup(seed: int = 0, dtype: torch.dtype | str = torch.float64) -> Setup:
     can hold ``dtype`` (it has no float64), else the CPU. When a faster device
     was skipped for lack of ``dtype``, one line says so.
 
-    In the book build the plotly renderer emits plain HTML (see
-    :mod:`dotbook._build`); in Colab the custom widget manager is switched on
-    so the live sliders work.
+    First, when pip (the setup cell) replaced plotly, ipywidgets or anywidget
+    after the runtime had imported them, it stops with one line asking for a
+    restart (:class:`dotbook.colab.RestartNeeded`). In the book build the
+    plotly renderer emits plain HTML (see :mod:`dotbook._build`); in Colab the
+    custom widget manager is switched on (twins use :class:`dotbook.colab.ColabFace`).
 
     Args:
         seed: seeds Python, NumPy and torch, and is the base of :meth:`Setup.generator`.
         dtype: the floating-point dtype the chapter computes in (a ``torch.dtype``
             or its name, ``"float32"``).
     """
+    from dotbook import colab
+
+    colab.restart_note()  # before anything imports plotly: one line if a restart is needed
     seed = _validate.integer(seed, "seed", at_least=0)
     dtype = _as_dtype(dtype)
     _device.seed(seed)

@@ -1,0 +1,317 @@
+"""The Colab face of a twin, and the setup cell's restart check (every chapter).
+
+Colab does not reliably render plotly's ``FigureWidget`` (a custom widget):
+plotly.py#2202, googlecolab/colabtools#1355, #2871, colab-cdn-widget-manager#19,
+#51. So when ``google.colab`` is importable, :meth:`dotbook.explore.Twin.show`
+shows the twin's *static* face instead (the figure with frames and sliders the
+HTML book shows, driven by the book's own ``dotbook-twin.js``), with plotly.js
+loaded from its CDN the way plotly's own ``"colab"`` renderer loads it, plus a
+bridge for values off the grid:
+
+- under the figure, one fine slider per parameter spans the live range;
+- on release, a value on the grid shows that precomputed frame; a value off
+  the grid calls the kernel through Colab's JS→Python callback,
+  ``google.colab.kernel.invokeFunction("dotbook.twin.<id>", [values], {})``,
+  registered here with ``google.colab.output.register_callback``; Python
+  computes ``fn(**values)`` with PyTorch and returns the figure as JSON, and
+  the page redraws it with ``Plotly.react``.
+
+The CDN is used only in Colab (which is online); the HTML book never loads
+anything from the network.
+
+:func:`restart_note` is the setup cell's check that pip did not replace a
+module the kernel had already imported (Colab imports plotly and ipywidgets
+early): the old one would stay in memory until the runtime restarts.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.resources
+import importlib.util
+import itertools
+import json
+import re
+import sys
+import uuid
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dotbook.explore import Twin
+
+__all__ = ["in_colab", "ColabFace", "twin_js", "stale_modules", "restart_note", "RESTART",
+           "RestartNeeded"]
+
+#: Modules whose in-memory copy must match the installed one.
+WATCHED = ("plotly", "ipywidgets", "anywidget")
+#: The one line the setup cell prints when a restart is needed.
+RESTART = ("Restart needed: pip upgraded {names}, which this runtime had already imported. "
+           "Choose Runtime → Restart session, then run the notebook again.")
+
+_counter = itertools.count()
+
+
+def in_colab() -> bool:
+    """True when ``google.colab`` is importable (a Colab runtime, or the tests' fake one).
+
+    Examples::
+
+        >>> isinstance(in_colab(), bool)
+        True
+    """
+    try:
+        return importlib.util.find_spec("google.colab") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def twin_js() -> str:
+    """The book's ``dotbook-twin.js``, shipped in the package (``dotbook/static``)."""
+    return (importlib.resources.files("dotbook") / "static" / "dotbook-twin.js").read_text(
+        encoding="utf-8")
+
+
+# ------------------------------------------------------------------- restart check
+def stale_modules(names: tuple[str, ...] = WATCHED) -> dict[str, tuple[str, str]]:
+    """``{name: (in memory, installed)}`` for each imported module whose version on disk differs.
+
+    Examples::
+
+        >>> stale_modules(("json",))
+        {}
+    """
+    stale = {}
+    for name in names:
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        try:
+            installed = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        # the version the module was imported with: its own attribute when set at
+        # import; a lazily computed one (plotly 5 imports plotly.version on first
+        # access) would read the files now on disk, and fails when pip removed them
+        loaded = vars(module).get("__version__")
+        if loaded is None:
+            try:
+                loaded = getattr(module, "__version__", None)
+            except Exception:  # noqa: BLE001 - the old module cannot find its own files
+                loaded = "?"
+        if loaded is not None and str(loaded) != installed:
+            stale[name] = (str(loaded), installed)
+    return stale
+
+
+class RestartNeeded(RuntimeError):
+    """Stops a Run All at the setup cell; IPython shows only its one line."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [str(self)]
+
+
+def restart_note() -> None:
+    """Raise :class:`RestartNeeded` (one line) when pip replaced an imported module; else nothing.
+
+    Examples::
+
+        >>> restart_note()
+    """
+    stale = stale_modules()
+    if stale:
+        names = ", ".join(f"{n} {old} → {new}" if old != "?" else f"{n} (now {new})"
+                          for n, (old, new) in sorted(stale.items()))
+        raise RestartNeeded(RESTART.format(names=names))
+
+
+# ---------------------------------------------------------------------- the face
+def _plotly_cdn_script(html: str) -> int:
+    """Where plotly's own CDN ``<script>`` tag ends in ``html`` (-1 when absent)."""
+    found = re.search(r'<script[^>]*src="https://cdn\.plot\.ly/[^"]*"[^>]*></script>', html)
+    return found.end() if found else -1
+
+
+class ColabFace:
+    """The static face plus the kernel bridge; see the module docstring.
+
+    Building it registers the callback ``dotbook.twin.<id>`` with
+    ``google.colab.output``; :meth:`html` is what the output cell shows.
+
+    Args:
+        twin: the :class:`~dotbook.explore.Twin` to show.
+    """
+
+    def __init__(self, twin: Twin) -> None:
+        from google.colab import output  # type: ignore[import-not-found]
+
+        self.twin = twin
+        self.name = f"dotbook.twin.{next(_counter)}-{uuid.uuid4().hex[:8]}"
+        output.register_callback(self.name, self.compute)
+
+    def compute(self, values: dict[str, float]) -> Any:
+        """The callback: ``fn(**values)`` as ``IPython.display.JSON`` ``{"data", "layout"}``.
+
+        A bad value comes back as ``{"error": message}``, which the page shows.
+        """
+        import plotly.io as pio
+        from IPython.display import JSON
+
+        from dotbook import plots
+        from dotbook.explore import _frame_layout
+
+        try:
+            fig = self.twin.data(**{str(k): v for k, v in dict(values).items()})
+        except (TypeError, ValueError) as error:
+            return JSON({"error": f"{type(error).__name__}: {error}"})
+        payload = {"data": [plots.rounded(t) for t in fig["data"]],
+                   "layout": _frame_layout(fig)}
+        return JSON(json.loads(pio.json.to_json_plotly(payload)))
+
+    def spec(self) -> dict[str, Any]:
+        """What the page's bridge needs: the callback name and each slider's ranges."""
+        params = []
+        for p in self.twin.params:
+            step = p.step or (0.01 if p.log else (1 if p.integer else (p.hi - p.lo) / 100))
+            params.append({"name": p.name, "label": p.label, "lo": p.lo, "hi": p.hi,
+                           "step": step, "log": p.log, "integer": p.integer,
+                           "values": list(p.values), "default": p.default})
+        return {"callback": self.name, "params": params}
+
+    def html(self) -> str:
+        """The output cell: plotly.js (CDN), ``dotbook-twin.js``, the static figure, the bridge."""
+        import plotly.io as pio
+
+        spec = json.dumps(self.spec()).replace("</", "<\\/")
+        body = pio.to_html(
+            self.twin.static(), include_plotlyjs="cdn", include_mathjax=False, full_html=False,
+            auto_play=False, config={"displaylogo": False, "responsive": True},
+            post_script=f"window.dotbookColab.attach('{{plot_id}}', {spec});")
+        scripts = ("<script>if (!window.dotbookTwin) {\n" + twin_js().replace("</", "<\\/")
+                   + "\n}</script><script>" + _BRIDGE_JS + "</script>")
+        cut = _plotly_cdn_script(body)
+        if cut < 0:  # a plotly that no longer writes the tag: load it ourselves
+            from plotly.offline import get_plotlyjs_version
+
+            body = (f'<script src="https://cdn.plot.ly/plotly-{get_plotlyjs_version()}.min.js">'
+                    f"</script>{body}")
+            cut = _plotly_cdn_script(body)
+        return (f'<div class="dotbook-colab">{body[:cut]}{scripts}{body[cut:]}'
+                f'<p class="dotbook-note">{_NOTE}</p></div>')
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+
+_NOTE = ("The figure's own sliders step through precomputed values; the fine sliders under it "
+         "recompute the figure in this runtime when released between them.")
+
+# The page side of the bridge. attach() runs after plotly drew the figure and
+# added its frames; the fine sliders are plain <input type="range"> elements.
+_BRIDGE_JS = r"""
+window.dotbookColab = window.dotbookColab || (function () {
+  "use strict";
+  function onGrid(p, v) {
+    for (var i = 0; i < p.values.length; i++) {
+      if (Math.abs(p.values[i] - v) <= 1e-9 * Math.max(1, Math.abs(v))) { return i; }
+    }
+    return -1;
+  }
+  function valueOf(p, input) {
+    var x = Number(input.value), v = p.log ? Math.pow(10, x) : x;
+    if (p.integer) { return Math.round(v); }
+    // snap to the grid when within half a step of a grid value
+    var tol = p.log ? v * (Math.pow(10, p.step / 2) - 1) : p.step / 2;
+    for (var i = 0; i < p.values.length; i++) {
+      if (Math.abs(p.values[i] - v) < tol) { return p.values[i]; }
+    }
+    return v;
+  }
+  function position(p, v) { return p.log ? Math.log10(v) : v; }
+  function attach(id, spec) {
+    var gd = document.getElementById(id);
+    if (!gd || gd.dataset.dotbookColab) { return; }
+    gd.dataset.dotbookColab = "1";
+    if (window.dotbookTwin) { window.dotbookTwin.linkAll(); }
+    var box = document.createElement("div");
+    box.className = "dotbook-colab-controls";
+    var status = document.createElement("p");
+    status.className = "dotbook-colab-status";
+    status.setAttribute("role", "status");
+    var values = {}, inputs = [], seq = 0;
+    var kernel = window.google && google.colab && google.colab.kernel;
+    spec.params.forEach(function (p, k) {
+      values[p.name] = p.default;
+      var row = document.createElement("label");
+      row.style.display = "flex"; row.style.gap = "0.6em"; row.style.alignItems = "center";
+      var text = document.createElement("span");
+      text.textContent = p.label;
+      var input = document.createElement("input");
+      input.type = "range"; input.style.flex = "1";
+      input.min = String(position(p, p.lo)); input.max = String(position(p, p.hi));
+      input.step = String(p.step);
+      input.value = String(position(p, p.default));
+      input.dataset.param = p.name;
+      input.className = "dotbook-colab-slider";
+      var out = document.createElement("output");
+      out.textContent = String(p.default);
+      input.addEventListener("input", function () {
+        out.textContent = String(+valueOf(p, input).toPrecision(4));
+      });
+      input.addEventListener("change", function () {
+        values[p.name] = valueOf(p, input);
+        out.textContent = String(+values[p.name].toPrecision(4));
+        redraw();
+      });
+      row.appendChild(text); row.appendChild(input); row.appendChild(out);
+      box.appendChild(row);
+      inputs.push({p: p, input: input, out: out});
+    });
+    box.appendChild(status);
+    gd.parentNode.parentNode.insertBefore(box, gd.parentNode.nextSibling);
+    // the figure's own (grid) sliders move the fine ones too
+    gd.on("plotly_sliderchange", function (ev) {
+      var k = ev.slider._index, i = ev.slider.steps.indexOf(ev.step), it = inputs[k];
+      if (it === undefined || i < 0) { return; }
+      values[it.p.name] = it.p.values[i];
+      it.input.value = String(position(it.p, it.p.values[i]));
+      it.out.textContent = String(it.p.values[i]);
+      status.textContent = "";
+    });
+    function redraw() {
+      var active = spec.params.map(function (p) { return onGrid(p, values[p.name]); });
+      var mine = ++seq;
+      if (active.every(function (i) { return i >= 0; })) {
+        status.textContent = "";
+        gd.dataset.dotbookSource = "frame";
+        if (window.dotbookTwin) { return window.dotbookTwin.show(gd, active); }
+        return null;
+      }
+      if (!kernel) {
+        status.textContent = "Run this cell in Colab to compute values between the grid points.";
+        return null;
+      }
+      status.textContent = "computing…";
+      return Promise.resolve(kernel.invokeFunction(spec.callback, [values], {})).then(function (r) {
+        if (mine !== seq) { return; }
+        var fig = r && r.data && r.data["application/json"];
+        if (!fig || fig.error) {
+          status.textContent = fig && fig.error ? fig.error
+            : "The runtime gave no figure: run the cell again.";
+          return;
+        }
+        var layout = Object.assign({}, gd.layout, fig.layout);
+        return window.Plotly.react(gd, fig.data, layout).then(function () {
+          status.textContent = "";
+          gd.dataset.dotbookSource = "kernel";
+        });
+      }, function (err) {
+        if (mine === seq) {
+          status.textContent = "The runtime did not answer (" + err + "): run the cell again.";
+        }
+      });
+    }
+    gd.dotbookColab = {values: values, redraw: redraw};
+  }
+  return {attach: attach};
+})();
+"""

@@ -1,0 +1,645 @@
+/* The book's driver for its plotly figures (static twins and plain figures).
+ *
+ * Frames. A twin's frames are named by the slider positions, "i" or "i-j-…".
+ * Plotly's sliders each know only their own position, and its animate()
+ * either redraws everything (slow) or leaves the old title on screen. So in
+ * the book every slider is switched to method "skip", and this script shows
+ * the frame itself with Plotly.react, which redraws only what changed between
+ * two full states. Outside the book (a saved notebook), one-slider twins
+ * still animate natively.
+ *
+ * Every reader. Each render also
+ *  - follows the book's light/dark theme (html[data-theme], watched by a
+ *    MutationObserver): backgrounds, text, grid, axis lines, legend, sliders;
+ *    pure-black data becomes the text colour on dark; the Okabe–Ito colours
+ *    stay as they are (legible on both);
+ *  - fits the column (a ResizeObserver re-renders when the width changes):
+ *    below NARROW px the title wraps and shrinks, the legend moves above the
+ *    plot, side-by-side panels stack, long axis titles wrap, and crowded
+ *    slider labels give way to the slider's current-value line.
+ * Each slider gets a keyboard twin: a focusable role="slider" element laid
+ * over it (arrows step, Home/End jump to the ends, PageUp/PageDown take big
+ * steps), which draws exactly the frame a mouse move would.
+ */
+(function () {
+  "use strict";
+
+  var NARROW = 600;  // px: below this a figure takes its phone layout
+  var AXIS_COLOURS = {
+    light: {paper: "#ffffff", text: "#333333", grid: "#E5E5E5", zero: "#BBBBBB", line: "#444444",
+            railBg: "#f8fafc", railBorder: "#bec8d9", grip: "#dbdde0", tick: "#333333"},
+    dark: {paper: "#14181e", text: "#ced6dd", grid: "#343a42", zero: "#5d6570", line: "#aab3bd",
+           railBg: "#2a3038", railBorder: "#6b7480", grip: "#4a525c", tick: "#ced6dd"}
+  };
+  var BLACK = /^(#000|#000000|black|rgb\(0, ?0, ?0\))$/i;
+
+  function clone(x) { return x === undefined ? undefined : JSON.parse(JSON.stringify(x)); }
+
+  function isDark() { return document.documentElement.getAttribute("data-theme") === "dark"; }
+
+  /* The theme's own colours where it defines them (pydata CSS variables). */
+  function colours() {
+    var c = Object.assign({}, AXIS_COLOURS[isDark() ? "dark" : "light"]);
+    if (isDark()) {
+      var css = getComputedStyle(document.documentElement);
+      c.paper = css.getPropertyValue("--pst-color-background").trim() || c.paper;
+      c.text = css.getPropertyValue("--pst-color-text-base").trim() || c.text;
+    }
+    // a legend over the data lets it show through a little, as the template's did
+    var hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(c.paper);
+    c.legend = hex ? "rgba(" + [1, 2, 3].map(function (i) { return parseInt(hex[i], 16); }).join(",") +
+      ",0.8)" : c.paper;
+    return c;
+  }
+
+  function axisKeys(layout) {
+    return Object.keys(layout).filter(function (k) { return /^[xy]axis\d*$/.test(k); });
+  }
+
+  function withFont(font, colour) { return Object.assign({}, font || {}, {color: colour}); }
+
+  /* ----------------------------------------------------------------- theme */
+  function themeLayout(layout, c) {
+    layout.paper_bgcolor = c.paper;
+    layout.plot_bgcolor = c.paper;
+    layout.font = withFont(layout.font, c.text);
+    if (layout.title && typeof layout.title === "object") {
+      layout.title = Object.assign({}, layout.title, {font: withFont(layout.title.font, c.text)});
+    }
+    layout.legend = Object.assign({}, layout.legend, {bgcolor: c.legend,
+                                                      font: withFont((layout.legend || {}).font, c.text)});
+    axisKeys(layout).forEach(function (k) {
+      var ax = Object.assign({}, layout[k]);
+      ax.gridcolor = c.grid; ax.zerolinecolor = c.zero; ax.linecolor = c.line;
+      ax.tickcolor = c.line; ax.tickfont = withFont(ax.tickfont, c.text);
+      if (ax.title && typeof ax.title === "object") {
+        ax.title = Object.assign({}, ax.title, {font: withFont(ax.title.font, c.text)});
+      }
+      layout[k] = ax;
+    });
+    if (layout.annotations) {
+      layout.annotations = layout.annotations.map(function (a) {
+        var font = a.font || {};
+        if (font.color && !BLACK.test(font.color)) { return a; }
+        return Object.assign({}, a, {font: withFont(font, c.text)});
+      });
+    }
+    if (layout.shapes) {
+      layout.shapes = layout.shapes.map(function (s) {
+        if (!s.line || !BLACK.test(s.line.color || "")) { return s; }
+        return Object.assign({}, s, {line: Object.assign({}, s.line, {color: c.text})});
+      });
+    }
+    layout.modebar = Object.assign({}, layout.modebar, {bgcolor: "rgba(0,0,0,0)", color: c.zero,
+                                                        activecolor: c.text});
+    if (layout.sliders) {
+      layout.sliders = layout.sliders.map(function (s) {
+        return Object.assign({}, s, {
+          font: withFont(s.font, c.text), bgcolor: c.railBg, bordercolor: c.railBorder,
+          activebgcolor: c.grip, tickcolor: c.tick,
+          currentvalue: Object.assign({}, s.currentvalue,
+                                      {font: withFont((s.currentvalue || {}).font, c.text)})
+        });
+      });
+    }
+  }
+
+  /* Pure black data would vanish on a dark page: draw it in the text colour. */
+  function themeData(data, c) {
+    if (!isDark()) { return data; }
+    function fix(obj, key) {
+      if (obj && typeof obj[key] === "string" && BLACK.test(obj[key])) { obj[key] = c.text; }
+    }
+    return data.map(function (t0) {
+      var t = clone(t0);
+      ["line", "marker", "textfont"].forEach(function (part) { fix(t[part], "color"); });
+      if (t.marker) { fix(t.marker.line, "color"); }
+      fix(t, "fillcolor");
+      return t;
+    });
+  }
+
+  /* ---------------------------------------------------------- phone layout */
+  /* `text` in lines of at most `perLine` visible characters, broken at spaces;
+     markup (<span style="…">, <sup>) counts for nothing and is never split. */
+  function wrap(text, perLine) {
+    var lines = [];
+    function visible(s) { return s.replace(/<[^>]*>/g, "").length; }
+    String(text).split(/<br\s*\/?>/i).forEach(function (para) {
+      var line = "";
+      var guarded = para.replace(/<[^>]*>/g, function (tag) { return tag.replace(/ /g, "\u0000"); });
+      guarded.split(" ").forEach(function (word) {
+        word = word.replace(/\u0000/g, " ");
+        if (line && visible(line + " " + word) > perLine) { lines.push(line); line = word; }
+        else { line = line ? line + " " + word : word; }
+      });
+      lines.push(line);
+    });
+    return lines;
+  }
+
+  /* The panels of a figure with some side by side, in reading order (rows from the
+     top, then left to right): [{x: "xaxis2", y: "yaxis2", d: [x0, x1], yd: [y0, y1]}, ...];
+     null when no two panels share a height band. */
+  function gridOfPanels(layout) {
+    var panels = [], ok = true;
+    axisKeys(layout).forEach(function (k) {
+      var ax = layout[k];
+      if (k[0] !== "x" || ax.overlaying) { return; }
+      var yk = "yaxis" + String(ax.anchor || "y").slice(1);
+      var ya = layout[yk];
+      if (!ya) { ok = false; return; }
+      panels.push({x: k, y: yk, d: (ax.domain || [0, 1]).slice(), yd: (ya.domain || [0, 1]).slice()});
+    });
+    var sideBySide = panels.some(function (p) {
+      return panels.some(function (q) {
+        return q !== p && q.d[0] >= p.d[1] - 1e-6 && q.yd[0] < p.yd[1] && p.yd[0] < q.yd[1];
+      });
+    });
+    if (!ok || !sideBySide) { return null; }
+    panels.sort(function (a, b) {
+      var ca = (a.yd[0] + a.yd[1]) / 2, cb = (b.yd[0] + b.yd[1]) / 2;
+      return Math.abs(ca - cb) > 0.02 ? cb - ca : a.d[0] - b.d[0];
+    });
+    return panels;
+  }
+
+  /* Stack the panels into one column; paper-referenced notes follow their panel. */
+  function stack(layout, panels, plotWidth) {
+    var m = layout.margin;
+    var gap = 100;                                   // px: x ticks + axis title + subplot title
+    // each panel as tall as suits its width; an equal-aspect panel keeps its shape
+    var heights = panels.map(function (p) {
+      var xa = layout[p.x], ya = layout[p.y], h = 0.8 * plotWidth;
+      if (ya.scaleanchor === p.x.replace("axis", "") && xa.range && ya.range) {
+        h = plotWidth * Math.abs(ya.range[1] - ya.range[0]) / Math.abs(xa.range[1] - xa.range[0]) /
+            (ya.scaleratio || 1);
+      }
+      return Math.max(200, Math.min(380, h));
+    });
+    var area = heights.reduce(function (a, b) { return a + b; }, 0) + (panels.length - 1) * gap;
+    var remap = [], used = 0;
+    panels.forEach(function (p, i) {
+      var top = 1 - used / area, bottom = top - heights[i] / area;
+      used += heights[i] + gap;
+      layout[p.x] = Object.assign({}, layout[p.x], {domain: [0, 1]});
+      layout[p.y] = Object.assign({}, layout[p.y], {domain: [bottom, top]});
+      remap.push({from: p, to: [bottom, top]});
+    });
+    // a note in paper coordinates belongs to the panel that holds it (a subplot
+    // title sits just above its panel) and moves with it
+    function move(obj, xk, yk) {
+      if (obj[xk + "ref"] !== "paper" || obj[yk + "ref"] !== "paper") { return obj; }
+      var x = obj[xk], y = obj[yk], best = null, miss = Infinity;
+      remap.forEach(function (r) {
+        var d = r.from.d, yd = r.from.yd;
+        if (x < d[0] - 1e-6 || x > d[1] + 1e-6) { return; }
+        var off = y > yd[1] ? y - yd[1] : (y < yd[0] ? yd[0] - y : 0);
+        if (off < miss) { miss = off; best = r; }
+      });
+      if (!best || miss > 0.15) { return obj; }
+      var d = best.from.d, yd = best.from.yd, out = Object.assign({}, obj);
+      out[xk] = (x - d[0]) / (d[1] - d[0]);
+      out[yk] = best.to[0] + (y - yd[0]) / (yd[1] - yd[0]) * (best.to[1] - best.to[0]);
+      return out;
+    }
+    if (layout.annotations) { layout.annotations = layout.annotations.map(function (a) { return move(a, "x", "y"); }); }
+    return m.t + m.b + area;
+  }
+
+  /* Rows of a horizontal legend as plotly lays it out: one row when all entries
+     fit, else a grid of columns as wide as the widest entry. */
+  function legendRows(data, width, size) {
+    var widths = data.filter(function (t) { return t.showlegend !== false && t.name; })
+      .map(function (t) { return 50 + 0.6 * size * String(t.name).length; });
+    var total = widths.reduce(function (a, b) { return a + b; }, 0);
+    if (total < width) { return 1; }
+    var cols = Math.max(1, Math.floor(width / Math.max.apply(null, widths)));
+    return Math.ceil(widths.length / cols);
+  }
+
+  /* The phone layout. `fix` holds pixel corrections measured on the drawn
+     figure (see measure): title offset, legend room, room above the sliders. */
+  function phone(layout, data, width, fix) {
+    var height = layout.height || 450;
+    layout.margin = Object.assign({l: 60, r: 20, t: 60, b: 55}, layout.margin);
+    layout.margin.l = Math.min(layout.margin.l, 56);
+    layout.margin.r = Math.min(layout.margin.r, 16);
+    var panels = gridOfPanels(layout);
+    if (panels) { height = stack(layout, panels, width - layout.margin.l - layout.margin.r); }
+    var area = height - layout.margin.t - layout.margin.b;  // px of the plot area
+    var plotWidth = width - layout.margin.l - layout.margin.r;
+    // title: smaller, wrapped to the width, at the top
+    var top = 8, lines = [], size = 14, legendH = 0;
+    if (layout.title && layout.title.text) {
+      size = Math.min(((layout.title.font || {}).size) || 17, 14);
+      lines = wrap(layout.title.text, Math.max(12, Math.floor((width - 16) / (0.56 * size))));
+      layout.title = Object.assign({}, layout.title, {
+        text: lines.join("<br>"), x: 0.02, xanchor: "left", xref: "container",
+        yanchor: "top", yref: "container",
+        font: Object.assign({}, layout.title.font, {size: size})
+      });
+      top += lines.length * 1.3 * size + 6;
+    }
+    // legend: a horizontal band between the title and the plot
+    var shown = layout.showlegend !== false &&
+      data.filter(function (t) { return t.showlegend !== false && t.name; }).length > 0;
+    if (shown) {
+      var lsize = Math.min(((layout.legend || {}).font || {}).size || 13, 12);
+      var rows = legendRows(data, plotWidth, lsize);
+      var grouped = data.some(function (t) { return t.legendgroup; });
+      var rowH = 1.6 * lsize + (grouped ? ((layout.legend || {}).tracegroupgap || 10) : 0);
+      legendH = rows * rowH;
+      layout.legend = Object.assign({}, layout.legend, {
+        orientation: "h", x: 0, xanchor: "left", xref: "paper",
+        y: 1, yanchor: "bottom", yref: "paper",
+        font: Object.assign({}, (layout.legend || {}).font, {size: lsize})
+      });
+      // a note on the top edge of the plot (a subplot title) keeps its place below the legend
+      var lift = (layout.annotations || []).some(function (a) {
+        return a.yref === "paper" && a.y >= 0.99;
+      }) ? 26 : 0;
+      layout.legend.y = 1 + lift / area;
+      top += legendH + 6 + lift;
+    }
+    layout.margin.t = Math.max(top + 8 + fix.legend, 30);
+    layout.margin.b += fix.bottom;
+    height = layout.margin.t + layout.margin.b + area;
+    if (lines.length) {  // where plotly puts a multi-line title is measured (fix.title)
+      layout.title.y = 1 - (8 + fix.title) / height;
+    }
+    // subplot titles (paper notes) in the phone's smaller type
+    if (layout.annotations) {
+      layout.annotations = layout.annotations.map(function (a) {
+        if (a.xref !== "paper" || a.yref !== "paper") { return a; }
+        return Object.assign({}, a, {font: Object.assign({}, a.font, {
+          size: Math.min(((a.font || {}).size) || 14, 12)})});
+      });
+    }
+    // axis titles wider than their panel wrap
+    axisKeys(layout).forEach(function (k) {
+      var ax = layout[k];
+      // automargin: tick labels at a panel's edge (rotated categories, long category
+      // names beside a y axis) push the margin instead of covering the axis title
+      if (k[0] === "y") { layout[k] = Object.assign({}, ax, {automargin: true}); return; }
+      if (!ax.title) { return; }
+      var title = typeof ax.title === "object" ? ax.title : {text: ax.title};
+      if (!title.text) { return; }
+      var span = ax.domain ? ax.domain[1] - ax.domain[0] : 1;
+      var tsize = Math.min((title.font || {}).size || 14, 13);
+      var per = Math.max(10, Math.floor(span * plotWidth / (0.56 * tsize)));
+      layout[k] = Object.assign({}, ax, {automargin: true, title: Object.assign({}, title, {
+        text: wrap(title.text, per).join("<br>"), font: Object.assign({}, title.font, {size: tsize})})});
+    });
+    // slider tick labels that would collide: hide them (the current value stays)
+    if (layout.sliders) {
+      layout.sliders = layout.sliders.map(function (s) {
+        var steps = s.steps || [];
+        var longest = steps.reduce(function (n, st) { return Math.max(n, String(st.label).length); }, 1);
+        var fsize = (s.font || {}).size || 11;
+        s = Object.assign({}, s, {pad: Object.assign({}, s.pad, {t: ((s.pad || {}).t || 0) + fix.bottom})});
+        // a long current-value line ("name = value") shrinks to fit the slider's width
+        var cv = s.currentvalue || {}, cvsize = (cv.font || {}).size || 13;
+        var chars = String(cv.prefix || "").length + longest + String(cv.suffix || "").length;
+        var fits = Math.floor((width * (s.len || 1) - 24) / (0.58 * chars));
+        if (fits < cvsize) {
+          s.currentvalue = Object.assign({}, cv, {font: Object.assign({}, cv.font, {size: Math.max(9, fits)})});
+        }
+        if (steps.length * (longest * 0.6 * fsize + 6) <= width * (s.len || 1) - 40) { return s; }
+        return Object.assign({}, s, {font: Object.assign({}, s.font, {color: "rgba(0,0,0,0)"})});
+      });
+    }
+    layout.height = Math.round(height);
+  }
+
+  /* Measure the drawn phone layout; correct `fix` (px) and say whether to draw again:
+     the title's top 8 px below the figure's, the legend just below the title, the
+     sliders below every x-axis title and tick label. */
+  function measure(gd, fix) {
+    var box = gd.getBoundingClientRect(), moved = 0;
+    function rect(el) { return el ? el.getBoundingClientRect() : null; }
+    var title = rect(gd.querySelector(".g-gtitle .gtitle"));
+    var legend = rect(gd.querySelector("g.legend"));
+    if (title && title.height) {
+      var dt = title.top - box.top - 8;
+      fix.title -= dt; moved = Math.max(moved, Math.abs(dt));
+      if (legend && legend.height) {
+        var dl = (title.bottom - dt) + 6 - legend.top;
+        if (dl > 0 || dl < -24) { fix.legend += dl; moved = Math.max(moved, Math.abs(dl)); }
+      }
+    }
+    var sliders = rect(gd.querySelector("g.slider-container"));
+    if (sliders && sliders.height) {
+      var lowest = 0;
+      gd.querySelectorAll(".infolayer g, .xaxislayer-above text").forEach(function (el) {
+        if (el.tagName.toLowerCase() === "g" && !/^g-x\d*title$/.test(el.getAttribute("class") || "")) {
+          return;
+        }
+        var r = el.getBoundingClientRect();
+        if (r.height && r.bottom > lowest && r.bottom < sliders.bottom) { lowest = r.bottom; }
+      });
+      var db = lowest + 8 - sliders.top;
+      if (db > 0) { fix.bottom += db; moved = Math.max(moved, db); }
+    }
+    return moved > 2;
+  }
+
+  /* A title wider than the figure: smaller type (not below 13 px), then wrapped,
+     with the top margin grown by the added lines. */
+  function fitTitle(layout, width) {
+    var t = layout.title;
+    if (!t || typeof t !== "object" || !t.text) { return; }
+    var size = (t.font || {}).size || 1.2 * ((layout.font || {}).size || 14);
+    var lines = String(t.text).split(/<br\s*\/?>/i);
+    var longest = Math.max.apply(null, lines.map(function (l) { return l.replace(/<[^>]*>/g, "").length; }));
+    var room = width - 30;
+    if (longest * 0.6 * size <= room) { return; }
+    var fitted = Math.max(13, Math.floor(room / (0.6 * longest)));
+    var wrapped = wrap(t.text, Math.floor(room / (0.6 * fitted)));
+    layout.title = Object.assign({}, t, {text: wrapped.join("<br>"),
+                                         font: Object.assign({}, t.font, {size: fitted})});
+    var extra = Math.ceil((wrapped.length - lines.length) * 1.3 * fitted);
+    if (extra > 0) {
+      layout.margin = Object.assign({}, layout.margin);
+      layout.margin.t = (layout.margin.t || 60) + extra;
+      layout.height = (layout.height || 450) + extra;
+    }
+  }
+
+  /* --------------------------------------------------------------- render */
+  /* The theme and the column width applied to a clean layout and data (copies). */
+  function compose(gd, layout, data) {
+    var c = colours();
+    themeLayout(layout, c);
+    data = themeData(data, c);
+    var width = gd.clientWidth || (gd._fullLayout || {}).width || 700;
+    var st = gd._dotbook || {};
+    if (!st.fix || st.fix.width !== width) {
+      st.fix = {width: width, title: 0, legend: 0, bottom: 0, passes: 0};
+    }
+    if (width < NARROW) { phone(layout, data, width, st.fix); } else { fitTitle(layout, width); }
+    if (layout.height) {
+      // plotly's responsive HTML sizes a wrapper in px and the plot at 100% of it
+      [gd, gd.parentNode].forEach(function (el) {
+        if (el && el.style && /px$/.test(el.style.height)) { el.style.height = layout.height + "px"; }
+      });
+    }
+    return {layout: layout, data: data, width: width, phone: width < NARROW, fix: st.fix};
+  }
+
+  /* Every axis range of a layout, copied: {xaxis: [lo, hi], ...}. */
+  function rangesOf(layout) {
+    var out = {};
+    axisKeys(layout || {}).forEach(function (k) {
+      var r = layout[k] && layout[k].range;
+      if (Array.isArray(r)) { out[k] = r.slice(); }
+    });
+    return out;
+  }
+
+  /* Draw gd afresh from its pristine layout, its current frame and slider
+     positions, in the current theme and width. Plotly writes back into the
+     layout it draws (an equal-aspect panel's ranges widened to fit its box),
+     and a later relayout widens from those: so every draw starts from the
+     ranges the page gave (st.ranges, copied before the first draw), in fresh
+     arrays plotly cannot touch. `resized` counts the redraws after a resize. */
+  function render(gd, resized) {
+    var st = gd._dotbook;
+    var frame = null;
+    if (st.twin) { frame = gd._transitionData._frameHash[st.active.join("-")] || null; }
+    // shallow: every key the theme or the phone layout changes is replaced by a copy
+    var layout = Object.assign({}, st.layout, frame ? frame.layout || {} : {});
+    var frameRanges = rangesOf(frame ? frame.layout : null);
+    // a reader's zoom survives a re-render through plotly's own uirevision
+    axisKeys(layout).forEach(function (k) {
+      layout[k] = Object.assign({}, layout[k], {uirevision: "dotbook"});
+      var r = frameRanges[k] || st.ranges[k];
+      if (r) { layout[k].range = r.slice(); }
+    });
+    if (layout.sliders && st.twin) {
+      layout.sliders = layout.sliders.map(function (s, i) {
+        return Object.assign({}, s, {active: st.active[i]});
+      });
+    }
+    var out = compose(gd, layout, frame ? frame.data : st.data);
+    st.width = out.width;
+    return window.Plotly.react(gd, out.data, out.layout).then(function () {
+      // react keeps the old autosized width; a column that changed width needs a
+      // resize, which re-fits an equal-aspect panel from the ranges widened for the
+      // old width (a stacked phone panel came out about ±14 instead of ±3.3): so
+      // draw once more, from the original ranges, at the new width
+      var drawn = (gd._fullLayout || {}).width;
+      if (drawn && Math.abs(drawn - out.width) > 1) {
+        return window.Plotly.Plots.resize(gd).then(function () {
+          return (resized || 0) < 2 ? render(gd, (resized || 0) + 1) : gd;
+        });
+      }
+      // the phone layout is estimated; measure it and correct it (at most twice)
+      if (out.phone && out.fix.passes < 2 && measure(gd, out.fix)) {
+        out.fix.passes += 1;
+        return render(gd, resized);
+      }
+      return gd;
+    });
+  }
+
+  /* Back-compat: draw the frame at slider positions `active`. */
+  function show(gd, active) {
+    if (!gd._dotbook) { link(gd); }
+    if (active) { gd._dotbook.active = active.slice(); }
+    return render(gd).then(function () { updateKeys(gd); });
+  }
+
+  /* ------------------------------------------------------------- keyboard */
+  function numeric(steps) {
+    var v = steps.map(function (s) { return String(s.label).trim() === "" ? NaN : Number(s.label); });
+    return v.every(isFinite) ? v : null;
+  }
+
+  function sliderName(s, i) {
+    var prefix = ((s.currentvalue || {}).prefix || "").replace(/[\s=:]+$/, "");
+    return prefix || "slider " + (i + 1);
+  }
+
+  function updateKeys(gd) {
+    var st = gd._dotbook;
+    if (!st.keys) { return; }
+    st.keys.forEach(function (el, i) {
+      var s = gd.layout.sliders[i], steps = s.steps, k = st.active[i];
+      var values = numeric(steps) || steps.map(function (_, j) { return j; });
+      el.setAttribute("aria-valuemin", String(values[0]));
+      el.setAttribute("aria-valuemax", String(values[values.length - 1]));
+      el.setAttribute("aria-valuenow", String(values[k]));
+      el.setAttribute("aria-valuetext", sliderName(s, i) + " = " + steps[k].label);
+    });
+    placeKeys(gd);
+  }
+
+  /* Lay each keyboard twin over its plotly slider (rail, ticks and current value). */
+  function placeKeys(gd) {
+    var st = gd._dotbook, host = gd.parentNode;
+    if (!st.keys || !host) { return; }
+    var groups = gd.querySelectorAll("g.slider-group");
+    var origin = host.getBoundingClientRect();
+    st.keys.forEach(function (el, i) {
+      var g = groups[i];
+      if (!g) { return; }
+      var r = g.getBoundingClientRect();
+      el.style.left = (r.left - origin.left - 4) + "px";
+      el.style.top = (r.top - origin.top - 2) + "px";
+      el.style.width = (r.width + 8) + "px";
+      el.style.height = (r.height + 4) + "px";
+    });
+  }
+
+  function step(gd, i, to) {
+    var st = gd._dotbook, n = gd.layout.sliders[i].steps.length;
+    to = Math.max(0, Math.min(n - 1, to));
+    if (to === st.active[i]) { return; }
+    st.active[i] = to;
+    show(gd);
+  }
+
+  function addKeys(gd) {
+    var st = gd._dotbook, host = gd.parentNode;
+    if (!st.twin || !host) { return; }
+    if (getComputedStyle(host).position === "static") { host.style.position = "relative"; }
+    st.keys = gd.layout.sliders.map(function (s, i) {
+      var el = document.createElement("div");
+      el.className = "dotbook-slider-key";
+      el.tabIndex = 0;
+      el.setAttribute("role", "slider");
+      el.setAttribute("aria-orientation", "horizontal");
+      el.setAttribute("aria-label", sliderName(s, i));
+      el.dataset.slider = String(i);
+      el.addEventListener("keydown", function (ev) {
+        var n = gd.layout.sliders[i].steps.length, k = st.active[i];
+        var big = Math.max(1, Math.round(n / 10));
+        var to = {ArrowRight: k + 1, ArrowUp: k + 1, ArrowLeft: k - 1, ArrowDown: k - 1,
+                  PageUp: k + big, PageDown: k - big, Home: 0, End: n - 1}[ev.key];
+        if (to === undefined) { return; }
+        ev.preventDefault();
+        step(gd, i, to);
+      });
+      host.appendChild(el);
+      return el;
+    });
+    updateKeys(gd);
+  }
+
+  /* ---------------------------------------------------------------- wiring */
+  function link(gd) {
+    if (gd._dotbook || !gd.layout || !gd.data) { return; }
+    var meta = gd.layout.meta && gd.layout.meta.dotbook_twin;
+    var pristine = gd._dotbookPristine || {data: gd.data, layout: gd.layout};
+    var layout = clone(pristine.layout);
+    gd._dotbook = {twin: !!meta, active: meta ? meta.active.slice() : [], data: clone(pristine.data),
+                   layout: layout, ranges: rangesOf(layout), keys: null, width: 0};
+    gd.dataset.dotbookLinked = "1";
+    if (meta) {
+      layout.sliders.forEach(function (slider) {
+        slider.steps.forEach(function (s) { s.method = "skip"; s.args = []; });
+      });
+      gd.on("plotly_sliderchange", function (ev) {
+        var slider = ev.slider._index, k = ev.slider.steps.indexOf(ev.step);
+        if (slider === undefined || k < 0) { return; }
+        gd._dotbook.active[slider] = k;
+        show(gd);
+      });
+    }
+    gd.on("plotly_afterplot", function () { placeKeys(gd); });
+    render(gd).then(function () { addKeys(gd); });
+    if (window.ResizeObserver) {
+      var pending = false;
+      new ResizeObserver(function () {
+        if (pending) { return; }
+        pending = true;
+        window.requestAnimationFrame(function () {
+          pending = false;
+          var w = gd.clientWidth;
+          if (w && Math.abs(w - gd._dotbook.width) > 1) { show(gd); } else { placeKeys(gd); }
+        });
+      }).observe(gd.parentNode || gd);
+    }
+  }
+
+  function linkAll() {
+    document.querySelectorAll(".js-plotly-plot").forEach(link);
+  }
+
+  function rethemeAll() {
+    document.querySelectorAll(".js-plotly-plot").forEach(function (gd) {
+      if (gd._dotbook) { show(gd); }
+    });
+  }
+
+  /* Keep each figure's layout and data as its page gives them, before plotly
+     writes into them, and draw even the first frame in the reader's theme and
+     width (no white flash on a dark page). The figures' inline scripts run after
+     this file (see dotbook_sphinx.py). */
+  var plotly = window.Plotly;
+  if (plotly && plotly.newPlot && !plotly._dotbookWrapped) {
+    var newPlot = plotly.newPlot;
+    plotly.newPlot = function (id, data, layout, config) {
+      var gd = typeof id === "string" ? document.getElementById(id) : id;
+      if (gd && Array.isArray(data) && layout && typeof layout === "object") {
+        gd._dotbookPristine = {data: clone(data), layout: clone(layout)};
+        var out = compose(gd, clone(layout), clone(data));
+        return newPlot.call(this, id, out.data, out.layout, config);
+      }
+      return newPlot.apply(this, arguments);
+    };
+    plotly._dotbookWrapped = true;
+  }
+
+  /* An inline formula wider than its line (MathJax cannot break it) would push
+     the page sideways on a phone: let it scroll inside its own box. */
+  function fitMath() {
+    document.querySelectorAll(".bd-article mjx-container:not([display='true'])").forEach(function (m) {
+      if (m.closest("table")) { return; }  // a table scrolls as a whole (dotbook.css)
+      var line = m.closest("p, li, dd, dt, div") || m.parentNode;
+      var wide = m.scrollWidth > line.clientWidth + 1;
+      if (wide !== m.classList.contains("dotbook-wide-math")) { m.classList.toggle("dotbook-wide-math"); }
+    });
+  }
+
+  /* A code block or table wider than its column scrolls in its own box; a
+     keyboard reader must be able to focus that box to scroll it (axe:
+     scrollable-region-focusable). */
+  function focusScrollers() {
+    document.querySelectorAll(".bd-article pre, .bd-article .table-wrapper, .bd-article .pst-scrollable-table-container").forEach(function (el) {
+      var scrolls = el.scrollWidth > el.clientWidth + 1;
+      if (scrolls && !el.hasAttribute("tabindex")) {
+        el.tabIndex = 0;
+        el.dataset.dotbookScroller = "1";  // ours to take back when it fits again
+      } else if (!scrolls && el.dataset.dotbookScroller) {
+        el.removeAttribute("tabindex");
+        delete el.dataset.dotbookScroller;
+      }
+    });
+  }
+
+  function whenMathIsTypeset(fn, tries) {
+    var mj = window.MathJax;
+    if (mj && mj.startup && mj.startup.promise) { mj.startup.promise.then(fn); }
+    else if ((tries || 0) < 50) { setTimeout(function () { whenMathIsTypeset(fn, (tries || 0) + 1); }, 100); }
+  }
+
+  new MutationObserver(rethemeAll).observe(document.documentElement,
+                                           {attributes: true, attributeFilter: ["data-theme"]});
+  window.dotbookTwin = {show: show, linkAll: linkAll, render: render};
+  function start() {
+    linkAll();
+    whenMathIsTypeset(fitMath);
+    focusScrollers();
+    var pending = false;
+    window.addEventListener("resize", function () {
+      if (pending) { return; }
+      pending = true;
+      setTimeout(function () { pending = false; fitMath(); focusScrollers(); }, 200);
+    });
+  }
+
+  if (document.readyState === "complete") { start(); }
+  else { window.addEventListener("load", start); }
+})();

@@ -1,0 +1,237 @@
+"""The Colab face of every twin, in Chromium, against a real kernel that believes it is Colab.
+
+How the pieces stand in for Colab:
+
+- the kernel is a real IPython kernel (``jupyter_client``) whose ``PYTHONPATH``
+  puts ``tests/fake_colab`` first, so ``google.colab`` is importable and
+  :meth:`Twin.show` displays :class:`dotbook.colab.ColabFace`; its
+  ``text/html`` output is what a Colab output cell would render;
+- the page loads plotly.js from the CDN URL in that HTML; Playwright answers
+  that request with plotly's own bundled ``plotly.min.js`` (no network here);
+- the page's ``google.colab.kernel.invokeFunction(name, args, kwargs)`` is a
+  stub that forwards, through a Playwright binding, to this test, which runs
+  ``google.colab.kernel.invoke_function(...)`` *in the kernel*: the callback
+  ``ColabFace`` registered with ``google.colab.output.register_callback``
+  computes ``fn(**values)`` there, with PyTorch, and its JSON goes back to the page.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import queue
+from pathlib import Path
+
+import pytest
+from support import ROOT
+
+pytestmark = pytest.mark.browser
+
+FAKE = ROOT / "tests" / "fake_colab"
+PLOTLY_JS = Path(__import__("plotly").__file__).parent / "package_data" / "plotly.min.js"
+
+STUB = """
+window.google = {colab: {kernel: {invokeFunction: function (name, args, kwargs) {
+  return window.__dotbookInvoke(name, JSON.stringify(args), JSON.stringify(kwargs));
+}}}};
+"""
+
+
+class Kernel:
+    """A blocking client for one kernel: run code, collect its outputs."""
+
+    def __init__(self) -> None:
+        from jupyter_client import KernelManager
+
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(FAKE), str(ROOT / "src"),
+                                             env.get("PYTHONPATH", "")])
+        env.pop("DOTBOOK_BUILD", None)
+        self.manager = KernelManager(kernel_name="python3")
+        self.manager.start_kernel(env=env)
+        self.client = self.manager.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=120)
+
+    def run(self, code: str) -> list[dict]:
+        msg_id = self.client.execute(code)
+        outputs = []
+        while True:
+            try:
+                msg = self.client.get_iopub_msg(timeout=300)
+            except queue.Empty:  # pragma: no cover - a hung kernel
+                raise AssertionError(f"no answer from the kernel to {code!r}") from None
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind = msg["msg_type"]
+            if kind == "error":
+                raise AssertionError("\n".join(msg["content"]["traceback"]))
+            if kind in ("display_data", "execute_result", "stream"):
+                outputs.append(msg["content"])
+            if kind == "status" and msg["content"]["execution_state"] == "idle":
+                return outputs
+
+    def html(self, code: str) -> str:
+        return "".join(o["data"]["text/html"] for o in self.run(code)
+                       if "data" in o and "text/html" in o["data"])
+
+    def stdout(self, code: str) -> str:
+        return "".join(o.get("text", "") for o in self.run(code) if o.get("name") == "stdout")
+
+    def close(self) -> None:
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=True)
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    k = Kernel()
+    k.run("from dotbook.figures import all_twins\nfrom dotbook import colab\n"
+          "assert colab.in_colab()")
+    yield k
+    k.close()
+
+
+@pytest.fixture(scope="module")
+def colab_page(browser, kernel):
+    """A page with the stubbed Colab bridge; ``page.calls`` records each kernel round trip."""
+    page = browser.new_page()
+    calls: list[dict] = []
+
+    def invoke(name: str, args: str, kwargs: str) -> dict:
+        code = ("import json\nfrom google.colab import kernel\n"
+                f"print(json.dumps(kernel.invoke_function({name!r}, {args!r}, {kwargs!r})))")
+        answer = json.loads(kernel.stdout(code))
+        calls.append({"name": name, "args": json.loads(args), "answer": answer})
+        return answer
+
+    page.expose_function("__dotbookInvoke", invoke)
+    page.route("https://cdn.plot.ly/**", lambda route: route.fulfill(
+        status=200, body=PLOTLY_JS.read_bytes(), content_type="application/javascript",
+        headers={"Access-Control-Allow-Origin": "*"}))
+    page.calls = calls
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.errors = errors
+    yield page
+    page.close()
+
+
+def _load(page, html: str) -> None:
+    page.errors.clear()
+    # Colab's output frame defines google.colab.kernel before the output's scripts run
+    page.set_content(f"<!doctype html><html><head><script>{STUB}</script></head>"
+                     f"<body style='width:900px'>{html}</body></html>")
+    page.wait_for_function("() => { const gd = document.querySelector('.js-plotly-plot');"
+                           " return gd && gd.dataset.dotbookLinked && gd.dataset.dotbookColab; }",
+                           timeout=60_000)
+
+
+def _position(p: dict, v: float) -> float:
+    return math.log10(v) if p["log"] else v
+
+
+def _off_grid(p: dict) -> float | None:
+    """A value inside the live range that is not on the grid (None if there is none)."""
+    vals = p["values"]
+    if p["integer"]:
+        free = [n for n in range(int(p["lo"]), int(p["hi"]) + 1) if n not in vals]
+        return free[len(free) // 2] if free else None
+    a, b = _position(p, vals[0]), _position(p, vals[1])
+    mid = (a + b) / 2
+    return 10 ** mid if p["log"] else mid
+
+
+def _move(page, k: int, value: float, p: dict) -> None:
+    page.evaluate("([k, x]) => { const s = document.querySelectorAll('.dotbook-colab-slider')[k];"
+                  " s.value = String(x); s.dispatchEvent(new Event('input'));"
+                  " s.dispatchEvent(new Event('change')); }", [k, _position(p, value)])
+
+
+def _drawn(page) -> str:
+    return page.evaluate("() => { const gd = document.querySelector('.js-plotly-plot');"
+                         " return JSON.stringify([gd.data.map(t => [t.x, t.y, t.z, t.text]),"
+                         " gd.layout.title, gd.layout.annotations]); }")
+
+
+def _spec(page) -> dict:
+    return page.evaluate("() => Array.from(document.querySelectorAll('.dotbook-colab-slider'))"
+                         ".map(s => s.dataset.param)")
+
+
+def test_off_grid_value_is_computed_by_the_kernel(kernel, colab_page):
+    page = colab_page
+    _load(page, kernel.html("twin = all_twins()['ch01.angle_twin']()\ntwin.show()"))
+    assert page.evaluate("() => typeof window.Plotly") == "object"  # loaded from the "CDN"
+    before = len(page.calls)
+    _move(page, 0, 33.3, {"log": False})
+    page.wait_for_function("() => document.querySelector('.js-plotly-plot')"
+                           ".dataset.dotbookSource === 'kernel'", timeout=60_000)
+    assert len(page.calls) == before + 1
+    call = page.calls[-1]
+    assert call["name"].startswith("dotbook.twin.")
+    sent = call["args"][0]
+    twin = __import__("dotbook.figures.ch01", fromlist=["x"]).angle_twin()
+    assert set(sent) == {"theta_deg", "length_b"}
+    assert sent["theta_deg"] == pytest.approx(33.3, abs=1.0)  # the live slider's step
+    assert sent["theta_deg"] not in twin.params[0].values
+    # the page shows the kernel's numbers, and they are fn's own at θ = 33.3°
+    from dotbook import plots
+    from dotbook.figures import ch01
+
+    want = [plots.rounded(t) for t in ch01.angle_twin().data(**call["args"][0])["data"]]
+    drawn = page.evaluate("() => document.querySelector('.js-plotly-plot').data"
+                          ".map(t => [t.x, t.y])")
+    assert drawn == [[list(t["x"]), list(t["y"])] for t in want]
+    assert f"θ = {sent['theta_deg']:g}" in page.evaluate(
+        "() => document.querySelector('.js-plotly-plot').layout.title.text")
+    assert page.errors == []
+
+
+def _every_twin():
+    from dotbook.figures import all_twins
+
+    return sorted(all_twins())
+
+
+@pytest.mark.parametrize("name", _every_twin())
+def test_every_twin_renders_and_moves_in_the_colab_face(kernel, colab_page, name):
+    page = colab_page
+    _load(page, kernel.html(f"all_twins()[{name!r}]().show()"))
+    from dotbook.figures import all_twins
+
+    twin = all_twins()[name]()
+    params = [{"name": p.name, "log": p.log, "integer": p.integer, "values": list(p.values),
+               "lo": p.lo, "hi": p.hi, "default": p.default} for p in twin.params]
+    assert _spec(page) == [p["name"] for p in params]
+    # on the grid: another grid value of the first slider shows its precomputed frame
+    p = params[0]
+    other = p["values"][0] if p["default"] != p["values"][0] else p["values"][-1]
+    before, calls = _drawn(page), len(page.calls)
+    _move(page, 0, other, p)
+    page.wait_for_function(f"() => {json.dumps(before)} !== JSON.stringify(["
+                           "document.querySelector('.js-plotly-plot').data.map(t => [t.x, t.y, "
+                           "t.z, t.text]), document.querySelector('.js-plotly-plot').layout.title,"
+                           " document.querySelector('.js-plotly-plot').layout.annotations])",
+                           timeout=30_000)
+    assert len(page.calls) == calls, "a grid value must not call the kernel"
+    assert page.evaluate("() => document.querySelector('.js-plotly-plot')"
+                         ".dataset.dotbookSource") == "frame"
+    # off the grid: the kernel computes it and the page draws the kernel's numbers
+    off = [(k, q, _off_grid(q)) for k, q in enumerate(params)]
+    off = [(k, q, v) for k, q, v in off if v is not None]
+    if not off:
+        pytest.skip(f"{name}: every slider's live range is its grid (nothing between)")
+    k, q, value = off[0]
+    _move(page, k, value, q)
+    page.wait_for_function("() => document.querySelector('.js-plotly-plot')"
+                           ".dataset.dotbookSource === 'kernel'", timeout=120_000)
+    assert len(page.calls) == calls + 1
+    answer = page.calls[-1]["answer"]["data"]["application/json"]
+    assert "error" not in answer, answer
+    drawn = page.evaluate("() => document.querySelector('.js-plotly-plot').data"
+                          ".map(t => [t.x === undefined ? null : t.x, t.y === undefined ? null"
+                          " : t.y])")
+    assert drawn == [[t.get("x"), t.get("y")] for t in answer["data"]]
+    assert page.errors == []
