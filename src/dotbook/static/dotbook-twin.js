@@ -20,6 +20,9 @@
  * Each slider gets a keyboard twin: a focusable role="slider" element laid
  * over it (arrows step, Home/End jump to the ends, PageUp/PageDown take big
  * steps), which draws exactly the frame a mouse move would.
+ *
+ * Lazily. In the book plotly.js loads after the page; figures queue until then and
+ * each draws when it nears the viewport, its alt text holding its place meanwhile.
  */
 (function () {
   "use strict";
@@ -564,7 +567,9 @@
   }
 
   function linkAll() {
-    document.querySelectorAll(".js-plotly-plot").forEach(link);
+    document.querySelectorAll(".js-plotly-plot").forEach(function (gd) {
+      if (!gd._dotbookDrawn) { link(gd); }  // a lazy figure links once its frames are in
+    });
   }
 
   function rethemeAll() {
@@ -575,10 +580,10 @@
 
   /* Keep each figure's layout and data as its page gives them, before plotly
      writes into them, and draw even the first frame in the reader's theme and
-     width (no white flash on a dark page). The figures' inline scripts run after
-     this file (see dotbook_sphinx.py). */
-  var plotly = window.Plotly;
-  if (plotly && plotly.newPlot && !plotly._dotbookWrapped) {
+     width (no white flash on a dark page). */
+  function wrapNewPlot() {
+    var plotly = window.Plotly;
+    if (!plotly || !plotly.react || plotly._dotbookWrapped) { return; }
     var newPlot = plotly.newPlot;
     plotly.newPlot = function (id, data, layout, config) {
       var gd = typeof id === "string" ? document.getElementById(id) : id;
@@ -591,54 +596,70 @@
     };
     plotly._dotbookWrapped = true;
   }
+  wrapNewPlot();
 
-  /* An inline formula wider than its line (MathJax cannot break it) would push
-     the page sideways on a phone: let it scroll inside its own box. */
-  function fitMath() {
-    document.querySelectorAll(".bd-article mjx-container:not([display='true'])").forEach(function (m) {
-      if (m.closest("table")) { return; }  // a table scrolls as a whole (dotbook.css)
-      var line = m.closest("p, li, dd, dt, div") || m.parentNode;
-      var wide = m.scrollWidth > line.clientWidth + 1;
-      if (wide !== m.classList.contains("dotbook-wide-math")) { m.classList.toggle("dotbook-wide-math"); }
+  /* ------------------------------------------------------- lazy drawing */
+  /* In the book plotly.js loads deferred, after the page (dotbook_sphinx.py): each
+     figure's inline Plotly.newPlot(...) meanwhile went to a queue (window.dotbookQueue,
+     entries [arguments, resolve, promise]). A figure is drawn when it comes within
+     LAZY_MARGIN of the viewport; until then its box keeps its size and shows its alt
+     text (dotbook.css, .dotbook-pending), so nothing shifts when it draws. */
+  var LAZY_MARGIN = "400px 0px";
+  var waiting = [];
+
+  function boxOf(gd) { return gd.closest(".dotbook-figure") || gd.parentNode || gd; }
+
+  function draw(gd) {
+    var item = gd._dotbookQueued;
+    if (!item) { return gd._dotbookDrawn || Promise.resolve(gd); }
+    gd._dotbookQueued = null;
+    if (observer) { observer.unobserve(gd); }
+    waiting = waiting.filter(function (g) { return g !== gd; });
+    item[1](window.Plotly.newPlot.apply(window.Plotly, item[0]));
+    // the page's own .then (adding the twin's frames) was chained first, so runs first
+    gd._dotbookDrawn = item[2].then(function () {
+      var box = boxOf(gd);
+      box.classList.remove("dotbook-pending");
+      box.removeAttribute("aria-busy");
+      link(gd);
+      return gd;
     });
+    return gd._dotbookDrawn;
   }
 
-  /* A code block or table wider than its column scrolls in its own box; a
-     keyboard reader must be able to focus that box to scroll it (axe:
-     scrollable-region-focusable). */
-  function focusScrollers() {
-    document.querySelectorAll(".bd-article pre, .bd-article .table-wrapper, .bd-article .pst-scrollable-table-container").forEach(function (el) {
-      var scrolls = el.scrollWidth > el.clientWidth + 1;
-      if (scrolls && !el.hasAttribute("tabindex")) {
-        el.tabIndex = 0;
-        el.dataset.dotbookScroller = "1";  // ours to take back when it fits again
-      } else if (!scrolls && el.dataset.dotbookScroller) {
-        el.removeAttribute("tabindex");
-        delete el.dataset.dotbookScroller;
+  var observer = window.IntersectionObserver ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (e) { if (e.isIntersecting) { draw(e.target); } });
+  }, {rootMargin: LAZY_MARGIN}) : null;
+
+  function drain() {
+    var queue = window.dotbookQueue || [];
+    window.dotbookQueue = null;
+    queue.forEach(function (item) {
+      var id = item[0][0];
+      var gd = typeof id === "string" ? document.getElementById(id) : id;
+      if (!gd) { item[1](window.Plotly.newPlot.apply(window.Plotly, item[0])); return; }
+      gd._dotbookQueued = item;
+      waiting.push(gd);
+      // size the box now as the drawn figure will be (a wrapped title adds height)
+      if (Array.isArray(item[0][1]) && item[0][2] && typeof item[0][2] === "object") {
+        compose(gd, clone(item[0][2]), clone(item[0][1]));
       }
+      var box = boxOf(gd);
+      box.classList.add("dotbook-pending");
+      box.setAttribute("aria-busy", "true");
+      if (observer) { observer.observe(gd); } else { draw(gd); }
     });
   }
 
-  function whenMathIsTypeset(fn, tries) {
-    var mj = window.MathJax;
-    if (mj && mj.startup && mj.startup.promise) { mj.startup.promise.then(fn); }
-    else if ((tries || 0) < 50) { setTimeout(function () { whenMathIsTypeset(fn, (tries || 0) + 1); }, 100); }
-  }
+  /* Draw every figure not drawn yet (printing; tests). */
+  function drawAll() { return Promise.all(waiting.slice().map(draw)); }
+  window.addEventListener("beforeprint", drawAll);
 
   new MutationObserver(rethemeAll).observe(document.documentElement,
                                            {attributes: true, attributeFilter: ["data-theme"]});
-  window.dotbookTwin = {show: show, linkAll: linkAll, render: render};
-  function start() {
-    linkAll();
-    whenMathIsTypeset(fitMath);
-    focusScrollers();
-    var pending = false;
-    window.addEventListener("resize", function () {
-      if (pending) { return; }
-      pending = true;
-      setTimeout(function () { pending = false; fitMath(); focusScrollers(); }, 200);
-    });
-  }
+  window.dotbookTwin = {show: show, linkAll: linkAll, render: render, drawAll: drawAll};
+  if (window.Plotly && window.Plotly.react) { drain(); }
+  function start() { linkAll(); }
 
   if (document.readyState === "complete") { start(); }
   else { window.addEventListener("load", start); }
