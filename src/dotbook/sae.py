@@ -8,7 +8,8 @@ activations :math:`x \in \mathbb R^n`: an encoder and a decoder
 
 with :math:`h > n` and every decoder column :math:`d_j` of unit length, trained on
 
-.. math::  L = \tfrac1B\sum_i \lVert x_i - \hat x_i\rVert^2 + \lambda\,\tfrac1B\sum_i\lVert c_i\rVert_1 .
+.. math::  L = \tfrac1B\sum_i \lVert x_i - \hat x_i\rVert^2
+           + \lambda\,\tfrac1B\sum_i\lVert c_i\rVert_1 .
 
 The L1 term makes few codes active per input. When the activations are
 Chapter 12's toy, :math:`x = U^\top f` with :math:`m > n` sparse features along the rows
@@ -139,7 +140,8 @@ class SAE:
 def train_sae(x: torch.Tensor, n_features: int, l1: float, steps: int, *,
               generator: torch.Generator, lr: float = 0.01) -> SAE:
     r"""Train a sparse autoencoder on ``x`` full-batch with Adam:
-    :math:`\min \tfrac1B\sum_i\lVert x_i - \hat x_i\rVert^2 + \lambda\tfrac1B\sum_i\lVert c_i\rVert_1`.
+    minimise :math:`\tfrac1B\sum_i\lVert x_i - \hat x_i\rVert^2
+    + \lambda\tfrac1B\sum_i\lVert c_i\rVert_1`.
 
     The decoder columns are kept at unit length by dividing by their norms in the
     forward pass (so the L1 term cannot be dodged by shrinking the codes and
