@@ -136,6 +136,16 @@ class SAE:
         r""":math:`\hat x = W_d c + b_d`: (*, h) → (*, n)."""
         return code @ self.decoder.mT + self.dec_bias
 
+    def activity(self, x: torch.Tensor) -> tuple[int, float, float]:
+        r"""On inputs ``x`` (B, n): how many codes are ever active (the rest are *dead*),
+        the mean number active per input (:math:`L_0`), and the relative reconstruction
+        error :math:`\sum_i\lVert x_i - \hat x_i\rVert^2 / \sum_i\lVert x_i\rVert^2`."""
+        x = _validate.last_dim(x, "x", self.decoder.shape[0], self.decoder, "decoder")
+        code = self.encode(x)  # (B, h)
+        error = ((self.decode(code) - x) ** 2).sum() / (x * x).sum()
+        on = code > 0
+        return int(on.any(dim=0).sum()), float(on.sum(dim=1).double().mean()), float(error)
+
 
 def train_sae(x: torch.Tensor, n_features: int, l1: float, steps: int, *,
               generator: torch.Generator, lr: float = 0.01) -> SAE:
@@ -145,8 +155,8 @@ def train_sae(x: torch.Tensor, n_features: int, l1: float, steps: int, *,
 
     The decoder columns are kept at unit length by dividing by their norms in the
     forward pass (so the L1 term cannot be dodged by shrinking the codes and
-    growing the decoder); the encoder starts as the decoder's transpose, the
-    biases at 0 (Bricken et al., 2023). On the CPU the steps run on one thread.
+    growing the decoder); the encoder starts as the decoder's transpose and the
+    biases at 0. On the CPU the steps run on one thread.
 
     Args:
         x: activations, one per row.
