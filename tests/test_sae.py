@@ -3,6 +3,8 @@ range), the Shapley values of a linear model, and the input-shift failure of sal
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -20,6 +22,7 @@ close = torch.testing.assert_close
 SEEDS = range(30, 36)
 
 
+@functools.cache
 def _recovery(k: int, l1: float, s: int, activity: bool = False):
     d = sae.superposed(512, 32, 16, k, generator=generator(s))
     model = sae.train_sae(d.x, 64, l1, 300, generator=generator(s + 1))
