@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,7 @@ CONVERTED = (
 
 _spec = importlib.util.spec_from_file_location("reader_path", ROOT / "tools" / "reader_path.py")
 reader_path = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("reader_path", reader_path)  # dataclasses look their module up
 _spec.loader.exec_module(reader_path)
 
 HOW_WE_KNOW = re.compile(r"^\s*#\s*How we know:", re.MULTILINE)
