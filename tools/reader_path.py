@@ -7,7 +7,8 @@ visible code lines (code cells not inside a folded ``<details>``), how many of
 them belong to cells that check a claim (``assert``, ``assert_close``,
 ``notebook.check``, ``notebook.show_errors``), visible code lines over 88
 characters, words about how the book was made ("brief", "seed section"), plotly
-figures, and numbered figure captions ("Figure N.M"). The bars are DESIGN.md §7's
+figures, numbered figure captions ("Figure N.M"), and toggles above the chapter's
+title. The bars are DESIGN.md §7's
 "student's path" row; ``tests/test_reader_path.py`` holds every page to them.
 """
 
@@ -36,6 +37,7 @@ class Page:
     making_words: int
     figures: int
     captions: int
+    toggles_above_title: int
 
 
 def _folded(tag: object) -> bool:
@@ -62,8 +64,12 @@ def measure(path: Path) -> Page:
                      if not p.find_parent("div", class_="cell_input"))
     figures = len(article.select("div.plotly-graph-div"))
     captions = {m.group(0) for m in CAPTION.finditer(prose)}
+    title = article.find("h1")
+    above = 0 if title is None else sum(
+        1 for d in article.find_all("details")
+        if (d.sourceline, d.sourcepos) < (title.sourceline, title.sourcepos))
     return Page(path.stem, visible, checking, long_lines, len(MAKING.findall(prose)),
-                figures, len(captions))
+                figures, len(captions), above)
 
 
 def chapter_pages(html: Path) -> list[Path]:
@@ -78,11 +84,11 @@ def main(argv: list[str]) -> int:
         print(f"no chapter pages under {html}: run 'make book' first")
         return 1
     head = ("chapter", "visible", "checking", f">{MAX_LINE} chars", "brief/seed",
-            "figures", "captions")
+            "figures", "captions", "toggles above h1")
     print(" | ".join(head))
     for p in pages:
         print(f"{p.name} | {p.visible_lines} | {p.checking_lines} | {p.long_lines} | "
-              f"{p.making_words} | {p.figures} | {p.captions}")
+              f"{p.making_words} | {p.figures} | {p.captions} | {p.toggles_above_title}")
     total = [sum(getattr(p, f) for p in pages)
              for f in ("visible_lines", "checking_lines", "long_lines", "making_words")]
     print(f"all {len(pages)} | " + " | ".join(map(str, total)))
