@@ -28,8 +28,10 @@ from myst_nb.sphinx_ import HideCodeCellNode
 from sphinx.application import Sphinx
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
-#: The comment that names a fold: "# How we know: ..." (also the older "# check it: ...").
-CLAIM = re.compile(r"^#\s*((?:How we know|check it)\s*:\s*\S.*?)\s*$", re.IGNORECASE)
+#: The comment that names a fold: "# How we know: ..." (also the older "# check it: ..."),
+#: or "# Going deeper: ..." for detail a first reading can skip.
+CLAIM = re.compile(r"^#\s*((?:How we know|check it|going deeper)\s*:\s*\S.*?)\s*$",
+                   re.IGNORECASE)
 
 
 def claim_line(source: str) -> str | None:
@@ -39,6 +41,8 @@ def claim_line(source: str) -> str | None:
     'How we know: a·a = ‖a‖²'
     >>> claim_line("# check it: the loop agrees with torch")
     'How we know: the loop agrees with torch'
+    >>> claim_line("# going deeper: the fitted slopes")
+    'Going deeper: the fitted slopes'
     >>> claim_line("# solution\\nx = 1") is None
     True
     """
@@ -52,6 +56,8 @@ def claim_line(source: str) -> str | None:
         head, _, rest = text.partition(":")
         if head.strip().lower() == "check it":
             text = "How we know:" + rest
+        elif head.strip().lower() == "going deeper":
+            text = "Going deeper:" + rest
         return text
     return None
 
