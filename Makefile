@@ -51,7 +51,8 @@ rebuild: $(STAMP)
 	$(MAKE) book
 
 test: book browser
-	$(BIN)/ruff check src tests tools book/_ext
+	$(BIN)/ruff check src tests tools book/_ext book/*.ipynb
+	$(BIN)/ruff format --check book/*.ipynb
 	$(BIN)/zizmor --offline .github/workflows
 	$(BIN)/python -m pytest src tests book --nbval-lax -p no:cacheprovider
 

@@ -1,7 +1,8 @@
 """Keep every chapter notebook in its stored form.
 
 - the first cell is :data:`dotbook.notebook.SETUP_CELL`, rendered with the
-  repository URL from ``_config.yml`` (its one home), tagged ``hide-cell``;
+  repository URL from ``_config.yml`` (its one home), tagged ``remove-cell``
+  (out of the reading path in the HTML; kept in the notebooks);
   the arguments of its ``notebook.setup(...)`` call are kept when they match
   :data:`dotbook.notebook.SETUP_ARGS` (a seed and a dtype name), else ``seed=0``;
 - no outputs, no execution counts, the ``python3`` kernel;
@@ -61,7 +62,7 @@ def runtime_ranges() -> list[str]:
 
 def setup_source(args: str = "seed=0") -> str:
     return SETUP_CELL.format(repository_url=repository_url() + ".git", setup_args=args,
-                             ranges=repr(runtime_ranges()).replace("'", '"'))
+                             ranges="\n".join(f'        "{r}",' for r in runtime_ranges()))
 
 
 def setup_args(source: str) -> str:
@@ -80,7 +81,7 @@ def normalized(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         nb.cells.insert(0, nbformat.v4.new_code_cell())
         first = nb.cells[0]
     first.source = setup_source(setup_args(first.source))
-    first.metadata["tags"] = ["hide-cell"]
+    first.metadata["tags"] = ["remove-cell"]
     for cell in nb.cells:
         cell.pop("id", None)
         if cell.cell_type == "code":

@@ -30,20 +30,37 @@ __all__ = ["Setup", "Verdict", "setup", "glue", "check", "solution", "answers", 
 #: had already imported (:func:`dotbook.colab.restart_note`).
 SETUP_CELL = '''\
 # Setup: Colab has no dotbook yet, so install it; locally `make` already did.
-import importlib, importlib.metadata, importlib.util, os, subprocess, sys, tempfile
+import importlib
+import importlib.metadata
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+
 if importlib.util.find_spec("dotbook") is None:
-    source = os.environ.get("DOTBOOK_SOURCE", "git+{repository_url}")
+    source = os.environ.get(
+        "DOTBOOK_SOURCE",
+        "git+{repository_url}",
+    )
     # install only what is missing or too old (requirements.txt's ranges) ...
-    ranges = {ranges}
+    ranges = [
+{ranges}
+    ]
     # ... and never downgrade the runtime's own torch or numpy
-    keep = [f"{{p}}>={{importlib.metadata.version(p).split('+')[0]}}"
-            for p in ("torch", "numpy") if importlib.util.find_spec(p)]
+    keep = [
+        f"{{p}}>={{importlib.metadata.version(p).split('+')[0]}}"
+        for p in ("torch", "numpy")
+        if importlib.util.find_spec(p)
+    ]
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
         constraints.write("\\n".join(ranges + keep))
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--upgrade-strategy",
-                    "only-if-needed", "-c", constraints.name, source], check=True)
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    only_if_needed = ["--upgrade-strategy", "only-if-needed", "-c", constraints.name]
+    subprocess.run([*pip, *only_if_needed, source], check=True)
     importlib.invalidate_caches()
 from dotbook import notebook
+
 book = notebook.setup({setup_args})'''
 
 #: The setup arguments the sync tool keeps: a seed, and optionally a dtype by name.
