@@ -28,10 +28,17 @@ pytestmark = pytest.mark.browser
 
 CONVERTED = (
     "01-dot-product",
+    "02-high-dimensions",
+    "03-linearity",
+    "04-compute",
     "05-fully-connected",
     "06-convolution",
+    "07-attention",
     "08-gradient-flow",
+    "09-initialization",
+    "11-depth-width",
     "12-interpretability",
+    "13-attention-in-a-model",
 )
 
 _spec = importlib.util.spec_from_file_location("reader_path", ROOT / "tools" / "reader_path.py")
