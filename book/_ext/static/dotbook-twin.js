@@ -771,7 +771,11 @@
       setTimeout(function () { linkBtn.textContent = "link to this view"; }, 1500);
     });
     row.appendChild(linkBtn);
-    box.appendChild(row);
+    // below the plot's fixed-height wrapper, never over the plot
+    var figure = gd.closest(".dotbook-figure"), wrapper = gd.parentNode;
+    if (figure) { figure.appendChild(row); }
+    else if (wrapper && wrapper.parentNode) { wrapper.parentNode.insertBefore(row, wrapper.nextSibling); }
+    else { box.appendChild(row); }
     st.choiceRow = row;
     updateChoices(gd);
   }
