@@ -12,7 +12,6 @@ import re
 
 import plotly.io as pio
 import pytest
-
 from support import CHAPTERS, ROOT
 
 pytest.importorskip("playwright")
@@ -30,8 +29,8 @@ def _page(tmp: str) -> str:
     figs = [ch07.compatibility_twin().static(), ch07.scaling_twin().static()]
     body = "".join(pio.to_html(f, include_plotlyjs=(i == 0), full_html=False, auto_play=False)
                    for i, f in enumerate(figs))
-    html = (f"<!doctype html><html><head><meta charset='utf-8'><style>{css}</style></head><body>{body}"
-            f"<script>{js}</script></body></html>")
+    html = (f"<!doctype html><html><head><meta charset='utf-8'><style>{css}</style></head>"
+            f"<body>{body}<script>{js}</script></body></html>")
     path = ROOT / tmp / "dotbook-controls.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html)
@@ -53,7 +52,7 @@ def _open(browser, url: str, view: str = "light"):
     page.goto(url)
     if theme == "dark":
         page.evaluate("document.documentElement.setAttribute('data-theme', 'dark')")
-    page.evaluate("window.dotbookTwin && window.dotbookTwin.drawAll && window.dotbookTwin.drawAll()")
+    page.evaluate("window.dotbookTwin && window.dotbookTwin.drawAll()")
     page.wait_for_selector("[role=radiogroup]", timeout=30_000)
     page.wait_for_timeout(300)
     return page, errors
@@ -128,7 +127,8 @@ def test_url_round_trip_on_every_twin_of_the_book(browser, book_url) -> None:
     for chapter in CHAPTERS:
         page, errors = _open_book(browser, f"{book_url}/book/{chapter.stem}.html")
         keys = page.evaluate("""() => [...document.querySelectorAll('.plotly-graph-div')]
-            .filter(gd => gd._dotbook && gd._dotbook.twin).map(gd => window.dotbookTwin.figureKey(gd))""")
+            .filter(gd => gd._dotbook && gd._dotbook.twin)
+            .map(gd => window.dotbookTwin.figureKey(gd))""")
         for key in keys:
             moved = page.evaluate("""key => {
                 const gd = [...document.querySelectorAll('.plotly-graph-div')]
