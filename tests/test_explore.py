@@ -32,7 +32,9 @@ def test_two_sliders_name_frames_by_grid_index():
     fig = twin.static()
     assert len(fig.frames) == 6
     assert all(s.method == "skip" for sl in fig.layout.sliders for s in sl.steps)
-    assert fig.layout.meta["dotbook_twin"] == {"active": [1, 1], "names": ["slope", "shift"]}
+    meta = fig.layout.meta["dotbook_twin"]
+    assert {k: meta[k] for k in ("active", "names", "kinds")} == {
+        "active": [1, 1], "names": ["slope", "shift"], "kinds": ["slider", "slider"]}
     frame = next(f for f in fig.frames if f.name == "0-2")
     assert frame.data[0].y == (9.0, 9.0)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import re
 from typing import Any
 
 import plotly.graph_objects as go
@@ -46,6 +47,9 @@ def _grid(t: Twin) -> list[dict[str, float]]:
 def _random_values(t: Twin, rng: random.Random) -> dict[str, float]:
     values = {}
     for p in t.params:
+        if p.categorical:
+            values[p.name] = rng.choice(p.values)
+            continue
         v = math.exp(rng.uniform(math.log(p.lo), math.log(p.hi))) if p.log else rng.uniform(
             p.lo, p.hi)
         values[p.name] = int(round(v)) if p.integer else v
@@ -316,3 +320,29 @@ def test_scaling_figure_marks_lie_on_their_curves() -> None:
     assert marks == pytest.approx([k * wx, k * k * wx, max(k, 0) * wx])
     assert torch.isclose(torch.tensor(fig["data"][0]["x"][0], dtype=torch.float64),
                          torch.tensor(-2.0, dtype=torch.float64))
+
+
+# ------------------------------------------------- issue 22: labelled choices
+def test_choices_are_the_same_in_both_faces(twin) -> None:
+    """A categorical control offers the same choices, in the same order, with the same
+    labels in the static face (slider steps + meta for the buttons) and the live face."""
+    key, t = twin
+    static = t.static()
+    meta = static.layout.meta["dotbook_twin"]
+    panel = t.live()
+    for i, p in enumerate(t.params):
+        steps = [s.label for s in static.layout.sliders[i].steps]
+        assert steps == list(p.labels) == meta["labels"][i], f"{key}: {p.name}"
+        assert meta["kinds"][i] == ("choice" if p.categorical else "slider")
+        widget = panel.sliders[p.name]
+        if p.categorical:
+            assert [label for label, _ in widget.options] == list(p.labels), key
+            assert [v for _, v in widget.options] == list(p.values), key
+        assert widget.value == p.default, f"{key}: {p.name} starts at {widget.value}"
+
+
+def test_no_control_encodes_a_choice_as_a_number(twin) -> None:
+    key, t = twin
+    for p in t.params:
+        assert not re.search(r"\d = [^,)]+, \d+ =", p.label), f"{key}: {p.label} lists codes"
+        assert not (p.values == (0, 1) and not p.categorical), f"{key}: {p.name} is an on/off"

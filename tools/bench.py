@@ -106,6 +106,9 @@ def _moves(twin, moves: int):
         frac = (i + 0.5) / moves
         values = {}
         for p in twin.params:
+            if p.categorical:  # labelled choices (issue 22): sweep them in order
+                values[p.name] = p.values[min(int(frac * len(p.values)), len(p.values) - 1)]
+                continue
             value = p.lo * (p.hi / p.lo) ** frac if p.log else p.lo + frac * (p.hi - p.lo)
             values[p.name] = int(round(value)) if p.integer else value
         yield values

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +46,7 @@ _SLIDER_HEIGHT = 78  # px per stacked slider
 _AXIS_TITLE_ROOM = 85  # px between the plot area and the first slider (x-axis title)
 #: Every step redraws in full: without it plotly moves the traces but leaves
 #: titles and annotations of the previous frame on screen.
+_TOGGLE_MAX = 5  # live face: more choices than this make a Dropdown instead of buttons
 _ANIMATE = {"mode": "immediate", "frame": {"duration": 0, "redraw": True},
             "transition": {"duration": 0}}
 
@@ -69,17 +70,26 @@ class Param:
         log: a logarithmic live slider (``lo > 0``).
         integer: pass ``int(round(value))`` to ``fn``.
         fmt: format of the value labels.
+        choices: a categorical parameter instead of a number: ``(value, label)``
+            pairs or a dict ``{value: label}``, in the order shown. Both faces
+            show the same labels in that order (a row of buttons in the book,
+            ``ToggleButtons`` or, past :data:`_TOGGLE_MAX` choices, a
+            ``Dropdown`` in a kernel); ``values`` is left empty and ``default``
+            (first choice when omitted) must be one of the values.
 
     Examples::
 
         >>> p = Param("n", "dimension n", (2, 10, 100), log=True, integer=True, default=10)
         >>> p.lo, p.hi, p.check(50)
         (2, 100, 50)
+        >>> q = Param("scaled", "divide by √d_k", choices={False: "off", True: "on"})
+        >>> q.values, q.labels, q.default, q.label_of(True)
+        ((False, True), ('off', 'on'), False, 'on')
     """
 
     name: str
     label: str
-    values: Sequence[float]
+    values: Sequence[float] = ()
     lo: float | None = None
     hi: float | None = None
     step: float | None = None
@@ -87,10 +97,14 @@ class Param:
     log: bool = False
     integer: bool = False
     fmt: str = "g"
+    choices: Sequence[tuple[Any, str]] | Mapping[Any, str] | None = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
             raise ValueError(f"Param name must be a Python identifier, got {self.name!r}")
+        if self.choices is not None:
+            self._init_choices()
+            return
         vals = tuple(self.values)
         if not vals or any(not math.isfinite(v) for v in vals):
             raise ValueError(f"Param {self.name!r}: values must be a non-empty list of numbers")
@@ -113,33 +127,102 @@ class Param:
             )
         object.__setattr__(self, "default", default)
 
+    def _init_choices(self) -> None:
+        pairs = tuple(self.choices.items() if isinstance(self.choices, Mapping)
+                      else self.choices)
+        if not pairs or any(not isinstance(p, tuple) or len(p) != 2 or not isinstance(p[1], str)
+                            for p in pairs):
+            raise ValueError(f"Param {self.name!r}: choices must be (value, label) pairs or a "
+                             f"dict {{value: label}}, got {self.choices!r}")
+        vals = tuple(v for v, _ in pairs)
+        if self.values and tuple(self.values) != vals:
+            raise ValueError(f"Param {self.name!r}: give choices= or values=, not both")
+        if len(set(vals)) != len(vals) or len({lab for _, lab in pairs}) != len(pairs):
+            raise ValueError(f"Param {self.name!r}: choice values and labels must be unique")
+        if self.log:
+            raise ValueError(f"Param {self.name!r}: a categorical Param cannot be log")
+        default = vals[0] if self.default is None else self.default
+        if default not in vals:
+            raise ValueError(f"Param {self.name!r}: default {default!r} must be one of {vals}")
+        object.__setattr__(self, "choices", pairs)
+        object.__setattr__(self, "values", vals)
+        object.__setattr__(self, "default", default)
+        object.__setattr__(self, "lo", vals[0])  # the first and last choices: a twin's corners
+        object.__setattr__(self, "hi", vals[-1])
+
+    @property
+    def categorical(self) -> bool:
+        """True for a Param of labelled choices (buttons), False for a slider."""
+        return self.choices is not None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The label of each grid value, in order: the choice labels, or formatted numbers."""
+        if self.categorical:
+            return tuple(lab for _, lab in self.choices)
+        return tuple(self.label_of(v) for v in self.values)
+
+    def snap(self, value: float) -> float:
+        """A live value on the static grid when it is within rounding of a grid value.
+
+        Log sliders move in steps of 10**step, which miss round numbers
+        (64 reads 64.57); a value within half a live step of a grid value
+        becomes that grid value, so the live and static faces agree.
+        """
+        if self.categorical:
+            return value
+        for v in self.values:
+            if self.log:
+                if v > 0 and value > 0 and abs(math.log10(value / v)) <= (self.step or 0.01) / 2:
+                    return v
+            elif abs(value - v) <= 1e-9 * max(1.0, abs(v)):
+                return v
+        return value
+
     def check(self, value: float) -> float:
-        """Validate a slider value: a finite number inside ``[lo, hi]``."""
+        """Validate a value: one of the choices, or a finite number inside ``[lo, hi]``."""
+        if self.categorical:
+            if value in self.values:  # 1 == True: keep the choice's own value
+                return self.values[self.values.index(value)]
+            return _validate.choice(value, self.name, self.values)
         checked = _validate.in_range(value, self.name, self.lo, self.hi,
                                      range_name="its slider range")
         return int(round(checked)) if self.integer else value
 
     def label_of(self, value: float) -> str:
+        if self.categorical:
+            return self.labels[self.values.index(self.check(value))]
         return format(self.check(value), self.fmt)
 
-    def widget(self) -> Any:
-        """The live ipywidgets slider for this parameter."""
+    def widget(self, value: Any = None) -> Any:
+        """The live ipywidgets control for this parameter, at ``value`` (default: ``default``)."""
         import ipywidgets as w
 
+        start = self.default if value is None else self.check(value)
         style = {"description_width": "initial"}
+        if self.categorical:
+            options = [(lab, v) for v, lab in self.choices]
+            if len(options) > _TOGGLE_MAX:
+                return w.Dropdown(options=options, value=start, description=self.label,
+                                  style=style)
+            return w.ToggleButtons(options=options, value=start, description=self.label,
+                                   style={**style, "button_width": "auto"})
         layout = w.Layout(width="95%")
         common = dict(description=self.label, continuous_update=True, style=style,
                       layout=layout)
         if self.log:
             step = self.step or 0.01
-            return w.FloatLogSlider(value=self.default, base=10, min=math.log10(self.lo),
+            # the default sits exactly on the slider's steps (64, not 10**1.81 = 64.57)
+            anchor = math.log10(self.default)
+            low = anchor - math.floor((anchor - math.log10(self.lo)) / step + 1e-9) * step
+            return w.FloatLogSlider(value=start, base=10, min=low,
                                     max=math.log10(self.hi), step=step, readout_format=".4g",
                                     **common)
         if self.integer:
-            return w.IntSlider(value=int(self.default), min=int(self.lo), max=int(self.hi),
+            return w.IntSlider(value=int(start), min=int(self.lo), max=int(self.hi),
                                step=int(self.step or 1), **common)
         step = self.step or (self.hi - self.lo) / 100
-        return w.FloatSlider(value=self.default, min=self.lo, max=self.hi, step=step,
+        return w.FloatSlider(value=start, min=self.lo, max=self.hi, step=step,
                              readout_format=".3g", **common)
 
 
@@ -272,23 +355,28 @@ class Twin:
         meta["dotbook_twin"] = {
             "active": [p.values.index(p.default) for p in self.params],
             "names": [p.name for p in self.params],
+            # dotbook-twin.js: a "choice" control is drawn as a row of buttons
+            "kinds": ["choice" if p.categorical else "slider" for p in self.params],
+            "labels": [list(p.labels) for p in self.params],
+            "slider_height": _SLIDER_HEIGHT,
         }
         figure.update_layout(sliders=sliders, height=height, margin_b=margin_b, meta=meta)
         return figure
 
     # ------------------------------------------------------------------- live face
-    def live(self) -> LivePanel | Any:
-        """The kernel face: ipywidgets sliders driving a plotly ``FigureWidget``.
+    def live(self, **values: Any) -> LivePanel | Any:
+        """The kernel face: ipywidgets controls driving a plotly ``FigureWidget``,
+        starting at ``values`` (missing ones: defaults), e.g. ``twin.live(d_k=512)``.
 
         In Colab, which does not render ``FigureWidget`` reliably, it is
         :class:`dotbook.colab.ColabFace` instead: the static face plus a bridge
-        to the kernel for values between the grid points.
+        to the kernel for values between the grid points (it starts at the defaults).
         """
         from dotbook import colab
 
         if colab.in_colab():
             return colab.ColabFace(self)
-        return LivePanel(self)
+        return LivePanel(self, **values)
 
     def show(self) -> None:
         """Display the face that fits: static + note in the book build, live in a kernel."""
@@ -339,19 +427,20 @@ class LivePanel:
     sent, so sending less is what keeps a callback within its 50 ms bar.
     """
 
-    def __init__(self, twin: Twin) -> None:
+    def __init__(self, twin: Twin, **values: Any) -> None:
         import ipywidgets as w
 
         self.twin = twin
-        self._last = twin.data()
+        self._last = twin.data(**values)
         self.figure = go.FigureWidget(self._last)
-        self.sliders = {p.name: p.widget() for p in twin.params}
+        self.sliders = {p.name: p.widget(values.get(p.name)) for p in twin.params}
         for slider in self.sliders.values():
             slider.observe(self._on_move, names="value")
         self.widget = w.VBox([*self.sliders.values(), self.figure])
 
     def _on_move(self, _change: object) -> None:
-        self.update(**{name: s.value for name, s in self.sliders.items()})
+        params = {p.name: p for p in self.twin.params}
+        self.update(**{name: params[name].snap(s.value) for name, s in self.sliders.items()})
 
     def update(self, **values: float) -> None:
         """Recompute ``fn`` at ``values`` and push what changed into the figure."""

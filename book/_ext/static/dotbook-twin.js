@@ -424,6 +424,7 @@
         return Object.assign({}, s, {active: st.active[i]});
       });
     }
+    hideChoiceSliders(gd, layout);
     var out = compose(gd, layout, frame ? frame.data : st.data);
     st.width = out.width;
     return window.Plotly.react(gd, out.data, out.layout).then(function () {
@@ -450,7 +451,7 @@
   function show(gd, active) {
     if (!gd._dotbook) { link(gd); }
     if (active) { gd._dotbook.active = active.slice(); }
-    return render(gd).then(function () { updateKeys(gd); });
+    return render(gd).then(function () { updateKeys(gd); updateChoices(gd); });
   }
 
   /* ------------------------------------------------------------- keyboard */
@@ -468,6 +469,7 @@
     var st = gd._dotbook;
     if (!st.keys) { return; }
     st.keys.forEach(function (el, i) {
+      if (!el) { return; }  // a choice: buttons (updateChoices)
       var s = gd.layout.sliders[i], steps = s.steps, k = st.active[i];
       var values = numeric(steps) || steps.map(function (_, j) { return j; });
       el.setAttribute("aria-valuemin", String(values[0]));
@@ -483,9 +485,10 @@
     var st = gd._dotbook, host = gd.parentNode;
     if (!st.keys || !host) { return; }
     var groups = gd.querySelectorAll("g.slider-group");
-    var origin = host.getBoundingClientRect();
+    var origin = host.getBoundingClientRect(), shown = -1;
     st.keys.forEach(function (el, i) {
-      var g = groups[i];
+      if (!el) { return; }
+      var g = groups[++shown];
       if (!g) { return; }
       var r = g.getBoundingClientRect();
       el.style.left = (r.left - origin.left - 4) + "px";
@@ -501,6 +504,7 @@
     if (to === st.active[i]) { return; }
     st.active[i] = to;
     show(gd);
+    writeHash(gd);
   }
 
   function addKeys(gd) {
@@ -508,6 +512,7 @@
     if (!st.twin || !host) { return; }
     if (getComputedStyle(host).position === "static") { host.style.position = "relative"; }
     st.keys = gd.layout.sliders.map(function (s, i) {
+      if (isChoice(gd, i)) { return null; }
       var el = document.createElement("div");
       el.className = "dotbook-slider-key";
       el.tabIndex = 0;
@@ -548,10 +553,12 @@
         if (slider === undefined || k < 0) { return; }
         gd._dotbook.active[slider] = k;
         show(gd);
+        writeHash(gd);
       });
+      readHash(gd);
     }
     gd.on("plotly_afterplot", function () { placeKeys(gd); });
-    render(gd).then(function () { addKeys(gd); });
+    render(gd).then(function () { addKeys(gd); addChoices(gd); });
     if (window.ResizeObserver) {
       var pending = false;
       new ResizeObserver(function () {
@@ -655,11 +662,227 @@
   function drawAll() { return Promise.all(waiting.slice().map(draw)); }
   window.addEventListener("beforeprint", drawAll);
 
+  /* ============================ labelled choices and links to a view (issue 22) ====
+   * A twin's Param with choices= (meta.dotbook_twin.kinds[i] === "choice") keeps a
+   * plotly slider in the figure (a saved notebook uses it), but in the book that
+   * slider is hidden and a row of labelled buttons below the plot picks the frame:
+   * a radio group (role="radiogroup"; arrows, Home/End move and select;
+   * aria-checked; one tab stop). A move writes the figure's controls into the page
+   * URL, "#f3=d_k:512,scaled:off" (f3: the page's third plotly figure; each control
+   * by name and the label of its position); opening such a URL restores them and
+   * scrolls to the figure; names or labels it does not know are ignored. */
+  function twinMeta(gd) {
+    var lay = (gd._dotbook && gd._dotbook.layout) || gd.layout || {};
+    return (lay.meta && lay.meta.dotbook_twin) || null;
+  }
+
+  function isChoice(gd, i) {
+    var m = twinMeta(gd);
+    return !!(m && m.kinds && m.kinds[i] === "choice");
+  }
+
+  /* Hide the sliders drawn as buttons; the others close up, the figure shrinks. */
+  function hideChoiceSliders(gd, layout) {
+    var m = twinMeta(gd);
+    if (!m || !m.kinds || !layout.sliders) { return; }
+    var hidden = 0, room = m.slider_height || 78, base = null;
+    layout.sliders = layout.sliders.map(function (s, i) {
+      var pad = s.pad || {};
+      if (base === null) { base = pad.t || 0; }
+      if (m.kinds[i] === "choice") { hidden += 1; return Object.assign({}, s, {visible: false}); }
+      return Object.assign({}, s, {pad: Object.assign({}, pad, {t: base + room * (i - hidden)})});
+    });
+    if (hidden) {
+      var cut = room * hidden;
+      layout.margin = Object.assign({}, layout.margin);
+      layout.margin.b = Math.max(40, (layout.margin.b || 80) - cut);
+      layout.height = (layout.height || 450) - cut;
+    }
+  }
+
+  function labelOf(gd, i, k) {
+    var m = twinMeta(gd);
+    if (m && m.labels && m.labels[i]) { return String(m.labels[i][k]); }
+    return String(gd._dotbook.layout.sliders[i].steps[k].label);
+  }
+
+  function pick(gd, i, k) {
+    var st = gd._dotbook;
+    if (k === st.active[i]) { return; }
+    st.active[i] = k;
+    show(gd);
+    writeHash(gd);
+  }
+
+  function addChoices(gd) {
+    var st = gd._dotbook, m = twinMeta(gd), box = boxOf(gd);
+    if (!st.twin || !m || st.choiceRow || !box) { return; }
+    var row = document.createElement("div");
+    row.className = "dotbook-controls";
+    st.choiceGroups = [];
+    (m.kinds || []).forEach(function (kind, i) {
+      if (kind !== "choice") { return; }
+      var group = document.createElement("div"), id = gd.id + "-choice-" + i;
+      group.className = "dotbook-choice";
+      group.setAttribute("role", "radiogroup");
+      group.setAttribute("aria-labelledby", id);
+      var name = document.createElement("span");
+      name.className = "dotbook-choice-name";
+      name.id = id;
+      name.textContent = sliderName(st.layout.sliders[i], i);
+      group.appendChild(name);
+      var n = st.layout.sliders[i].steps.length;
+      for (var k = 0; k < n; k++) {
+        var b = document.createElement("button");
+        b.type = "button";
+        b.className = "dotbook-choice-button";
+        b.setAttribute("role", "radio");
+        b.textContent = labelOf(gd, i, k);
+        b.dataset.choice = String(k);
+        b.addEventListener("click", (function (k2) { return function () { pick(gd, i, k2); }; })(k));
+        group.appendChild(b);
+      }
+      group.addEventListener("keydown", function (ev) {
+        var k0 = st.active[i];
+        var to = {ArrowRight: k0 + 1, ArrowDown: k0 + 1, ArrowLeft: k0 - 1, ArrowUp: k0 - 1,
+                  Home: 0, End: n - 1}[ev.key];
+        if (to === undefined) { return; }
+        ev.preventDefault();
+        to = (to + n) % n;  // a radio group wraps around
+        pick(gd, i, to);
+        var btn = group.querySelector('[data-choice="' + to + '"]');
+        if (btn) { btn.focus(); }
+      });
+      st.choiceGroups[i] = group;
+      row.appendChild(group);
+    });
+    var linkBtn = document.createElement("button");
+    linkBtn.type = "button";
+    linkBtn.className = "dotbook-link-view";
+    linkBtn.textContent = "link to this view";
+    linkBtn.setAttribute("aria-label", "Copy a link to this view of the figure");
+    linkBtn.addEventListener("click", function () {
+      writeHash(gd);
+      var url = location.href;
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(url).catch(function () {});
+      }
+      linkBtn.textContent = "link copied";
+      setTimeout(function () { linkBtn.textContent = "link to this view"; }, 1500);
+    });
+    row.appendChild(linkBtn);
+    // below the plot's fixed-height wrapper, never over the plot
+    var figure = gd.closest(".dotbook-figure"), wrapper = gd.parentNode;
+    if (figure) { figure.appendChild(row); }
+    else if (wrapper && wrapper.parentNode) { wrapper.parentNode.insertBefore(row, wrapper.nextSibling); }
+    else { box.appendChild(row); }
+    st.choiceRow = row;
+    updateChoices(gd);
+  }
+
+  function updateChoices(gd) {
+    var st = gd._dotbook;
+    if (!st || !st.choiceGroups) { return; }
+    st.choiceGroups.forEach(function (group, i) {
+      if (!group) { return; }
+      group.querySelectorAll("[role=radio]").forEach(function (b) {
+        var on = Number(b.dataset.choice) === st.active[i];
+        b.setAttribute("aria-checked", on ? "true" : "false");
+        b.tabIndex = on ? 0 : -1;
+      });
+    });
+  }
+
+  /* ------------------------------------------------------- links to a view */
+  function figureKey(gd) {
+    var all = Array.prototype.slice.call(document.querySelectorAll(".plotly-graph-div"));
+    return "f" + (all.indexOf(gd) + 1);
+  }
+
+  function viewHash(gd) {
+    var st = gd._dotbook, m = twinMeta(gd);
+    if (!st || !st.twin || !m) { return ""; }
+    return figureKey(gd) + "=" + m.names.map(function (name, i) {
+      return name + ":" + encodeURIComponent(labelOf(gd, i, st.active[i]));
+    }).join(",");
+  }
+
+  function writeHash(gd) {
+    var h = viewHash(gd);
+    if (!h) { return; }
+    try { history.replaceState(null, "", "#" + h); } catch (e) { /* file:// in some browsers */ }
+  }
+
+  /* {key: "f3", values: {name: label}} from the page URL, or null. */
+  function parseHash() {
+    var m = /^#(f\d+)=(.*)$/.exec(location.hash || "");
+    if (!m) { return null; }
+    var values = {};
+    m[2].split(",").forEach(function (part) {
+      var at = part.indexOf(":");
+      if (at < 1) { return; }
+      try { values[part.slice(0, at)] = decodeURIComponent(part.slice(at + 1)); } catch (e) { /* ignored */ }
+    });
+    return {key: m[1], values: values};
+  }
+
+  /* Called once per twin as it links: take the URL's positions if they are for it. */
+  function readHash(gd) {
+    var h = parseHash(), m = twinMeta(gd), st = gd._dotbook;
+    if (!h || !m || figureKey(gd) !== h.key) { return; }
+    m.names.forEach(function (name, i) {
+      if (!(name in h.values)) { return; }
+      var n = st.layout.sliders[i].steps.length;
+      for (var k = 0; k < n; k++) {
+        if (labelOf(gd, i, k) === h.values[name]) { st.active[i] = k; return; }
+      }
+    });
+    window.requestAnimationFrame(function () { boxOf(gd).scrollIntoView({block: "start"}); });
+  }
+
+  /* The buttons' look (kept here, beside the code that makes them): wraps on a
+     phone, follows the theme's colours, a visible focus ring. */
+  function addChoiceStyle() {
+    if (document.getElementById("dotbook-choice-style")) { return; }
+    var css = document.createElement("style");
+    css.id = "dotbook-choice-style";
+    css.textContent = [
+      ".dotbook-controls{display:flex;flex-wrap:wrap;gap:.4rem .9rem;align-items:center;",
+      "margin:.3rem 0 .2rem;font-size:.9rem}",
+      ".dotbook-choice{display:flex;flex-wrap:wrap;gap:.3rem;align-items:center}",
+      ".dotbook-choice-name{font-weight:600;margin-right:.2rem}",
+      ".dotbook-choice-button,.dotbook-link-view{font:inherit;min-height:32px;padding:.15rem .6rem;",
+      "border:1px solid var(--pst-color-border,#bec8d9);border-radius:6px;cursor:pointer;",
+      "background:var(--pst-color-surface,#f8fafc);color:var(--pst-color-text-base,#333)}",
+      ".dotbook-choice-button[aria-checked=true]{background:var(--pst-color-primary,#0a7d91);",
+      "border-color:var(--pst-color-primary,#0a7d91);color:var(--pst-color-background,#fff)}",
+      ".dotbook-link-view{margin-left:auto;font-size:.8rem}",
+      ".dotbook-choice-button:focus-visible,.dotbook-link-view:focus-visible{",
+      "outline:3px solid var(--pst-color-accent,#D55E00);outline-offset:1px}"
+    ].join("");
+    document.head.appendChild(css);
+  }
+  addChoiceStyle();
+
+  /* On load: scroll to the figure a URL names and draw it (lazy figures wait). */
+  function openHash() {
+    var h = parseHash();
+    if (!h) { return; }
+    var all = document.querySelectorAll(".plotly-graph-div");
+    var gd = all[Number(h.key.slice(1)) - 1];
+    if (!gd) { return; }
+    var go = function () {
+      boxOf(gd).scrollIntoView({block: "start"});
+      if (gd._dotbookQueued) { draw(gd); }
+    };
+    if (window.dotbookQueue && window.dotbookQueue.length) { setTimeout(go, 0); } else { go(); }
+  }
+
   new MutationObserver(rethemeAll).observe(document.documentElement,
                                            {attributes: true, attributeFilter: ["data-theme"]});
-  window.dotbookTwin = {show: show, linkAll: linkAll, render: render, drawAll: drawAll};
+  window.dotbookTwin = {figureKey: figureKey, viewHash: viewHash, show: show, linkAll: linkAll, render: render, drawAll: drawAll};
   if (window.Plotly && window.Plotly.react) { drain(); }
-  function start() { linkAll(); }
+  function start() { linkAll(); openHash(); }
 
   if (document.readyState === "complete") { start(); }
   else { window.addEventListener("load", start); }

@@ -215,13 +215,13 @@ def match_twin(trained: layers.Trained | None = None) -> Twin:
     """A slider over the test digits (the static grid: one of each digit, two mistakes)."""
     t = drawn(trained)
     grid = match_indices(t)
-    n = t.digits.x_test.shape[0]
+    y = t.digits.y_test
 
     def match(index: int) -> Figure:
         return match_figure(index, t)
 
     return Twin(match, [
-        Param("index", "test digit", grid, lo=0, hi=n - 1, step=1, integer=True,
+        Param("index", "digit", choices=[(i, f"{int(y[i])} (test example {i})") for i in grid],
               default=grid[0]),
     ])
 

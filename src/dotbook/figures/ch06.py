@@ -134,7 +134,7 @@ def field_figure(row: int, col: int) -> Figure:
 @register
 def field_twin() -> Twin:
     """Sliders over the output pixel's row and column."""
-    grid = (0, 2, 4, 6, 7)  # the live sliders reach every pixel
+    grid = tuple(range(8))  # every output pixel, in both faces
     return Twin(field_figure, [
         Param("row", "output row", grid, lo=0, hi=7, step=1, integer=True, default=2),
         Param("col", "output column", grid, lo=0, hi=7, step=1, integer=True, default=2),

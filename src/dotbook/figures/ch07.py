@@ -116,10 +116,10 @@ def compatibility_figure(query: int) -> Figure:
 @register
 def compatibility_twin() -> Twin:
     """Chapter 7's compatibility twin: one slider for the query token."""
-    T = len(_toy()[0].tokens)
+    tokens = _toy()[0].tokens
     return Twin(compatibility_figure, [
-        Param("query", "query token (0 = 'the', 3 = 'chased', 6 = 'ball')", tuple(range(T)),
-              step=1, default=3, integer=True),
+        Param("query", "query", choices=[(i, f"'{tok}'") for i, tok in enumerate(tokens)],
+              default=3),
     ])
 
 
@@ -232,7 +232,7 @@ def scaling_figure(d_k: int, scaled: int, *,
 
 @register
 def scaling_twin(generator: torch.Generator | None = None) -> Twin:
-    """Chapter 7's scaling twin: sliders for d_k (log) and the scaling (0 off, 1 on).
+    """Chapter 7's scaling twin: a slider for d_k (log), buttons for the scaling (off/on).
 
     ``generator`` draws the queries and keys (the chapter passes ``book.generator(7)``;
     ``None``: ``device.generator(7)``, the same numbers on the CPU).
@@ -248,8 +248,7 @@ def scaling_twin(generator: torch.Generator | None = None) -> Twin:
     return Twin(scaling, [
         Param("d_k", "width d_k", D_K_GRID, lo=1, hi=_D_K_MAX, log=True, integer=True,
               default=64),
-        Param("scaled", "divide by √d_k (1 = on, 0 = off)", (0, 1), step=1, integer=True,
-              default=0),
+        Param("scaled", "divide by √d_k", choices=[(0, "off"), (1, "on")], default=0),
     ])
 
 

@@ -126,18 +126,17 @@ def depth_twin(generator: torch.Generator | None = None) -> Twin:
     def figure(depth: int, gain: float, activation_index: int, scheme_index: int) -> Figure:
         return depth_figure(depth, gain, activation_index, scheme_index, seed)
 
-    labels = ", ".join(f"{k} = {name}" for k, name in enumerate(ACTIVATION_NAMES))
-    shown = tuple(ACTIVATION_NAMES.index(name) for name in ("linear", "relu", "tanh"))
+    shown = [(ACTIVATION_NAMES.index(name), label)
+             for name, label in (("linear", "linear"), ("relu", "ReLU"), ("tanh", "tanh"))]
     return Twin(figure, [
         Param("depth", "depth L", (10, 30, 50), lo=2, hi=MAX_DEPTH, step=1, integer=True,
               default=30),
         Param("gain", "gain on the std", (0.5, 1.0, 2.0), lo=0.25, hi=3.0, step=0.05,
               default=1.0),
-        Param("activation_index", f"activation ({labels})", shown, lo=0,
-              hi=len(ACTIVATION_NAMES) - 1, step=1, integer=True,
+        Param("activation_index", "activation", choices=shown,
               default=ACTIVATION_NAMES.index("relu")),
-        Param("scheme_index", "scheme (0 = standard, 1 = Xavier, 2 = He, 3 = N(0, 1))",
-              (0, 1, 2, 3), step=1, integer=True, default=1),
+        Param("scheme_index", "scheme",
+              choices=[(0, "standard"), (1, "Xavier"), (2, "He"), (3, "N(0, 1)")], default=1),
     ])
 
 

@@ -206,8 +206,8 @@ def softmax_twin(dtypes: Sequence[torch.dtype] | None = None) -> Twin:
 
     fn.__name__ = "softmax_figure"
     return Twin(fn, [
-        Param("dtype_index", "dtype", tuple(range(len(dtypes))),
-              integer=True, default=min(1, len(dtypes) - 1), fmt="d"),
+        Param("dtype_index", "dtype", choices=[(i, dtype_name(d)) for i, d in enumerate(dtypes)],
+              default=min(1, len(dtypes) - 1)),
         Param("scale", "logit scale", SCALES, lo=1.0, hi=10_000.0, log=True, default=100.0),
     ])
 
@@ -307,7 +307,7 @@ def accumulation_twin(measured: dict[torch.dtype, precision.AccumulationErrors] 
 
     fn.__name__ = "accumulation_figure"
     return Twin(fn, [Param("dtype_index", "dtype",
-                           tuple(range(len(dtypes))), integer=True, default=0, fmt="d")])
+                           choices=[(i, dtype_name(d)) for i, d in enumerate(dtypes)], default=0)])
 
 
 # ------------------------------------------------------------- temperature

@@ -128,13 +128,13 @@ def contribution_twin(trained: layers.Trained | None = None) -> Twin:
     """A slider over the test digits, for the layer ``trained`` (Chapter 5's)."""
     t = _drawn(trained)
     grid = example_indices(t)
-    n = t.digits.x_test.shape[0]
+    y = t.digits.y_test
 
     def contribution(index: int) -> Figure:
         return contribution_figure(index, t)
 
     return Twin(contribution, [
-        Param("index", "test digit", grid, lo=0, hi=n - 1, step=1, integer=True,
+        Param("index", "digit", choices=[(i, f"{int(y[i])} (test example {i})") for i in grid],
               default=grid[0]),
     ])
 
@@ -283,6 +283,6 @@ def superposition_twin() -> Twin:
     return Twin(superposition_figure, [
         Param("m", "features m", (32, 64, 128, 256, 512, 1024), lo=32, hi=1024, log=True,
               integer=True, default=256),
-        Param("k", "active features k", (1, 3, 8), lo=1, hi=8, step=1, integer=True,
+        Param("k", "active features k", tuple(range(1, 9)), lo=1, hi=8, step=1, integer=True,
               default=3),
     ])
