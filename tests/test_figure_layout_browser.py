@@ -23,7 +23,8 @@ from test_book_browser import CHAPTERS, open_page, set_theme
 
 pytestmark = pytest.mark.browser
 
-WIDTHS = {"desktop": ({"width": 1280, "height": 900}, 10), "phone": ({"width": 390, "height": 844}, 9)}
+WIDTHS = {"desktop": ({"width": 1280, "height": 900}, 10),
+          "phone": ({"width": 390, "height": 844}, 9)}
 AUDIT = HTML.parent / "figure-audit.json"
 
 # One figure's findings: pairs of overlapping text boxes and text under the floor.
@@ -49,13 +50,13 @@ AUDIT_JS = """([gd, floor]) => {
     .flatMap(g => [...g.querySelectorAll('text')]).filter(vis);
   const ticks = texts('.xaxislayer-above text, .yaxislayer-above text');
   const legend = gd.querySelector('g.legend');
-  const legendBox = legend && legend.getBoundingClientRect().height ? box(legend.querySelector('rect.bg') || legend) : null;
+  const legendBox = legend && legend.getBoundingClientRect().height
+    ? box(legend.querySelector('rect.bg') || legend) : null;
   for (const a of axisTitles) for (const t of ticks)
     if (hit(box(a), box(t))) out.push(['axis-title/ticks', label(a) + ' | ' + label(t)]);
   if (legendBox) for (const a of [...titles, ...axisTitles])
     if (hit(legendBox, box(a))) out.push(['legend/title', label(a)]);
   for (const g of gd.querySelectorAll('g.slider-group')) {
-    const rail = g.querySelector('rect.slider-rail-rect') || g.querySelector('rect');
     const s = box(g);
     for (const a of [...axisTitles, ...ticks])
       if (hit(s, box(a))) out.push(['slider/axis', label(a)]);
@@ -64,7 +65,8 @@ AUDIT_JS = """([gd, floor]) => {
     if (!vis(t) || !(t.textContent || '').trim()) continue;
     // plotly shrinks a bar's label with a transform, not its font size
     const m = t.getScreenCTM();
-    const size = parseFloat(getComputedStyle(t).fontSize) * (m ? Math.sqrt(Math.abs(m.a * m.d - m.b * m.c)) : 1);
+    const scale = m ? Math.sqrt(Math.abs(m.a * m.d - m.b * m.c)) : 1;
+    const size = parseFloat(getComputedStyle(t).fontSize) * scale;
     if (size < floor - 0.05) out.push(['small-text', label(t) + ' @' + size.toFixed(1) + 'px']);
   }
   return out;
@@ -128,4 +130,5 @@ def test_figures_lay_out_without_collisions(browser, book_url, axe, path, width)
     _record(Path(path).stem, width, findings)
     assert findings["light"] == [], f"{path} at {width}, light: {findings['light'][:8]}"
     assert findings["dark"] == [], f"{path} at {width}, dark: {findings['dark'][:8]}"
-    assert findings["contrast"] == [], f"axe color-contrast on {path} (dark): {findings['contrast'][:6]}"
+    assert findings["contrast"] == [], \
+        f"axe color-contrast on {path} (dark): {findings['contrast'][:6]}"

@@ -189,7 +189,8 @@ def _fill_verification(app: Sphinx, doctree: nodes.document, docname: str) -> No
 # ---------------------------------------------------------- reference measurements
 # a command line inside stored prose ("tools/bench_compute.py --record --note '…'"),
 # or a lone option: code, so that Sphinx's smart quotes never turn "--" into "–"
-_COMMAND = re.compile(r"(?:python )?tools/[\w/.-]+\.py(?: --?[\w-]+(?: (?!-)(?:'[^']*'|\"[^\"]*\"|[^\s,;]+))?)*"
+_COMMAND = re.compile(r"(?:python )?tools/[\w/.-]+\.py"
+                      r"(?: --?[\w-]+(?: (?!-)(?:'[^']*'|\"[^\"]*\"|[^\s,;]+))?)*"
                       r"|--[\w-]+")
 
 
