@@ -396,6 +396,15 @@
     return Math.abs(mid[0] - 0.5) < 0.05 && v.every(function (x) { return x > 225; });
   }
 
+  /* The same ends (so "red means negative" still holds), a mid grey at zero. */
+  function greyZero(scale) {
+    if (Array.isArray(scale) && scale.length >= 2) {
+      return [[0, scale[0][1]], [0.5, DIVERGING[2][1]], [1, scale[scale.length - 1][1]]];
+    }
+    var redLow = typeof scale === "string" && /^Rd/i.test(scale) !== /_r$/i.test(scale);
+    return redLow ? DIVERGING.map(function (s, i) { return [s[0], DIVERGING[4 - i][1]]; }) : DIVERGING;
+  }
+
   function allZero(z) {
     var seen = false;
     function walk(a) {
@@ -434,7 +443,9 @@
       if (t.type !== "heatmap") { return; }
       var xk = "xaxis" + String(t.xaxis || "x").slice(1), yk = "yaxis" + String(t.yaxis || "y").slice(1);
       var xa = layout[xk], ya = layout[yk];
-      if (whiteMiddle(t.colorscale) || (t.zmid === 0 && !t.colorscale)) { t.colorscale = DIVERGING; }
+      // a diverging scale centred on zero (white there would read as "no figure" on dark)
+      var centred = t.zmid === 0 || (typeof t.zmax === "number" && t.zmax > 0 && t.zmin === -t.zmax);
+      if (centred && whiteMiddle(t.colorscale)) { t.colorscale = greyZero(t.colorscale); }
       if (allZero(t.z) && xa && ya) {
         notes.push({text: "exactly 0 everywhere", showarrow: false, x: 0.5, y: 0.5,
                     xref: String(t.xaxis || "x") + " domain", yref: String(t.yaxis || "y") + " domain",
@@ -628,7 +639,7 @@
         });
       }
       // the phone layout is estimated; measure it and correct it (at most twice)
-      if (out.fix.passes < 2 && measure(gd, out.fix)) {
+      if (out.fix.passes < 3 && measure(gd, out.fix)) {
         out.fix.passes += 1;
         return render(gd, resized);
       }
