@@ -187,6 +187,27 @@ def _fill_verification(app: Sphinx, doctree: nodes.document, docname: str) -> No
 
 
 # ---------------------------------------------------------- reference measurements
+# a command line inside stored prose ("tools/bench_compute.py --record --note '…'"),
+# or a lone option: code, so that Sphinx's smart quotes never turn "--" into "–"
+_COMMAND = re.compile(r"(?:python )?tools/[\w/.-]+\.py"
+                      r"(?: --?[\w-]+(?: (?!-)(?:'[^']*'|\"[^\"]*\"|[^\s,;]+))?)*"
+                      r"|--[\w-]+")
+
+
+def _prose(text: str) -> nodes.paragraph:
+    """A paragraph of ``text`` whose command lines and options are literal code."""
+    para = nodes.paragraph()
+    last = 0
+    for m in _COMMAND.finditer(text):
+        para += nodes.Text(text[last:m.start()])
+        para += nodes.literal(m.group(0), m.group(0).rstrip("."))
+        if m.group(0).endswith("."):
+            para += nodes.Text(".")
+        last = m.end()
+    para += nodes.Text(text[last:])
+    return para
+
+
 class ReferenceMeasurements(SphinxDirective):
     """``{reference-measurements}``: Chapter 4's stored references, as tables."""
 
@@ -198,7 +219,7 @@ class ReferenceMeasurements(SphinxDirective):
         data_file = Path(roofline.__file__).parent / "references" / "compute.json"
         self.env.note_dependency(str(data_file))
         stored = roofline.references()
-        out: list[nodes.Node] = [nodes.paragraph("", stored.get("about", ""))]
+        out: list[nodes.Node] = [_prose(stored.get("about", ""))]
         summary = []
         for device_type in sorted(stored["devices"]):
             ref = roofline.reference(device_type)
@@ -208,7 +229,7 @@ class ReferenceMeasurements(SphinxDirective):
                           widths=[6, 16, 10, 10, 12, 40]))
         for device_type in sorted(stored["devices"]):
             ref = roofline.reference(device_type)
-            out.append(nodes.paragraph("", f"{ref.label}. {ref.note}"))
+            out.append(_prose(f"{ref.label}. {ref.note}"))
             dots = [m for m in ref.rows if m.op == "dot"]
             if not dots:
                 continue

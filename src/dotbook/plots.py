@@ -35,7 +35,7 @@ from plotly.io.base_renderers import MimetypeRenderer
 from dotbook import _validate
 
 __all__ = ["PALETTE", "COLORS", "TEMPLATE", "assemble", "density_histogram", "half_plane",
-           "mosaic", "rounded", "skeleton", "to_book_html", "use_book_renderer"]
+           "mosaic", "rounded", "skeleton", "to_book_html", "use_book_renderer", "zero_note"]
 
 #: Okabe & Ito (2008), "Color Universal Design", in the order the book uses them.
 PALETTE: tuple[str, ...] = (
@@ -106,6 +106,38 @@ def _check_range(name: str, axis: dict[str, Any]) -> None:
             f"(log axes: in log10 units), got {rng!r}; frames of a twin do not autorange. "
             f"A bar chart's category axis may pass {{'type': 'category'}} instead"
         )
+
+
+def _constructed(axis: dict[str, Any]) -> dict[str, Any]:
+    """An axis that cannot collide: room for its title reserved from its tick labels'
+    widths (``automargin``, a small title ``standoff``); a log axis over two decades or
+    more labels the decades only, with unlabelled minor ticks between them. The book's
+    page script (``dotbook-twin.js``) applies the same rules, and more, when it draws."""
+    out = {"automargin": True, **axis,
+           "title": {"standoff": 6, **axis["title"]}}
+    rng = axis.get("range")
+    if (axis.get("type") == "log" and isinstance(rng, (list, tuple)) and abs(rng[1] - rng[0]) >= 2
+            and "dtick" not in axis and "tickvals" not in axis):
+        out["dtick"] = 2 if abs(rng[1] - rng[0]) > 12 else 1
+        out["minor"] = {"ticks": "outside", "ticklen": 3, "dtick": "D1", "showgrid": False,
+                        **axis.get("minor", {})}
+    return out
+
+
+def zero_note(axis: str = "x", *, text: str = "exactly 0 everywhere") -> dict[str, Any]:
+    """A note centred on the panel of ``axis`` ("x", "x2", ...): an all-zero heatmap says
+    what it shows instead of looking blank. The book's page script adds it by itself
+    to any heatmap whose values are all exactly 0; outside the book, append it to
+    ``layout["annotations"]``.
+
+    Examples::
+
+        >>> zero_note("x2")["xref"], zero_note()["text"]
+        ('x2 domain', 'exactly 0 everywhere')
+    """
+    return {"text": text, "showarrow": False, "x": 0.5, "y": 0.5,
+            "xref": f"{axis} domain", "yref": f"y{axis[1:]} domain", "borderpad": 4,
+            "font": {"size": 13}}
 
 
 def skeleton(*, alt: str, height: int = 460, rows: int = 1, cols: int = 1,
@@ -198,7 +230,7 @@ def skeleton(*, alt: str, height: int = 460, rows: int = 1, cols: int = 1,
                              f"got {name!r}: {axis!r}")
         axis = _axis_title(name, axis)
         _check_range(name, axis)
-        out[name] = {**grid.get(name, {}), **axis}
+        out[name] = {**grid.get(name, {}), **_constructed(axis)}
     for key, value in layout.items():
         out[key] = {**out[key], **value} if isinstance(value, dict) and isinstance(
             out.get(key), dict) else value
