@@ -24,7 +24,7 @@ def _page(tmp: str) -> str:
     """An HTML page with Chapter 7's compatibility and scaling twins, as the book draws them."""
     from dotbook.figures import ch07
 
-    js = (ROOT / "book/_ext/static/dotbook-twin.js").read_text()
+    js = (ROOT / "src/dotbook/static/dotbook-twin.js").read_text()
     css = (ROOT / "book/_ext/static/dotbook.css").read_text()
     figs = [ch07.compatibility_twin().static(), ch07.scaling_twin().static()]
     body = "".join(pio.to_html(f, include_plotlyjs=(i == 0), full_html=False, auto_play=False)

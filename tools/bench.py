@@ -201,14 +201,14 @@ def browser_redraws() -> list[tuple[str, list[float]]]:
 
 def standalone_page(named_twins, directory: Path) -> Path:
     """One HTML page with every twin's static face, as the book shows it (plotly.min.js
-    from the installed plotly package, ``book/_ext/static/dotbook-twin.js``), so static
+    from the installed plotly package, ``src/dotbook/static/dotbook-twin.js``), so static
     redraws can be measured without building the book."""
     import plotly
 
     from dotbook import plots
 
     shutil.copy(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", directory)
-    shutil.copy(ROOT / "book" / "_ext" / "static" / "dotbook-twin.js", directory)
+    shutil.copy(ROOT / "src" / "dotbook" / "static" / "dotbook-twin.js", directory)
     body = "\n".join(f'<section data-twin="{name}">{plots.to_book_html(twin.static())}</section>'
                      for name, twin in named_twins)
     page = directory / "index.html"

@@ -8,8 +8,6 @@
 - no outputs, no execution counts, the ``python3`` kernel;
 - the setup cell's pip constraints are ``requirements.txt``'s ranges for the
   package's run-time dependencies (``pyproject.toml``), their one home;
-- ``src/dotbook/static/dotbook-twin.js`` (package data, for the Colab face) is
-  a copy of the book's ``book/_ext/static/dotbook-twin.js``.
 
     python tools/sync_notebooks.py          # rewrite book/*.ipynb in place
     python tools/sync_notebooks.py --check  # exit 1 and list what would change
@@ -38,8 +36,6 @@ def repository_url() -> str:
     return config["repository"]["url"].rstrip("/")
 
 
-TWIN_JS = ROOT / "book" / "_ext" / "static" / "dotbook-twin.js"
-TWIN_JS_COPY = ROOT / "src" / "dotbook" / "static" / "dotbook-twin.js"
 
 
 def runtime_ranges() -> list[str]:
@@ -110,10 +106,6 @@ def main() -> int:
             stale.append(path)
             if not args.check:
                 path.write_text(want)
-    if TWIN_JS_COPY.read_bytes() != TWIN_JS.read_bytes():
-        stale.append(TWIN_JS_COPY)
-        if not args.check:
-            TWIN_JS_COPY.write_bytes(TWIN_JS.read_bytes())
     for path in stale:
         print(("needs sync: " if args.check else "synced: ") + str(path.relative_to(ROOT)))
     return 1 if (args.check and stale) else 0

@@ -29,6 +29,7 @@ from dotbook import _build
 logger = logging.getLogger(__name__)
 
 _HERE = Path(__file__).parent / "static"
+_TWIN_JS = Path(_build.__file__).parent / "static" / "dotbook-twin.js"
 _TEMPLATES = Path(__file__).parent / "templates"
 
 #: Font Awesome icons the theme's pages use (checked against every built page).
@@ -174,8 +175,10 @@ def _write_assets(app: Sphinx) -> None:
     for stale in static.glob("plotly*.js"):
         if stale.name != name:
             stale.unlink()
-    for asset in ("dotbook-twin.js", "dotbook-page.js", "dotbook.css"):
+    for asset in ("dotbook-page.js", "dotbook.css"):
         shutil.copy2(_HERE / asset, static / asset)
+    # the twin script's one home is the package, which the Colab face loads it from too
+    shutil.copy2(_TWIN_JS, static / "dotbook-twin.js")
     (static / "dotbook-icons.css").write_text(icons_css(), encoding="utf-8")
     # MathJax is copied by sphinx-mathjax-offline at the end; its loader needs these now
     _copy_mathjax(app, None)

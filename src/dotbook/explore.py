@@ -10,7 +10,7 @@ to build: no validation); a plotly ``go.Figure`` is accepted too.
   slider values at build time and packed into one plotly figure with
   sliders (one frame per grid point). It needs no kernel, so it works in the
   HTML book and in any saved notebook. With one slider plotly animates the
-  frames itself; in the book, ``book/_ext/static/dotbook-twin.js`` joins the
+  frames itself; in the book, ``src/dotbook/static/dotbook-twin.js`` joins the
   positions of all sliders into a frame name and draws that frame with
   ``Plotly.react`` (which redraws only what changed).
 - **live** (:meth:`Twin.live`): the same ``fn`` behind ipywidgets sliders with

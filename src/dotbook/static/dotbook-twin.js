@@ -40,14 +40,17 @@
 
   function isDark() { return document.documentElement.getAttribute("data-theme") === "dark"; }
 
-  /* The theme's own colours where it defines them (pydata CSS variables). */
+  /* The theme's own colours (pydata-sphinx-theme's CSS variables), in both themes;
+     the table above only fills in where a variable is missing. */
   function colours() {
     var c = Object.assign({}, AXIS_COLOURS[isDark() ? "dark" : "light"]);
-    if (isDark()) {
-      var css = getComputedStyle(document.documentElement);
-      c.paper = css.getPropertyValue("--pst-color-background").trim() || c.paper;
-      c.text = css.getPropertyValue("--pst-color-text-base").trim() || c.text;
-    }
+    var css = getComputedStyle(document.documentElement);
+    function v(name, fallback) { return css.getPropertyValue(name).trim() || fallback; }
+    c.paper = v("--pst-color-background", c.paper);
+    c.text = v("--pst-color-text-base", c.text);
+    c.muted = v("--pst-color-text-muted", c.text);
+    c.grid = v("--pst-color-border-muted", c.grid);
+    c.zero = v("--pst-color-border", c.zero);
     // a legend over the data lets it show through a little, as the template's did
     var hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(c.paper);
     c.legend = hex ? "rgba(" + [1, 2, 3].map(function (i) { return parseInt(hex[i], 16); }).join(",") +
@@ -326,7 +329,7 @@
     if (title && title.height) {
       var dt = title.top - box.top - 8;
       fix.title -= dt; moved = Math.max(moved, Math.abs(dt));
-      if (legend && legend.height) {
+      if (legend && legend.height && ((gd._fullLayout || {}).legend || {}).orientation === "h") {
         var dl = (title.bottom - dt) + 6 - legend.top;
         if (dl > 0 || dl < -24) { fix.legend += dl; moved = Math.max(moved, Math.abs(dl)); }
       }
@@ -369,6 +372,201 @@
     }
   }
 
+  /* ------------------------------------------------- layout by construction */
+  /* Rules every figure gets, whatever its module asked for (issue 23): axis titles
+     clear their tick labels (automargin), pixel grids have square pixels, integer
+     ticks and rows downward, log axes show decades, a diverging heatmap's zero reads
+     on both themes and an all-zero panel says so. */
+  var DIVERGING = [[0, "#2166AC"], [0.25, "#6EA6CD"], [0.5, "#999999"], [0.75, "#E3896C"],
+                   [1, "#B2182B"]];
+  var DIVERGING_NAME = /^(RdBu|RdBu_r|balance|PuOr|PiYG|PRGn|BrBG|RdYlBu|RdGy|Picnic|curl|delta|tealrose)$/i;
+
+  function whiteMiddle(scale) {
+    if (typeof scale === "string") { return DIVERGING_NAME.test(scale); }
+    if (!Array.isArray(scale) || scale.length < 3) { return false; }
+    var mid = scale.reduce(function (best, s) {
+      return Math.abs(s[0] - 0.5) < Math.abs(best[0] - 0.5) ? s : best;
+    });
+    var str = String(mid[1]).trim(), v;
+    var h = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(str);
+    var r = /rgba?\((\d+),\s*(\d+),\s*(\d+)/i.exec(str);
+    if (h) { v = [h[1], h[2], h[3]].map(function (x) { return parseInt(x, 16); }); }
+    else if (r) { v = [Number(r[1]), Number(r[2]), Number(r[3])]; }
+    else { return /^white$/i.test(str); }
+    return Math.abs(mid[0] - 0.5) < 0.05 && v.every(function (x) { return x > 225; });
+  }
+
+  /* The same ends (so "red means negative" still holds), a mid grey at zero. */
+  function greyZero(scale) {
+    if (Array.isArray(scale) && scale.length >= 2) {
+      return [[0, scale[0][1]], [0.5, DIVERGING[2][1]], [1, scale[scale.length - 1][1]]];
+    }
+    var redLow = typeof scale === "string" && /^Rd/i.test(scale) !== /_r$/i.test(scale);
+    return redLow ? DIVERGING.map(function (s, i) { return [s[0], DIVERGING[4 - i][1]]; }) : DIVERGING;
+  }
+
+  function allZero(z) {
+    var seen = false;
+    function walk(a) {
+      for (var i = 0; i < a.length; i++) {
+        if (Array.isArray(a[i])) { if (!walk(a[i])) { return false; } }
+        else if (a[i] !== null && a[i] !== undefined) { if (a[i] !== 0) { return false; } seen = true; }
+      }
+      return true;
+    }
+    return Array.isArray(z) && walk(z) && seen;
+  }
+
+  function niceStep(span) {
+    var target = span / 8, steps = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+    for (var i = 0; i < steps.length; i++) { if (steps[i] >= target) { return steps[i]; } }
+    return Math.ceil(target);
+  }
+
+  function construct(layout, data, c) {
+    axisKeys(layout).forEach(function (k) {
+      var ax = Object.assign({}, layout[k], {automargin: true});
+      if (ax.title && typeof ax.title === "object" && ax.title.standoff === undefined) {
+        ax.title = Object.assign({}, ax.title, {standoff: 6});
+      }
+      var r = ax.range;
+      if (ax.type === "log" && Array.isArray(r) && Math.abs(r[1] - r[0]) >= 2 && ax.dtick === undefined &&
+          !ax.tickvals) {
+        ax.dtick = Math.abs(r[1] - r[0]) > 12 ? 2 : 1;
+        ax.minor = Object.assign({ticks: "outside", ticklen: 3, dtick: "D1", showgrid: false},
+                                 ax.minor || {});
+      }
+      layout[k] = ax;
+    });
+    var notes = [];
+    data.forEach(function (t) {
+      if (t.type !== "heatmap") { return; }
+      var xk = "xaxis" + String(t.xaxis || "x").slice(1), yk = "yaxis" + String(t.yaxis || "y").slice(1);
+      var xa = layout[xk], ya = layout[yk];
+      // a diverging scale centred on zero (white there would read as "no figure" on dark)
+      var centred = t.zmid === 0 || (typeof t.zmax === "number" && t.zmax > 0 && t.zmin === -t.zmax);
+      if (centred && whiteMiddle(t.colorscale)) { t.colorscale = greyZero(t.colorscale); }
+      if (allZero(t.z) && xa && ya) {
+        notes.push({text: "exactly 0 everywhere", showarrow: false, x: 0.5, y: 0.5,
+                    xref: String(t.xaxis || "x") + " domain", yref: String(t.yaxis || "y") + " domain",
+                    font: {color: c.text, size: 13}, bgcolor: c.paper, borderpad: 4});
+      }
+      // a pixel grid: no coordinates, an image of cells
+      if (t.x !== undefined || t.y !== undefined || !xa || !ya || !Array.isArray(t.z)) { return; }
+      var rows = t.z.length, cols = Array.isArray(t.z[0]) ? t.z[0].length : 0;
+      if (!rows || !cols) { return; }
+      var ry = ya.range, rx = xa.range;
+      var ny = Object.assign({}, ya, {scaleanchor: String(t.xaxis || "x"), constrain: "domain"});
+      var nx = Object.assign({}, xa, {constrain: "domain"});
+      if (ya.scaleratio === undefined) { ny.scaleratio = 1; }
+      if (Array.isArray(ry) && ry[0] < ry[1]) { ny.range = [ry[1], ry[0]]; }  // rows downward
+      if (Array.isArray(rx) && nx.tickvals === undefined && nx.dtick === undefined) {
+        Object.assign(nx, {tickmode: "linear", tick0: 0, dtick: niceStep(Math.abs(rx[1] - rx[0]))});
+      }
+      if (Array.isArray(ry) && ny.tickvals === undefined && ny.dtick === undefined) {
+        Object.assign(ny, {tickmode: "linear", tick0: 0, dtick: niceStep(Math.abs(ry[1] - ry[0]))});
+      }
+      layout[xk] = nx; layout[yk] = ny;
+    });
+    if (notes.length) { layout.annotations = (layout.annotations || []).concat(notes); }
+  }
+
+  /* No text under the floor (10 px on a desktop, 9 px on a phone); a bar's label
+     sits outside its bar, and is left out rather than shrunk below the floor. */
+  function floorText(layout, data, floor) {
+    function up(font) {
+      if (!font || typeof font.size !== "number" || font.size >= floor) { return font; }
+      return Object.assign({}, font, {size: floor});
+    }
+    layout.font = up(Object.assign({size: 14}, layout.font));
+    if (layout.title && typeof layout.title === "object") {
+      layout.title = Object.assign({}, layout.title, {font: up(layout.title.font)});
+    }
+    layout.legend = Object.assign({}, layout.legend, {font: up((layout.legend || {}).font)});
+    axisKeys(layout).forEach(function (k) {
+      var ax = Object.assign({}, layout[k], {tickfont: up(layout[k].tickfont)});
+      if (ax.title && typeof ax.title === "object") { ax.title = Object.assign({}, ax.title, {font: up(ax.title.font)}); }
+      layout[k] = ax;
+    });
+    if (layout.annotations) {
+      layout.annotations = layout.annotations.map(function (a) {
+        return Object.assign({}, a, {font: up(a.font)});
+      });
+    }
+    if (layout.sliders) {
+      layout.sliders = layout.sliders.map(function (s) {
+        return Object.assign({}, s, {font: up(s.font), currentvalue: Object.assign({}, s.currentvalue,
+          {font: up((s.currentvalue || {}).font)})});
+      });
+    }
+    layout.uniformtext = {minsize: floor, mode: "hide"};
+    data.forEach(function (t) {
+      if (t.textfont) {
+        var f = Object.assign({}, t.textfont);
+        if (Array.isArray(f.size)) { f.size = f.size.map(function (v) { return Math.max(v, floor); }); }
+        else if (typeof f.size === "number") { f.size = Math.max(f.size, floor); }
+        t.textfont = f;
+      }
+      if (t.type === "bar" && t.text !== undefined && (!t.textposition || /^(auto|inside)$/.test(t.textposition))) {
+        t.textposition = "outside";
+        t.cliponaxis = false;
+      }
+      if (t.marker && t.marker.colorbar) {
+        t.marker = Object.assign({}, t.marker, {colorbar: Object.assign({}, t.marker.colorbar,
+          {tickfont: up(Object.assign({size: 12}, t.marker.colorbar.tickfont))})});
+      }
+    });
+  }
+
+  /* Desktop: the title at the top, then the legend as a horizontal band above the
+     plot area (unless it sits in the right margin, where plotly reserves its room):
+     it can cover neither the title nor an axis title at any width. `fix` holds the
+     measured corrections, as for the phone. */
+  function band(layout, data, width, fix) {
+    var m = layout.margin = Object.assign({l: 60, r: 20, t: 60, b: 55}, layout.margin);
+    var height = layout.height || 450, oldTop = m.t;
+    var area = height - m.t - m.b, plotWidth = width - m.l - m.r;
+    var top = 8, lines = 0;
+    if (layout.title && layout.title.text) {
+      var size = ((layout.title.font || {}).size) || 1.2 * (((layout.font || {}).size) || 14);
+      lines = String(layout.title.text).split(/<br\s*\/?>/i).length;
+      top += lines * 1.3 * size + 6;
+    }
+    var lg = layout.legend || {};
+    var shown = layout.showlegend !== false &&
+      data.filter(function (t) { return t.showlegend !== false && t.name; }).length > (layout.showlegend ? 0 : 1);
+    var inMargin = typeof lg.x === "number" && lg.x >= 1;
+    if (shown && !inMargin) {
+      var lsize = ((lg.font || {}).size) || 13;
+      var grouped = data.some(function (t) { return t.legendgroup; });
+      var rowH = 1.6 * lsize + (grouped ? (lg.tracegroupgap || 10) : 0);
+      var lift = (layout.annotations || []).some(function (a) {
+        return a.yref === "paper" && a.y >= 0.99;
+      }) ? 26 : 0;
+      layout.legend = Object.assign({}, lg, {orientation: "h", x: 0, xanchor: "left", xref: "paper",
+                                             y: 1 + lift / area, yanchor: "bottom", yref: "paper"});
+      top += legendRows(data, plotWidth, lsize) * rowH + 6 + lift;
+    } else if (!lines) { return; }
+    m.t = Math.max(m.t, Math.round(top + 8 + fix.legend));
+    height = height + (m.t - oldTop);
+    layout.height = Math.round(height);
+    if (lines) {
+      layout.title = Object.assign({}, layout.title, {xref: "container", yref: "container", yanchor: "top",
+                                                      y: 1 - (8 + fix.title) / height});
+    }
+  }
+
+  /* Sliders below every x-axis title and tick label (fix.bottom, measured). */
+  function lowerSliders(layout, fix) {
+    if (!layout.sliders || !fix.bottom) { return; }
+    layout.sliders = layout.sliders.map(function (s) {
+      return Object.assign({}, s, {pad: Object.assign({}, s.pad, {t: ((s.pad || {}).t || 0) + fix.bottom})});
+    });
+    layout.margin = Object.assign({}, layout.margin);
+    layout.margin.b = (layout.margin.b || 55) + fix.bottom;
+    layout.height = (layout.height || 450) + fix.bottom;
+  }
+
   /* --------------------------------------------------------------- render */
   /* The theme and the column width applied to a clean layout and data (copies). */
   function compose(gd, layout, data) {
@@ -380,7 +578,10 @@
     if (!st.fix || st.fix.width !== width) {
       st.fix = {width: width, title: 0, legend: 0, bottom: 0, passes: 0};
     }
-    if (width < NARROW) { phone(layout, data, width, st.fix); } else { fitTitle(layout, width); }
+    construct(layout, data, c);
+    if (width < NARROW) { phone(layout, data, width, st.fix); }
+    else { fitTitle(layout, width); band(layout, data, width, st.fix); lowerSliders(layout, st.fix); }
+    floorText(layout, data, width < NARROW ? 9 : 10);
     if (layout.height) {
       // plotly's responsive HTML sizes a wrapper in px and the plot at 100% of it
       [gd, gd.parentNode].forEach(function (el) {
@@ -424,6 +625,7 @@
         return Object.assign({}, s, {active: st.active[i]});
       });
     }
+    hideChoiceSliders(gd, layout);
     var out = compose(gd, layout, frame ? frame.data : st.data);
     st.width = out.width;
     return window.Plotly.react(gd, out.data, out.layout).then(function () {
@@ -438,7 +640,7 @@
         });
       }
       // the phone layout is estimated; measure it and correct it (at most twice)
-      if (out.phone && out.fix.passes < 2 && measure(gd, out.fix)) {
+      if (out.fix.passes < 3 && measure(gd, out.fix)) {
         out.fix.passes += 1;
         return render(gd, resized);
       }
@@ -450,7 +652,7 @@
   function show(gd, active) {
     if (!gd._dotbook) { link(gd); }
     if (active) { gd._dotbook.active = active.slice(); }
-    return render(gd).then(function () { updateKeys(gd); });
+    return render(gd).then(function () { updateKeys(gd); updateChoices(gd); });
   }
 
   /* ------------------------------------------------------------- keyboard */
@@ -468,6 +670,7 @@
     var st = gd._dotbook;
     if (!st.keys) { return; }
     st.keys.forEach(function (el, i) {
+      if (!el) { return; }  // a choice: buttons (updateChoices)
       var s = gd.layout.sliders[i], steps = s.steps, k = st.active[i];
       var values = numeric(steps) || steps.map(function (_, j) { return j; });
       el.setAttribute("aria-valuemin", String(values[0]));
@@ -483,9 +686,10 @@
     var st = gd._dotbook, host = gd.parentNode;
     if (!st.keys || !host) { return; }
     var groups = gd.querySelectorAll("g.slider-group");
-    var origin = host.getBoundingClientRect();
+    var origin = host.getBoundingClientRect(), shown = -1;
     st.keys.forEach(function (el, i) {
-      var g = groups[i];
+      if (!el) { return; }
+      var g = groups[++shown];
       if (!g) { return; }
       var r = g.getBoundingClientRect();
       el.style.left = (r.left - origin.left - 4) + "px";
@@ -501,6 +705,7 @@
     if (to === st.active[i]) { return; }
     st.active[i] = to;
     show(gd);
+    writeHash(gd);
   }
 
   function addKeys(gd) {
@@ -508,6 +713,7 @@
     if (!st.twin || !host) { return; }
     if (getComputedStyle(host).position === "static") { host.style.position = "relative"; }
     st.keys = gd.layout.sliders.map(function (s, i) {
+      if (isChoice(gd, i)) { return null; }
       var el = document.createElement("div");
       el.className = "dotbook-slider-key";
       el.tabIndex = 0;
@@ -548,10 +754,12 @@
         if (slider === undefined || k < 0) { return; }
         gd._dotbook.active[slider] = k;
         show(gd);
+        writeHash(gd);
       });
+      readHash(gd);
     }
     gd.on("plotly_afterplot", function () { placeKeys(gd); });
-    render(gd).then(function () { addKeys(gd); });
+    render(gd).then(function () { addKeys(gd); addChoices(gd); });
     if (window.ResizeObserver) {
       var pending = false;
       new ResizeObserver(function () {
@@ -655,11 +863,227 @@
   function drawAll() { return Promise.all(waiting.slice().map(draw)); }
   window.addEventListener("beforeprint", drawAll);
 
+  /* ============================ labelled choices and links to a view (issue 22) ====
+   * A twin's Param with choices= (meta.dotbook_twin.kinds[i] === "choice") keeps a
+   * plotly slider in the figure (a saved notebook uses it), but in the book that
+   * slider is hidden and a row of labelled buttons below the plot picks the frame:
+   * a radio group (role="radiogroup"; arrows, Home/End move and select;
+   * aria-checked; one tab stop). A move writes the figure's controls into the page
+   * URL, "#f3=d_k:512,scaled:off" (f3: the page's third plotly figure; each control
+   * by name and the label of its position); opening such a URL restores them and
+   * scrolls to the figure; names or labels it does not know are ignored. */
+  function twinMeta(gd) {
+    var lay = (gd._dotbook && gd._dotbook.layout) || gd.layout || {};
+    return (lay.meta && lay.meta.dotbook_twin) || null;
+  }
+
+  function isChoice(gd, i) {
+    var m = twinMeta(gd);
+    return !!(m && m.kinds && m.kinds[i] === "choice");
+  }
+
+  /* Hide the sliders drawn as buttons; the others close up, the figure shrinks. */
+  function hideChoiceSliders(gd, layout) {
+    var m = twinMeta(gd);
+    if (!m || !m.kinds || !layout.sliders) { return; }
+    var hidden = 0, room = m.slider_height || 78, base = null;
+    layout.sliders = layout.sliders.map(function (s, i) {
+      var pad = s.pad || {};
+      if (base === null) { base = pad.t || 0; }
+      if (m.kinds[i] === "choice") { hidden += 1; return Object.assign({}, s, {visible: false}); }
+      return Object.assign({}, s, {pad: Object.assign({}, pad, {t: base + room * (i - hidden)})});
+    });
+    if (hidden) {
+      var cut = room * hidden;
+      layout.margin = Object.assign({}, layout.margin);
+      layout.margin.b = Math.max(40, (layout.margin.b || 80) - cut);
+      layout.height = (layout.height || 450) - cut;
+    }
+  }
+
+  function labelOf(gd, i, k) {
+    var m = twinMeta(gd);
+    if (m && m.labels && m.labels[i]) { return String(m.labels[i][k]); }
+    return String(gd._dotbook.layout.sliders[i].steps[k].label);
+  }
+
+  function pick(gd, i, k) {
+    var st = gd._dotbook;
+    if (k === st.active[i]) { return; }
+    st.active[i] = k;
+    show(gd);
+    writeHash(gd);
+  }
+
+  function addChoices(gd) {
+    var st = gd._dotbook, m = twinMeta(gd), box = boxOf(gd);
+    if (!st.twin || !m || st.choiceRow || !box) { return; }
+    var row = document.createElement("div");
+    row.className = "dotbook-controls";
+    st.choiceGroups = [];
+    (m.kinds || []).forEach(function (kind, i) {
+      if (kind !== "choice") { return; }
+      var group = document.createElement("div"), id = gd.id + "-choice-" + i;
+      group.className = "dotbook-choice";
+      group.setAttribute("role", "radiogroup");
+      group.setAttribute("aria-labelledby", id);
+      var name = document.createElement("span");
+      name.className = "dotbook-choice-name";
+      name.id = id;
+      name.textContent = sliderName(st.layout.sliders[i], i);
+      group.appendChild(name);
+      var n = st.layout.sliders[i].steps.length;
+      for (var k = 0; k < n; k++) {
+        var b = document.createElement("button");
+        b.type = "button";
+        b.className = "dotbook-choice-button";
+        b.setAttribute("role", "radio");
+        b.textContent = labelOf(gd, i, k);
+        b.dataset.choice = String(k);
+        b.addEventListener("click", (function (k2) { return function () { pick(gd, i, k2); }; })(k));
+        group.appendChild(b);
+      }
+      group.addEventListener("keydown", function (ev) {
+        var k0 = st.active[i];
+        var to = {ArrowRight: k0 + 1, ArrowDown: k0 + 1, ArrowLeft: k0 - 1, ArrowUp: k0 - 1,
+                  Home: 0, End: n - 1}[ev.key];
+        if (to === undefined) { return; }
+        ev.preventDefault();
+        to = (to + n) % n;  // a radio group wraps around
+        pick(gd, i, to);
+        var btn = group.querySelector('[data-choice="' + to + '"]');
+        if (btn) { btn.focus(); }
+      });
+      st.choiceGroups[i] = group;
+      row.appendChild(group);
+    });
+    var linkBtn = document.createElement("button");
+    linkBtn.type = "button";
+    linkBtn.className = "dotbook-link-view";
+    linkBtn.textContent = "link to this view";
+    linkBtn.setAttribute("aria-label", "Copy a link to this view of the figure");
+    linkBtn.addEventListener("click", function () {
+      writeHash(gd);
+      var url = location.href;
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(url).catch(function () {});
+      }
+      linkBtn.textContent = "link copied";
+      setTimeout(function () { linkBtn.textContent = "link to this view"; }, 1500);
+    });
+    row.appendChild(linkBtn);
+    // below the plot's fixed-height wrapper, never over the plot
+    var figure = gd.closest(".dotbook-figure"), wrapper = gd.parentNode;
+    if (figure) { figure.appendChild(row); }
+    else if (wrapper && wrapper.parentNode) { wrapper.parentNode.insertBefore(row, wrapper.nextSibling); }
+    else { box.appendChild(row); }
+    st.choiceRow = row;
+    updateChoices(gd);
+  }
+
+  function updateChoices(gd) {
+    var st = gd._dotbook;
+    if (!st || !st.choiceGroups) { return; }
+    st.choiceGroups.forEach(function (group, i) {
+      if (!group) { return; }
+      group.querySelectorAll("[role=radio]").forEach(function (b) {
+        var on = Number(b.dataset.choice) === st.active[i];
+        b.setAttribute("aria-checked", on ? "true" : "false");
+        b.tabIndex = on ? 0 : -1;
+      });
+    });
+  }
+
+  /* ------------------------------------------------------- links to a view */
+  function figureKey(gd) {
+    var all = Array.prototype.slice.call(document.querySelectorAll(".plotly-graph-div"));
+    return "f" + (all.indexOf(gd) + 1);
+  }
+
+  function viewHash(gd) {
+    var st = gd._dotbook, m = twinMeta(gd);
+    if (!st || !st.twin || !m) { return ""; }
+    return figureKey(gd) + "=" + m.names.map(function (name, i) {
+      return name + ":" + encodeURIComponent(labelOf(gd, i, st.active[i]));
+    }).join(",");
+  }
+
+  function writeHash(gd) {
+    var h = viewHash(gd);
+    if (!h) { return; }
+    try { history.replaceState(null, "", "#" + h); } catch (e) { /* file:// in some browsers */ }
+  }
+
+  /* {key: "f3", values: {name: label}} from the page URL, or null. */
+  function parseHash() {
+    var m = /^#(f\d+)=(.*)$/.exec(location.hash || "");
+    if (!m) { return null; }
+    var values = {};
+    m[2].split(",").forEach(function (part) {
+      var at = part.indexOf(":");
+      if (at < 1) { return; }
+      try { values[part.slice(0, at)] = decodeURIComponent(part.slice(at + 1)); } catch (e) { /* ignored */ }
+    });
+    return {key: m[1], values: values};
+  }
+
+  /* Called once per twin as it links: take the URL's positions if they are for it. */
+  function readHash(gd) {
+    var h = parseHash(), m = twinMeta(gd), st = gd._dotbook;
+    if (!h || !m || figureKey(gd) !== h.key) { return; }
+    m.names.forEach(function (name, i) {
+      if (!(name in h.values)) { return; }
+      var n = st.layout.sliders[i].steps.length;
+      for (var k = 0; k < n; k++) {
+        if (labelOf(gd, i, k) === h.values[name]) { st.active[i] = k; return; }
+      }
+    });
+    window.requestAnimationFrame(function () { boxOf(gd).scrollIntoView({block: "start"}); });
+  }
+
+  /* The buttons' look (kept here, beside the code that makes them): wraps on a
+     phone, follows the theme's colours, a visible focus ring. */
+  function addChoiceStyle() {
+    if (document.getElementById("dotbook-choice-style")) { return; }
+    var css = document.createElement("style");
+    css.id = "dotbook-choice-style";
+    css.textContent = [
+      ".dotbook-controls{display:flex;flex-wrap:wrap;gap:.4rem .9rem;align-items:center;",
+      "margin:.3rem 0 .2rem;font-size:.9rem}",
+      ".dotbook-choice{display:flex;flex-wrap:wrap;gap:.3rem;align-items:center}",
+      ".dotbook-choice-name{font-weight:600;margin-right:.2rem}",
+      ".dotbook-choice-button,.dotbook-link-view{font:inherit;min-height:32px;padding:.15rem .6rem;",
+      "border:1px solid var(--pst-color-border,#bec8d9);border-radius:6px;cursor:pointer;",
+      "background:var(--pst-color-surface,#f8fafc);color:var(--pst-color-text-base,#333)}",
+      ".dotbook-choice-button[aria-checked=true]{background:var(--pst-color-primary,#0a7d91);",
+      "border-color:var(--pst-color-primary,#0a7d91);color:var(--pst-color-background,#fff)}",
+      ".dotbook-link-view{margin-left:auto;font-size:.8rem}",
+      ".dotbook-choice-button:focus-visible,.dotbook-link-view:focus-visible{",
+      "outline:3px solid var(--pst-color-accent,#D55E00);outline-offset:1px}"
+    ].join("");
+    document.head.appendChild(css);
+  }
+  addChoiceStyle();
+
+  /* On load: scroll to the figure a URL names and draw it (lazy figures wait). */
+  function openHash() {
+    var h = parseHash();
+    if (!h) { return; }
+    var all = document.querySelectorAll(".plotly-graph-div");
+    var gd = all[Number(h.key.slice(1)) - 1];
+    if (!gd) { return; }
+    var go = function () {
+      boxOf(gd).scrollIntoView({block: "start"});
+      if (gd._dotbookQueued) { draw(gd); }
+    };
+    if (window.dotbookQueue && window.dotbookQueue.length) { setTimeout(go, 0); } else { go(); }
+  }
+
   new MutationObserver(rethemeAll).observe(document.documentElement,
                                            {attributes: true, attributeFilter: ["data-theme"]});
-  window.dotbookTwin = {show: show, linkAll: linkAll, render: render, drawAll: drawAll};
+  window.dotbookTwin = {figureKey: figureKey, viewHash: viewHash, show: show, linkAll: linkAll, render: render, drawAll: drawAll};
   if (window.Plotly && window.Plotly.react) { drain(); }
-  function start() { linkAll(); }
+  function start() { linkAll(); openHash(); }
 
   if (document.readyState === "complete") { start(); }
   else { window.addEventListener("load", start); }
