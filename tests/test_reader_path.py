@@ -9,7 +9,7 @@ cell still ran in the build: the values it glued are printed in the page's prose
 
 A chapter joins ``CONVERTED`` when its notebook follows the recipe (checking cells
 tagged ``hide-input`` and opened by ``# How we know: ...``; see
-``book/_ext/dotbook_folds.py``). When all twelve are in, ``CONVERTED`` is every chapter.
+``book/_ext/dotbook_folds.py``). Every chapter is in.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ CONVERTED = (
     "07-attention",
     "08-gradient-flow",
     "09-initialization",
+    "10-stability",
     "11-depth-width",
     "12-interpretability",
     "13-attention-in-a-model",
