@@ -219,10 +219,12 @@ def sizes(xs: object, name: str, *, at_least: int = 1, at_most: int,
     """Require a non-empty list or tuple of ints, each in [at_least, at_most]
     (``max_len`` entries at most)."""
     if isinstance(xs, (str, bytes)) or not isinstance(xs, (list, tuple, range)):
-        raise TypeError(f"{name} must be a list of ints, e.g. [16, 256], got {xs!r} "
+        raise TypeError(f"{name} must be a sequence (list) of ints, e.g. [16, 256], got {xs!r} "
                         f"({type(xs).__name__})")
-    if not 1 <= len(xs) <= max_len:
-        raise ValueError(f"{name} must hold 1 to {max_len} entries, got {len(xs)}")
+    if not xs:
+        raise ValueError(f"{name} is empty; pass 1 to {max_len} entries, e.g. [16, 256]")
+    if len(xs) > max_len:
+        raise ValueError(f"{name} has {len(xs)} entries; pass at most {max_len}")
     return [integer(x, f"{name}[{i}]", at_least, at_most=at_most) for i, x in enumerate(xs)]
 
 

@@ -284,7 +284,8 @@ def density_histogram(x: torch.Tensor, lo: float, hi: float, bins: int
     lo, hi = _validate.real(lo, "lo"), _validate.real(hi, "hi")
     if not lo < hi:
         raise ValueError(f"lo = {lo} must be smaller than hi = {hi}; pass an interval [lo, hi]")
-    bins = _validate.integer(bins, "bins", at_most=100_000, why="a histogram's bars must be visible")
+    bins = _validate.integer(bins, "bins", at_most=100_000,
+                             why="a histogram's bars must be visible")
     counts = torch.from_numpy(np.histogram(x.detach().cpu().numpy(), bins=bins,
                                            range=(lo, hi))[0])  # (bins,)
     width = (hi - lo) / bins
