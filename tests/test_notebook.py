@@ -76,7 +76,7 @@ def test_vectors_and_choices():
 
 
 def test_bad_declarations_fail_early_naming_the_argument():
-    with pytest.raises(ValueError, match="exercise id 'Exercise 1'"):
+    with pytest.raises(ValueError, match="exercise_id 'Exercise 1'"):
         exercises.make("Exercise 1", 1.0)
     with pytest.raises(ValueError, match="unknown value 'maybe'"):
         exercises.make("ch98-ex8", "maybe", options={"a": "yes", "b": "no"})

@@ -417,7 +417,8 @@ def must_refuse(p: inspect.Parameter, h: Hostile, value: Any, valid: Any,
     if isinstance(value, float) and math.isnan(value):
         return f"nan accepted for {ann or type(valid).__name__}"
     if isinstance(value, int) and value < 0 and p.name not in NOT_COUNTS and (
-            ann.startswith("int") or (isinstance(valid, int) and not isinstance(valid, bool))):
+            ann.startswith("int") or (not ann and isinstance(valid, int)
+                                      and not isinstance(valid, bool))):
         return "negative count accepted"
     if isinstance(value, torch.Tensor) and value.is_complex():
         return "complex tensor accepted"

@@ -212,3 +212,53 @@ def binary_labels(y: object, x: torch.Tensor, name: str = "y") -> torch.Tensor:
     if not bool(((y == 0) | (y == 1)).all()) or not bool((y == 0).any() and (y == 1).any()):
         raise ValueError(f"{name} must hold labels 0 and 1, both present")
     return y
+
+
+def sizes(xs: object, name: str, *, at_least: int = 1, at_most: int,
+          max_len: int = 64) -> list[int]:
+    """Require a non-empty list or tuple of ints, each in [at_least, at_most]
+    (``max_len`` entries at most)."""
+    if isinstance(xs, (str, bytes)) or not isinstance(xs, (list, tuple, range)):
+        raise TypeError(f"{name} must be a sequence (list) of ints, e.g. [16, 256], got {xs!r} "
+                        f"({type(xs).__name__})")
+    if not xs:
+        raise ValueError(f"{name} is empty; pass 1 to {max_len} entries, e.g. [16, 256]")
+    if len(xs) > max_len:
+        raise ValueError(f"{name} has {len(xs)} entries; pass at most {max_len}")
+    return [integer(x, f"{name}[{i}]", at_least, at_most=at_most) for i, x in enumerate(xs)]
+
+
+def generator(g: object, name: str = "generator", *, optional: bool = False
+              ) -> torch.Generator | None:
+    """Require a ``torch.Generator`` (or ``None`` when ``optional``)."""
+    if g is None and optional:
+        return None
+    if not isinstance(g, torch.Generator):
+        allowed = "a torch.Generator or None" if optional else "a torch.Generator"
+        raise TypeError(f"{name} must be {allowed}, got {type(g).__name__}; make one with "
+                        f"dotbook.device.generator(seed), or book.generator(k) in a chapter")
+    return g
+
+
+def flag(x: object, name: str) -> bool:
+    """Require a bool (not 0/1, not a string)."""
+    if not isinstance(x, bool):
+        raise TypeError(f"{name} must be True or False, got {x!r} ({type(x).__name__})")
+    return x
+
+
+def text(x: object, name: str, *, optional: bool = False) -> str | None:
+    """Require a non-empty str (or ``None`` when ``optional``)."""
+    if x is None and optional:
+        return None
+    if not isinstance(x, str) or not x:
+        raise TypeError(f"{name} must be a non-empty str, got {x!r} ({type(x).__name__})")
+    return x
+
+
+def finite(x: torch.Tensor, name: str) -> torch.Tensor:
+    """Require a tensor without inf or NaN entries (call after :func:`tensor`)."""
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} holds inf or NaN entries; pass finite values "
+                         f"(torch.nan_to_num({name}) clamps them)")
+    return x

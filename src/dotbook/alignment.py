@@ -92,6 +92,7 @@ def decorrelated_inputs(count: int = 64, n: int = 2, *, generator: torch.Generat
         >>> torch.allclose(x.mT @ x / 16, torch.eye(2, dtype=torch.float64))
         True
     """
+    _validate.generator(generator)
     dev, dtype = _device.placement(None, dtype, generator)
     n = _validate.integer(n, "n", at_most=4096)
     count = _validate.integer(count, "count", at_least=n + 1, at_most=1_000_000,
@@ -170,12 +171,13 @@ def off_span_drift(x: torch.Tensor, y: torch.Tensor, w0: torch.Tensor, optimizer
         >>> [off_span_drift(x, y, w0, opt) > 1e-3 for opt in DRIFT_OPTIMIZERS]
         [False, False, True, True]
     """
-    x = _validate.matrix(x, "x")
-    y = _validate.vector(y, "y")
+    x = _validate.finite(_validate.matrix(x, "x"), "x")
+    y = _validate.finite(_validate.vector(y, "y"), "y")
     _validate.same_kind(x, y, "x, y")
+    _validate.generator(generator, optional=True)
     if y.shape[0] != x.shape[0]:
         raise ValueError(f"y has {y.shape[0]} targets but x has {x.shape[0]} rows")
-    w0 = _validate.last_dim(w0, "w0", x.shape[1], x, "x")
+    w0 = _validate.finite(_validate.last_dim(w0, "w0", x.shape[1], x, "x"), "w0")
     if w0.ndim != 1:
         raise ValueError(f"w0 must be a vector of shape ({x.shape[1]},), got {tuple(w0.shape)}")
     _validate.choice(optimizer, "optimizer", DRIFT_OPTIMIZERS)
@@ -251,7 +253,10 @@ def max_margin_direction(x: torch.Tensor, y: torch.Tensor, *, bias: bool = True,
     if not bool(torch.isfinite(x).all()):
         raise ValueError("x holds inf or NaN; pass finite inputs")
     steps = _validate.integer(steps, "steps", at_least=1, at_most=MAX_STEPS)
+    bias = _validate.flag(bias, "bias")
     tol = _validate.in_range(tol, "tol", 0.0, 1.0)
+    if tol <= 0:
+        raise ValueError(f"tol must be > 0 (a relative step size at which to stop), got {tol}")
     s = (2 * y - 1).to(x.dtype)  # (B,) ±1
     a = torch.cat([x, torch.ones_like(x[:, :1])], dim=1) if bias else x  # (B, n+1) or (B, n)
     sa = s[:, None] * a  # (B, d): rows s_i a_i
@@ -281,8 +286,9 @@ def max_margin_direction(x: torch.Tensor, y: torch.Tensor, *, bias: bool = True,
     size = float(torch.linalg.vector_norm(raw))
     if not (math.isfinite(size) and size > 0) or float((sa @ raw).min()) <= 1e-9 * size * float(
             torch.linalg.vector_norm(a, dim=1).max()):
-        raise ValueError("the two classes are not linearly separable (with bias=" + str(bias)
-                         + "): no direction gives every point a positive margin, so there is "
+        raise ValueError("the two classes of x (labelled by y) are not linearly separable "
+                         "(with bias=" + str(bias) + "): no direction gives every point a "
+                         "positive margin, so there is "
                          "no max-margin direction (XOR, or identical points with different "
                          "labels, are examples); check with a linear program or drop the "
                          "overlapping points")

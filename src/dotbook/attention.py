@@ -190,6 +190,8 @@ def causal_mask(T_q: int, T_k: int, *, device: torch.device | str | None = None)
     """
     T_q = _validate.integer(T_q, "T_q", at_most=10**6)
     T_k = _validate.integer(T_k, "T_k", at_most=10**6)
+    if device is not None:
+        device = _device.resolve_device(device)
     i = torch.arange(T_q, device=device).unsqueeze(-1)  # (T_q, 1)
     j = torch.arange(T_k, device=device)  # (T_k,)
     return j <= i  # (T_q, T_k)

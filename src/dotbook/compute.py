@@ -92,6 +92,8 @@ MAX_ELEMENTS = 10**10
 
 
 def _sizes(shape: Sequence[int], names: str) -> tuple[int, ...]:
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, (list, tuple, torch.Size)):
+        raise TypeError(f"shape must be a tuple of sizes ({names.strip()}), got {shape!r}")
     return tuple(_validate.integer(v, name.strip(), at_least=1, at_most=MAX_ELEMENTS)
                  for v, name in zip(shape, names.split(","), strict=True))
 
@@ -239,7 +241,7 @@ def _shape(op: str, shape: object) -> tuple[int, ...]:
     if not isinstance(shape, (tuple, list)) or len(shape) != want:
         raise ValueError(f"shape for {op!r} must be {OPS[op].split(':')[0]}, got {shape!r}")
     names = {"dot": "n", "matvec": "m, n", "matmul": "m, k, n", "copy": "numel"}[op]
-    return _sizes(shape, names)
+    return _sizes(shape, ", ".join(f"shape's {n.strip()}" for n in names.split(",")))
 
 
 # ------------------------------------------------------------------ the routes

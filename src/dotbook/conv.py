@@ -109,6 +109,10 @@ def conv_geometry(x_shape: Sequence[int], weight_shape: Sequence[int], *,
         ((16, 16), 75)
     """
     x_shape, weight_shape = tuple(x_shape), tuple(weight_shape)
+    for shape, name in ((x_shape, "x_shape"), (weight_shape, "weight_shape")):
+        if isinstance(shape, (str, bytes)) or not isinstance(shape, (list, tuple, torch.Size)):
+            raise TypeError(f"{name} must be a tuple of ints such as (1, 3, 32, 32), got "
+                            f"{shape!r}")
     if len(x_shape) == 3:
         x_shape = (1, *x_shape)
     if len(x_shape) != 4:
@@ -117,11 +121,11 @@ def conv_geometry(x_shape: Sequence[int], weight_shape: Sequence[int], *,
         raise ValueError(f"weight must have shape (C_out, C_in/groups, kH, kW), got "
                          f"{weight_shape}")
     for dim, name in zip(x_shape, ("B", "C_in", "H", "W"), strict=True):
-        _validate.integer(dim, f"x's {name}", at_most=MAX_SIZE)
+        _validate.integer(dim, f"x_shape's {name}", at_most=MAX_SIZE)
     for dim, name in zip(weight_shape, ("C_out", "C_in/groups", "kH", "kW"), strict=True):
         if isinstance(dim, int) and dim < 1:
-            raise ValueError(f"weight shape {weight_shape} has an empty dimension")
-        _validate.integer(dim, f"weight's {name}", at_most=MAX_SIZE)
+            raise ValueError(f"weight_shape {weight_shape} has an empty dimension")
+        _validate.integer(dim, f"weight_shape's {name}", at_most=MAX_SIZE)
     batch, c_in, height, width = x_shape
     c_out, c_in_group, kh, kw = weight_shape
     groups = _validate.integer(groups, "groups", at_most=MAX_SIZE)

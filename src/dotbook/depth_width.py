@@ -258,7 +258,7 @@ def parameter_count(widths: Sequence[int]) -> int:
         >>> parameter_count([2, 4, 1])   # 4·(2+1) + 1·(4+1)
         17
     """
-    ws = [_validate.integer(n, f"widths[{i}]", at_most=10**18) for i, n in enumerate(widths)]
+    ws = _validate.sizes(widths, "widths", at_most=10**18)
     if len(ws) < 2:
         raise ValueError(f"widths needs at least an input and an output width, got {list(ws)}")
     return sum((a + 1) * b for a, b in zip(ws[:-1], ws[1:], strict=True))
@@ -347,8 +347,7 @@ def train_mlp(x: torch.Tensor, y: torch.Tensor, hidden: Sequence[int], *,
     """
     x = _validate.matrix(x, "x")
     _validate.choice(loss, "loss", ("mse", "logistic"))
-    hidden = [_validate.integer(h, f"hidden[{i}]", at_most=initialization.MAX_WIDTH)
-              for i, h in enumerate(hidden)]
+    hidden = _validate.sizes(hidden, "hidden", at_most=initialization.MAX_WIDTH)
     if len(set(hidden)) > 1:
         raise ValueError(f"hidden widths must all be equal (initialization.mlp builds square "
                          f"hidden layers), got {hidden}")
@@ -385,6 +384,7 @@ def best_xor_nets(widths: Sequence[int], restarts: int = 3, *, generator: torch.
         >>> len(losses), len(net)
         (300, 3)
     """
+    _validate.generator(generator)
     restarts = _validate.integer(restarts, "restarts", at_most=100)
     widths = [_validate.integer(w, f"widths[{i}]", at_most=1024) for i, w in enumerate(widths)]
     x, y = xor_data(device=generator.device if isinstance(generator, torch.Generator) else None)

@@ -91,7 +91,13 @@ def supports(dev: torch.device | str, dtype: torch.dtype) -> bool:
         >>> supports("mps", torch.float32)
         True
     """
-    dev = torch.device(dev)
+    if not isinstance(dev, (str, torch.device)):
+        raise TypeError(f"dev must be a str or torch.device such as 'cpu', got {dev!r}")
+    try:  # a question about any device type: it need not be present here
+        dev = torch.device(dev)
+    except RuntimeError:
+        raise ValueError(f"dev={dev!r} is not a device torch knows; pass 'cpu', 'cuda' or "
+                         f"'mps'") from None
     return _dtype(dtype) not in _UNSUPPORTED.get(dev.type, frozenset())
 
 
@@ -131,7 +137,7 @@ def skipped(dtype: torch.dtype | None) -> list[torch.device]:
     return faster
 
 
-def resolve_device(device: torch.device | str) -> torch.device:
+def resolve_device(device: torch.device | str, name: str = "device") -> torch.device:
     """``device`` as a ``torch.device`` that exists on this machine, or a clear error.
 
     ``"meta"`` (shapes without data) is always accepted.
@@ -143,38 +149,41 @@ def resolve_device(device: torch.device | str) -> torch.device:
         >>> resolve_device("tpu")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: 'tpu' is not a device torch knows; pass 'cpu', ...
+        ValueError: device='tpu' is not a device torch knows; pass 'cpu', ...
     """
     if not isinstance(device, (str, torch.device)):
-        raise TypeError(f"device must be a str or torch.device, got {type(device).__name__}; "
+        raise TypeError(f"{name} must be a str or torch.device, got {type(device).__name__}; "
                         f"pass e.g. 'cpu' or book.device")
     try:
         dev = torch.device(device)
     except RuntimeError:
-        raise ValueError(f"{device!r} is not a device torch knows; pass 'cpu', or 'cuda' / "
-                         f"'mps' on a machine that has one (dotbook.device.best())") from None
+        raise ValueError(f"{name}={device!r} is not a device torch knows; pass 'cpu', or 'cuda' "
+                         f"/ 'mps' on a machine that has one (dotbook.device.best())") from None
     mps = getattr(torch.backends, "mps", None)
     available = {"cpu": True, "meta": True, "cuda": torch.cuda.is_available(),
                  "mps": mps is not None and mps.is_available()}
     if dev.type in ("cuda", "mps") and not available[dev.type]:
         what = "CUDA" if dev.type == "cuda" else "MPS (Apple GPU)"
-        raise ValueError(f"{dev.type} was asked for, but this torch has no {what}; use "
+        raise ValueError(f"{name}: {dev.type} was asked for, but this torch has no {what}; use "
                          f"device.best() (here: {best()})")
     if not available.get(dev.type, False):
-        raise ValueError(f"device {str(dev)!r} is not available on this machine; pass 'cpu' "
+        raise ValueError(f"{name} {str(dev)!r} is not available on this machine; pass 'cpu' "
                          f"or dotbook.device.best() (here: {best()})")
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise ValueError(f"device {str(dev)!r} does not exist: this machine has "
+        raise ValueError(f"{name} {str(dev)!r} does not exist: this machine has "
                          f"{torch.cuda.device_count()} CUDA device(s)")
     return dev
 
 
 def check(device: torch.device | str | None, dtype: object, *,
-          floating: bool = True) -> tuple[torch.device | None, torch.dtype]:
+          floating: bool = True, optional: bool = False
+          ) -> tuple[torch.device | None, torch.dtype | None]:
     """The boundary check for a ``(device, dtype)`` pair: both exist here and fit together.
 
     ``device=None`` passes through as ``None``. A non-floating ``dtype`` is
-    refused unless ``floating=False``; float64 on MPS is refused.
+    refused unless ``floating=False``; float64 on MPS is refused. With
+    ``optional=True`` a ``None`` dtype passes too (torch's default dtype: for
+    ``nn.Module`` constructors that take ``dtype=None``).
 
     Examples::
 
@@ -185,6 +194,9 @@ def check(device: torch.device | str | None, dtype: object, *,
         ...
         TypeError: dtype must be a floating-point torch dtype, got torch.int64; ...
     """
+    _validate.flag(floating, "floating")
+    if dtype is None and optional:
+        return (None if device is None else resolve_device(device)), None
     if not isinstance(dtype, torch.dtype) or (floating and not dtype.is_floating_point):
         kind = "floating-point torch dtype" if floating else "torch dtype"
         raise TypeError(f"dtype must be a {kind}, got {dtype!r}; "
@@ -296,8 +308,7 @@ def seed(value: int = 0) -> int:
         >>> torch.equal(a, b)
         True
     """
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"seed must be a non-negative int, got {value!r}")
+    value = _validate.integer(value, "value (the seed)", at_least=0, at_most=2**63 - 1)
     random.seed(value)
     np.random.seed(value % 2**32)
     torch.manual_seed(value)
@@ -315,7 +326,7 @@ def generator(value: int, device: torch.device | str = "cpu") -> torch.Generator
         >>> torch.equal(torch.randn(2, generator=g), torch.randn(2, generator=generator(3)))
         True
     """
-    value = _validate.integer(value, "seed", at_least=0)
+    value = _validate.integer(value, "value (the seed)", at_least=0, at_most=2**63 - 1)
     g = torch.Generator(device=resolve_device(device))
     g.manual_seed(value)
     return g
@@ -329,7 +340,7 @@ def describe(dev: torch.device | None = None) -> str:
         >>> describe(torch.device("cpu")).startswith("cpu")
         True
     """
-    dev = best() if dev is None else torch.device(dev)
+    dev = best() if dev is None else resolve_device(dev, "dev")
     if dev.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(dev)}), torch {torch.__version__}"
     return f"{dev.type}, torch {torch.__version__}"
@@ -348,7 +359,7 @@ def synchronize(dev: torch.device | str | None = None) -> None:
         >>> synchronize("cpu")  # CPU work is done when the call returns
     """
     if dev is not None:
-        dev = torch.device(dev)
+        dev = resolve_device(dev, "dev")
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         elif dev.type == "mps":
@@ -517,7 +528,9 @@ def check_fits(nbytes: int, dev: torch.device | str, what: str) -> None:
         ...
         ValueError: a huge buffer would need about ... GB, but cpu holds ... GB; pass a smaller size
     """
-    dev = torch.device(dev)
+    nbytes = _validate.integer(nbytes, "nbytes", at_least=0)
+    _validate.text(what, "what")
+    dev = resolve_device(dev, "dev")
     total = _memory(dev)
     if nbytes > total:
         raise ValueError(f"{what} would need about {nbytes / 1e9:,.3g} GB, but {dev.type} holds "
@@ -543,7 +556,7 @@ def cpu_threads(threads: int | None) -> Iterator[None]:
     if threads is None:
         yield
         return
-    threads = _validate.integer(threads, "threads", at_least=1)
+    threads = _validate.integer(threads, "threads", at_least=1, at_most=4096)
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:

@@ -119,8 +119,11 @@ def make(exercise_id: str, value: Any, *, rtol: float = 1e-6, atol: float = 1e-9
         [['a', 'aligned'], ['b', 'opposed']]
     """
     if not isinstance(exercise_id, str) or not _ID.match(exercise_id):
-        raise ValueError(f"exercise id {exercise_id!r} must look like 'ch01-ex1' "
+        raise ValueError(f"exercise_id {exercise_id!r} must look like 'ch01-ex1' "
                          f"(lower-case letters, digits, hyphens)")
+    for text, name in ((hint, "hint"), (title, "title"), (unit, "unit")):
+        if not isinstance(text, str):
+            raise TypeError(f"{name} must be a str ('' for none), got {type(text).__name__}")
     rtol = _validate.in_range(rtol, "rtol", 0.0, 1.0)
     atol = _validate.in_range(atol, "atol", 0.0, math.inf)
     if options is not None:
@@ -218,6 +221,9 @@ def register(exercise: Exercise) -> Exercise:
 
 def lookup(exercise_id: str) -> Exercise | None:
     """The exercise registered under ``exercise_id`` in this session, if any."""
+    if not isinstance(exercise_id, str):
+        raise TypeError(f"exercise_id must be a str such as 'ch01-ex1', got "
+                        f"{type(exercise_id).__name__}")
     return _KNOWN.get(exercise_id)
 
 

@@ -118,8 +118,8 @@ def shifted_stack(image: torch.Tensor, shifts: Sequence[int]) -> dict[str, torch
     if isinstance(shifts, (str, torch.Tensor)) or not isinstance(shifts, Sequence):
         raise TypeError(f"shifts must be a list of ints (columns), got {type(shifts).__name__}")
     _validate.integer(len(shifts), "len(shifts)", at_most=1024)
-    shifts = [_validate.integer(dx, "shift", at_least=-MAX_SIZE, at_most=MAX_SIZE)
-              for dx in shifts]
+    shifts = [_validate.integer(dx, f"shifts[{i}]", at_least=-MAX_SIZE, at_most=MAX_SIZE)
+              for i, dx in enumerate(shifts)]
     kernel = _edge_filter(image)  # (1, 1, 5, 5)
     out = {}
     for mode in ("circular", "zeros"):  # the shift and the padding treat the border alike
@@ -142,6 +142,7 @@ def shifted_outputs(image: torch.Tensor, dx: int) -> dict[str, torch.Tensor]:
         >>> sorted(shifted_outputs(img, 3))[:2]
         ['circular_conv_of_shift', 'circular_shift_of_conv']
     """
+    dx = _validate.integer(dx, "dx", at_least=-MAX_SIZE, at_most=MAX_SIZE)
     return {name: maps[0] for name, maps in shifted_stack(image, [dx]).items()}
 
 
@@ -164,6 +165,8 @@ def feature_maps(x: torch.Tensor, angles: Sequence[float] = (0.0, 45.0, 90.0, 13
         raise TypeError(f"angles must be a list of numbers (degrees), got "
                         f"{type(angles).__name__}")
     _validate.integer(len(angles), "len(angles)", at_most=360)
+    for i, a in enumerate(angles):
+        _validate.real(a, f"angles[{i}]")
     _validate.choice(mode, "mode", _PADDING_MODES)
     k = torch.stack([edge_kernel(a, 5, 1.0, dtype=x.dtype, device=x.device)
                      for a in angles])[:, None]  # (C_out, 1, 5, 5)
@@ -199,6 +202,8 @@ def pooling_changes(image: torch.Tensor, shifts: Sequence[int]) -> dict[str, lis
     if isinstance(shifts, (str, torch.Tensor)) or not isinstance(shifts, Sequence):
         raise TypeError(f"shifts must be a list of ints (columns), got {type(shifts).__name__}")
     _validate.integer(len(shifts), "len(shifts)", at_most=1024)
+    for i, s in enumerate(shifts):
+        _validate.integer(s, f"shifts[{i}]", at_least=-MAX_SIZE, at_most=MAX_SIZE)
     base = feature_maps(x)  # (C, H, W)
     pools = dict(zip(POOLINGS, (
         lambda f: f,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import torch
 
 from dotbook import _validate
+from dotbook import device as _device
 
 __all__ = ["dot_loop", "dot", "norm", "unit", "cosine", "angle", "project", "from_polar"]
 
@@ -126,6 +127,7 @@ def unit(a: torch.Tensor, *, name: str = "a") -> torch.Tensor:
         >>> unit(torch.tensor([[1e-200, 0.0]], dtype=torch.float64))
         tensor([[1., 0.]], dtype=torch.float64)
     """
+    _validate.text(name, "name")
     a = _validate.batched(a, name)
     length = norm(a)  # (*)
     _nonzero(length, name)
@@ -221,6 +223,7 @@ def from_polar(length: float, theta: float, *, dtype: torch.dtype = torch.float6
         raise TypeError(f"dtype must be a floating-point torch dtype, got {dtype!r}: the "
                         f"coordinates cos θ and sin θ are not integers; pass "
                         f"dtype=torch.float64 or dtype=torch.float32")
+    _device.check(device, dtype)
     length = _validate.in_range(length, "length", 0.0, float("inf"))
     theta = _validate.in_range(theta, "theta", -1e6, 1e6)
     t = torch.tensor(theta, dtype=dtype, device=device)

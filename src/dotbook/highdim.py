@@ -225,6 +225,8 @@ def cosine_density(t: torch.Tensor | float, n: int) -> torch.Tensor | float:
         0.5
     """
     if isinstance(t, (int, float)) and not isinstance(t, bool):
+        if math.isnan(t):
+            raise ValueError("t is NaN; pass a cosine value in [-1, 1]")
         return float(cosine_density(torch.tensor(float(t), dtype=torch.float64), n))
     t = _validate.tensor(t, "t")
     n = _dimension(n)
@@ -675,6 +677,7 @@ def std_table(ns: Sequence[int], num: int, *, generator: torch.Generator | None 
         True
     """
     num = _validate.integer(num, "num", at_most=MAX_SAMPLES)
+    ns = _validate.sizes(ns, "ns", at_least=2, at_most=10**9)
     rows = []
     for n in ns:
         c = cosine_samples(num, n, generator=generator, device=device, dtype=dtype)  # (num,)
@@ -717,6 +720,7 @@ def sampled_tails(eps: float, ns: Sequence[int], num: int, *,
     """
     eps = _epsilon(eps)
     num = _validate.integer(num, "num", at_most=MAX_SAMPLES)
+    ns = _validate.sizes(ns, "ns", at_least=2, at_most=10**9)
     rows = []
     for n in ns:
         c = cosine_samples(num, n, generator=generator, device=device, dtype=dtype)  # (num,)

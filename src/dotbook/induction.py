@@ -61,6 +61,8 @@ class AttentionOnly(nn.Module):
         self.vocab = _validate.integer(vocab, "vocab", at_least=2, at_most=1 << 16)
         self.length = _validate.integer(length, "length", at_most=1 << 12)
         layers = _validate.integer(layers, "layers", at_most=64)
+        d_model = _validate.integer(d_model, "d_model", at_most=1 << 14)
+        _device.check(device, dtype, optional=True)
         kw = {"device": device, "dtype": dtype}
         self.embed = nn.Embedding(self.vocab, d_model, **kw)
         self.position = nn.Embedding(self.length, d_model, **kw)

@@ -194,6 +194,7 @@ def sample_std_tolerance(count: int, scheme: str, z: float = 5.0) -> float:
         0.00354
     """
     count = _validate.integer(count, "count", at_least=2, at_most=_FLOAT_INT)
+    z = _validate.in_range(z, "z", 0.0, 1e3)
     kurtosis = 1.8 if _scheme(scheme) == "standard" else 3.0
     return z * math.sqrt((kurtosis - 1.0) / (4.0 * count))
 
@@ -214,6 +215,10 @@ def predicted_dot_variance(n: int, w_var: float, x_mean: float, x_var: float,
         (1.0, 2.0)
     """
     n = _validate.integer(n, "n", at_least=1, at_most=_FLOAT_INT)
+    w_var = _validate.in_range(w_var, "w_var", 0.0, 1e150)
+    x_var = _validate.in_range(x_var, "x_var", 0.0, 1e150)
+    w_mean = _validate.in_range(w_mean, "w_mean", -1e75, 1e75)
+    x_mean = _validate.in_range(x_mean, "x_mean", -1e75, 1e75)
     w2 = w_var + w_mean**2
     x2 = x_var + x_mean**2
     return n * (w2 * x2 - w_mean**2 * x_mean**2)
@@ -659,18 +664,23 @@ def train_classifier(net: nn.Module, x_train: torch.Tensor, y_train: torch.Tenso
         >>> run.train_accuracy > 0.8
         True
     """
+    x_train = _validate.finite(_validate.matrix(x_train, "x_train"), "x_train")
+    batch = _validate.integer(batch, "batch", at_most=1_000_000)
+    y_train = _validate.labels(y_train, x_train, "y_train")
     x_test = _validate.matrix(x_test, "x_test")
     y_test = _validate.labels(y_test, x_test, "y_test")
-    if x_test.shape[1:] != getattr(x_train, "shape", (None, None))[1:]:
+    if x_test.shape[1:] != x_train.shape[1:]:
         raise ValueError(f"x_test has {x_test.shape[1]} columns but x_train has "
-                         f"{getattr(x_train, 'shape', ('?', '?'))[1]}; pass the same features")
+                         f"{x_train.shape[1]}; pass the same features")
     first = next(net.parameters(), None) if isinstance(net, nn.Module) else None
     if first is not None:
-        if (x_test.dtype, x_test.device) != (first.dtype, first.device):
-            raise TypeError(f"x_test is {x_test.dtype} on {x_test.device} but the net's "
-                            f"parameters are {first.dtype} on {first.device}; pass "
-                            f"x_test.to(dtype=..., device=...)")
-        training._fit_targets(net, x_test, y_test, "cross_entropy")  # test labels in range too
+        for x, name in ((x_train, "x_train"), (x_test, "x_test")):
+            if (x.dtype, x.device) != (first.dtype, first.device):
+                raise TypeError(f"{name} is {x.dtype} on {x.device} but the net's parameters "
+                                f"are {first.dtype} on {first.device}; pass "
+                                f"{name}.to(dtype=..., device=...)")
+        training._fit_targets(net, x_train, y_train, "cross_entropy", "y_train")
+        training._fit_targets(net, x_test, y_test, "cross_entropy", "y_test")
     losses = training.fit(net, x_train, y_train, loss="cross_entropy", optimizer="sgd", lr=lr,
                           steps=steps, batch=batch, generator=generator, momentum=momentum)
     with torch.no_grad():

@@ -397,6 +397,7 @@ def fit_softmax_regression(x: torch.Tensor, y: torch.Tensor, classes: int | None
     m = int(y.max()) + 1 if classes is None else _validate.integer(classes, "classes")
     if int(y.min()) < 0 or int(y.max()) >= m:
         raise ValueError(f"labels must lie in [0, {m - 1}], got [{int(y.min())}, {int(y.max())}]")
+    steps = _validate.integer(steps, "steps", at_most=1_000_000)
     lr = _validate.in_range(lr, "lr", 0.0, 100.0)
     weight_decay = _validate.in_range(weight_decay, "weight_decay", 0.0, 100.0)
     layer = torch.nn.Linear(x.shape[1], m, device=x.device, dtype=x.dtype)
@@ -446,9 +447,12 @@ def preferred_input(w: torch.Tensor, norm: float = 1.0, *, method: str = "formul
         >>> bool(torch.allclose(x, preferred_input(w)))
         True
     """
-    w = _validate.vector(w, "w")
+    w = _validate.finite(_validate.vector(w, "w"), "w")
     _validate.choice(path, "path", (False, True))
     r = _validate.in_range(norm, "norm", 0.0, math.inf)
+    steps = _validate.integer(steps, "steps", at_most=1_000_000)
+    lr = _validate.in_range(lr, "lr", 0.0, 1e3)
+    _validate.generator(generator, optional=True)
     if r == 0.0:
         raise ValueError("norm must be > 0; the only input of length 0 is x = 0")
     length = torch.linalg.vector_norm(w)

@@ -276,8 +276,7 @@ def ladder(sizes: Sequence[int] = LADDER_SIZES, *, device: torch.device | str = 
     cpu_gen = generator if dev.type == "cpu" else _device.generator(
         int(torch.randint(2**62, (), generator=generator, device=dev)))
     out = []
-    for n in sizes:
-        n = _validate.integer(n, "each size n", at_least=1, at_most=10**10)
+    for n in _validate.sizes(sizes, "sizes", at_most=10**10):
         cpu_dtype = dtype if dtype in (torch.float32, torch.float64) else torch.float32
         for method in DOT_METHODS:
             if method in ("loop", "generator") and n > loop_max:
@@ -318,8 +317,7 @@ def matrix_ladder(matvec_sizes: Sequence[int] = MATRIX_SIZES[0],
         generator = _device.generator(0, dev)
     out = []
     for op, sizes in (("matvec", matvec_sizes), ("matmul", matmul_sizes)):
-        for side in sizes:
-            side = _validate.integer(side, f"each {op} size", at_least=1, at_most=10**5)
+        for side in _validate.sizes(sizes, f"{op}_sizes", at_most=10**5):
             shape = (side,) * (2 if op == "matvec" else 3)
             for method in METHODS[op]:
                 out.append(measure(op, shape, method=method, device=dev, dtype=dtype,
@@ -341,6 +339,7 @@ def speedups(rows: Sequence[Measurement], *, baseline: str = "loop") -> dict[tup
         >>> speedups(rows)[("dot", (10,), "torch.dot (cpu)")]
         2.0
     """
+    _validate.text(baseline, "baseline")
     base = {(r.op, r.shape): r.seconds for r in rows if r.method == baseline}
     return {(r.op, r.shape, r.label): base[(r.op, r.shape)] / r.seconds
             for r in rows if (r.op, r.shape) in base}
@@ -356,6 +355,9 @@ def select(rows: Sequence[Measurement], *, op: str = "dot", label: str | None = 
         >>> [r.shape[0] for r in select(rows, label="numpy.dot")]
         [10, 100]
     """
+    _validate.text(op, "op")
+    _validate.text(label, "label", optional=True)
+    _validate.text(method, "method", optional=True)
     picked = [r for r in rows if r.op == op and (label is None or r.label == label)
               and (method is None or r.method == method)]
     return sorted(picked, key=lambda r: math.prod(r.shape))
@@ -483,10 +485,9 @@ def max_length(bytes_per_score: float, budget_bytes: float, heads: int = 1) -> i
         >>> max_length(8.0, 80e9, heads=32)
         17677
     """
-    if not (isinstance(bytes_per_score, (int, float)) and bytes_per_score > 0):
-        raise ValueError(f"bytes_per_score must be a positive number, got {bytes_per_score!r}")
-    if not (isinstance(budget_bytes, (int, float)) and budget_bytes > 0):
-        raise ValueError(f"budget_bytes must be a positive number, got {budget_bytes!r}")
+    for value, name in ((bytes_per_score, "bytes_per_score"), (budget_bytes, "budget_bytes")):
+        if _validate.in_range(value, name, 0.0, 1e30) <= 0:
+            raise ValueError(f"{name} must be a positive number, got {value!r}")
     heads = _validate.integer(heads, "heads", at_most=10**6)
     return int(math.isqrt(int(budget_bytes / (bytes_per_score * heads))))
 
@@ -545,7 +546,10 @@ def measure_at_scale(Ts: Sequence[int], *, batch: int = 1, heads: int = 2, d_k: 
     from dotbook.attention import chunked_attention, scaled_dot_product_attention
 
     where, dtype = _device.placement(device, dtype, generator)
-    widths = [_validate.integer(T, "T", at_most=10**7) for T in Ts]
+    widths = _validate.sizes(Ts, "Ts", at_most=10**7)
+    if isinstance(methods, str) or not isinstance(methods, (list, tuple)):
+        raise TypeError(f"methods must be a list of names from {list(SCALE_METHODS)}, got "
+                        f"{methods!r}")
     for m in methods:
         _validate.choice(m, "method", SCALE_METHODS)
     batch = _validate.integer(batch, "batch", at_most=10**6)
@@ -592,6 +596,9 @@ def bytes_per_score(rows: Sequence[ScaleRow], method: str = "naive", *, batch: i
         >>> bytes_per_score(rows, heads=1)
         12.0
     """
+    _validate.text(method, "method")
+    batch = _validate.integer(batch, "batch", at_most=10**6)
+    heads = _validate.integer(heads, "heads", at_most=10**6)
     mine = sorted((r for r in rows if r.method == method), key=lambda r: r.T)
     if len(mine) < 2:
         raise ValueError(f"bytes_per_score needs rows at two or more T for {method!r}, "

@@ -200,6 +200,21 @@ def skeleton(*, alt: str, height: int = 460, rows: int = 1, cols: int = 1,
                          "in the book carries alt text for screen readers")
     if not isinstance(axes, dict):
         raise TypeError(f"axes must be a dict of axis name -> axis dict, got {type(axes).__name__}")
+    height = _validate.integer(height, "height", at_least=1, at_most=10_000)
+    rows = _validate.integer(rows, "rows", at_most=20, why="a figure has a few panels")
+    cols = _validate.integer(cols, "cols", at_most=20, why="a figure has a few panels")
+    for value, name in ((horizontal_spacing, "horizontal_spacing"),
+                        (vertical_spacing, "vertical_spacing")):
+        if value is not None:
+            _validate.in_range(value, name, 0.0, 1.0)
+    for value, name in ((column_widths, "column_widths"), (row_heights, "row_heights"),
+                        (subplot_titles, "subplot_titles")):
+        if value is not None and not isinstance(value, (list, tuple)):
+            raise TypeError(f"{name} must be a list or None, got {type(value).__name__}")
+    for value, name in ((legend, "legend"), (margin, "margin")):
+        if value is not None and not isinstance(value, dict):
+            raise TypeError(f"{name} must be a dict of plotly layout keys or None, got "
+                            f"{type(value).__name__}")
     grid: dict[str, Any] = {}
     if rows * cols > 1 or subplot_titles or column_widths or row_heights:
         from plotly.subplots import make_subplots
@@ -295,6 +310,14 @@ def density_histogram(x: torch.Tensor, lo: float, hi: float, bins: int
         >>> centres.tolist(), heights.tolist(), width
         ([0.25, 0.75], [0.6666666666666666, 1.3333333333333333], 0.5)
     """
+    x = _validate.tensor(x, "x")
+    if x.numel() == 0:
+        raise ValueError("x is empty; pass at least one sample")
+    lo, hi = _validate.real(lo, "lo"), _validate.real(hi, "hi")
+    if not lo < hi:
+        raise ValueError(f"lo = {lo} must be smaller than hi = {hi}; pass an interval [lo, hi]")
+    bins = _validate.integer(bins, "bins", at_most=100_000,
+                             why="a histogram's bars must be visible")
     counts = torch.from_numpy(np.histogram(x.detach().cpu().numpy(), bins=bins,
                                            range=(lo, hi))[0])  # (bins,)
     width = (hi - lo) / bins

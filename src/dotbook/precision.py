@@ -195,14 +195,13 @@ def supported_dtypes(device: torch.device | str | None = None,
         >>> supported_dtypes("cpu") == DTYPES
         True
     """
-    try:
-        device = torch.device("cpu" if device is None else device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"device must be a torch.device or a name such as 'cpu' or 'cuda', "
-                         f"got {device!r}") from err
+    device = _device.resolve_device("cpu" if device is None else device)
     if isinstance(candidates, (str, bytes)) or not isinstance(candidates, Sequence):
         raise TypeError(f"candidates must be a sequence of dtypes, got {type(candidates).__name__}")
     found = []
+    for i, dtype in enumerate(candidates):
+        if not isinstance(dtype, torch.dtype):
+            raise TypeError(f"candidates[{i}] must be a torch dtype, got {dtype!r}")
     for dtype in candidates:
         _float_dtype(dtype, "each candidate")
         if not _device.supports(device, dtype):
@@ -689,20 +688,15 @@ def accumulation_errors(dtype: torch.dtype, ns: Sequence[int], trials: int = 32,
         (torch.Size([2, 4]), True)
     """
     _float_dtype(dtype)
-    if isinstance(ns, (str, bytes)) or not isinstance(ns, Sequence):
-        raise TypeError(f"ns must be a sequence of vector lengths, e.g. [16, 256], got "
-                        f"{type(ns).__name__}")
-    ns = tuple(_validate.integer(n, "each n", at_most=MAX_N) for n in ns)
-    if not ns:
-        raise ValueError("ns is empty; pass at least one vector length, e.g. [16, 256]")
-    if len(ns) > 64:
-        raise ValueError(f"ns has {len(ns)} lengths; pass at most 64")
+    ns = tuple(_validate.sizes(ns, "ns", at_most=MAX_N))
     trials = _validate.integer(trials, "trials", at_most=4096)
     if trials * max(ns) > 2**26:
         raise ValueError(f"trials * max(ns) = {trials * max(ns)} entries per vector set is too "
                          f"large; keep it at most 2**26 (fewer trials or shorter vectors)")
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    if device is not None:
+        device = _device.resolve_device(device)
     if generator is None:
         dev = torch.device("cpu" if device is None else device)
         generator = torch.Generator(device=dev).manual_seed(0)
@@ -747,9 +741,7 @@ def score_spread(ns: Sequence[int], samples: int = 500, *,
         >>> [round(s) for s in score_spread([1, 100], 4000, generator=generator(0))]
         [1, 10]
     """
-    if isinstance(ns, (str, bytes)) or not isinstance(ns, Sequence) or not ns:
-        raise TypeError(f"ns must be a non-empty sequence of dimensions, got {ns!r}")
-    ns = [_validate.integer(n, "each n", at_most=2**16) for n in ns]
+    ns = _validate.sizes(ns, "ns", at_most=2**16)
     samples = _validate.integer(samples, "samples", at_least=2, at_most=100_000)
     if samples * max(ns) > 2**26:
         raise ValueError(f"samples * max(ns) = {samples * max(ns)} is too large; keep it at "

@@ -143,11 +143,7 @@ def score_variance(d_ks: Sequence[int], samples: int = 10_000, *,
     """
     where, dtype = _device.placement(device, dtype, generator)
     samples = _validate.integer(samples, "samples", at_least=2, at_most=10**8)
-    widths = [_validate.integer(d, "d_k", at_most=10**5) for d in d_ks]
-    if len(widths) > 1000:
-        raise ValueError(f"d_ks has {len(widths)} widths; pass at most 1000")
-    if not widths:
-        raise ValueError("d_ks is empty; pass widths such as [1, 4, 16, 64]")
+    widths = _validate.sizes(d_ks, "d_ks", at_most=10**5, max_len=1000)
     means, variances = [], []
     for d_k in widths:
         rows = max(1, min(samples, 2**20 // d_k))  # draw at most ~1M numbers at a time

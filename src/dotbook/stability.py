@@ -156,6 +156,7 @@ class Normalization(nn.Module):
         super().__init__()
         self.kind = _validate.choice(kind, "kind", ("layer", "rms"))
         width = _validate.integer(width, "width", at_most=MAX_WIDTH)
+        _device.check(device, dtype, optional=True)
         self.weight = nn.Parameter(torch.ones(width, dtype=dtype, device=device))
         self.bias = (nn.Parameter(torch.zeros(width, dtype=dtype, device=device))
                      if kind == "layer" else None)
@@ -321,10 +322,11 @@ def depth_profile(gains: Sequence[float], *, depth: int = 32, width: int = 64,
         raise TypeError(f"gains must be a non-empty sequence of numbers, got {gains!r}")
     if len(gains) > 256:
         raise ValueError(f"gains has {len(gains)} entries; pass at most 256")
-    gains = [_validate.in_range(gk, "each gain", 1e-3, 1e3) for gk in gains]
+    gains = [_validate.in_range(gk, f"gains[{i}]", 1e-3, 1e3) for i, gk in enumerate(gains)]
     depth = _validate.integer(depth, "depth", at_most=MAX_DEPTH)
     width = _validate.integer(width, "width", at_most=1024)
     batch = _validate.integer(batch, "batch", at_most=4096)
+    _validate.generator(generator)
     dev, _ = _device.placement(None, torch.float32, generator)
     x = torch.randn(batch, width, generator=generator, device=dev)  # (B, width)
     nets = {norm: deep_mlp(MLPConfig(depth=depth, width=width, gain=1.0, norm=norm),

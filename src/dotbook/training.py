@@ -77,6 +77,8 @@ def _targets(y: object, z: torch.Tensor, loss: str) -> torch.Tensor:
     """``y`` as floats shaped like ``z``; logistic labels must be 0 or 1."""
     if not isinstance(y, torch.Tensor):
         raise TypeError(f"y must be a torch.Tensor of targets, got {type(y).__name__}")
+    if y.is_complex():
+        raise TypeError(f"y has dtype {y.dtype}; pass real targets (float, or int64 labels)")
     if y.shape != z.shape:
         raise ValueError(f"shape mismatch: the pre-activations have shape {tuple(z.shape)} but "
                          f"y has shape {tuple(y.shape)}; pass one target per example")
@@ -376,8 +378,9 @@ MAX_STEPS, MAX_BATCH = 1_000_000, 1_000_000
 
 
 def _fit_targets(model: torch.nn.Module, x: torch.Tensor, y: object,
-                 loss: str) -> torch.Tensor:
-    """Check ``y`` against ``x`` and the model's output; return what the loss compares with."""
+                 loss: str, name: str = "y") -> torch.Tensor:
+    """Check ``y`` (called ``name``) against ``x`` and the model's output; return what the
+    loss compares with."""
     try:
         with torch.no_grad():
             out = model(x[:1])  # one row tells the output's shape
@@ -395,7 +398,7 @@ def _fit_targets(model: torch.nn.Module, x: torch.Tensor, y: object,
                              f"per row of x and output of the model, got {tuple(y.shape)}")
         _validate.same_kind(x, y, "x, y")
         return y
-    y = _validate.labels(y, x)
+    y = _validate.labels(y, x, name)
     classes = 2 if loss == "logistic" else k
     if loss == "logistic" and k != 1:
         raise ValueError(f"loss='logistic' needs a model with one output (the logit of class 1), "
@@ -403,9 +406,9 @@ def _fit_targets(model: torch.nn.Module, x: torch.Tensor, y: object,
     low, high = int(y.min()), int(y.max())
     if low < 0 or high >= classes:
         bad = high if high >= classes else low
-        raise ValueError(f"y holds the label {bad}, but {loss} with this model knows the classes "
-                         f"0 … {classes - 1}; give the model one output per class "
-                         f"(n_out={high + 1}) or relabel y")
+        raise ValueError(f"{name} holds the label {bad}, but {loss} with this model knows the "
+                         f"classes 0 … {classes - 1}; give the model one output per class "
+                         f"(n_out={high + 1}) or relabel {name}")
     return y
 
 

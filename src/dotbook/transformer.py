@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from dotbook import _validate, attention
+from dotbook import device as _device
 
 __all__ = [
     "MultiHeadAttention",
@@ -130,7 +131,9 @@ class MultiHeadAttention(nn.Module):
                  dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.d_model, self.heads, self.d_k = _heads(d_model, heads)
-        kw = {"bias": bool(bias), "device": device, "dtype": dtype}
+        _validate.flag(bias, "bias")
+        _device.check(device, dtype, optional=True)
+        kw = {"bias": bias, "device": device, "dtype": dtype}
         self.w_q = nn.Linear(self.d_model, self.d_model, **kw)
         self.w_k = nn.Linear(self.d_model, self.d_model, **kw)
         self.w_v = nn.Linear(self.d_model, self.d_model, **kw)
@@ -256,6 +259,7 @@ def rope_angles(T: int, d: int, positions: torch.Tensor | None = None, base: flo
         >>> rope_angles(2, 4).tolist()
         [[0.0, 0.0], [1.0, 0.01]]
     """
+    _device.check(device, dtype)
     d = _validate.integer(d, "d", at_most=_MAX_WIDTH)
     if d % 2:
         raise ValueError(f"rope rotates pairs (x_2i, x_2i+1), so d must be even, got d = {d}")
