@@ -101,7 +101,8 @@ def residual_second_moments(depth: int, width: int, branch: str, *, batch: int =
 
     Examples::
 
-        >>> q = residual_second_moments(10, 64, "pre_ln", generator=torch.Generator().manual_seed(0))
+        >>> g = torch.Generator().manual_seed(0)
+        >>> q = residual_second_moments(10, 64, "pre_ln", generator=g)
         >>> len(q), 8 < q[-1] < 14
         (11, True)
     """
