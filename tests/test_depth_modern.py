@@ -19,8 +19,9 @@ def test_residual_stream_follows_its_recursion(branch: str) -> None:
     q = dm.residual_second_moments(50, 128, branch, batch=256, generator=seeded(1), dtype=F64)
     want = dm.predicted_second_moments(50, branch)
     assert len(q) == 51
-    # plain: 2^50 with a per-block scatter; the others within a few per cent
-    tol = 2.0 if branch == "plain" else 0.1
+    # plain: 2^50 with a per-block scatter that compounds (40 seeds: e^±2.3); the others:
+    # pre-LN ±25% over 40 seeds, the scaled ones ±7%
+    tol = {"plain": 4.0, "pre_ln": 0.4}.get(branch, 0.1)
     assert abs(math.log(q[-1] / want[-1])) < tol, (branch, q[-1], want[-1])
 
 
@@ -28,7 +29,7 @@ def test_residual_growth_plain_geometric_pre_ln_linear_scaled_bounded() -> None:
     q = {b: dm.residual_second_moments(50, 128, b, generator=seeded(2), dtype=F64)[-1]
          for b in dm.BRANCHES}
     assert q["plain"] > 1e12
-    assert 40 < q["pre_ln"] < 62
+    assert 30 < q["pre_ln"] < 75
     assert q["scaled"] < math.sqrt(math.e) * 1.1 and q["pre_ln_scaled"] < 1.7
     assert dm.predicted_second_moments(50, "pre_ln_scaled")[-1] == pytest.approx(1.5)
     assert dm.predicted_second_moments(50, "scaled")[-1] < math.sqrt(math.e)
