@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from dotbook import initialization, plots
+from dotbook import depth_modern, initialization, plots
 from dotbook.device import generator as seeded
 from dotbook.explore import Figure, Param, Twin
 from dotbook.figures import register
@@ -33,6 +33,8 @@ __all__ = [
     "depth_twin",
     "variance_figure",
     "training_figure",
+    "residual_figure",
+    "residual_twin",
 ]
 
 #: The slider indices, in order: the package's one activation table and one scheme table.
@@ -198,3 +200,62 @@ def training_figure(losses: dict[str, list[float]], depth: int) -> Figure:
                                                                dash="dot")))
     return plots.assemble(sk, data, title=f"{depth} ReLU layers on the digits: which "
                                           f"initialisation learns?")
+
+
+# ------------------------------------------------------------------ residual streams (issue 28)
+_RESIDUAL_WIDTH, _RESIDUAL_BATCH = 128, 128
+_BRANCH_LABELS = {"plain": "x + f(x)", "scaled": "x + f(x)/√(2L)",
+                  "pre_ln": "pre-LN: x + f(LN(x))", "pre_ln_scaled": "pre-LN, f/√(2L)"}
+
+
+@functools.lru_cache(maxsize=64)
+def _residual(depth: int, seed: int) -> dict[str, list[float]]:
+    return {b: depth_modern.residual_second_moments(depth, _RESIDUAL_WIDTH, b,
+                                                    batch=_RESIDUAL_BATCH, generator=seeded(seed))
+            for b in depth_modern.BRANCHES}
+
+
+@functools.cache
+def _residual_skeleton() -> dict[str, Any]:
+    return plots.skeleton(
+        alt=("The second moment of the residual stream against the block index, log scale, "
+             "for four residual networks: plain branches grow it geometrically, pre-LN "
+             "linearly, and branches scaled by 1/√(2L) keep it below two; measured solid, "
+             "predicted dashed."),
+        height=440,
+        axes={"xaxis": {"title": "block l", "range": [0, MAX_DEPTH + 1]},
+              "yaxis": {"title": "E[x_l²] (log)", "type": "log", "range": [-0.3, 16],
+                        "dtick": 2, "exponentformat": "power"}},
+        legend={"x": 0.02, "xanchor": "left", "y": 0.98, "yanchor": "top", "font": {"size": 11}},
+    )
+
+
+def residual_figure(depth: int, seed: int = 0) -> Figure:
+    """E[x_l²] through ``depth`` residual blocks for every branch rule, measured and predicted."""
+    depth = int(depth)
+    blocks = list(range(depth + 1))
+    data = []
+    for k, (branch, q) in enumerate(_residual(depth, int(seed)).items()):
+        color = plots.PALETTE[k]
+        data.append(dict(type="scatter", mode="lines", x=blocks, y=rounded(q),
+                         name=_BRANCH_LABELS[branch], line=dict(color=color, width=2.5)))
+        data.append(dict(type="scatter", mode="lines", x=blocks, showlegend=False,
+                         y=rounded(depth_modern.predicted_second_moments(depth, branch)),
+                         name=f"{_BRANCH_LABELS[branch]}, predicted",
+                         line=dict(color=color, width=1.5, dash="dash")))
+    return plots.assemble(_residual_skeleton(), data,
+                          title=f"{depth} residual blocks of width {_RESIDUAL_WIDTH}")
+
+
+@register
+def residual_twin(generator: torch.Generator | None = None) -> Twin:
+    """A depth slider for :func:`residual_figure`; the networks come from one seed drawn
+    from ``generator`` (default ``device.generator(0)``)."""
+    g = seeded(0) if generator is None else generator
+    seed = int(torch.randint(0, 2**62, (1,), generator=g, device=g.device))
+
+    def figure(depth: int) -> Figure:
+        return residual_figure(depth, seed)
+
+    return Twin(figure, [Param("depth", "blocks L", (10, 30, 50), lo=2, hi=MAX_DEPTH, step=1,
+                               integer=True, default=50)])
