@@ -28,8 +28,8 @@ from dotbook.explore import Figure, Param, Twin
 from dotbook.figures import register
 from dotbook.plots import rounded
 
-__all__ = ["GAIN_STEP", "NORM_DEPTH", "loss_scale_twin", "normalization_figure",
-           "normalization_twin"]
+__all__ = ["GAIN_STEP", "NORM_BATCH", "NORM_DEPTH", "NORM_WIDTH", "loss_scale_twin",
+           "normalization_figure", "normalization_twin"]
 
 #: Depth and width of the network of the normalisation figure.
 NORM_DEPTH, NORM_WIDTH, NORM_BATCH = 32, 64, 64
