@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["all_twins", "register"]
 
 _REGISTRY: dict[str, Callable[[], Twin]] = {}
+#: A chapter's figure module: ``chNN``, or ``chNN_part`` when one would be too long to read.
+_MODULE = r"ch\d\d(_[a-z]+)?"
 _F = TypeVar("_F", bound=Callable[[], "Twin"])
 
 
@@ -56,8 +58,8 @@ def register(factory: _F) -> _F:
         >>> _REGISTRY.pop("ch99.demo_twin") is demo_twin
         True
     """
-    chapter = factory.__module__.rpartition(".")[2]
-    if not re.fullmatch(r"ch\d\d", chapter):
+    chapter = factory.__module__.rpartition(".")[2][:4]  # "ch10" of ch10 or ch10_training
+    if not re.fullmatch(_MODULE, factory.__module__.rpartition(".")[2]):
         raise ValueError(f"register twins in a chapter's figure module (dotbook.figures.chNN), "
                          f"not in {factory.__module__}")
     key = f"{chapter}.{factory.__name__}"
@@ -76,6 +78,6 @@ def all_twins() -> dict[str, Callable[[], Twin]]:
     new chapter's figures appear without being listed anywhere.
     """
     for info in pkgutil.iter_modules(__path__):
-        if re.fullmatch(r"ch\d\d", info.name):
+        if re.fullmatch(_MODULE, info.name):
             importlib.import_module(f"{__name__}.{info.name}")
     return dict(sorted(_REGISTRY.items()))
