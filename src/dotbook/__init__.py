@@ -22,16 +22,21 @@ attention      softmax(QKᵀ/√d_k + M)V from dot products, masks, online softm
 saturation     why 1/√d_k: score variance and softmax saturation                7
 training       ∂L/∂w = (∂L/∂z)·x, a layer's Σ δᵢxᵢᵀ, the neuron loop, ``fit``    8–13
 alignment      where gradient descent takes the weights: span, max margin       8
+backprop       the backward dot products: ∂L/∂x = GW, softmax, attention; checks  8
 initialization standard/Xavier/He scales, Var(w·x), statistics through depth    9
+depth_modern   residual branches, pre-LN, orthogonal weights, update ratios     9
 precision      formats, stable softmax/logsumexp, rounded dot products          10
 stability      norms, clipping, deep MLPs that explode                          10
+mixed_precision loss scaling, cancellation, FP8 and TF32, master weights         10
 depth_width    XOR against one neuron, small MLPs, depth vs width at equal P    11
 interpret      contributions, gradient × input, integrated gradients,           12
                attention vs gradients, superposition and interference
+sae            sparse autoencoders; saliency's reference point, Shapley values  12
 transformer    multi-head attention, rotary positions, the KV cache             13
 induction      a small attention-only model that learns induction               13
 data           scikit-learn's bundled digits and photos (no download), toys     5–12
 explore        one function, two faces: static slider figure and live widgets   all
+colab          the Colab face: the static figure plus a kernel callback         all
 plots          one plotly look for the whole book                               all
 notebook       the chapter setup cell, glue, exercise self-checks               all
 exercises      one record per exercise, shared by answer boxes and self-checks  all
