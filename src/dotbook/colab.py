@@ -34,10 +34,7 @@ import json
 import re
 import sys
 import uuid
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from dotbook.explore import Twin
+from typing import Any
 
 __all__ = ["in_colab", "ColabFace", "twin_js", "stale_modules", "restart_note", "RESTART",
            "RestartNeeded"]
@@ -141,7 +138,7 @@ class ColabFace:
         twin: the :class:`~dotbook.explore.Twin` to show.
     """
 
-    def __init__(self, twin: Twin) -> None:
+    def __init__(self, twin: Any) -> None:  # a dotbook.explore.Twin (which imports this)
         from google.colab import output  # type: ignore[import-not-found]
 
         self.twin = twin
@@ -156,15 +153,10 @@ class ColabFace:
         import plotly.io as pio
         from IPython.display import JSON
 
-        from dotbook import plots
-        from dotbook.explore import _frame_layout
-
         try:
-            fig = self.twin.data(**{str(k): v for k, v in dict(values).items()})
+            payload = self.twin.frame(**{str(k): v for k, v in dict(values).items()})
         except (TypeError, ValueError) as error:
             return JSON({"error": f"{type(error).__name__}: {error}"})
-        payload = {"data": [plots.rounded(t) for t in fig["data"]],
-                   "layout": _frame_layout(fig)}
         return JSON(json.loads(pio.json.to_json_plotly(payload)))
 
     def spec(self) -> dict[str, Any]:

@@ -302,6 +302,12 @@ class Twin:
         merged = {p.name: p.check(values.get(p.name, p.default)) for p in self.params}
         return _as_dict(self.fn(**merged), getattr(self.fn, "__name__", "fn"))
 
+    def frame(self, **values: float) -> Figure:
+        """What one frame of the static face holds at ``values``: the traces, rounded,
+        and the layout keys a frame may change (``Plotly.react`` redraws from it)."""
+        fig = self.data(**values)
+        return {"data": [plots.rounded(t) for t in fig["data"]], "layout": _frame_layout(fig)}
+
     # ----------------------------------------------------------------- static face
     def static(self) -> go.Figure:
         """The kernel-free face: one frame per grid point, one slider per Param.
