@@ -9,6 +9,10 @@ import pytest
 from hypothesis import settings
 from support import HTML, chromium, serve
 
+# A stand-in for Colab's own modules, put on a kernel's path by test_colab_face.py;
+# not tests, and not importable without that path.
+collect_ignore = ["fake_colab"]
+
 # No per-example deadline (the first call into torch can be slow on a loaded 2-core
 # machine), and a fixed example sequence, so that CI is reproducible.
 settings.register_profile("dotbook", deadline=None, print_blob=True, derandomize=True)

@@ -32,7 +32,7 @@ __all__ = ["CEILING_SIZES", "Ceilings", "ceilings", "CpuPeak", "cpu_peak", "libr
 # ------------------------------------------------------------------ ceilings
 #: Default sizes for :func:`ceilings`: (square matmul side, copy elements), per device type.
 CEILING_SIZES: dict[str, tuple[int, int]] = {
-    "cpu": (1024, 2**25),     # 128 MiB per buffer: past any CPU's last-level cache
+    "cpu": (1024, 2**25),     # 128 MiB per buffer: past most CPUs' last-level cache
     "cuda": (8192, 2**28),    # 1 GiB per buffer (float32)
     "mps": (4096, 2**27),
 }
