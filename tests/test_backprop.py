@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support import F64, randn
 
-from dotbook import attention
 from dotbook import backprop as bp
+from dotbook import saturation
 from dotbook.device import generator
 
 close = torch.testing.assert_close
@@ -52,7 +52,7 @@ def test_softmax_jacobian_equals_autograd_and_norm(T, seed):
     close(J, expected, rtol=1e-12, atol=1e-14)
     close(J, J.mT)
     close(J.sum(dim=1), torch.zeros(T, dtype=F64), rtol=0, atol=1e-15)
-    close(torch.linalg.matrix_norm(J), attention.softmax_jacobian_norm(p), rtol=1e-10, atol=1e-12)
+    close(torch.linalg.matrix_norm(J), saturation.softmax_jacobian_norm(p), rtol=1e-10, atol=1e-12)
 
 
 def test_softmax_jacobian_vanishes_near_one_hot():

@@ -148,8 +148,8 @@ def page_trace_types(page: str) -> set[str]:
 
     Examples::
 
-        >>> page_trace_types('Plotly.newPlot("a", [{"type":"bar"}, {"x":[1]}], {})')
-        {'bar', 'scatter'}
+        >>> sorted(page_trace_types('Plotly.newPlot("a", [{"type":"bar"}, {"x":[1]}], {})'))
+        ['bar', 'scatter']
     """
     decoder = json.JSONDecoder()
     found: set[str] = set()

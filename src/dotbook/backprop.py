@@ -185,7 +185,7 @@ def softmax_jacobian(p: torch.Tensor) -> torch.Tensor:
     :math:`J` is symmetric, its rows sum to 0 (shifting every logit changes
     nothing), and it is 0 at a one-hot :math:`p`: a saturated softmax passes no
     gradient back. Its Frobenius norm is
-    :func:`dotbook.attention.softmax_jacobian_norm`.
+    :func:`dotbook.saturation.softmax_jacobian_norm`.
 
     Shape:
         - p: :math:`(*, T)`; output: :math:`(*, T, T)`
