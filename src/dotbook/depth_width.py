@@ -414,7 +414,8 @@ def decision_grid(net: Callable[[torch.Tensor], torch.Tensor], lo: float = -0.5,
         ([0.0, 0.5, 1.0], [1.0, 1.5, 2.0])
     """
     if not callable(net):
-        raise TypeError(f"net must be a callable network (an nn.Module or a function of a (N, 2) tensor), got {type(net).__name__}")
+        raise TypeError(f"net must be a callable network (an nn.Module or a function of "
+                        f"a (N, 2) tensor), got {type(net).__name__}")
     where, dtype = _device.placement(device, dtype, None)
     points = _validate.integer(points, "points", at_least=2, at_most=2001)
     lo, hi = _validate.real(lo, "lo"), _validate.real(hi, "hi")

@@ -79,7 +79,8 @@ MAX_SAMPLES, MAX_DIRECTIONS, MAX_MOMENT = 100_000_000, 1_000_000, 1_000_000
 
 # ------------------------------------------------------------------ input checks
 def _dimension(n: object) -> int:
-    return _validate.integer(n, "n", at_least=2, at_most=10**9, why="in one dimension every direction is "
+    return _validate.integer(n, "n", at_least=2, at_most=10**9,
+                             why="in one dimension every direction is "
                              "±1 and the cosine is always ±1, so there is no angle to speak of")
 
 
