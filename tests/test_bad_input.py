@@ -197,7 +197,7 @@ def hostile(p: Any, valid: Any) -> st.SearchStrategy[sweep.Hostile]:
 
         def poke(i: int, v: float) -> sweep.Hostile:
             def make() -> torch.Tensor:
-                c = t.clone()
+                c = t.clone(memory_format=torch.contiguous_format)  # view(-1) needs it
                 c.view(-1)[i] = v
                 return c
             return sweep.Hostile(f"{v} at flat index {i}", make, nan_in=math.isnan(v),

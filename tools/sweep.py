@@ -332,7 +332,7 @@ def hostile_values(p: inspect.Parameter, valid: Any) -> list[Hostile]:
 
         def with_value(val: float) -> Callable[[], torch.Tensor]:
             def make() -> torch.Tensor:
-                c = t.clone()
+                c = t.clone(memory_format=torch.contiguous_format)  # view(-1) needs it
                 if c.numel():
                     c.view(-1)[0] = val
                 return c

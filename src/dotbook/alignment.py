@@ -127,13 +127,16 @@ def alignment_path(inputs: torch.Tensor, spread: float, *, steps: int = 40, lr: 
         >>> ws[:, 1].tolist()  # no input along e₂: w₂ never moves
         [-1.0, -1.0, -1.0, -1.0, -1.0, -1.0]
     """
-    inputs = _validate.matrix(inputs, "inputs")
+    inputs = _validate.finite(_validate.matrix(inputs, "inputs"), "inputs")
     if inputs.shape[1] != 2:
         raise ValueError(f"inputs must have 2 columns, got shape {tuple(inputs.shape)}; "
                          f"use decorrelated_inputs(count, 2, generator=...)")
     spread = _validate.in_range(spread, "spread", 0.0, 100.0)
     scale = torch.tensor([1.0, spread], dtype=inputs.dtype, device=inputs.device)
     x = inputs * scale  # (B, 2)
+    for pair, name in ((w_star, "w_star"), (w_start, "w_start")):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise TypeError(f"{name} must be a pair of numbers (w1, w2), got {pair!r}")
     w_star_t = torch.tensor([_validate.real(v, "w_star") for v in w_star], dtype=x.dtype,
                             device=x.device)
     w0 = torch.tensor([_validate.real(v, "w_start") for v in w_start], dtype=x.dtype,

@@ -383,7 +383,14 @@ def loglog_fit(x: Sequence[float], y: Sequence[float]) -> Fit:
         >>> round(fit.slope, 6), round(fit.coefficient, 9)
         (1.0, 2e-06)
     """
-    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    arrays = []
+    for values, name in ((x, "x"), (y, "y")):
+        try:
+            arrays.append(np.asarray(values, dtype=float))
+        except (TypeError, ValueError, OverflowError):
+            raise TypeError(f"{name} must be a list of positive numbers, got "
+                            f"{type(values).__name__}") from None
+    xs, ys = arrays
     if xs.shape != ys.shape or xs.ndim != 1:
         raise ValueError(f"x and y must be 1-D of the same length, got {xs.shape} and {ys.shape}")
     if len(xs) < 2 or len(set(xs.tolist())) < 2:

@@ -108,18 +108,19 @@ def conv_geometry(x_shape: Sequence[int], weight_shape: Sequence[int], *,
         >>> g.out, g.dot_length
         ((16, 16), 75)
     """
-    x_shape, weight_shape = tuple(x_shape), tuple(weight_shape)
     for shape, name in ((x_shape, "x_shape"), (weight_shape, "weight_shape")):
         if isinstance(shape, (str, bytes)) or not isinstance(shape, (list, tuple, torch.Size)):
             raise TypeError(f"{name} must be a tuple of ints such as (1, 3, 32, 32), got "
                             f"{shape!r}")
+    x_shape, weight_shape = tuple(x_shape), tuple(weight_shape)
     if len(x_shape) == 3:
         x_shape = (1, *x_shape)
     if len(x_shape) != 4:
-        raise ValueError(f"x must have shape (B, C_in, H, W) or (C_in, H, W), got {x_shape}")
+        raise ValueError(f"x_shape (x's shape) must be (B, C_in, H, W) or (C_in, H, W), got "
+                         f"{x_shape}")
     if len(weight_shape) != 4:
-        raise ValueError(f"weight must have shape (C_out, C_in/groups, kH, kW), got "
-                         f"{weight_shape}")
+        raise ValueError(f"weight_shape (weight's shape) must be (C_out, C_in/groups, kH, kW), "
+                         f"got {weight_shape}")
     for dim, name in zip(x_shape, ("B", "C_in", "H", "W"), strict=True):
         _validate.integer(dim, f"x_shape's {name}", at_most=MAX_SIZE)
     for dim, name in zip(weight_shape, ("C_out", "C_in/groups", "kH", "kW"), strict=True):
@@ -186,6 +187,12 @@ def _conv_inputs(x: object, weight: object, bias: object) -> tuple[
     if x.ndim not in (3, 4):
         raise ValueError(f"x must have shape (B, C_in, H, W) or (C_in, H, W), got "
                          f"{tuple(x.shape)}")
+    if x.numel() == 0:
+        raise ValueError(f"x has shape {tuple(x.shape)}: an empty dimension; pass at least "
+                         f"one image with one channel and one pixel")
+    if weight.ndim != 4 or weight.numel() == 0:
+        raise ValueError(f"weight must have shape (C_out, C_in/groups, kH, kW) with no empty "
+                         f"dimension, got {tuple(weight.shape)}")
     unbatched = x.ndim == 3
     if bias is not None:
         bias = _validate.tensor(bias, "bias")

@@ -226,6 +226,7 @@ def separability(x: torch.Tensor, y: torch.Tensor) -> Separability:
     from scipy.optimize import linprog
 
     x, y = _points_labels(x, y)
+    _validate.finite(x, "x")
     X = x.detach().cpu().double().numpy()  # (N, n)
     s = 2.0 * y.cpu().double().numpy() - 1.0  # (N,)
     N, n = X.shape
@@ -345,7 +346,7 @@ def train_mlp(x: torch.Tensor, y: torch.Tensor, hidden: Sequence[int], *,
         >>> (net(x)[:, 0] > 0).long().tolist(), len(losses)
         ([0, 1, 1, 0], 300)
     """
-    x = _validate.matrix(x, "x")
+    x = _validate.finite(_validate.matrix(x, "x"), "x")
     _validate.choice(loss, "loss", ("mse", "logistic"))
     hidden = _validate.sizes(hidden, "hidden", at_most=initialization.MAX_WIDTH)
     if len(set(hidden)) > 1:
@@ -386,7 +387,7 @@ def best_xor_nets(widths: Sequence[int], restarts: int = 3, *, generator: torch.
     """
     _validate.generator(generator)
     restarts = _validate.integer(restarts, "restarts", at_most=100)
-    widths = [_validate.integer(w, f"widths[{i}]", at_most=1024) for i, w in enumerate(widths)]
+    widths = _validate.sizes(widths, "widths", at_most=1024)
     x, y = xor_data(device=generator.device if isinstance(generator, torch.Generator) else None)
     best = {}
     for width in widths:
@@ -412,6 +413,9 @@ def decision_grid(net: Callable[[torch.Tensor], torch.Tensor], lo: float = -0.5,
         >>> ticks.tolist(), z[2].tolist()
         ([0.0, 0.5, 1.0], [1.0, 1.5, 2.0])
     """
+    if not callable(net):
+        raise TypeError(f"net must be a callable network (an nn.Module or a function of "
+                        f"a (N, 2) tensor), got {type(net).__name__}")
     where, dtype = _device.placement(device, dtype, None)
     points = _validate.integer(points, "points", at_least=2, at_most=2001)
     lo, hi = _validate.real(lo, "lo"), _validate.real(hi, "hi")
@@ -438,7 +442,7 @@ def target_function(x: torch.Tensor) -> torch.Tensor:
         >>> round(float(target_function(torch.tensor(0.0))), 6)
         -0.5
     """
-    x = _validate.tensor(x, "x")
+    x = _validate.finite(_validate.tensor(x, "x"), "x")
     return torch.sin(3 * math.pi * x) * torch.exp(-x * x) + x.abs() - 0.5
 
 
@@ -550,6 +554,9 @@ def stalls(result: DepthWidth, fraction: float = 0.2) -> tuple[int, int]:
         >>> stalls(r, 0.0)
         (2, 2)
     """
+    if not isinstance(result, DepthWidth):
+        raise TypeError(f"result must be the DepthWidth that depth_vs_width returns, got "
+                        f"{type(result).__name__}")
     fraction = _validate.in_range(fraction, "fraction", 0.0, 1.0)
     over = (result.test_loss > fraction * result.baseline).sum(dim=1).tolist()  # (2,)
     return int(over[0]), int(over[1])

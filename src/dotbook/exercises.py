@@ -23,6 +23,7 @@ per entry for a vector; a choice must be one of the option keys, exactly.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import math
 import re
@@ -82,6 +83,9 @@ def glue_key(exercise_id: str) -> str:
         >>> glue_key("ch01-ex1")
         'dotbook_exercise__ch01-ex1'
     """
+    if not isinstance(exercise_id, str):
+        raise TypeError(f"exercise_id must be a str such as 'ch01-ex1', got "
+                        f"{type(exercise_id).__name__}")
     return GLUE_PREFIX + exercise_id
 
 
@@ -92,7 +96,10 @@ def _number(x: Any, name: str) -> float:
         x = x.item()
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         raise TypeError(f"{name} must be a number, got {type(x).__name__}")
-    return float(x)
+    try:
+        return float(x)
+    except OverflowError:
+        raise ValueError(f"{name} is too large for a float; pass a number below 1e308") from None
 
 
 def _numbers(x: Any, name: str) -> list[float]:
@@ -127,6 +134,8 @@ def make(exercise_id: str, value: Any, *, rtol: float = 1e-6, atol: float = 1e-9
     rtol = _validate.in_range(rtol, "rtol", 0.0, 1.0)
     atol = _validate.in_range(atol, "atol", 0.0, math.inf)
     if options is not None:
+        if not isinstance(options, Mapping):
+            raise TypeError(f"options must be a dict {{key: text}}, got {type(options).__name__}")
         pairs = [[str(k), str(v)] for k, v in dict(options).items()]
         _validate.integer(len(pairs), "len(options)", at_least=2, at_most=12)
         _validate.choice(value, "value", [k for k, _ in pairs])
@@ -160,6 +169,8 @@ def judge(exercise: Exercise, answer: Any) -> tuple[bool, str]:
         >>> judge(make("ch01-ex1", 45.0, rtol=1e-6, hint="cos θ = 1/√2"), 60)
         (False, 'not yet: 60 is not the answer. Hint: cos θ = 1/√2')
     """
+    if not isinstance(exercise, Exercise):
+        raise TypeError(f"exercise must be an Exercise (from make), got {type(exercise).__name__}")
     hint = f" Hint: {exercise.hint}" if exercise.hint else ""
     wrong = "not yet: {} is not the answer." + hint
     if exercise.kind == "choice":
@@ -197,6 +208,10 @@ def encode(records: Sequence[Exercise] | Exercise) -> str:
     if isinstance(records, Exercise):
         payload: Any = asdict(records)
     else:
+        if not isinstance(records, (list, tuple)) or not all(
+                isinstance(r, Exercise) for r in records):
+            raise TypeError(f"records must be an Exercise or a list of them, got "
+                            f"{type(records).__name__}")
         payload = [asdict(r) for r in records]
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     return base64.b64encode(text.encode("utf8")).decode("ascii")
@@ -204,17 +219,30 @@ def encode(records: Sequence[Exercise] | Exercise) -> str:
 
 def decode(text: str) -> Exercise | list[Exercise]:
     """The inverse of :func:`encode`."""
-    payload = json.loads(base64.b64decode(text.encode("ascii")).decode("utf8"))
-    if isinstance(payload, list):
-        return [Exercise(**p) for p in payload]
-    return Exercise(**payload)
+    if not isinstance(text, str):
+        raise TypeError(f"text must be the str that encode returned, got {type(text).__name__}")
+    try:
+        payload = json.loads(base64.b64decode(text.encode("ascii"), validate=True).decode("utf8"))
+        if isinstance(payload, list):
+            return [Exercise(**p) for p in payload]
+        return Exercise(**payload)
+    except (ValueError, TypeError, UnicodeError, binascii.Error):
+        raise ValueError("text is not what encode returned (base64 of exercise JSON)") from None
 
 
 _KNOWN: dict[str, Exercise] = {}
 
 
 def register(exercise: Exercise) -> Exercise:
-    """Remember an exercise in this Python session (what :func:`lookup` finds)."""
+    """Remember an exercise in this Python session (what :func:`lookup` finds).
+
+    Examples::
+
+        >>> register(make("ch01-ex1", 45.0)).id
+        'ch01-ex1'
+    """
+    if not isinstance(exercise, Exercise):
+        raise TypeError(f"exercise must be an Exercise (from make), got {type(exercise).__name__}")
     _KNOWN[exercise.id] = exercise
     return exercise
 

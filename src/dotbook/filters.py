@@ -40,7 +40,7 @@ def _image(image: object, name: str = "image") -> torch.Tensor:
                          f"{tuple(image.shape)}")
     for size, axis in zip(image.shape, ("H", "W"), strict=True):
         _validate.integer(size, f"{name}'s {axis}", at_most=MAX_SIZE)
-    return image
+    return _validate.finite(image, name)
 
 
 def edge_response(image: torch.Tensor, angle_deg: float, size: int = 7, sigma: float = 1.2, *,
@@ -166,7 +166,7 @@ def feature_maps(x: torch.Tensor, angles: Sequence[float] = (0.0, 45.0, 90.0, 13
                         f"{type(angles).__name__}")
     _validate.integer(len(angles), "len(angles)", at_most=360)
     for i, a in enumerate(angles):
-        _validate.real(a, f"angles[{i}]")
+        _validate.in_range(a, f"angles[{i}]", -360.0, 360.0)
     _validate.choice(mode, "mode", _PADDING_MODES)
     k = torch.stack([edge_kernel(a, 5, 1.0, dtype=x.dtype, device=x.device)
                      for a in angles])[:, None]  # (C_out, 1, 5, 5)

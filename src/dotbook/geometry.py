@@ -94,7 +94,7 @@ def norm(a: torch.Tensor) -> torch.Tensor:
         >>> norm(torch.tensor([3., 4.]))
         tensor(5.)
     """
-    a = _validate.batched(a, "a")
+    a = _validate.finite(_validate.batched(a, "a"), "a")
     m = a.abs().amax(dim=-1, keepdim=True)  # (*, 1)
     m = torch.where(m > 0, m, torch.ones_like(m))
     return m.squeeze(-1) * torch.linalg.vector_norm(a / m, dim=-1)
@@ -128,7 +128,7 @@ def unit(a: torch.Tensor, *, name: str = "a") -> torch.Tensor:
         tensor([[1., 0.]], dtype=torch.float64)
     """
     _validate.text(name, "name")
-    a = _validate.batched(a, name)
+    a = _validate.finite(_validate.batched(a, name), name)
     length = norm(a)  # (*)
     _nonzero(length, name)
     return a / length.unsqueeze(-1)  # (*, n)
@@ -153,6 +153,7 @@ def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """
     a, b = _validate.batched(a, "a"), _validate.batched(b, "b")
     _validate.same_shape(a, b)
+    _validate.finite(a, "a"), _validate.finite(b, "b")
     a_hat, b_hat = unit(a, name="a"), unit(b, name="b")  # (*, n)
     return dot(a_hat, b_hat).clamp(-1.0, 1.0)
 
@@ -178,6 +179,7 @@ def angle(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """
     a, b = _validate.batched(a, "a"), _validate.batched(b, "b")
     _validate.same_shape(a, b)
+    _validate.finite(a, "a"), _validate.finite(b, "b")
     a_hat, b_hat = unit(a, name="a"), unit(b, name="b")  # (*, n)
     return 2 * torch.atan2(norm(a_hat - b_hat), norm(a_hat + b_hat))
 
@@ -200,6 +202,7 @@ def project(a: torch.Tensor, onto: torch.Tensor) -> torch.Tensor:
     """
     a, b = _validate.batched(a, "a"), _validate.batched(onto, "onto")
     _validate.same_shape(a, b, "a, onto")
+    _validate.finite(a, "a"), _validate.finite(b, "onto")
     bb = dot(b, b)  # (*)
     _nonzero(bb, "onto")
     return (dot(a, b) / bb).unsqueeze(-1) * b

@@ -79,7 +79,8 @@ MAX_SAMPLES, MAX_DIRECTIONS, MAX_MOMENT = 100_000_000, 1_000_000, 1_000_000
 
 # ------------------------------------------------------------------ input checks
 def _dimension(n: object) -> int:
-    return _validate.integer(n, "n", at_least=2, why="in one dimension every direction is "
+    return _validate.integer(n, "n", at_least=2, at_most=10**9,
+                             why="in one dimension every direction is "
                              "±1 and the cosine is always ±1, so there is no angle to speak of")
 
 
@@ -183,6 +184,7 @@ def cosine_samples_naive(num: int, n: int, *, generator: torch.Generator | None 
         >>> c.shape, bool((c.abs() <= 1).all())
         (torch.Size([5]), True)
     """
+    num = _validate.integer(num, "num", at_most=MAX_SAMPLES)
     u = random_directions(num, n, generator=generator, device=device, dtype=dtype)  # (num, n)
     v = random_directions(num, n, generator=generator, device=device, dtype=dtype)  # (num, n)
     return geometry.cosine(u, v)
@@ -225,6 +227,8 @@ def cosine_density(t: torch.Tensor | float, n: int) -> torch.Tensor | float:
         0.5
     """
     if isinstance(t, (int, float)) and not isinstance(t, bool):
+        if isinstance(t, int) and abs(t) > 1:  # outside [-1, 1], even beyond float range
+            return 0.0
         if math.isnan(t):
             raise ValueError("t is NaN; pass a cosine value in [-1, 1]")
         return float(cosine_density(torch.tensor(float(t), dtype=torch.float64), n))
@@ -474,7 +478,7 @@ def max_abs_pairwise_cosine_loop(u: torch.Tensor) -> float:
         >>> max_abs_pairwise_cosine_loop(torch.tensor([[1., 0.], [0., 1.], [1., 1.]]))
         0.7071067...
     """
-    u = _validate.tensor(u, "u")
+    u = _validate.finite(_validate.tensor(u, "u"), "u")
     if u.ndim != 2:
         raise ValueError(f"u must be a matrix of shape (m, n), got shape {tuple(u.shape)}")
     _validate.integer(u.shape[0], "the number of rows m of u", at_least=2,
@@ -574,7 +578,7 @@ def union_bound_epsilon(m: int, n: int, delta: float = 0.05) -> float:
         >>> abs(1000 * 999 / 2 * tail_probability(eps, 100) - 0.05) < 1e-8
         True
     """
-    m = _validate.integer(m, "m", at_least=2, why="a pair of directions")
+    m = _validate.integer(m, "m", at_least=2, at_most=10**18, why="a pair of directions")
     n = _dimension(n)
     delta = _validate.in_range(delta, "delta", 0.0, 1.0)
     if delta == 0.0:

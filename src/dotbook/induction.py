@@ -126,6 +126,27 @@ class AttentionOnly(nn.Module):
         return self.unembed(x)  # (B, t, vocab)
 
 
+def _periods(periods: object, length: int, vocab: int) -> tuple[int, int]:
+    if not isinstance(periods, (list, tuple)) or len(periods) != 2:
+        raise TypeError(f"periods must be a pair (lo, hi) of block lengths, e.g. (4, 10), got "
+                        f"{periods!r}")
+    lo = _validate.integer(periods[0], "periods[0]", at_least=2, at_most=length - 1)
+    hi = _validate.integer(periods[1], "periods[1]", at_least=lo, at_most=length - 1)
+    if hi > vocab:
+        raise ValueError(f"a block of n = {hi} distinct tokens needs vocab >= {hi}, got "
+                         f"vocab = {vocab}")
+    return lo, hi
+
+
+def _token_batch(tokens: object, name: str = "tokens") -> torch.Tensor:
+    if not isinstance(tokens, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of ids, got {type(tokens).__name__}")
+    if tokens.ndim != 2 or tokens.dtype not in (torch.long, torch.int32):
+        raise ValueError(f"{name} must be an integer tensor (B, T), got shape "
+                         f"{tuple(tokens.shape)} and dtype {tokens.dtype}")
+    return tokens
+
+
 def repeated_tokens(batch: int, length: int, vocab: int, periods: tuple[int, int] = (4, 10),
                     *, generator: torch.Generator,
                     device: torch.device | str | None = None) -> torch.Tensor:
@@ -133,16 +154,19 @@ def repeated_tokens(batch: int, length: int, vocab: int, periods: tuple[int, int
     repeated (n drawn per sequence from ``periods``, both ends included): (B, length).
 
     Because n varies, no fixed offset finds the earlier copy: only the tokens can.
+
+    Examples::
+
+        >>> x = repeated_tokens(2, 8, 16, (2, 4), generator=torch.Generator().manual_seed(0))
+        >>> x.shape, x.dtype
+        (torch.Size([2, 8]), torch.int64)
     """
+    _validate.generator(generator)
     batch = _validate.integer(batch, "batch", at_most=1 << 16)
     length = _validate.integer(length, "length", at_least=2, at_most=1 << 12)
     vocab = _validate.integer(vocab, "vocab", at_least=2, at_most=1 << 16)
-    lo = _validate.integer(periods[0], "periods[0]", at_least=2, at_most=length - 1)
-    hi = _validate.integer(periods[1], "periods[1]", at_least=lo, at_most=length - 1)
-    if hi > vocab:
-        raise ValueError(f"a block of n = {hi} distinct tokens needs vocab >= {hi}, got "
-                         f"vocab = {vocab}")
-    where = device if device is not None else generator.device
+    lo, hi = _periods(periods, length, vocab)
+    where, _ = _device.placement(device, torch.float32, generator)
     keys = torch.rand(batch, vocab, generator=generator, device=where)  # (B, vocab)
     block = keys.argsort(dim=-1)  # (B, vocab): a random order of the vocabulary per row
     n = torch.randint(lo, hi + 1, (batch, 1), generator=generator, device=where)  # (B, 1)
@@ -151,13 +175,35 @@ def repeated_tokens(batch: int, length: int, vocab: int, periods: tuple[int, int
 
 
 def seen_before(tokens: torch.Tensor) -> torch.Tensor:
-    """(B, T) bool: token t occurred at an earlier position (its successor is predictable)."""
+    """(B, T) bool: token t occurred at an earlier position (its successor is predictable).
+
+    Examples::
+
+        >>> seen_before(torch.tensor([[1, 2, 1, 2]])).tolist()
+        [[False, False, True, True]]
+    """
+    tokens = _token_batch(tokens)
     same = tokens[:, :, None] == tokens[:, None, :]  # (B, T, T): x_t == x_j
     return same.tril(-1).any(-1)  # (B, T): some j < t
 
 
 def accuracy(model: AttentionOnly, tokens: torch.Tensor) -> float:
-    """Share of next tokens predicted right where the current token was seen before."""
+    """Share of next tokens predicted right where the current token was seen before.
+
+    Examples::
+
+        >>> model = AttentionOnly(16, 8, 8, 2, 1)
+        >>> x = repeated_tokens(4, 8, 16, (2, 4), generator=torch.Generator().manual_seed(0))
+        >>> 0.0 <= accuracy(model, x) <= 1.0
+        True
+    """
+    if not isinstance(model, AttentionOnly):
+        raise TypeError(f"model must be an AttentionOnly, got {type(model).__name__}")
+    tokens = model._tokens(_token_batch(tokens))
+    if not bool(seen_before(tokens)[:, :-1].any()):
+        raise ValueError("no token in tokens repeats an earlier one (before the last position), "
+                         "so there is nothing to score; pass sequences with repeats "
+                         "(repeated_tokens)")
     mask = seen_before(tokens)[:, :-1]  # (B, T − 1)
     with torch.no_grad():
         guess = model(tokens)[:, :-1].argmax(-1)  # (B, T − 1): predictions of x_1 … x_{T−1}
@@ -174,7 +220,22 @@ def pattern_scores(patterns: torch.Tensor, tokens: torch.Tensor
     Induction score: the mean total weight of query t on the keys j ≤ t whose previous
     token x_{j−1} equals x_t (the successors of earlier copies of the current token),
     over the queries t that have such a key (Olsson et al., 2022).
+
+    Examples::
+
+        >>> model = AttentionOnly(16, 8, 8, 2, 1)
+        >>> x = repeated_tokens(4, 8, 16, (2, 4), generator=torch.Generator().manual_seed(0))
+        >>> prev, ind = pattern_scores(model.patterns(x), x)
+        >>> prev.shape, ind.shape
+        (torch.Size([1, 2]), torch.Size([1, 2]))
     """
+    tokens = _token_batch(tokens)
+    patterns = _validate.finite(_validate.tensor(patterns, "patterns"), "patterns")
+    if not patterns.is_floating_point():
+        raise TypeError(f"patterns must hold floating-point weights, got {patterns.dtype}")
+    if not bool(seen_before(tokens).any()):
+        raise ValueError("no token in tokens repeats an earlier one, so no head can show "
+                         "induction; pass sequences with repeats (repeated_tokens)")
     T = tokens.shape[1]
     if patterns.ndim != 5 or patterns.shape[-1] != T or patterns.shape[1] != tokens.shape[0]:
         raise ValueError(f"patterns has shape {tuple(patterns.shape)}; for tokens of shape "
@@ -215,7 +276,13 @@ def train_induction(*, generator: torch.Generator, length: int = 24, vocab: int 
     setting): this model is so small that one thread is fastest, above all on a
     shared machine.
     """
+    _validate.generator(generator)
     steps = _validate.integer(steps, "steps", at_most=100_000)
+    lr = _validate.in_range(lr, "lr", 0.0, 1e3)
+    if lr <= 0:
+        raise ValueError(f"lr must be > 0, got {lr}")
+    _periods(periods, _validate.integer(length, "length", at_least=2, at_most=1 << 12),
+             _validate.integer(vocab, "vocab", at_least=2, at_most=1 << 16))
     where, dtype = _device.placement(device, dtype, generator)
     seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=where))
     cuda = [where.index or 0] if where.type == "cuda" else []

@@ -167,6 +167,7 @@ def torch_initialize_(weight: torch.Tensor, scheme: str, gain: float = 1.0, *,
     weight = _validate.matrix(weight, "weight")
     scheme = _scheme(scheme)
     gain = _validate.in_range(gain, "gain", 0.0, 1e6)
+    _validate.generator(generator, optional=True)
     init = nn.init
     with torch.no_grad():
         if scheme == "normal":
@@ -417,7 +418,11 @@ def mean_field(depth: int, activation: str, sigma2: float, q1: float = 1.0) -> M
     depth = _validate.integer(depth, "depth", at_least=1, at_most=MAX_DEPTH)
     sigma2 = _validate.in_range(sigma2, "sigma2", 0.0, math.inf)
     q = [_validate.in_range(q1, "q1", 0.0, math.inf)]
-    for _ in range(depth - 1):
+    for layer in range(1, depth):
+        if math.isinf(q[-1]):
+            raise ValueError(f"the pre-activation variance overflowed at layer {layer}: sigma2 "
+                             f"= {sigma2} is too large for depth {depth}; pass a smaller sigma2 "
+                             f"(or q1) or fewer layers")
         q.append(sigma2 * second_moment(activation, q[-1]))
     r = [1.0]
     for ql in reversed(q[:-1]):
@@ -431,7 +436,7 @@ class Activation(nn.Module):
 
     def __init__(self, name: str) -> None:
         super().__init__()
-        self.name = _activation(name)
+        self.name = _validate.choice(name, "name", list(ACTIVATIONS))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return ACTIVATIONS[self.name](z)
@@ -515,6 +520,9 @@ def record(net: nn.Sequential) -> Iterator[dict[str, list[torch.Tensor]]]:
         >>> len(seen["z"]), len(seen["h"]), len(seen["grad"]), tuple(seen["grad"][0].shape)
         (2, 1, 2, (3, 4))
     """
+    if not isinstance(net, nn.Sequential):
+        raise TypeError(f"net must be a torch.nn.Sequential (e.g. from mlp), got "
+                        f"{type(net).__name__}")
     seen: dict[str, list[torch.Tensor]] = {"z": [], "h": [], "grad": []}
     handles = []
     for module in net:
@@ -664,6 +672,9 @@ def train_classifier(net: nn.Module, x_train: torch.Tensor, y_train: torch.Tenso
         >>> run.train_accuracy > 0.8
         True
     """
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"net must be a torch.nn.Module (e.g. from mlp), got "
+                        f"{type(net).__name__}")
     x_train = _validate.finite(_validate.matrix(x_train, "x_train"), "x_train")
     batch = _validate.integer(batch, "batch", at_most=1_000_000)
     y_train = _validate.labels(y_train, x_train, "y_train")

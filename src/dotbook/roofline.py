@@ -157,8 +157,16 @@ def ceilings(device: torch.device | str = "cpu", *, matmul_size: int | None = No
     threads = _device.machine_threads() if threads is None else threads
     if dtypes is None:
         dtypes = tuple(dict.fromkeys((torch.float32, _device.fast_dtype(dev))))
+    if isinstance(dtypes, torch.dtype) or not isinstance(dtypes, (list, tuple)):
+        raise TypeError(f"dtypes must be a tuple of torch dtypes, e.g. (torch.float32,), got "
+                        f"{dtypes!r}")
     if not dtypes:
         raise ValueError("dtypes is empty; pass at least one, e.g. (torch.float32,)")
+    if len(dtypes) > 16:
+        raise ValueError(f"dtypes has {len(dtypes)} entries; pass at most 16")
+    for i, dt in enumerate(dtypes):
+        if not isinstance(dt, torch.dtype):
+            raise TypeError(f"dtypes[{i}] must be a torch dtype (torch.float32), got {dt!r}")
     mm = tuple(measure("matmul", (size, size, size), device=dev, dtype=dt, repeats=repeats,
                        warmup=warmup, threads=threads) for dt in dtypes)
     cp = measure("copy", (numel,), device=dev, dtype=torch.float32, repeats=repeats,
@@ -210,6 +218,9 @@ def cpu_peak(cpuinfo: str | None = None) -> CpuPeak:
         >>> cpu_peak("").flops is None
         True
     """
+    if cpuinfo is not None and not isinstance(cpuinfo, str):
+        raise TypeError(f"cpuinfo must be the text of /proc/cpuinfo (a str) or None, got "
+                        f"{type(cpuinfo).__name__}")
     if cpuinfo is None:
         try:
             with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -348,7 +359,27 @@ def reference(device_type: str = "cpu") -> Reference:
 
 def reference_entry(name: str, ceil: Ceilings, rows: Sequence[Measurement], *, date: str,
                     note: str) -> dict[str, Any]:
-    """A measured device's entry for the reference file (used by ``tools/bench_compute.py``)."""
+    """A measured device's entry for the reference file (used by ``tools/bench_compute.py``).
+
+    Examples::
+
+        >>> c = ceilings("cpu", matmul_size=64, copy_numel=4096, repeats=2)
+        >>> e = reference_entry("a laptop", c, [], date="2026-01-01", note="idle")
+        >>> e["status"], e["rows"]
+        ('measured', [])
+    """
+    _validate.text(name, "name"), _validate.text(date, "date")
+    if not isinstance(note, str):
+        raise TypeError(f"note must be a str (may be empty), got {type(note).__name__}")
+    if not isinstance(ceil, Ceilings):
+        raise TypeError(f"ceil must be the Ceilings that ceilings() returns, got "
+                        f"{type(ceil).__name__}")
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, (list, tuple)):
+        raise TypeError(f"rows must be a list of Measurements, got {type(rows).__name__}")
+    for i, r in enumerate(rows):
+        if not isinstance(r, Measurement):
+            raise TypeError(f"rows[{i}] must be a Measurement (from measure()), got "
+                            f"{type(r).__name__}")
     return {"name": name, "status": "measured", "note": note, "date": date,
             "torch": torch.__version__, "threads": ceil.threads,
             "ceilings": ceil.to_dict(), "rows": [r.to_dict() for r in rows]}

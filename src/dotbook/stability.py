@@ -87,7 +87,7 @@ def layer_norm(x: torch.Tensor, weight: torch.Tensor | None = None,
         >>> layer_norm(x)
         tensor([-1.3416, -0.4472,  0.4472,  1.3416])
     """
-    x = _validate.batched(x, "x")
+    x = _validate.finite(_validate.batched(x, "x"), "x")
     eps = _eps(eps)
     n = x.shape[-1]
     if weight is not None:
@@ -130,7 +130,7 @@ def rms_norm(x: torch.Tensor, weight: torch.Tensor | None = None,
         >>> y  # 300² = 90000 would overflow float16; the statistics are float32
         tensor([ 0.8486, -1.1318], dtype=torch.float16)
     """
-    x = _validate.batched(x, "x")
+    x = _validate.finite(_validate.batched(x, "x"), "x")
     if weight is not None:
         _validate.last_dim(weight, "weight", x.shape[-1], x, "x")
     eps = torch.finfo(x.dtype).eps if eps is None else _eps(eps)
@@ -252,7 +252,7 @@ def preactivations(net: nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]:
         >>> [tuple(z.shape) for z in preactivations(net, torch.randn(5, 8))]
         [(5, 8), (5, 8), (5, 8)]
     """
-    x = _validate.batched(x, "x")
+    x = _validate.finite(_validate.batched(x, "x"), "x")
     if not isinstance(net, nn.Sequential):
         raise TypeError(f"net must be an nn.Sequential (e.g. from deep_mlp), got "
                         f"{type(net).__name__}")
@@ -384,6 +384,8 @@ def clip_by_norm(grads: Sequence[torch.Tensor], max_norm: float,
         >>> norm, torch.cat(g)
         (tensor(5.), tensor([0.6000, 0.8000]))
     """
+    if isinstance(grads, (torch.Tensor, str)) or not hasattr(grads, "__iter__"):
+        raise TypeError(f"grads must be a list of gradient tensors, got {type(grads).__name__}")
     grads = list(grads)
     if not grads:
         raise ValueError("grads is empty; pass the list of gradient tensors to clip")
@@ -433,16 +435,33 @@ def train(net: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int = 20,
         steps: at most this many steps.
         lr: the step size :math:`\eta`.
         max_norm: the clipping threshold :math:`c`, or ``None`` for no clipping.
+
+    Examples::
+
+        >>> net = deep_mlp(MLPConfig(depth=2, width=4), generator=torch.Generator().manual_seed(0))
+        >>> g = torch.Generator().manual_seed(1)
+        >>> x, y = torch.randn(8, 4, generator=g), torch.randn(8, 4, generator=g)
+        >>> run = train(net, x, y, steps=3, max_norm=1.0)
+        >>> len(run.losses), run.diverged
+        (3, False)
     """
     if not isinstance(net, nn.Module):
         raise TypeError(f"net must be a torch.nn.Module (e.g. from deep_mlp), got "
                         f"{type(net).__name__}")
-    x = _validate.batched(x, "x")
-    y = _validate.batched(y, "y")
+    x = _validate.finite(_validate.batched(x, "x"), "x")
+    y = _validate.finite(_validate.batched(y, "y"), "y")
     _validate.same_kind(x, y, "x, y")
     if x.ndim != 2 or y.ndim != 2 or x.shape[0] != y.shape[0]:
         raise ValueError(f"x and y must be batches (B, n) and (B, m) with the same B, got "
                          f"shapes {tuple(x.shape)} and {tuple(y.shape)}")
+    linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    if linears and x.shape[-1] != linears[0].in_features:
+        raise ValueError(f"x has {x.shape[-1]} features per row but the network's first layer "
+                         f"takes {linears[0].in_features}; pass x of shape (B, "
+                         f"{linears[0].in_features})")
+    if linears and y.shape[-1] != linears[-1].out_features:
+        raise ValueError(f"y has shape {tuple(y.shape)}; pass one target row per row of x, "
+                         f"shape {(*x.shape[:-1], linears[-1].out_features)}")
     steps = _validate.integer(steps, "steps", at_most=MAX_STEPS)
     lr = _validate.in_range(lr, "lr", 0.0, 1e6)
     if lr <= 0:

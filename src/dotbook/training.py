@@ -80,7 +80,8 @@ def _targets(y: object, z: torch.Tensor, loss: str) -> torch.Tensor:
     if y.is_complex():
         raise TypeError(f"y has dtype {y.dtype}; pass real targets (float, or int64 labels)")
     if y.shape != z.shape:
-        raise ValueError(f"shape mismatch: the pre-activations have shape {tuple(z.shape)} but "
+        raise ValueError(f"shape mismatch: the pre-activations z (one per row of x) have shape "
+                         f"{tuple(z.shape)} but "
                          f"y has shape {tuple(y.shape)}; pass one target per example")
     if y.device != z.device:
         raise ValueError(f"device mismatch: x is on {z.device} but y is on {y.device}")
@@ -249,6 +250,7 @@ def layer_gradients(delta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 def _layer_pair(delta: object, x: object) -> tuple[torch.Tensor, torch.Tensor]:
     delta, x = _validate.matrix(delta, "delta"), _validate.matrix(x, "x")
+    _validate.finite(delta, "delta"), _validate.finite(x, "x")
     if delta.shape[0] != x.shape[0]:
         raise ValueError(f"shape mismatch: delta has shape {tuple(delta.shape)} and x has shape "
                          f"{tuple(x.shape)}; both need one row per example (the same B)")
@@ -320,7 +322,7 @@ def train_neuron(x: torch.Tensor, y: torch.Tensor, loss: str = "logistic", *, st
         >>> path.w.shape, bool(path.loss[-1] < path.loss[0])
         (torch.Size([4, 2]), True)
     """
-    x = _validate.matrix(x, "x")
+    x = _validate.finite(_validate.matrix(x, "x"), "x")
     steps = _validate.integer(steps, "steps", at_least=0, at_most=MAX_STEPS)
     lr = _validate.in_range(lr, "lr", 0.0, 1e6)
     if lr <= 0:
@@ -362,6 +364,7 @@ def cosine_path(vectors: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
     """
     vectors = _validate.matrix(vectors, "vectors")
     direction = _validate.last_dim(direction, "direction", vectors.shape[1], vectors, "vectors")
+    _validate.finite(vectors, "vectors"), _validate.finite(direction, "direction")
     norms = torch.linalg.vector_norm(vectors, dim=1) * torch.linalg.vector_norm(direction)  # (S,)
     dots = vectors @ direction  # (S,)
     return torch.where(norms > 0, dots / torch.where(norms > 0, norms, 1.0), 0.0)
@@ -463,7 +466,7 @@ def fit(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: str,
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("model has no trainable parameters; fit needs something to train")
-    x = _validate.matrix(x, "x")
+    x = _validate.finite(_validate.matrix(x, "x"), "x")
     if x.dtype != params[0].dtype or x.device != params[0].device:
         raise TypeError(f"x is {x.dtype} on {x.device} but the model's parameters are "
                         f"{params[0].dtype} on {params[0].device}; pass x.to(dtype=..., "

@@ -270,7 +270,14 @@ def rope_angles(T: int, d: int, positions: torch.Tensor | None = None, base: flo
     if positions is None:
         p = torch.arange(T, device=device, dtype=dtype)  # (T,)
     else:
-        p = torch.as_tensor(positions, device=device).to(dtype)
+        if isinstance(positions, (str, bytes, bool)):
+            raise TypeError(f"positions must be a tensor of T positions, got {positions!r}")
+        try:
+            p = torch.as_tensor(positions, device=device).to(dtype)
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(f"positions must be a tensor of T positions, got "
+                            f"{type(positions).__name__}") from None
+        _validate.finite(p, "positions")
         if p.shape != (T,):
             raise ValueError(f"positions has shape {tuple(p.shape)}; pass one position "
                              f"per token, shape (T,) = ({T},)")
@@ -307,10 +314,12 @@ def rope(x: torch.Tensor, positions: torch.Tensor | None = None,
         >>> [round(v, 4) for v in y[1].tolist()]  # position 1: rotated by 1 radian
         [0.5403, 0.8415]
     """
-    x = _validate.tensor(x, "x")
+    x = _validate.finite(_validate.tensor(x, "x"), "x")
     if x.ndim < 2:
         raise ValueError(f"x has shape {tuple(x.shape)}; pass (..., T, d)")
     T, d = x.shape[-2], x.shape[-1]
+    if d == 0:
+        raise ValueError(f"x has shape {tuple(x.shape)}: no features to rotate; pass d >= 2")
     if d % 2:
         raise ValueError(f"rope rotates pairs (x_2i, x_2i+1), so d must be even, got d = {d} "
                          f"(x has shape {tuple(x.shape)})")
@@ -348,9 +357,16 @@ def position_scores(q: torch.Tensor, k: torch.Tensor, T: int, base: float = 1000
     Returns ``(rotary, added)``, each (T, T): ``rope(q, m) · rope(k, n)``, a function
     of m − n only (constant along each diagonal), and ``(q + P_m) · (k + P_n)`` with
     :func:`sinusoidal` positions added, which is not.
+
+    Examples::
+
+        >>> rotary, added = position_scores(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0]), 3)
+        >>> rotary.shape, bool(torch.allclose(rotary[0, 1], rotary[1, 2]))
+        (torch.Size([3, 3]), True)
     """
     q, k = _validate.vector(q, "q"), _validate.vector(k, "k")
     _validate.same_shape(q, k, "q, k")
+    _validate.finite(q, "q"), _validate.finite(k, "k")
     T = _validate.integer(T, "T", at_most=1 << 12)
     Q, K = q.expand(T, -1), k.expand(T, -1)  # (T, d): the same vector at every position
     rotary = rope(Q, base=base) @ rope(K, base=base).T  # (T, T)
@@ -437,9 +453,22 @@ def decode_costs(mha: MultiHeadAttention, Ts: list[int] | tuple[int, ...], *,
     *cached*: :meth:`MultiHeadAttention.step` for one token with a cache of T;
     *recomputed*: ``forward`` on all T + 1 tokens, causal, keeping the last row.
     On the CPU both run on ``threads`` threads (``None``: torch's setting).
+
+    Examples::
+
+        >>> g = torch.Generator().manual_seed(0)
+        >>> [c.T for c in decode_costs(MultiHeadAttention(8, 2), [4, 8], generator=g, repeats=1)]
+        [4, 8]
     """
     from dotbook import device as _device
 
+    if not isinstance(mha, MultiHeadAttention):
+        raise TypeError(f"mha must be a MultiHeadAttention, got {type(mha).__name__}")
+    Ts = _validate.sizes(Ts, "Ts", at_most=1 << 16)
+    _validate.generator(generator)
+    repeats = _validate.integer(repeats, "repeats", at_most=1000)
+    if threads is not None:
+        threads = _validate.integer(threads, "threads", at_most=1024)
     p = mha.w_q.weight
     rows = []
     with torch.no_grad(), _device.cpu_threads(threads if p.device.type == "cpu" else None):
