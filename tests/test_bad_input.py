@@ -121,14 +121,9 @@ def _open(reason: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(reason=f"issue 20 open: {reason}", strict=False)
 
 
-HOSTILE_OPEN = frozenset({
-    "alignment", "backprop", "colab", "compute", "conv", "depth_modern", "depth_width",
-    "exercises", "explore", "filters", "geometry", "highdim", "induction", "initialization",
-    "measure", "mixed_precision", "notebook", "plots", "roofline", "sae", "stability",
-    "training"})
-SWEPT_OPEN = frozenset({"backprop", "colab", "depth_modern", "exercises", "explore", "induction",
-                        "mixed_precision", "notebook", "roofline", "sae", "stability",
-                        "transformer"})
+HOSTILE_OPEN = frozenset({"backprop", "colab", "depth_modern", "explore", "mixed_precision",
+                          "notebook", "plots", "sae"})
+SWEPT_OPEN = frozenset({"colab", "explore"})
 PENDING_MODULES = ("explore", "notebook", "colab")
 PENDING = _open("explore/notebook/colab validation")
 

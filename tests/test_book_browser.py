@@ -98,7 +98,7 @@ def test_page_loads_cleanly_offline(browser, book_url, path):
 def figure_data(page, index: int) -> str:
     return page.evaluate(
         "i => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[i].data"
-        ".map(t => [t.x, t.y]))", index)
+        ".map(t => [t.x, t.y, t.z]))", index)
 
 
 @pytest.mark.parametrize("path", CHAPTERS)
