@@ -853,10 +853,30 @@
         compose(gd, clone(item[0][2]), clone(item[0][1]));
       }
       var box = boxOf(gd);
+      reserveControls(gd, item[0][2]);
       box.classList.add("dotbook-pending");
       box.setAttribute("aria-busy", "true");
       if (observer) { observer.observe(gd); } else { draw(gd); }
     });
+  }
+
+  /* A twin gets a row of controls under the plot when it is drawn (addChoices): hold
+     that row's place while the figure waits, so that drawing it moves nothing. */
+  function reserveControls(gd, layout) {
+    var meta = layout && layout.meta && layout.meta.dotbook_twin;
+    var figure = gd.closest(".dotbook-figure");
+    if (!meta || !figure || figure.querySelector(".dotbook-controls")) { return; }
+    var row = document.createElement("div");
+    row.className = "dotbook-controls dotbook-controls-reserved";
+    row.setAttribute("aria-hidden", "true");
+    row.style.visibility = "hidden";
+    var stand = document.createElement("button");
+    stand.type = "button";
+    stand.tabIndex = -1;
+    stand.className = "dotbook-link-view";
+    stand.textContent = "link to this view";
+    row.appendChild(stand);
+    figure.appendChild(row);
   }
 
   /* Draw every figure not drawn yet (printing; tests). */
@@ -972,8 +992,10 @@
       setTimeout(function () { linkBtn.textContent = "link to this view"; }, 1500);
     });
     row.appendChild(linkBtn);
-    // below the plot's fixed-height wrapper, never over the plot
+    // below the plot's fixed-height wrapper, never over the plot, in the reserved place
     var figure = gd.closest(".dotbook-figure"), wrapper = gd.parentNode;
+    var reserved = figure && figure.querySelector(".dotbook-controls-reserved");
+    if (reserved) { reserved.remove(); }
     if (figure) { figure.appendChild(row); }
     else if (wrapper && wrapper.parentNode) { wrapper.parentNode.insertBefore(row, wrapper.nextSibling); }
     else { box.appendChild(row); }
