@@ -47,6 +47,11 @@ reader_path = importlib.util.module_from_spec(_spec)
 sys.modules.setdefault("reader_path", reader_path)  # dataclasses look their module up
 _spec.loader.exec_module(reader_path)
 
+_folds_spec = importlib.util.spec_from_file_location("dotbook_folds",
+                                                    ROOT / "book" / "_ext" / "dotbook_folds.py")
+dotbook_folds = importlib.util.module_from_spec(_folds_spec)
+_folds_spec.loader.exec_module(dotbook_folds)
+
 HOW_WE_KNOW = re.compile(r"^\s*#\s*How we know:", re.MULTILINE)
 GLUED = re.compile(r"notebook\.glue\(\s*[\"']([A-Za-z0-9_]+)[\"']")
 GLUE_TEXT = re.compile(r"\{glue:text\}`([A-Za-z0-9_]+)(?::[^`]*)?`")
@@ -101,13 +106,15 @@ def test_every_figure_has_a_numbered_caption(name: str) -> None:
 
 @pytest.mark.parametrize("name", CONVERTED)
 def test_each_check_is_one_click_away(name: str) -> None:
-    """Every '# How we know' cell is a fold whose summary is that line, named by its text."""
-    claims = [source(c).lstrip().splitlines()[0].lstrip("# ").strip() for c in cells(name)
-              if c["cell_type"] == "code" and HOW_WE_KNOW.match(source(c))]
-    assert claims, "no checking cell opens with '# How we know: ...'"
-    for c in cells(name):
-        if c["cell_type"] == "code" and HOW_WE_KNOW.match(source(c)):
-            assert "hide-input" in c["metadata"].get("tags", [])
+    """Every named fold ('# How we know: …', the older '# check it: …', '# going deeper: …')
+    is a folded cell whose summary is that line, named by its text."""
+    named = [c for c in cells(name)
+             if c["cell_type"] == "code" and dotbook_folds.claim_line(source(c))]
+    assert any(HOW_WE_KNOW.match(source(c)) or "check it" in source(c).split("\n")[0]
+               for c in named), "no checking cell opens with '# How we know: ...'"
+    for c in named:
+        assert "hide-input" in c["metadata"].get("tags", []), source(c).splitlines()[0]
+    claims = [dotbook_folds.claim_line(source(c)) for c in named]
     summaries = [s for s in article(name).select("div.cell.dotbook-proof details > summary")]
     shown = [s.get_text(" ", strip=True) for s in summaries]
     assert shown == claims
