@@ -117,7 +117,11 @@ def fake_colab(monkeypatch):
     from google.colab import output
 
     output.callbacks.clear()
-    return output
+    yield output
+    # the fake modules must not outlive the test: with google.colab in sys.modules, every
+    # later twin would take the Colab face
+    for name in [m for m in sys.modules if m == "google" or m.startswith("google.")]:
+        del sys.modules[name]
 
 
 def test_outside_colab_the_live_face_is_the_figure_widget():

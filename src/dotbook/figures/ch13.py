@@ -206,9 +206,9 @@ def patterns_twin(trained: induction.Trained | None = None,
 
     heads = m.layers[0].heads
     return Twin(figure, [
-        Param("layer", "layer (0 = first)", tuple(range(len(m.layers))), step=1,
-              integer=True, default=0),
-        Param("head", "head", tuple(range(heads)), step=1, integer=True, default=0),
+        Param("layer", "layer", choices=[(i, f"layer {i}") for i in range(len(m.layers))],
+              default=0),
+        Param("head", "head", choices=[(i, f"head {i}") for i in range(heads)], default=0),
         Param("example", "example sequence", tuple(range(EXAMPLES)), step=1, integer=True,
               default=0),
     ])
