@@ -239,8 +239,11 @@ FIGURE_DATA = """k => JSON.stringify(k.parentNode.querySelector('.js-plotly-plot
 
 
 def slider_count(page) -> int:
+    # a choice control's plotly slider is hidden: its buttons are tested in
+    # test_controls_browser.py
     return page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
-                         ".reduce((n, gd) => n + ((gd.layout || {}).sliders || []).length, 0)")
+                         ".reduce((n, gd) => n + ((gd.layout || {}).sliders || [])"
+                         ".filter(s => s.visible !== false).length, 0)")
 
 
 @pytest.mark.parametrize("path", CHAPTERS)
