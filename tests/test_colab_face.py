@@ -192,7 +192,13 @@ def test_off_grid_value_is_computed_by_the_kernel(kernel, colab_page):
 def _every_twin():
     from dotbook.figures import all_twins
 
-    return sorted(all_twins())
+    # Issue 26 is open for twins with labelled choices (issue 22): the Colab face still
+    # draws them as fine sliders, which have nothing between two choices.
+    open_ = pytest.mark.xfail(reason="issue 26 open: no choice buttons in the Colab face yet",
+                              strict=False)
+    return [pytest.param(name, marks=open_)
+            if any(p.categorical for p in factory().params) else name
+            for name, factory in sorted(all_twins().items())]
 
 
 @pytest.mark.parametrize("name", _every_twin())
