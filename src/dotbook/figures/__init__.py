@@ -25,13 +25,13 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from dotbook.explore import Twin
+    from dotbook.explore import Param, Twin
 
-__all__ = ["all_twins", "register"]
+__all__ = ["all_twins", "digit_param", "register"]
 
 _REGISTRY: dict[str, Callable[[], Twin]] = {}
 #: A chapter's figure module: ``chNN``, or ``chNN_part`` when one would be too long to read.
@@ -81,3 +81,13 @@ def all_twins() -> dict[str, Callable[[], Twin]]:
         if re.fullmatch(_MODULE, info.name):
             importlib.import_module(f"{__name__}.{info.name}")
     return dict(sorted(_REGISTRY.items()))
+
+
+def digit_param(y: Sequence[int], grid: Sequence[int]) -> Param:
+    """The control over test examples of the digits, labelled by what each shows:
+    ``"7 (test example 12)"`` (Chapters 5 and 12). ``y`` holds the test labels,
+    ``grid`` the example indices the static face offers; the first is the default."""
+    from dotbook.explore import Param
+
+    return Param("index", "digit", choices=[(i, f"{int(y[i])} (test example {i})") for i in grid],
+                 default=grid[0])

@@ -23,7 +23,7 @@ import torch
 from dotbook import data, layers, plots
 from dotbook.device import generator as seeded
 from dotbook.explore import Figure, Param, Twin
-from dotbook.figures import register
+from dotbook.figures import digit_param, register
 from dotbook.plots import rounded
 
 __all__ = [
@@ -220,10 +220,7 @@ def match_twin(trained: layers.Trained | None = None) -> Twin:
     def match(index: int) -> Figure:
         return match_figure(index, t)
 
-    return Twin(match, [
-        Param("index", "digit", choices=[(i, f"{int(y[i])} (test example {i})") for i in grid],
-              default=grid[0]),
-    ])
+    return Twin(match, [digit_param(y, grid)])
 
 
 # -------------------------------------------------------- the bias as threshold

@@ -17,7 +17,7 @@ import torch
 from dotbook import data, highdim, interpret, layers, plots
 from dotbook.device import generator
 from dotbook.explore import Figure, Param, Twin
-from dotbook.figures import register
+from dotbook.figures import digit_param, register
 from dotbook.plots import rounded
 
 __all__ = [
@@ -133,10 +133,7 @@ def contribution_twin(trained: layers.Trained | None = None) -> Twin:
     def contribution(index: int) -> Figure:
         return contribution_figure(index, t)
 
-    return Twin(contribution, [
-        Param("index", "digit", choices=[(i, f"{int(y[i])} (test example {i})") for i in grid],
-              default=grid[0]),
-    ])
+    return Twin(contribution, [digit_param(y, grid)])
 
 
 # ------------------------------------------------------ gradients that saturate
