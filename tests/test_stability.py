@@ -21,11 +21,8 @@ from dotbook.device import dtype_name, generator
 F64 = torch.float64
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 close = torch.testing.assert_close
-LOW = (torch.float16, torch.bfloat16)
 
 finite = st.floats(-50.0, 50.0, allow_nan=False, allow_infinity=False, allow_subnormal=False)
-shifts = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, allow_subnormal=False)
-logit_lists = st.lists(finite, min_size=1, max_size=16)
 
 
 # ------------------------------------------------- normalisation and clipping
