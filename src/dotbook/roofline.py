@@ -183,7 +183,9 @@ class CpuPeak:
     Attributes:
         flops: FLOP/s, or ``None`` when the instruction set is unknown.
         cores: logical CPUs this process may use.
-        ghz: the clock /proc/cpuinfo reports (the current one, not turbo).
+        ghz: the clock /proc/cpuinfo reports. In a virtual machine this is
+            usually the nominal (base) clock; under load a core may boost above
+            it (turbo), so a measured peak can exceed ``flops``.
         flop_per_cycle: float32 FLOP per cycle per core, from the widest FMA
             the flags advertise, assuming two FMA units per core (16 lanes × 2 ×
             2 = 64 for AVX-512, 32 for AVX2 + FMA).
@@ -202,6 +204,24 @@ class CpuPeak:
         return (f"theoretical float32 peak {self.flops / 1e9:,.0f} GFLOP/s = {self.cores} cores "
                 f"× {self.ghz:.2f} GHz × {self.flop_per_cycle} FLOP/cycle ({self.isa}, "
                 f"2 FMA units assumed)")
+
+    def clock_for(self, flops: float) -> float | None:
+        r"""The clock in GHz every core must run at to reach ``flops`` FLOP/s.
+
+        .. math:: f = \frac{\text{FLOP/s}}{\text{cores} \times \text{FLOP per cycle}}
+
+        ``None`` when the FLOP per cycle are unknown.
+
+        Examples::
+
+            >>> p = CpuPeak(flops=192e9, cores=2, ghz=3.0, flop_per_cycle=32, isa="avx2+fma")
+            >>> p.clock_for(256e9)  # more than the 3.0 GHz nominal clock: turbo
+            4.0
+        """
+        flops = _validate.in_range(flops, "flops", 0.0, math.inf)
+        if self.flop_per_cycle is None:
+            return None
+        return flops / (self.cores * self.flop_per_cycle * 1e9)
 
 
 def cpu_peak(cpuinfo: str | None = None) -> CpuPeak:
