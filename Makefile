@@ -54,7 +54,7 @@ test: book browser
 	$(BIN)/ruff check src tests tools book/_ext book/*.ipynb
 	$(BIN)/ruff format --check book/*.ipynb
 	$(BIN)/zizmor --offline .github/workflows
-	$(BIN)/python -m pytest src tests book --nbval-lax -p no:cacheprovider
+	$(BIN)/python -m pytest src tests book --nbval-lax -p no:cacheprovider --durations=30
 
 # The browser tests use the system Chromium when there is one (CI installs
 # Debian's); elsewhere Playwright downloads its own once.
