@@ -276,7 +276,10 @@ def _gaussian_mean(fn: Callable[[np.ndarray], np.ndarray], q: float) -> float:
     h = min(1.0, 1.0 / root) / 4.0
     xi = np.arange(-math.ceil(9.0 / h), math.ceil(9.0 / h) + 1) * h
     weights = h * np.exp(-0.5 * xi**2) / math.sqrt(2.0 * math.pi)
-    return float(weights @ fn(root * xi))
+    # one thread: a few thousand points; a second thread waiting for a busy core made
+    # Chapter 9's few-millisecond recursion take hundreds on a loaded machine
+    with cpu_threads(1 if torch.get_num_threads() > 1 else None):
+        return float(weights @ fn(root * xi))
 
 
 def _activation(activation: object) -> str:
@@ -418,9 +421,7 @@ def mean_field(depth: int, activation: str, sigma2: float, q1: float = 1.0) -> M
     depth = _validate.integer(depth, "depth", at_least=1, at_most=MAX_DEPTH)
     sigma2 = _validate.in_range(sigma2, "sigma2", 0.0, math.inf)
     q = [_validate.in_range(q1, "q1", 0.0, math.inf)]
-    # one thread: a few thousand grid points per average; a second thread waiting for a
-    # busy core made a 4 ms recursion take 500 ms on a loaded machine
-    with cpu_threads(1):
+    with cpu_threads(1):  # as in _gaussian_mean, once for the whole recursion
         for layer in range(1, depth):
             if math.isinf(q[-1]):
                 raise ValueError(f"the pre-activation variance overflowed at layer {layer}: "

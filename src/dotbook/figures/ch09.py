@@ -50,10 +50,16 @@ _LOG_RANGE = [-10.0, 10.0]
 
 @functools.lru_cache(maxsize=1024)
 def _statistics(depth: int, activation: str, scheme: str, gain: float, seed: int
-                ) -> tuple[initialization.DepthStatistics, initialization.MeanField]:
+                ) -> tuple[initialization.DepthStatistics, initialization.MeanField,
+                           list[float], list[float]]:
+    """The measurement, the recursion, and the predicted stds of h_l and of the gradient."""
     s = initialization.depth_statistics(depth, WIDTH, activation, scheme, gain, batch=BATCH,
                                         generator=seeded(seed))
-    return s, initialization.mean_field(depth, activation, s.sigma2, s.preactivation_ms[0])
+    mf = initialization.mean_field(depth, activation, s.sigma2, s.preactivation_ms[0])
+    predicted_h = [initialization.activation_std(activation, q) for q in mf.preactivation[:-1]]
+    predicted_h.append(math.sqrt(mf.preactivation[-1]))  # the top layer: z_L itself
+    predicted_g = [math.sqrt(r) * s.gradient_std[-1] for r in mf.gradient]
+    return s, mf, predicted_h, predicted_g
 
 
 @functools.cache
@@ -92,11 +98,9 @@ def depth_figure(depth: int, gain: float, activation_index: int, scheme_index: i
     drawn from ``device.generator(seed)``."""
     depth, activation = int(depth), ACTIVATION_NAMES[int(activation_index)]
     scheme = SCHEME_NAMES[int(scheme_index)]
-    s, mf = _statistics(depth, activation, scheme, round(float(gain), 4), int(seed))
+    s, mf, predicted_h, predicted_g = _statistics(depth, activation, scheme,
+                                                  round(float(gain), 4), int(seed))
     layers = dict(x0=1, dx=1)  # x = 1, 2, …, depth without a list in each of 360 frames
-    predicted_h = [initialization.activation_std(activation, q) for q in mf.preactivation[:-1]]
-    predicted_h.append(math.sqrt(mf.preactivation[-1]))  # the top layer: z_L itself
-    predicted_g = [math.sqrt(r) * s.gradient_std[-1] for r in mf.gradient]
     colors = plots.PALETTE
     data = [
         dict(type="scatter", mode="lines+markers", **layers, y=rounded(s.activation_std),
