@@ -43,7 +43,7 @@ import torch
 from torch import nn
 
 from dotbook import _validate, layers, training
-from dotbook.device import placement
+from dotbook.device import cpu_threads, placement
 from dotbook.linearity import ACTIVATIONS
 
 __all__ = [
@@ -276,7 +276,10 @@ def _gaussian_mean(fn: Callable[[np.ndarray], np.ndarray], q: float) -> float:
     h = min(1.0, 1.0 / root) / 4.0
     xi = np.arange(-math.ceil(9.0 / h), math.ceil(9.0 / h) + 1) * h
     weights = h * np.exp(-0.5 * xi**2) / math.sqrt(2.0 * math.pi)
-    return float(weights @ fn(root * xi))
+    # one thread: a few thousand points; a second thread waiting for a busy core made
+    # Chapter 9's few-millisecond recursion take hundreds on a loaded machine
+    with cpu_threads(1 if torch.get_num_threads() > 1 else None):
+        return float(weights @ fn(root * xi))
 
 
 def _activation(activation: object) -> str:
@@ -418,15 +421,16 @@ def mean_field(depth: int, activation: str, sigma2: float, q1: float = 1.0) -> M
     depth = _validate.integer(depth, "depth", at_least=1, at_most=MAX_DEPTH)
     sigma2 = _validate.in_range(sigma2, "sigma2", 0.0, math.inf)
     q = [_validate.in_range(q1, "q1", 0.0, math.inf)]
-    for layer in range(1, depth):
-        if math.isinf(q[-1]):
-            raise ValueError(f"the pre-activation variance overflowed at layer {layer}: sigma2 "
-                             f"= {sigma2} is too large for depth {depth}; pass a smaller sigma2 "
-                             f"(or q1) or fewer layers")
-        q.append(sigma2 * second_moment(activation, q[-1]))
-    r = [1.0]
-    for ql in reversed(q[:-1]):
-        r.append(sigma2 * derivative_moment(activation, ql) * r[-1])
+    with cpu_threads(1):  # as in _gaussian_mean, once for the whole recursion
+        for layer in range(1, depth):
+            if math.isinf(q[-1]):
+                raise ValueError(f"the pre-activation variance overflowed at layer {layer}: "
+                                 f"sigma2 = {sigma2} is too large for depth {depth}; pass a "
+                                 f"smaller sigma2 (or q1) or fewer layers")
+            q.append(sigma2 * second_moment(activation, q[-1]))
+        r = [1.0]
+        for ql in reversed(q[:-1]):
+            r.append(sigma2 * derivative_moment(activation, ql) * r[-1])
     return MeanField(preactivation=q, gradient=r[::-1])
 
 
@@ -612,21 +616,27 @@ def depth_statistics(depth: int = 30, width: int = 256, activation: str = "relu"
     depth = _validate.integer(depth, "depth", at_least=1, at_most=200)
     width = _validate.integer(width, "width", at_least=1, at_most=4096)
     batch = _validate.integer(batch, "batch", at_least=2, at_most=65_536)
-    net = mlp(depth, width, activation, scheme, gain, generator=generator, device=dev, dtype=dtype)
-    x = torch.randn(batch, width, generator=generator, device=dev, dtype=dtype)  # (B, n)
-    r = torch.randn(batch, width, generator=generator, device=dev, dtype=dtype)  # (B, n)
-    x.requires_grad_(True)  # so that the first layer's backward hook sees an input gradient
-    with torch.enable_grad(), record(net) as seen:
-        (net(x) * r).sum().backward()
-    hs = seen["h"] + [seen["z"][-1]]  # the top layer has no activation
-    zero = torch.zeros((), device=dev, dtype=dtype)
-    weights = [m.weight for m in net if isinstance(m, nn.Linear)]
-    stats = torch.stack([torch.stack([h.std(), z.std(), z.mean(), g.std(), g.mean(),
-                                      (h.abs() > 0.99).to(dtype).mean() if activation == "tanh"
-                                      else zero, torch.linalg.vector_norm(w.grad)])
-                         for h, z, g, w in zip(hs, seen["z"], seen["grad"], weights,
-                                               strict=True)])  # (L, 7)
-    h_std, z_std, z_mean, g_std, g_mean, saturated, w_grad = stats.mT.cpu().tolist()
+    # one intra-op thread on the CPU: these matrices are small, and a second thread
+    # only waits for a busy core (a slider move took 5x longer on a loaded machine)
+    with cpu_threads(1 if dev.type == "cpu" else None):
+        net = mlp(depth, width, activation, scheme, gain, generator=generator, device=dev,
+                  dtype=dtype)
+        x = torch.randn(batch, width, generator=generator, device=dev, dtype=dtype)  # (B, n)
+        r = torch.randn(batch, width, generator=generator, device=dev, dtype=dtype)  # (B, n)
+        x.requires_grad_(True)  # so that the first layer's backward hook sees an input gradient
+        with torch.enable_grad(), record(net) as seen:
+            (net(x) * r).sum().backward()
+        h = torch.stack(seen["h"] + [seen["z"][-1]]).flatten(1)  # (L, B·n); z_L: no activation
+        z = torch.stack(seen["z"]).flatten(1)  # (L, B·n)
+        g = torch.stack(seen["grad"]).flatten(1)  # (L, B·n)
+        w_norm = torch.stack([torch.linalg.vector_norm(m.weight.grad)
+                              for m in net if isinstance(m, nn.Linear)])  # (L,)
+        saturated = ((h.abs() > 0.99).to(dtype).mean(dim=1) if activation == "tanh"
+                     else torch.zeros(depth, device=dev, dtype=dtype))  # (L,)
+        stats = torch.stack([h.std(dim=1), z.std(dim=1), z.mean(dim=1), g.std(dim=1),
+                             g.mean(dim=1), saturated,
+                             w_norm])  # (7, L)
+    h_std, z_std, z_mean, g_std, g_mean, saturated, w_grad = stats.cpu().tolist()
     count = batch * width
     # second moments from std and mean in Python floats: squaring in float32 would
     # overflow for exploding gradients (above 1.8e19)

@@ -496,15 +496,21 @@ def superposition_experiment(m: int, n: int, k: int = 3, *, batch: int = 512,
     k = _validate.integer(k, "k", at_least=1, at_most=m)
     batch = _validate.integer(batch, "batch", at_most=MAX_BATCH)
     beta = -2.0 * math.sqrt(k * (7 / 12) / n) if bias is None else _validate.real(bias, "bias")
-    u = highdim.random_directions(m, n, generator=generator, device=device, dtype=dtype)  # (m, n)
-    f = sparse_features(batch, m, k, generator=generator, device=u.device, dtype=u.dtype)  # (B, m)
-    h = f @ u  # (B, n): h = Uᵀf for each row
-    read = h @ u.T  # (B, m)
-    max_cos, mean_cos = interference(u)
-    return Interference(
-        m=m, n=n, k=k, max_cos=max_cos, mean_cos=mean_cos,
-        bound=highdim.union_bound_epsilon(m, n),
-        error_relu=float(F.mse_loss(F.relu(read + beta), f)),
-        error_linear=float(F.mse_loss(read, f)),
-        error_zero=float((f * f).mean()),
-    )
+    # one intra-op thread on the CPU: the matrices are small, and a second thread that
+    # waits for a busy core made a 5 ms slider move take 100 ms on a loaded machine
+    where = _device.placement(device, dtype, generator)[0]
+    with _device.cpu_threads(1 if where.type == "cpu" else None):
+        u = highdim.random_directions(m, n, generator=generator, device=device,
+                                      dtype=dtype)  # (m, n)
+        f = sparse_features(batch, m, k, generator=generator, device=u.device,
+                            dtype=u.dtype)  # (B, m)
+        h = f @ u  # (B, n): h = Uᵀf for each row
+        read = h @ u.T  # (B, m)
+        max_cos, mean_cos = interference(u)
+        return Interference(
+            m=m, n=n, k=k, max_cos=max_cos, mean_cos=mean_cos,
+            bound=highdim.union_bound_epsilon(m, n),
+            error_relu=float(F.mse_loss(F.relu(read + beta), f)),
+            error_linear=float(F.mse_loss(read, f)),
+            error_zero=float((f * f).mean()),
+        )

@@ -48,11 +48,18 @@ MAX_DEPTH = 50
 _LOG_RANGE = [-10.0, 10.0]
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=1024)
 def _statistics(depth: int, activation: str, scheme: str, gain: float, seed: int
-                ) -> initialization.DepthStatistics:
-    return initialization.depth_statistics(depth, WIDTH, activation, scheme, gain, batch=BATCH,
-                                           generator=seeded(seed))
+                ) -> tuple[initialization.DepthStatistics, initialization.MeanField,
+                           list[float], list[float]]:
+    """The measurement, the recursion, and the predicted stds of h_l and of the gradient."""
+    s = initialization.depth_statistics(depth, WIDTH, activation, scheme, gain, batch=BATCH,
+                                        generator=seeded(seed))
+    mf = initialization.mean_field(depth, activation, s.sigma2, s.preactivation_ms[0])
+    predicted_h = [initialization.activation_std(activation, q) for q in mf.preactivation[:-1]]
+    predicted_h.append(math.sqrt(mf.preactivation[-1]))  # the top layer: z_L itself
+    predicted_g = [math.sqrt(r) * s.gradient_std[-1] for r in mf.gradient]
+    return s, mf, predicted_h, predicted_g
 
 
 @functools.cache
@@ -91,22 +98,19 @@ def depth_figure(depth: int, gain: float, activation_index: int, scheme_index: i
     drawn from ``device.generator(seed)``."""
     depth, activation = int(depth), ACTIVATION_NAMES[int(activation_index)]
     scheme = SCHEME_NAMES[int(scheme_index)]
-    s = _statistics(depth, activation, scheme, round(float(gain), 4), int(seed))
-    mf = initialization.mean_field(depth, activation, s.sigma2, s.preactivation_ms[0])
-    layers = list(range(1, depth + 1))
-    predicted_h = [initialization.activation_std(activation, q) for q in mf.preactivation[:-1]]
-    predicted_h.append(math.sqrt(mf.preactivation[-1]))  # the top layer: z_L itself
-    predicted_g = [math.sqrt(r) * s.gradient_std[-1] for r in mf.gradient]
+    s, mf, predicted_h, predicted_g = _statistics(depth, activation, scheme,
+                                                  round(float(gain), 4), int(seed))
+    layers = dict(x0=1, dx=1)  # x = 1, 2, …, depth without a list in each of 360 frames
     colors = plots.PALETTE
     data = [
-        dict(type="scatter", mode="lines+markers", x=layers, y=rounded(s.activation_std),
+        dict(type="scatter", mode="lines+markers", **layers, y=rounded(s.activation_std),
              name="measured", line=dict(color=colors[0], width=2.5), marker=dict(size=4)),
-        dict(type="scatter", mode="lines", x=layers, y=rounded(predicted_h), name="predicted",
+        dict(type="scatter", mode="lines", **layers, y=rounded(predicted_h), name="predicted",
              line=dict(color=colors[7], width=2, dash="dash")),
-        dict(type="scatter", mode="lines+markers", x=layers, y=rounded(s.gradient_std),
+        dict(type="scatter", mode="lines+markers", **layers, y=rounded(s.gradient_std),
              name="measured", showlegend=False, xaxis="x2", yaxis="y2",
              line=dict(color=colors[1], width=2.5), marker=dict(size=4)),
-        dict(type="scatter", mode="lines", x=layers, y=rounded(predicted_g), name="predicted",
+        dict(type="scatter", mode="lines", **layers, y=rounded(predicted_g), name="predicted",
              showlegend=False, xaxis="x2", yaxis="y2",
              line=dict(color=colors[7], width=2, dash="dash")),
     ]
@@ -131,7 +135,8 @@ def depth_twin(generator: torch.Generator | None = None) -> Twin:
     shown = [(ACTIVATION_NAMES.index(name), label)
              for name, label in (("linear", "linear"), ("relu", "ReLU"), ("tanh", "tanh"))]
     return Twin(figure, [
-        Param("depth", "depth L", (10, 30, 50), lo=2, hi=MAX_DEPTH, step=1, integer=True,
+        Param("depth", "depth L", tuple(range(5, MAX_DEPTH + 1, 5)), lo=2, hi=MAX_DEPTH, step=1,
+              integer=True,
               default=30),
         Param("gain", "gain on the std", (0.5, 1.0, 2.0), lo=0.25, hi=3.0, step=0.05,
               default=1.0),

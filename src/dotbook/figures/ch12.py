@@ -193,12 +193,18 @@ _MS = (32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
 _BINS = 40
 
 
+@functools.lru_cache(maxsize=1024)
+def _experiment(m: int, k: int) -> interpret.Interference:
+    """One configuration, cached: a live move that returns to it costs nothing."""
+    return interpret.superposition_experiment(m, N_DIM, k, batch=256, generator=generator(m))
+
+
 @functools.cache
 def superposition_curve(k: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Relative reconstruction error (ReLU readout, plain readout) against m, for ``k``."""
     relu, linear = [], []
     for m in _MS:
-        r = interpret.superposition_experiment(m, N_DIM, k, batch=256, generator=generator(m))
+        r = _experiment(m, k)
         relu.append(r.relative_relu)
         linear.append(r.relative_linear)
     return tuple(relu), tuple(linear)
@@ -241,7 +247,7 @@ _DENSITY = highdim.cosine_density(_T, N_DIM)  # (67,)
 def superposition_figure(m: int, k: int) -> Figure:
     """``m`` feature directions in :data:`N_DIM` dimensions, ``k`` active features."""
     m, k = int(m), int(k)
-    r = interpret.superposition_experiment(m, N_DIM, k, batch=256, generator=generator(m))
+    r = _experiment(m, k)
     centres, density = _pair_histogram()
     relu, linear = superposition_curve(k)
     data = [
