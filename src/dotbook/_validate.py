@@ -262,3 +262,24 @@ def finite(x: torch.Tensor, name: str) -> torch.Tensor:
         raise ValueError(f"{name} holds inf or NaN entries; pass finite values "
                          f"(torch.nan_to_num({name}) clamps them)")
     return x
+
+
+def reals(xs: object, name: str, length: int, *, example: str = "") -> tuple[float, ...]:
+    """Require a list or tuple of exactly ``length`` finite real numbers (returned as floats).
+
+    Examples::
+
+        >>> reals([1, 0.5], "w", 2)
+        (1.0, 0.5)
+        >>> reals([1.0], "w", 2)
+        Traceback (most recent call last):
+        ...
+        ValueError: w must hold 2 numbers, got 1
+    """
+    hint = f", e.g. {example}" if example else ""
+    if isinstance(xs, (str, bytes)) or not isinstance(xs, (list, tuple)):
+        raise TypeError(f"{name} must be a list or tuple of {length} numbers{hint}, got {xs!r} "
+                        f"({type(xs).__name__})")
+    if len(xs) != length:
+        raise ValueError(f"{name} must hold {length} numbers, got {len(xs)}")
+    return tuple(real(x, f"{name}[{i}]") for i, x in enumerate(xs))
