@@ -28,9 +28,11 @@ parameter value, and fix the axis ranges (frames do not autorange).
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+import numbers
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +51,9 @@ _AXIS_TITLE_ROOM = 85  # px between the plot area and the first slider (x-axis t
 _TOGGLE_MAX = 5  # live face: more choices than this make a Dropdown instead of buttons
 _ANIMATE = {"mode": "immediate", "frame": {"duration": 0, "redraw": True},
             "transition": {"duration": 0}}
+#: Upper bounds no chapter needs: values on one slider's grid, frames of a static face.
+MAX_GRID = 200
+MAX_FRAMES = 2000
 
 
 #: True while ``jupyter-book`` executes the chapters; its one home is :mod:`dotbook._build`.
@@ -100,6 +105,7 @@ class Param:
     choices: Sequence[tuple[Any, str]] | Mapping[Any, str] | None = None
 
     def __post_init__(self) -> None:
+        self._check_fields()
         if not self.name.isidentifier():
             raise ValueError(f"Param name must be a Python identifier, got {self.name!r}")
         if self.choices is not None:
@@ -119,13 +125,49 @@ class Param:
                 f"[{self.lo}, {self.hi}]"
             )
         if self.log and self.lo <= 0:
-            raise ValueError(f"Param {self.name!r}: a log slider needs lo > 0, got {self.lo}")
+            raise ValueError(f"Param {self.name!r}: a log slider needs lo > 0 (lo defaults to "
+                             f"the smallest of values), got {self.lo}")
         default = vals[len(vals) // 2] if self.default is None else self.default
         if default not in vals:
             raise ValueError(
                 f"Param {self.name!r}: default {default} must be one of the grid values {vals}"
             )
         object.__setattr__(self, "default", default)
+
+    def _check_fields(self) -> None:
+        """The fields' types and sizes, before anything uses them."""
+        _validate.text(self.name, "name")
+        _validate.text(self.label, "label")
+        _validate.flag(self.log, "log")
+        _validate.flag(self.integer, "integer")
+        if not isinstance(self.fmt, str):
+            raise TypeError(f"fmt must be a format spec such as 'g' or '.2f', got {self.fmt!r}")
+        for value, name in ((self.lo, "lo"), (self.hi, "hi"), (self.step, "step")):
+            if value is not None:
+                _number(value, name)
+        if self.step is not None and self.step <= 0:
+            raise ValueError(f"step must be > 0 (the live slider's step), got {self.step}")
+        if self.choices is not None:
+            if not isinstance(self.choices, (Mapping, list, tuple)):
+                raise TypeError(f"choices must be (value, label) pairs or a dict {{value: label}}"
+                                f", got {type(self.choices).__name__}")
+            _validate.integer(len(self.choices), "len(choices)", at_most=MAX_GRID)
+            return
+        if isinstance(self.values, (str, bytes)) or not isinstance(self.values, Iterable):
+            raise TypeError(f"values must be the static grid, a list of numbers such as "
+                            f"(0.5, 1.0, 2.0), got {self.values!r}")
+        vals = tuple(self.values)
+        _validate.integer(len(vals), "len(values)", at_most=MAX_GRID,
+                          why="each grid value is a frame of the static face")
+        for i, v in enumerate(vals):
+            _number(v, f"values[{i}]")
+        if self.default is not None:
+            _number(self.default, "default")
+        try:
+            format(vals[0] if vals else 0.0, self.fmt)
+        except ValueError as error:
+            raise ValueError(f"fmt {self.fmt!r} cannot format the value {vals[0]!r}: "
+                             f"{error}") from None
 
     def _init_choices(self) -> None:
         pairs = tuple(self.choices.items() if isinstance(self.choices, Mapping)
@@ -229,6 +271,19 @@ class Param:
 Figure = dict[str, Any]  # {"data": [trace dicts], "layout": {...}}
 
 
+def _number(x: object, name: str) -> float:
+    """A finite real number (ints and floats, NumPy's too; not bools)."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {x!r} ({type(x).__name__})")
+    try:
+        ok = math.isfinite(x)
+    except OverflowError:  # an int too large for a float
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be a finite number below 1e308, got {x}")
+    return x
+
+
 def _as_dict(fig: object, fn_name: str) -> Figure:
     """Plain-dict form of what ``fn`` returned."""
     if isinstance(fig, go.Figure):
@@ -276,12 +331,27 @@ class Twin:
                  "(JupyterLab or Colab) to move the sliders freely.")
 
     def __post_init__(self) -> None:
+        if not callable(self.fn):
+            raise TypeError(f"fn must be the figure function, fn(**values) -> figure, got "
+                            f"{type(self.fn).__name__}")
+        if isinstance(self.params, (Param, str, bytes)) or not isinstance(self.params, Iterable):
+            raise TypeError(f"params must be a list of Param, one per slider, got "
+                            f"{type(self.params).__name__}")
         self.params = tuple(self.params)
         if not self.params:
-            raise ValueError("a Twin needs at least one Param")
+            raise ValueError("params is empty; a Twin needs at least one Param")
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Param):
+                raise TypeError(f"params[{i}] must be a Param, got {type(p).__name__}")
         names = [p.name for p in self.params]
         if len(set(names)) != len(names):
             raise ValueError(f"Param names must be unique, got {names}")
+        if not isinstance(self.note, str):
+            raise TypeError(f"note must be a str, got {type(self.note).__name__}")
+        _validate.integer(math.prod(len(p.values) for p in self.params),
+                          "the number of frames (the product of the params' grid sizes)",
+                          at_most=MAX_FRAMES, why="the static face holds one frame each")
+        _check_signature(self.fn, names)
 
     @property
     def defaults(self) -> dict[str, float]:
@@ -293,14 +363,18 @@ class Twin:
 
     def data(self, **values: float) -> Figure:
         """``fn`` at the given slider values, in plain-dict form (missing ones: defaults)."""
+        merged = self._checked(values)
+        return _as_dict(self.fn(**merged), getattr(self.fn, "__name__", "fn"))
+
+    def _checked(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Every slider's value: ``values`` checked (known names, on range), else its default."""
         unknown = set(values) - {p.name for p in self.params}
         if unknown:
             raise ValueError(
                 f"unknown slider(s) {sorted(unknown)}; this figure has "
                 f"{[p.name for p in self.params]}"
             )
-        merged = {p.name: p.check(values.get(p.name, p.default)) for p in self.params}
-        return _as_dict(self.fn(**merged), getattr(self.fn, "__name__", "fn"))
+        return {p.name: p.check(values.get(p.name, p.default)) for p in self.params}
 
     def frame(self, **values: float) -> Figure:
         """What one frame of the static face holds at ``values``: the traces, rounded,
@@ -380,6 +454,7 @@ class Twin:
         """
         from dotbook import colab
 
+        self._checked(values)
         if colab.in_colab():
             return colab.ColabFace(self)
         return LivePanel(self, **values)
@@ -394,6 +469,27 @@ class Twin:
         else:
             face = self.live()
             display(face.widget if isinstance(face, LivePanel) else face)
+
+
+def _check_signature(fn: Callable[..., Any], names: list[str]) -> None:
+    """Every Param names a keyword of ``fn``, and ``fn`` needs no other argument."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # a callable without a signature: nothing to check
+        return
+    if any(p.kind == p.VAR_KEYWORD for p in params):
+        return
+    accepted = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    required = {p.name for p in params if p.default is p.empty
+                and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    fn_name = getattr(fn, "__name__", "fn")
+    if set(names) - accepted:
+        raise ValueError(f"params {sorted(set(names) - accepted)} are not keywords of fn "
+                         f"{fn_name}, which takes {sorted(accepted)}; name each Param after "
+                         f"one of them")
+    if required - set(names):
+        raise ValueError(f"fn {fn_name} needs {sorted(required - set(names))}, which no Param "
+                         f"in params gives; add a Param for each")
 
 
 def _changes(fresh: dict[str, Any], old: dict[str, Any], skip: tuple[str, ...]
@@ -436,6 +532,8 @@ class LivePanel:
     def __init__(self, twin: Twin, **values: Any) -> None:
         import ipywidgets as w
 
+        if not isinstance(twin, Twin):
+            raise TypeError(f"twin must be an explore.Twin, got {type(twin).__name__}")
         self.twin = twin
         self._last = twin.data(**values)
         self.figure = go.FigureWidget(self._last)
