@@ -157,7 +157,7 @@ class Param:
             raise TypeError(f"values must be the static grid, a list of numbers such as "
                             f"(0.5, 1.0, 2.0), got {self.values!r}")
         vals = tuple(self.values)
-        _validate.integer(len(vals), "len(values)", at_most=MAX_GRID,
+        _validate.integer(len(vals), "len(values)", at_least=0, at_most=MAX_GRID,
                           why="each grid value is a frame of the static face")
         for i, v in enumerate(vals):
             _number(v, f"values[{i}]")
