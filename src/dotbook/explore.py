@@ -28,10 +28,8 @@ parameter value, and fix the axis ranges (frames do not autorange).
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import math
-import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -144,7 +142,7 @@ class Param:
             raise TypeError(f"fmt must be a format spec such as 'g' or '.2f', got {self.fmt!r}")
         for value, name in ((self.lo, "lo"), (self.hi, "hi"), (self.step, "step")):
             if value is not None:
-                _number(value, name)
+                _validate.number(value, name)
         if self.step is not None and self.step <= 0:
             raise ValueError(f"step must be > 0 (the live slider's step), got {self.step}")
         if self.choices is not None:
@@ -160,9 +158,9 @@ class Param:
         _validate.integer(len(vals), "len(values)", at_least=0, at_most=MAX_GRID,
                           why="each grid value is a frame of the static face")
         for i, v in enumerate(vals):
-            _number(v, f"values[{i}]")
+            _validate.number(v, f"values[{i}]")
         if self.default is not None:
-            _number(self.default, "default")
+            _validate.number(self.default, "default")
         try:
             format(vals[0] if vals else 0.0, self.fmt)
         except ValueError as error:
@@ -271,19 +269,6 @@ class Param:
 Figure = dict[str, Any]  # {"data": [trace dicts], "layout": {...}}
 
 
-def _number(x: object, name: str) -> float:
-    """A finite real number (ints and floats, NumPy's too; not bools)."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {x!r} ({type(x).__name__})")
-    try:
-        ok = math.isfinite(x)
-    except OverflowError:  # an int too large for a float
-        ok = False
-    if not ok:
-        raise ValueError(f"{name} must be a finite number below 1e308, got {x}")
-    return x
-
-
 def _as_dict(fig: object, fn_name: str) -> Figure:
     """Plain-dict form of what ``fn`` returned."""
     if isinstance(fig, go.Figure):
@@ -351,7 +336,7 @@ class Twin:
         _validate.integer(math.prod(len(p.values) for p in self.params),
                           "the number of frames (the product of the params' grid sizes)",
                           at_most=MAX_FRAMES, why="the static face holds one frame each")
-        _check_signature(self.fn, names)
+        _validate.keywords(self.fn, names)
 
     @property
     def defaults(self) -> dict[str, float]:
@@ -469,27 +454,6 @@ class Twin:
         else:
             face = self.live()
             display(face.widget if isinstance(face, LivePanel) else face)
-
-
-def _check_signature(fn: Callable[..., Any], names: list[str]) -> None:
-    """Every Param names a keyword of ``fn``, and ``fn`` needs no other argument."""
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):  # a callable without a signature: nothing to check
-        return
-    if any(p.kind == p.VAR_KEYWORD for p in params):
-        return
-    accepted = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-    required = {p.name for p in params if p.default is p.empty
-                and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
-    fn_name = getattr(fn, "__name__", "fn")
-    if set(names) - accepted:
-        raise ValueError(f"params {sorted(set(names) - accepted)} are not keywords of fn "
-                         f"{fn_name}, which takes {sorted(accepted)}; name each Param after "
-                         f"one of them")
-    if required - set(names):
-        raise ValueError(f"fn {fn_name} needs {sorted(required - set(names))}, which no Param "
-                         f"in params gives; add a Param for each")
 
 
 def _changes(fresh: dict[str, Any], old: dict[str, Any], skip: tuple[str, ...]
