@@ -80,6 +80,10 @@ CLASSES = ("clear", "opaque", "silent", "hang")
 # int parameters that are coordinates or offsets, not counts: a negative one is legal
 NOT_COUNTS = {"dim", "dy", "dx", "i", "j", "seed", "value", "digits", "axis"}
 DEVICE_NAMES = {"device", "dev", "device_type"}
+#: Modules that can only be called inside Colab (the Colab face registers a kernel
+#: callback with ``google.colab``): swept with the tests' stand-in, tests/fake_colab.
+NEEDS_COLAB = {"colab"}
+FAKE_COLAB = ROOT / "tests" / "fake_colab"
 
 
 # --------------------------------------------------------------------------- discovery
@@ -104,6 +108,26 @@ def public_functions(module: Any) -> dict[str, Callable[..., Any]]:
                 "__init__" in vars(f) and not dataclasses.is_dataclass(f))):
             out[name] = f
     return out
+
+
+@contextlib.contextmanager
+def module_context(module_name: str) -> Iterator[None]:
+    """What calling ``module_name``'s functions needs: for a Colab module, ``google.colab``
+    importable from tests/fake_colab meanwhile (the fake modules are dropped afterwards, so
+    that nothing else believes it runs in Colab)."""
+    if module_name not in NEEDS_COLAB:
+        yield
+        return
+    before = {m for m in sys.modules if m == "google" or m.startswith("google.")}
+    sys.path.insert(0, str(FAKE_COLAB))
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(str(FAKE_COLAB))
+        for m in [m for m in sys.modules if (m == "google" or m.startswith("google."))
+                  and m not in before]:
+            del sys.modules[m]
 
 
 # --------------------------------------------------------------------------- valid calls
@@ -249,7 +273,16 @@ FACTORIES: dict[str, Callable[[], Any]] = {
     "name": lambda: "x",
     "fn": lambda: (lambda: None),
     "fig": lambda: importlib.import_module("plotly.graph_objects").Figure(),
+    "twin": lambda: _twin(),
 }
+
+
+def _twin() -> Any:
+    """A small figure twin (explore.Twin), for the faces that take one."""
+    explore = importlib.import_module("dotbook.explore")
+    return explore.Twin(lambda slope: {"data": [{"type": "scatter", "x": [0, 1],
+                                                 "y": [0, slope]}], "layout": {}},
+                        [explore.Param("slope", "slope", (0.0, 1.0, 2.0))])
 
 
 def factory_call(f: Callable[..., Any]) -> tuple[tuple, dict] | None:
@@ -537,6 +570,11 @@ class Target:
 
 def targets(module_name: str, limit: float = 20.0) -> tuple[list[Target], list[Case]]:
     """The functions of a module with a valid call, and a case for each that has none."""
+    with module_context(module_name):
+        return _targets(module_name, limit)
+
+
+def _targets(module_name: str, limit: float) -> tuple[list[Target], list[Case]]:
     module = importlib.import_module(f"dotbook.{module_name}")
     funcs = public_functions(module)
     recorded = record_valid_calls(module, funcs, limit)
@@ -575,6 +613,12 @@ def plan(target: Target) -> Iterator[tuple[inspect.Parameter, Hostile, Any]]:
 
 def run_case(target: Target, p: inspect.Parameter, h: Hostile, valid: Any,
              limit: float) -> Case:
+    with module_context(target.module):
+        return _run_case(target, p, h, valid, limit)
+
+
+def _run_case(target: Target, p: inspect.Parameter, h: Hostile, valid: Any,
+              limit: float) -> Case:
     case = Case(target.module, target.name, p.name, h.label)
     bound = target.sig.bind_partial(*fresh(target.args), **fresh(target.kwargs))
     value = h.make()

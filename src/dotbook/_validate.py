@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -262,3 +264,60 @@ def finite(x: torch.Tensor, name: str) -> torch.Tensor:
         raise ValueError(f"{name} holds inf or NaN entries; pass finite values "
                          f"(torch.nan_to_num({name}) clamps them)")
     return x
+
+
+def reals(xs: object, name: str, length: int, *, example: str = "") -> tuple[float, ...]:
+    """Require a list or tuple of exactly ``length`` finite real numbers (returned as floats).
+
+    Examples::
+
+        >>> reals([1, 0.5], "w", 2)
+        (1.0, 0.5)
+        >>> reals([1.0], "w", 2)
+        Traceback (most recent call last):
+        ...
+        ValueError: w must hold 2 numbers, got 1
+    """
+    hint = f", e.g. {example}" if example else ""
+    if isinstance(xs, (str, bytes)) or not isinstance(xs, (list, tuple)):
+        raise TypeError(f"{name} must be a list or tuple of {length} numbers{hint}, got {xs!r} "
+                        f"({type(xs).__name__})")
+    if len(xs) != length:
+        raise ValueError(f"{name} must hold {length} numbers, got {len(xs)}")
+    return tuple(real(x, f"{name}[{i}]") for i, x in enumerate(xs))
+
+
+def number(x: object, name: str) -> float:
+    """Require a finite real number: ints and floats, NumPy's too (not bools); returned as given."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {x!r} ({type(x).__name__})")
+    try:
+        ok = math.isfinite(x)
+    except OverflowError:  # an int too large for a float
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be a finite number below 1e308, got {x}")
+    return x
+
+
+def keywords(fn: Callable[..., Any], names: list[str]) -> None:
+    """Require that each of ``names`` is a keyword of ``fn`` and that ``fn`` needs no other
+    argument (a figure function and its sliders' names)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # a callable without a signature: nothing to check
+        return
+    if any(p.kind == p.VAR_KEYWORD for p in params):
+        return
+    accepted = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    required = {p.name for p in params if p.default is p.empty
+                and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    fn_name = getattr(fn, "__name__", "fn")
+    if set(names) - accepted:
+        raise ValueError(f"params {sorted(set(names) - accepted)} are not keywords of fn "
+                         f"{fn_name}, which takes {sorted(accepted)}; name each Param after "
+                         f"one of them")
+    if required - set(names):
+        raise ValueError(f"fn {fn_name} needs {sorted(required - set(names))}, which no Param "
+                         f"in params gives; add a Param for each")
+

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from dotbook import _validate, attention
+from dotbook import _validate, attention, precision
 from dotbook import device as _device
 
 __all__ = [
@@ -162,6 +162,9 @@ def softmax_cross_entropy_grad(logits: torch.Tensor, y: torch.Tensor) -> torch.T
     Shape:
         - logits: :math:`(B, C)`, y: :math:`(B)`; output: :math:`(B, C)`
 
+    An infinite logit follows :func:`dotbook.precision.softmax`'s rule (the limit:
+    a ``+inf`` logit takes the whole mass), where ``torch.softmax`` gives NaN.
+
     Examples::
 
         >>> softmax_cross_entropy_grad(torch.zeros(2, 2), torch.tensor([0, 1]))
@@ -175,6 +178,8 @@ def softmax_cross_entropy_grad(logits: torch.Tensor, y: torch.Tensor) -> torch.T
         raise ValueError(f"y holds labels outside [0, {C}) for logits with C = {C} classes; "
                          f"got min {int(y.min())}, max {int(y.max())}")
     p = torch.softmax(logits, dim=1)  # (B, C)
+    if not bool(torch.isfinite(logits).all()):  # ±inf logits: the book's limit rule, not NaN
+        p = precision.softmax(logits, dim=1)
     return (p - F.one_hot(y, C).to(p.dtype)) / logits.shape[0]
 
 
@@ -197,6 +202,9 @@ def softmax_jacobian(p: torch.Tensor) -> torch.Tensor:
                 [-0.2500,  0.2500]])
     """
     p = _validate.batched(p, "p")
+    if not bool(((p >= 0) & (p <= 1)).all()):
+        raise ValueError("p must hold probabilities in [0, 1] (a softmax output), got entries "
+                         "outside; pass torch.softmax(z, dim=-1)")
     return torch.diag_embed(p) - p.unsqueeze(-1) * p.unsqueeze(-2)  # (*, T, T)
 
 
@@ -224,6 +232,8 @@ def _head(x: object, w_q: object, w_k: object, w_v: object) -> tuple[torch.Tenso
     if x.ndim < 2:
         raise ValueError(f"x must have shape (*, T, d), got {tuple(x.shape)}")
     ws = [_validate.matrix(w, name) for w, name in ((w_q, "w_q"), (w_k, "w_k"), (w_v, "w_v"))]
+    for t, name in ((x, "x"), *zip(ws, ("w_q", "w_k", "w_v"), strict=True)):
+        _validate.finite(t, name)  # a gradient through an infinite entry is inf - inf
     for w, name in zip(ws, ("w_q", "w_k", "w_v"), strict=True):
         if w.shape[1] != x.shape[-1]:
             raise ValueError(f"shape mismatch: x has shape {tuple(x.shape)} and {name} "
@@ -233,6 +243,17 @@ def _head(x: object, w_q: object, w_k: object, w_v: object) -> tuple[torch.Tenso
         raise ValueError(f"shape mismatch: w_q has shape {tuple(ws[0].shape)} and w_k "
                          f"{tuple(ws[1].shape)}; queries and keys need the same width d_k")
     return (x, *ws)
+
+
+def _upstream(grad_out: object, y_shape: torch.Size, x: torch.Tensor) -> torch.Tensor:
+    """``grad_out``, checked against the output's shape (``y_shape``) and ``x``'s kind."""
+    grad_out = _validate.finite(_validate.tensor(grad_out, "grad_out"), "grad_out")
+    if grad_out.shape != y_shape:
+        raise ValueError(f"shape mismatch: grad_out has shape {tuple(grad_out.shape)}, but the "
+                         f"output Y for x of shape {tuple(x.shape)} has shape {tuple(y_shape)}; "
+                         f"grad_out needs x's leading shape (*, T) and d_v = {y_shape[-1]}")
+    _validate.same_kind(x, grad_out, "x, grad_out")
+    return grad_out
 
 
 def attention_loss(x: torch.Tensor, w_q: torch.Tensor, w_k: torch.Tensor, w_v: torch.Tensor,
@@ -255,8 +276,7 @@ def attention_loss(x: torch.Tensor, w_q: torch.Tensor, w_k: torch.Tensor, w_v: t
     x, w_q, w_k, w_v = _head(x, w_q, w_k, w_v)
     y = attention.scaled_dot_product_attention(x @ w_q.mT, x @ w_k.mT, x @ w_v.mT,
                                                causal=causal)  # (*, T, d_v)
-    grad_out = _validate.tensor(grad_out, "grad_out")
-    _validate.same_shape(y, grad_out, "the output Y, grad_out")
+    grad_out = _upstream(grad_out, y.shape, x)
     return (y * grad_out).sum()
 
 
@@ -286,6 +306,9 @@ def attention_backward(x: torch.Tensor, w_q: torch.Tensor, w_k: torch.Tensor,
         grad_out: :math:`\partial L/\partial Y`.
         causal: as in :func:`dotbook.attention.attention_weights`.
 
+    Every input must be finite: a gradient through an infinite entry would be
+    :math:`\infty - \infty`, so one is refused.
+
     Shape:
         - x: :math:`(*, T, d)`, w_q, w_k: :math:`(d_k, d)`, w_v: :math:`(d_v, d)`,
           grad_out: :math:`(*, T, d_v)`
@@ -300,8 +323,7 @@ def attention_backward(x: torch.Tensor, w_q: torch.Tensor, w_k: torch.Tensor,
     x, w_q, w_k, w_v = _head(x, w_q, w_k, w_v)
     q, k, v = x @ w_q.mT, x @ w_k.mT, x @ w_v.mT  # (*, T, d_k), (*, T, d_k), (*, T, d_v)
     a = attention.attention_weights(q, k, causal=causal)  # (*, T, T)
-    grad_out = _validate.tensor(grad_out, "grad_out")
-    _validate.same_shape(a @ v, grad_out, "the output Y, grad_out")
+    grad_out = _upstream(grad_out, v.shape, x)
     s = q.shape[-1] ** -0.5
     grad_v = a.mT @ grad_out  # (*, T, d_v)
     grad_a = grad_out @ v.mT  # (*, T, T)
@@ -425,6 +447,7 @@ def backward_cost(B: int, n: int, m: int, *, generator: torch.Generator,
     n = _validate.integer(n, "n", at_most=MAX_SIDE)
     m = _validate.integer(m, "m", at_most=MAX_SIDE)
     repeats = _validate.integer(repeats, "repeats", at_most=MAX_REPEATS)
+    _validate.generator(generator)
     where, dtype = _device.placement(device, dtype, generator)
 
     def draw(*shape: int) -> torch.Tensor:

@@ -77,6 +77,14 @@ def stale_modules(names: tuple[str, ...] = WATCHED) -> dict[str, tuple[str, str]
         >>> stale_modules(("json",))
         {}
     """
+    if isinstance(names, str) or not isinstance(names, (tuple, list)):
+        raise TypeError(f"names must be a tuple of module names such as ('plotly',), got "
+                        f"{names!r} ({type(names).__name__})")
+    if len(names) > 100:
+        raise ValueError(f"names has {len(names)} entries; pass at most 100 module names")
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"names[{i}] must be a module name (a non-empty str), got {name!r}")
     stale = {}
     for name in names:
         module = sys.modules.get(name)
@@ -139,6 +147,9 @@ class ColabFace:
     """
 
     def __init__(self, twin: Any) -> None:  # a dotbook.explore.Twin (which imports this)
+        if not all(callable(getattr(twin, m, None)) for m in ("frame", "static")) or \
+                not isinstance(getattr(twin, "params", None), tuple):
+            raise TypeError(f"twin must be a dotbook.explore.Twin, got {type(twin).__name__}")
         from google.colab import output  # type: ignore[import-not-found]
 
         self.twin = twin

@@ -110,6 +110,7 @@ def residual_second_moments(depth: int, width: int, branch: str, *, batch: int =
     width = _validate.integer(width, "width", at_most=MAX_WIDTH)
     batch = _validate.integer(batch, "batch", at_most=MAX_BATCH)
     _validate.choice(branch, "branch", BRANCHES)
+    _validate.generator(generator)
     dev, dtype = placement(None, _floating(dtype), generator)
     alpha = 1 / math.sqrt(2 * depth) if branch.endswith("scaled") else 1.0
     x = torch.randn(batch, width, generator=generator, device=dev, dtype=dtype)
@@ -144,6 +145,7 @@ def orthogonal(n: int, *, generator: torch.Generator,
         True
     """
     n = _validate.integer(n, "n", at_most=MAX_WIDTH)
+    _validate.generator(generator)
     dev, dtype = placement(None, _floating(dtype), generator)
     a = torch.randn(n, n, generator=generator, device=dev, dtype=dtype)
     q, r = torch.linalg.qr(a)
@@ -187,6 +189,7 @@ def jacobian_singular_values(depth: int, width: int, activation: str = "linear",
     _validate.choice(activation, "activation", ("linear", "tanh"))
     _validate.choice(init, "init", INITS)
     sigma2 = _validate.in_range(sigma2, "sigma2", 1e-6, 1e6)
+    _validate.generator(generator)
     dev, dtype = placement(None, _floating(dtype), generator)
     h = torch.randn(width, generator=generator, device=dev, dtype=dtype)
     jac = torch.eye(width, device=dev, dtype=dtype)
@@ -213,14 +216,14 @@ def spectrum_spread(s: torch.Tensor) -> float:
     Gaussian linear layers it is about :math:`L` (Pennington et al. 2017).
 
     Args:
-        s: singular values, a non-empty floating vector with a positive entry.
+        s: singular values, a non-empty finite floating vector with a positive entry.
 
     Examples::
 
         >>> spectrum_spread(torch.tensor([1.0, 1.0])), spectrum_spread(torch.tensor([0.0, 2.0]))
         (0.0, 1.0)
     """
-    s = _validate.vector(s, "s")
+    s = _validate.finite(_validate.vector(s, "s"), "s")
     _floating(s.dtype)
     if s.numel() == 0 or not bool((s != 0).any()):
         raise ValueError("s must hold at least one non-zero singular value")
@@ -257,9 +260,11 @@ def update_ratios(net: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: in
         >>> len(r), len(r[0]), r[0][0] > 0
         (2, 1, True)
     """
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"net must be a torch.nn.Module (e.g. initialization.mlp(...)), got "
+                        f"{type(net).__name__}")
     steps = _validate.integer(steps, "steps", at_most=MAX_STEPS)
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    _validate.generator(generator)
     state = generator.get_state()
 
     def weights(m: nn.Module) -> list[torch.Tensor]:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +49,9 @@ _AXIS_TITLE_ROOM = 85  # px between the plot area and the first slider (x-axis t
 _TOGGLE_MAX = 5  # live face: more choices than this make a Dropdown instead of buttons
 _ANIMATE = {"mode": "immediate", "frame": {"duration": 0, "redraw": True},
             "transition": {"duration": 0}}
+#: Upper bounds no chapter needs: values on one slider's grid, frames of a static face.
+MAX_GRID = 200
+MAX_FRAMES = 2000
 
 
 #: True while ``jupyter-book`` executes the chapters; its one home is :mod:`dotbook._build`.
@@ -100,6 +103,7 @@ class Param:
     choices: Sequence[tuple[Any, str]] | Mapping[Any, str] | None = None
 
     def __post_init__(self) -> None:
+        self._check_fields()
         if not self.name.isidentifier():
             raise ValueError(f"Param name must be a Python identifier, got {self.name!r}")
         if self.choices is not None:
@@ -119,13 +123,49 @@ class Param:
                 f"[{self.lo}, {self.hi}]"
             )
         if self.log and self.lo <= 0:
-            raise ValueError(f"Param {self.name!r}: a log slider needs lo > 0, got {self.lo}")
+            raise ValueError(f"Param {self.name!r}: a log slider needs lo > 0 (lo defaults to "
+                             f"the smallest of values), got {self.lo}")
         default = vals[len(vals) // 2] if self.default is None else self.default
         if default not in vals:
             raise ValueError(
                 f"Param {self.name!r}: default {default} must be one of the grid values {vals}"
             )
         object.__setattr__(self, "default", default)
+
+    def _check_fields(self) -> None:
+        """The fields' types and sizes, before anything uses them."""
+        _validate.text(self.name, "name")
+        _validate.text(self.label, "label")
+        _validate.flag(self.log, "log")
+        _validate.flag(self.integer, "integer")
+        if not isinstance(self.fmt, str):
+            raise TypeError(f"fmt must be a format spec such as 'g' or '.2f', got {self.fmt!r}")
+        for value, name in ((self.lo, "lo"), (self.hi, "hi"), (self.step, "step")):
+            if value is not None:
+                _validate.number(value, name)
+        if self.step is not None and self.step <= 0:
+            raise ValueError(f"step must be > 0 (the live slider's step), got {self.step}")
+        if self.choices is not None:
+            if not isinstance(self.choices, (Mapping, list, tuple)):
+                raise TypeError(f"choices must be (value, label) pairs or a dict {{value: label}}"
+                                f", got {type(self.choices).__name__}")
+            _validate.integer(len(self.choices), "len(choices)", at_most=MAX_GRID)
+            return
+        if isinstance(self.values, (str, bytes)) or not isinstance(self.values, Iterable):
+            raise TypeError(f"values must be the static grid, a list of numbers such as "
+                            f"(0.5, 1.0, 2.0), got {self.values!r}")
+        vals = tuple(self.values)
+        _validate.integer(len(vals), "len(values)", at_least=0, at_most=MAX_GRID,
+                          why="each grid value is a frame of the static face")
+        for i, v in enumerate(vals):
+            _validate.number(v, f"values[{i}]")
+        if self.default is not None:
+            _validate.number(self.default, "default")
+        try:
+            format(vals[0] if vals else 0.0, self.fmt)
+        except ValueError as error:
+            raise ValueError(f"fmt {self.fmt!r} cannot format the value {vals[0]!r}: "
+                             f"{error}") from None
 
     def _init_choices(self) -> None:
         pairs = tuple(self.choices.items() if isinstance(self.choices, Mapping)
@@ -276,12 +316,27 @@ class Twin:
                  "(JupyterLab or Colab) to move the sliders freely.")
 
     def __post_init__(self) -> None:
+        if not callable(self.fn):
+            raise TypeError(f"fn must be the figure function, fn(**values) -> figure, got "
+                            f"{type(self.fn).__name__}")
+        if isinstance(self.params, (Param, str, bytes)) or not isinstance(self.params, Iterable):
+            raise TypeError(f"params must be a list of Param, one per slider, got "
+                            f"{type(self.params).__name__}")
         self.params = tuple(self.params)
         if not self.params:
-            raise ValueError("a Twin needs at least one Param")
+            raise ValueError("params is empty; a Twin needs at least one Param")
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Param):
+                raise TypeError(f"params[{i}] must be a Param, got {type(p).__name__}")
         names = [p.name for p in self.params]
         if len(set(names)) != len(names):
             raise ValueError(f"Param names must be unique, got {names}")
+        if not isinstance(self.note, str):
+            raise TypeError(f"note must be a str, got {type(self.note).__name__}")
+        _validate.integer(math.prod(len(p.values) for p in self.params),
+                          "the number of frames (the product of the params' grid sizes)",
+                          at_most=MAX_FRAMES, why="the static face holds one frame each")
+        _validate.keywords(self.fn, names)
 
     @property
     def defaults(self) -> dict[str, float]:
@@ -293,14 +348,18 @@ class Twin:
 
     def data(self, **values: float) -> Figure:
         """``fn`` at the given slider values, in plain-dict form (missing ones: defaults)."""
+        merged = self._checked(values)
+        return _as_dict(self.fn(**merged), getattr(self.fn, "__name__", "fn"))
+
+    def _checked(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Every slider's value: ``values`` checked (known names, on range), else its default."""
         unknown = set(values) - {p.name for p in self.params}
         if unknown:
             raise ValueError(
                 f"unknown slider(s) {sorted(unknown)}; this figure has "
                 f"{[p.name for p in self.params]}"
             )
-        merged = {p.name: p.check(values.get(p.name, p.default)) for p in self.params}
-        return _as_dict(self.fn(**merged), getattr(self.fn, "__name__", "fn"))
+        return {p.name: p.check(values.get(p.name, p.default)) for p in self.params}
 
     def frame(self, **values: float) -> Figure:
         """What one frame of the static face holds at ``values``: the traces, rounded,
@@ -380,6 +439,7 @@ class Twin:
         """
         from dotbook import colab
 
+        self._checked(values)
         if colab.in_colab():
             return colab.ColabFace(self)
         return LivePanel(self, **values)
@@ -436,6 +496,8 @@ class LivePanel:
     def __init__(self, twin: Twin, **values: Any) -> None:
         import ipywidgets as w
 
+        if not isinstance(twin, Twin):
+            raise TypeError(f"twin must be an explore.Twin, got {type(twin).__name__}")
         self.twin = twin
         self._last = twin.data(**values)
         self.figure = go.FigureWidget(self._last)

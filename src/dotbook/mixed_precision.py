@@ -66,14 +66,23 @@ MASTER_MODES: tuple[str, ...] = ("bfloat16", "float32 master", "stochastic")
 MAX_STEPS = 100_000  # more steps than any chapter needs: a typo fails at once
 
 
-def _values(values: object) -> list[torch.Tensor]:
+def _values(values: object, name: str = "values") -> list[torch.Tensor]:
     """One floating tensor or a non-empty sequence of them, as a list."""
     if isinstance(values, torch.Tensor):
-        return [_validate.tensor(values, "values")]
+        return [_validate.tensor(values, name)]
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
-        raise TypeError(f"values must be a floating tensor or a non-empty sequence of them "
+        raise TypeError(f"{name} must be a floating tensor or a non-empty sequence of them "
                         f"(e.g. every gradient of a model), got {type(values).__name__}")
-    return [_validate.tensor(v, "each of values") for v in values]
+    return [_validate.tensor(v, f"{name}[{i}]") for i, v in enumerate(values)]
+
+
+def _stream(stream: object) -> list[list[torch.Tensor]]:
+    """A non-empty sequence of steps, each step's gradients as :func:`_values` takes them."""
+    if isinstance(stream, (str, bytes, torch.Tensor)) or not isinstance(stream, Sequence):
+        raise TypeError(f"stream must be a sequence of steps, each a list of gradient tensors "
+                        f"(gradient_stream(...) makes one), got {type(stream).__name__}")
+    _validate.integer(len(stream), "len(stream)", at_most=MAX_STEPS)
+    return [_values(grads, f"stream[{t}]") for t, grads in enumerate(stream)]
 
 
 def _format(dtype: object) -> torch.dtype:
@@ -83,10 +92,10 @@ def _format(dtype: object) -> torch.dtype:
     return dtype
 
 
-def _scale(scale: object) -> float:
-    scale = _validate.real(scale, "scale")
+def _scale(scale: object, name: str = "scale") -> float:
+    scale = _validate.real(scale, name)
     if scale <= 0:
-        raise ValueError(f"scale must be a finite number > 0 (the loss-scaling factor, e.g. "
+        raise ValueError(f"{name} must be a finite number > 0 (the loss-scaling factor, e.g. "
                          f"2.0**12), got {scale}")
     return scale
 
@@ -153,8 +162,10 @@ def scale_sweep(values: torch.Tensor | Sequence[torch.Tensor], log2_scales: Sequ
     _validate.integer(len(log2_scales), "len(log2_scales)", at_most=1024)
     out: dict[str, list[float]] = {"underflow": [], "overflow": []}
     finite = sum(int((torch.isfinite(v) & (v != 0)).sum()) for v in vals)
+    for i, k in enumerate(log2_scales):
+        _validate.in_range(k, f"log2_scales[{i}]", -200, 200)
     for k in log2_scales:
-        scale = 2.0 ** _validate.in_range(k, "each log2 scale", -200, 200)
+        scale = 2.0 ** k
         out["underflow"].append(underflow_fraction(vals, dtype, scale))
         over = sum(int((torch.isinf(_cast(v, dtype, scale)) & torch.isfinite(v)).sum())
                    for v in vals)
@@ -232,7 +243,7 @@ class LossScaler:
     good_steps: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
-        _scale(self.init_scale)
+        _scale(self.init_scale, "init_scale")
         _validate.in_range(self.growth_factor, "growth_factor", 1.0, 1e6)
         _validate.in_range(self.backoff_factor, "backoff_factor", 0.0, 1.0)
         if self.growth_factor == 1.0 or self.backoff_factor in (0.0, 1.0):
@@ -281,7 +292,7 @@ def run_scaler(stream: Sequence[Sequence[torch.Tensor]], scaler: LossScaler) -> 
     """
     if not isinstance(scaler, LossScaler):
         raise TypeError(f"scaler must be a LossScaler, got {type(scaler).__name__}")
-    _validate.integer(len(stream), "len(stream)", at_most=MAX_STEPS)
+    stream = _stream(stream)
     scales, taken, lost = [], [], []
     for grads in stream:
         scales.append(scaler.scale)
@@ -303,19 +314,20 @@ def grad_scaler_scales(stream: Sequence[Sequence[torch.Tensor]], *,
         >>> grad_scaler_scales([[torch.tensor([1.0])]] * 3, growth_interval=1)
         [65536.0, 32768.0, 65536.0]
     """
-    _validate.integer(len(stream), "len(stream)", at_most=MAX_STEPS)
-    scaler = torch.amp.GradScaler("cpu", init_scale=_scale(init_scale),
+    stream = _stream(stream)
+    dtype = _format(dtype)
+    scaler = torch.amp.GradScaler("cpu", init_scale=_scale(init_scale, "init_scale"),
                                   growth_interval=_validate.integer(
                                       growth_interval, "growth_interval", at_most=MAX_STEPS))
-    params = [torch.nn.Parameter(torch.zeros(g.shape)) for g in _values(stream[0])]
+    params = [torch.nn.Parameter(torch.zeros(g.shape)) for g in stream[0]]
     optimizer = torch.optim.SGD(params, lr=0.0)
     scaler.scale(torch.ones(()))  # creates the scale on the CPU
     scales = []
     for grads in stream:
         scale = scaler.get_scale()
         scales.append(scale)
-        for p, g in zip(params, _values(grads), strict=True):
-            p.grad = _cast(g.detach().cpu(), _format(dtype), scale).float()
+        for p, g in zip(params, grads, strict=True):
+            p.grad = _cast(g.detach().cpu(), dtype, scale).float()
         scaler.step(optimizer)
         scaler.update()
     return scales
@@ -340,6 +352,7 @@ def stochastic_round(x: torch.Tensor, *, generator: torch.Generator) -> torch.Te
     x = _validate.tensor(x, "x")
     if x.dtype != torch.float32:
         raise TypeError(f"x must be float32 (the master copy), got {x.dtype}; pass x.float()")
+    _validate.generator(generator)
     noise = torch.randint(0, 2**16, x.shape, generator=generator, device=x.device,
                           dtype=torch.int32)
     bits = (x.view(torch.int32) + noise) & ~0xFFFF
@@ -367,12 +380,20 @@ def apply_updates(w0: torch.Tensor, updates: Sequence[torch.Tensor], mode: str, 
     """
     w0 = _validate.tensor(w0, "w0")
     _validate.choice(mode, "mode", MASTER_MODES)
-    _validate.integer(len(updates), "len(updates)", at_most=MAX_STEPS)
+    if isinstance(updates, (str, bytes, torch.Tensor)) or not isinstance(updates, Sequence):
+        raise TypeError(f"updates must be a list of tensors shaped like w0, got "
+                        f"{type(updates).__name__}")
+    _validate.integer(len(updates), "len(updates)", at_least=0, at_most=MAX_STEPS)
+    for t, u in enumerate(updates):
+        if _validate.tensor(u, f"updates[{t}]").shape != w0.shape:
+            raise ValueError(f"shape mismatch: updates[{t}] has shape {tuple(u.shape)} but w0 "
+                             f"has shape {tuple(w0.shape)}; pass one update per weight")
+    _validate.generator(generator, optional=True)
     if mode == "stochastic" and generator is None:
         raise ValueError("mode='stochastic' draws random bits; pass generator=book.generator(k)")
     w = w0.float() if mode == "float32 master" else w0.to(torch.bfloat16)
     for u in updates:
-        u = _validate.tensor(u, "each update").float()
+        u = u.float()
         if mode == "float32 master":
             w = w + u
         elif mode == "bfloat16":
@@ -394,6 +415,7 @@ def condition_number(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     .. math::  \kappa(a, b) = \frac{\sum_i |a_i b_i|}{|\sum_i a_i b_i|} ,
 
     computed in float64 (float32 on MPS); ``inf`` where :math:`a\cdot b = 0`.
+    ``a`` and ``b`` must be finite (an infinite term makes it :math:`\infty/\infty`).
     It is *not* :math:`\lVert a\rVert\lVert b\rVert/|a\cdot b| = 1/|\cos\theta|`.
 
     Shape:
@@ -406,8 +428,8 @@ def condition_number(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         >>> condition_number(torch.tensor([1.0, -1.0]), torch.tensor([1.0, 0.999])).item()
         1999.0...
     """
-    a = _validate.batched(a, "a")
-    b = _validate.batched(b, "b")
+    a = _validate.finite(_validate.batched(a, "a"), "a")
+    b = _validate.finite(_validate.batched(b, "b"), "b")
     _validate.same_shape(a, b)
     wide = torch.float32 if a.device.type == "mps" else torch.float64
     p = a.to(wide) * b.to(wide)  # (*, n)
@@ -434,6 +456,7 @@ def cancellation_errors(dtype: torch.dtype, n: int, trials: int = 2000, *, data:
         >>> bool((k == 1).all()), bool((e <= precision.gamma(64, 2.0**-11)).all())
         (True, True)
     """
+    dtype = _format(dtype)
     n = _validate.integer(n, "n", at_most=MAX_N)
     trials = _validate.integer(trials, "trials", at_most=100_000)
     _validate.choice(data, "data", ("mean-zero", "positive"))
@@ -456,6 +479,8 @@ def variance(x: torch.Tensor, method: str = "two-pass") -> torch.Tensor:
     - ``"welford"``: one pass, :math:`\delta = x_k - m,\ m \mathrel{+}= \delta/k,\
       M \mathrel{+}= \delta(x_k - m)`, variance :math:`M/n` (Welford 1962).
 
+    ``x`` must be finite: the variance of data holding :math:`\pm\infty` is undefined.
+
     Shape:
         ``x``: ``(*, n)``; output: ``(*)``.
 
@@ -465,7 +490,7 @@ def variance(x: torch.Tensor, method: str = "two-pass") -> torch.Tensor:
         >>> [variance(x, m).item() for m in VARIANCE_METHODS]
         [0.0, 1.0, 1.0]
     """
-    x = _validate.batched(x, "x")
+    x = _validate.finite(_validate.batched(x, "x"), "x")
     _validate.choice(method, "method", VARIANCE_METHODS)
     _validate.integer(x.shape[-1], "the length n of x", at_most=MAX_N)
     if method == "one-pass":
@@ -509,6 +534,7 @@ def fp8_dot(a: torch.Tensor, b: torch.Tensor, dtype: torch.dtype = torch.float8_
     _validate.same_shape(a, b)
     if dtype not in (torch.float8_e4m3fn, torch.float8_e5m2):
         raise TypeError(f"dtype must be torch.float8_e4m3fn or torch.float8_e5m2, got {dtype!r}")
+    scaled = _validate.flag(scaled, "scaled")
     top = torch.finfo(dtype).max
 
     def cast(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -575,7 +601,8 @@ def relative_error(got: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch
     .. math::  \frac{|\hat s - a\cdot b|}{\sum_i |a_i b_i|} ,
 
     along the last dimension, in float64 on the CPU (the quantity :math:`\gamma_n`
-    bounds; it does not blow up where :math:`a\cdot b` cancels).
+    bounds; it does not blow up where :math:`a\cdot b` cancels). ``a`` and ``b``
+    must be finite.
 
     Shape:
         ``got``: ``(*)``; ``a``, ``b``: ``(*, n)``; output: ``(*)``, float64 on the CPU.
@@ -586,8 +613,8 @@ def relative_error(got: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch
         >>> relative_error(torch.tensor([0.5]), a, b).item()
         0.25
     """
-    a = _validate.batched(a, "a")
-    b = _validate.batched(b, "b")
+    a = _validate.finite(_validate.batched(a, "a"), "a")
+    b = _validate.finite(_validate.batched(b, "b"), "b")
     _validate.same_shape(a, b)
     got = _validate.tensor(got, "got")
     if got.shape != a.shape[:-1]:

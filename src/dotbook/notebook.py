@@ -14,8 +14,8 @@ from dotbook import _build, _validate
 from dotbook import device as _device
 from dotbook import exercises as _exercises
 
-__all__ = ["Setup", "Verdict", "setup", "glue", "check", "solution", "answers", "show_errors",
-           "SETUP_CELL", "SETUP_ARGS"]
+__all__ = ["Setup", "Verdict", "SolutionMismatch", "setup", "glue", "check", "solution",
+           "answers", "show_errors", "SETUP_CELL", "SETUP_ARGS", "DTYPES"]
 
 #: The first cell of every chapter, rendered by ``tools/sync_notebooks.py`` with
 #: the repository URL from ``_config.yml`` (its one home) and ``{ranges}``, the
@@ -65,6 +65,10 @@ book = notebook.setup({setup_args})'''
 
 #: The setup arguments the sync tool keeps: a seed, and optionally a dtype by name.
 SETUP_ARGS = r'seed=\d+(, dtype="(float64|float32|float16|bfloat16)")?'
+#: The dtypes a chapter may compute in (:func:`setup`).
+DTYPES: tuple[torch.dtype, ...] = (torch.float64, torch.float32, torch.float16, torch.bfloat16)
+#: Seeds and generator offsets stay below this (NumPy takes seeds < 2**32).
+MAX_SEED = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ class Setup:
         ``book.generator(2)``, ...): each cell that draws can be re-run alone
         and gives the same numbers.
         """
-        k = _validate.integer(k, "k", at_least=0)
+        k = _validate.integer(k, "k", at_least=0, at_most=MAX_SEED)
         return _device.generator(self.seed + k, self.device)
 
     def __str__(self) -> str:
@@ -104,14 +108,18 @@ class Setup:
 
 
 def _as_dtype(dtype: object) -> torch.dtype:
-    if isinstance(dtype, str):
-        named = getattr(torch, dtype, None)
-        if isinstance(named, torch.dtype):
-            return named
-    if isinstance(dtype, torch.dtype) and dtype.is_floating_point:
-        return dtype
-    raise TypeError(f"dtype must be a floating-point torch dtype (or its name), got {dtype!r}; "
-                    f"pass dtype=torch.float64 or dtype=\"float32\"")
+    """One of :data:`DTYPES`, given as a ``torch.dtype`` or by name (``"float32"``)."""
+    names = [_device.dtype_name(d) for d in DTYPES]
+    if not isinstance(dtype, (str, torch.dtype)):
+        raise TypeError(f"dtype must be a torch dtype or its name, one of {names}, got "
+                        f"{dtype!r} ({type(dtype).__name__}); pass dtype=torch.float64 or "
+                        f"dtype=\"float32\"")
+    named = getattr(torch, dtype, None) if isinstance(dtype, str) else dtype
+    if named not in DTYPES:
+        raise ValueError(f"dtype {dtype!r} is not a dtype a chapter computes in; use one of "
+                         f"{names} (a floating-point dtype: integers cannot hold the book's "
+                         f"angles and averages)")
+    return named
 
 
 def setup(seed: int = 0, dtype: torch.dtype | str = torch.float64) -> Setup:
@@ -129,14 +137,22 @@ def setup(seed: int = 0, dtype: torch.dtype | str = torch.float64) -> Setup:
 
     Args:
         seed: seeds Python, NumPy and torch, and is the base of :meth:`Setup.generator`.
-        dtype: the floating-point dtype the chapter computes in (a ``torch.dtype``
-            or its name, ``"float32"``).
+        dtype: the floating-point dtype the chapter computes in, one of
+            :data:`DTYPES` (a ``torch.dtype`` or its name, ``"float32"``); an integer
+            or complex dtype is refused.
+
+    Examples::
+
+        >>> setup(0, "int64")
+        Traceback (most recent call last):
+        ...
+        ValueError: dtype 'int64' is not a dtype a chapter computes in; use one of ...
     """
     from dotbook import colab
 
-    colab.restart_note()  # before anything imports plotly: one line if a restart is needed
-    seed = _validate.integer(seed, "seed", at_least=0)
+    seed = _validate.integer(seed, "seed", at_least=0, at_most=MAX_SEED)
     dtype = _as_dtype(dtype)
+    colab.restart_note()  # before anything imports plotly: one line if a restart is needed
     _device.seed(seed)
     _build.prepare()
     try:  # Colab renders third-party widgets only after this call
@@ -164,7 +180,16 @@ def glue(name: str, value: Any, fmt: str | None = None) -> Any:
         >>> glue("answer", 0.12345, ".2f")
         0.12345
     """
-    shown = format(value, fmt) if fmt else value
+    _validate.text(name, "name")
+    if fmt is not None and not isinstance(fmt, str):
+        raise TypeError(f"fmt must be a format spec such as '.3f' or ',', or None, got {fmt!r} "
+                        f"({type(fmt).__name__})")
+    try:
+        shown = format(value, fmt) if fmt else value
+    except (TypeError, ValueError, OverflowError) as error:
+        raise ValueError(f"fmt {fmt!r} cannot format value {value!r} "
+                         f"({type(value).__name__}): {error}; pass a number with a number "
+                         f"format ('.3f', ',') or fmt=None") from None
     try:
         from myst_nb import glue as _glue
     except ImportError:
@@ -244,9 +269,15 @@ def check(name: str, answer: Any, expected: float | None = None, *, rtol: float 
         Exercise 1: not yet: 3 is not the answer. Hint: 1 + 1
         False
     """
+    _validate.text(name, "name")
     if expected is None:
         verdict = _judge_by_id(name, answer)
     else:
+        expected = _number(expected, "expected")
+        rtol = _validate.in_range(rtol, "rtol", 0.0, 1.0)
+        atol = _validate.in_range(atol, "atol", 0.0, math.inf)
+        if not isinstance(why, str):
+            raise TypeError(f"why must be a str (a hint, '' for none), got {type(why).__name__}")
         verdict = _judge(name, answer, expected, rtol=rtol, atol=atol, why=why)
     print(verdict.message)
     return verdict
@@ -266,13 +297,43 @@ def _judge_by_id(exercise_id: str, answer: Any) -> Verdict:
     return Verdict(ok, f"{name}: {message}")
 
 
+class SolutionMismatch(AssertionError, ValueError):
+    """A solution cell's ``answer`` and ``expected`` disagree: an ``AssertionError``
+    (the chapter's claim failed, so its build fails) that is also a ``ValueError``
+    (two arguments that cannot both be right)."""
+
+
+def _number(x: object, name: str) -> float:
+    """A finite number: an int, a float or a one-element tensor."""
+    if isinstance(x, torch.Tensor):
+        if x.numel() != 1:
+            raise ValueError(f"{name} must be one number, got a tensor of shape "
+                             f"{tuple(x.shape)}; pass t.item() of the entry you mean")
+        x = x.item()
+    return _validate.real(x, name)
+
+
+def _like_answer(x: object, name: str, options: object) -> None:
+    """Check ``x`` as an exercise's value: a choice key, a vector or a number."""
+    if isinstance(options, dict):
+        _validate.choice(x, name, [str(k) for k in options])
+    elif isinstance(x, (list, tuple)) or isinstance(x, torch.Tensor) and x.ndim == 1:
+        values = x.tolist() if isinstance(x, torch.Tensor) else x
+        if not values:
+            raise ValueError(f"{name} is empty; pass a number or a non-empty vector")
+        for i, v in enumerate(values):
+            _number(v, f"{name}[{i}]")
+    else:
+        _number(x, name)
+
+
 def solution(exercise_id: str, answer: Any, *, expected: Any, rtol: float = 1e-6,
              atol: float = 1e-9, hint: str = "", title: str = "",
              options: dict[str, str] | None = None, unit: str = "") -> Verdict:
     """Declare an exercise once, in its hidden solution cell, and assert its answer.
 
     Asserts that the computed ``answer`` is ``expected`` within the tolerance
-    (``AssertionError`` otherwise), then registers the exercise for
+    (:class:`SolutionMismatch`, an ``AssertionError``, otherwise), then registers the exercise for
     :func:`check` and glues its record (:mod:`dotbook.exercises`): the book's
     answer box and the reader notebooks read that record. Prints nothing, so
     no answer appears under the cell.
@@ -292,13 +353,15 @@ def solution(exercise_id: str, answer: Any, *, expected: Any, rtol: float = 1e-6
         >>> bool(solution("ch99-ex2", 0.1 + 0.2, expected=0.3, rtol=1e-9))
         True
     """
+    _like_answer(answer, "answer", options)
+    _like_answer(expected, "expected", options)
     record = _exercises.make(exercise_id, answer, rtol=rtol, atol=atol, hint=hint,
                              title=title, options=options, unit=unit)
     ok, message = _exercises.judge(record, expected)
     if not ok:
-        raise AssertionError(f"{record.name}: the solution computed {record.value!r}, but the "
-                             f"expected value {expected!r} does not match it within "
-                             f"rtol={rtol}, atol={atol}")
+        raise SolutionMismatch(f"{record.name}: the solution computed {record.value!r} (answer), "
+                               f"but expected = {expected!r} does not match it within "
+                               f"rtol={rtol}, atol={atol}")
     _exercises.register(record)
     glue(_exercises.glue_key(exercise_id), json.dumps(asdict(record), ensure_ascii=False))
     return Verdict(True, f"{record.name}: {message}")
@@ -314,7 +377,15 @@ def answers(encoded: str) -> None:
         ch99-ex3: correct (7).
         True
     """
-    records = _exercises.decode(encoded)
+    if not isinstance(encoded, str):
+        raise TypeError(f"encoded must be the str of the reader notebook's answers cell, got "
+                        f"{type(encoded).__name__}")
+    try:
+        records = _exercises.decode(encoded)
+    except ValueError:
+        raise ValueError("encoded is not an answers cell's text (base64 of exercise JSON); copy "
+                         "the cell 'Answers for the self-checks' again from the reader "
+                         "notebook") from None
     for record in records if isinstance(records, list) else [records]:
         _exercises.register(record)
 
@@ -331,8 +402,8 @@ def _judge(name: str, answer: Any, expected: float, *, rtol: float, atol: float,
         answer = answer.item()
     try:
         got = float(answer)
-    except (TypeError, ValueError):
-        return Verdict(False, f"{name}: expected a number, got {answer!r}.")
+    except (TypeError, ValueError, OverflowError):
+        return Verdict(False, f"{name}: expected a number (below 1e308), got {answer!r}."[:300])
     if math.isclose(got, expected, rel_tol=rtol, abs_tol=atol):
         return Verdict(True, f"{name}: correct ({got:.6g}).")
     return Verdict(False, f"{name}: not quite: got {got:.6g}, expected {expected:.6g}. "

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -135,6 +136,9 @@ def zero_note(axis: str = "x", *, text: str = "exactly 0 everywhere") -> dict[st
         >>> zero_note("x2")["xref"], zero_note()["text"]
         ('x2 domain', 'exactly 0 everywhere')
     """
+    if not isinstance(axis, str) or not re.fullmatch(r"x([2-9]|[1-9][0-9]+)?", axis):
+        raise ValueError(f"axis must name a panel's x axis: 'x', 'x2', 'x3', ..., got {axis!r}")
+    _validate.text(text, "text")
     return {"text": text, "showarrow": False, "x": 0.5, "y": 0.5,
             "xref": f"{axis} domain", "yref": f"y{axis[1:]} domain", "borderpad": 4,
             "font": {"size": 13}}
@@ -280,6 +284,9 @@ def assemble(skeleton: dict[str, Any], data: list[dict[str, Any]], *, title: str
         >>> fig["layout"]["yaxis"]["range"], sk["yaxis"]["range"]
         ([0, 2], [0, 1])
     """
+    if not isinstance(skeleton, dict):
+        raise TypeError(f"skeleton must be the layout dict made by plots.skeleton(...), got "
+                        f"{type(skeleton).__name__}")
     if not isinstance(title, str) or not title.strip():
         raise ValueError("title must be a non-empty string; every figure is labelled")
     layout = dict(skeleton)
@@ -343,9 +350,15 @@ def mosaic(images: torch.Tensor, cols: int, gap: int | tuple[int, int] = 1
         raise ValueError(f"images must have shape (k, h, w), got {tuple(images.shape)}")
     k, h, w = images.shape
     cols = _validate.integer(cols, "cols", at_most=1024)
-    gap_r, gap_c = (gap, gap) if isinstance(gap, int) else gap
-    for value, name in ((gap_r, "gap"), (gap_c, "gap")):
-        _validate.integer(value, name, at_least=0, at_most=1024)
+    if isinstance(gap, (tuple, list)) and len(gap) == 2:
+        gap_r, gap_c = gap
+    elif isinstance(gap, (tuple, list)):
+        raise ValueError(f"gap must be one int or a pair (between rows, between columns), "
+                         f"got {len(gap)} values")
+    else:
+        gap_r = gap_c = gap
+    for value in (gap_r, gap_c):
+        _validate.integer(value, "gap", at_least=0, at_most=1024)
     _validate.integer(images.numel(), "images.numel()", at_most=1 << 22,
                       why="a mosaic is drawn as one heatmap of Python floats")
     rows = math.ceil(k / cols)
@@ -370,9 +383,9 @@ def half_plane(w: tuple[float, float], b: float, box: tuple[float, float, float,
         >>> half_plane((1.0, 0.0), 0.0, (-1.0, 1.0, -1.0, 1.0))
         ([0.0, 1.0, 1.0, 0.0, 0.0], [-1.0, -1.0, 1.0, 1.0, -1.0])
     """
-    w = (_validate.real(w[0], "w[0]"), _validate.real(w[1], "w[1]"))
+    w = _validate.reals(w, "w", 2, example="(1.0, 0.0)")
     b = _validate.real(b, "b")
-    x0, x1, y0, y1 = (_validate.real(v, "box") for v in box)
+    x0, x1, y0, y1 = _validate.reals(box, "box", 4, example="(-1.0, 1.0, -1.0, 1.0)")
     corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
     out: list[tuple[float, float]] = []
     for k, p in enumerate(corners):
@@ -400,14 +413,19 @@ def rounded(obj: Any, digits: int = 4) -> Any:
         >>> rounded([3.14159, float("nan")]), rounded({"y": (2 / 3,)}, 2)
         ([3.142, None], {'y': [0.67]})
     """
+    return _rounded(obj, _validate.integer(digits, "digits", at_most=17,
+                                           why="a float64 holds 17 significant digits"))
+
+
+def _rounded(obj: Any, digits: int) -> Any:
     if isinstance(obj, float):
         return float(f"{obj:.{digits}g}") if math.isfinite(obj) else None
     if isinstance(obj, dict):
-        return {k: rounded(v, digits) for k, v in obj.items()}
+        return {k: _rounded(v, digits) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [rounded(v, digits) for v in obj]
+        return [_rounded(v, digits) for v in obj]
     if hasattr(obj, "dtype") and hasattr(obj, "tolist"):  # torch tensors, numpy arrays
-        return rounded(obj.tolist(), digits)
+        return _rounded(obj.tolist(), digits)
     return obj
 
 
@@ -424,6 +442,9 @@ def to_book_html(fig: go.Figure) -> str:
     nears the viewport, the container showing the alt text meanwhile. Its
     ``aria-label`` is that placeholder's text too.
     """
+    if not isinstance(fig, go.Figure):
+        raise TypeError(f"fig must be a plotly go.Figure, got {type(fig).__name__}; wrap a "
+                        f"figure dict with go.Figure(fig)")
     meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
     alt = html.escape(str(meta.get("alt", "interactive figure")), quote=True)
     # No upload button (the book is offline) and no selection tools (nothing to

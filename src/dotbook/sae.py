@@ -105,6 +105,7 @@ def superposed(batch: int, m: int, n: int, k: int, *, generator: torch.Generator
     m = _validate.integer(m, "m", at_least=2, at_most=MAX_FEATURES)
     n = _validate.integer(n, "n", at_least=2, at_most=MAX_FEATURES)
     k = _validate.integer(k, "k", at_least=1, at_most=m)
+    _validate.generator(generator)
     u = highdim.random_directions(m, n, generator=generator, device=device, dtype=dtype)
     f = interpret.sparse_features(batch, m, k, generator=generator, device=u.device,
                                   dtype=u.dtype)  # (B, m)
@@ -176,7 +177,8 @@ def train_sae(x: torch.Tensor, n_features: int, l1: float, steps: int, *,
         >>> sae.decoder.shape, sae.losses[-1] < sae.losses[0]
         (torch.Size([4, 16]), True)
     """
-    x = _validate.matrix(x, "x")
+    x = _validate.finite(_validate.matrix(x, "x"), "x")
+    _validate.generator(generator)
     h = _validate.integer(n_features, "n_features", at_most=MAX_FEATURES)
     l1 = _validate.in_range(l1, "l1", 0.0, math.inf)
     steps = _validate.integer(steps, "steps", at_most=MAX_STEPS)
@@ -221,8 +223,8 @@ def recovered(directions: torch.Tensor, decoder: torch.Tensor,
         >>> recovered(u, dec)
         (1, tensor([1.0000, 0.8000]))
     """
-    directions, decoder = _validate.matrix(directions, "directions"), \
-        _validate.matrix(decoder, "decoder")
+    directions = _validate.finite(_validate.matrix(directions, "directions"), "directions")
+    decoder = _validate.finite(_validate.matrix(decoder, "decoder"), "decoder")
     if directions.shape[1] != decoder.shape[0]:
         raise ValueError(f"shape mismatch: directions has shape {tuple(directions.shape)} and "
                          f"decoder {tuple(decoder.shape)}; the decoder needs one row per "
@@ -242,12 +244,12 @@ def _linear(w: object, b: object, x: object) -> tuple[torch.Tensor, float, torch
     return w, _validate.real(b, "b"), x
 
 
-def _background(background: object, w: torch.Tensor) -> torch.Tensor:
+def _background(background: object, w: torch.Tensor, name: str = "w") -> torch.Tensor:
     background = _validate.matrix(background, "background")
     if background.shape[1] != w.shape[0]:
-        raise ValueError(f"shape mismatch: w has shape {tuple(w.shape)} and background "
+        raise ValueError(f"shape mismatch: {name} has shape {tuple(w.shape)} and background "
                          f"{tuple(background.shape)}; background needs n = {w.shape[0]} columns")
-    _validate.same_kind(w, background, "w, background")
+    _validate.same_kind(w, background, f"{name}, background")
     return background
 
 
@@ -278,6 +280,7 @@ def shapley_exact(f: interpret.Model, x: torch.Tensor, background: torch.Tensor)
                v(S) = \mathbb E_{z}\, f(x_S, z_{\bar S}),
 
     with :math:`z` running over the background rows. :math:`2^n` sets; ``n`` at most 16.
+    ``x`` and ``background`` must be finite (a difference of infinite values is NaN).
 
     Shape:
         - x: :math:`(n)`, background: :math:`(N, n)`; output: :math:`(n)`
@@ -288,8 +291,11 @@ def shapley_exact(f: interpret.Model, x: torch.Tensor, background: torch.Tensor)
         >>> shapley_exact(f, torch.tensor([1.0, 1.0]), torch.zeros(1, 2))   # shared equally
         tensor([0.5000, 0.5000])
     """
-    x = _validate.vector(x, "x")
-    background = _background(background, x)
+    if not callable(f):
+        raise TypeError(f"f must be the model, a function of a tensor (*, n) -> (*), got "
+                        f"{type(f).__name__}")
+    x = _validate.finite(_validate.vector(x, "x"), "x")
+    background = _validate.finite(_background(background, x, "x"), "background")
     n = _validate.integer(x.shape[0], "n (features of x)", at_most=MAX_SHAPLEY_FEATURES,
                           why="the exact sum runs over 2**n subsets")
     _validate.integer((1 << n) * background.shape[0], "2**n × background rows",
@@ -360,6 +366,9 @@ def shift_gaps(w: torch.Tensor, b: float, x: torch.Tensor, background: torch.Ten
     shift = _validate.last_dim(shift, "shift", w.shape[0], w, "w")
     if shift.ndim != 1:
         raise ValueError(f"shift must be one vector (n,), got shape {tuple(shift.shape)}")
+    background = _background(background, w)
+    for t, name in ((w, "w"), (x, "x"), (background, "background"), (shift, "shift")):
+        _validate.finite(t, name)  # the gaps are differences: inf - inf is NaN
     before = linear_attributions(w, b, x, background)
     after = linear_attributions(w, b - float(w @ shift), x + shift, background + shift)
     return {k: float((after[k] - before[k]).abs().max()) for k in SALIENCY_METHODS}
