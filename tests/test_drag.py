@@ -10,9 +10,11 @@ within 1e-12 (relative, or absolute near 0), every undefined one be undefined in
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import random
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -157,3 +159,146 @@ def test_query_readout_refuses_bad_temperature(temperature):
     k = torch.eye(2, dtype=torch.float64)
     with pytest.raises(ValueError, match="temperature"):
         attention.query_readout(torch.ones(2).double(), k, k, temperature=temperature)
+
+
+# ------------------------------------------------------------ in the built book
+CH01 = "book/01-dot-product.html"
+PANEL_LINES = "gd => [...gd.parentNode.parentNode.querySelectorAll('.dotbook-drag-readout p')]" \
+              ".map(p => p.textContent)"
+VALUES = """gd => Object.fromEntries([...gd.parentNode.parentNode
+    .querySelectorAll('.dotbook-drag-readout [data-q]')]
+    .map(s => [s.dataset.q, s.dataset.value === 'null' ? null : Number(s.dataset.value)]))"""
+TO_PIXELS = """([gd, x, y]) => { const st = gd._dotbookDrag, r = gd.getBoundingClientRect();
+    return [r.left + st.box.xa._offset + st.box.xa.l2p(x),
+            r.top + st.box.ya._offset + st.box.ya.l2p(y)]; }"""
+
+
+def _drag_page(browser, book_url, viewport=None):
+    page = browser.new_page()
+    if viewport:
+        page.set_viewport_size(viewport)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    # (requests that leave the site are test_book_browser.py's business)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error"
+            and not m.text.startswith("Failed to load resource") else None)
+    page.goto(f"{book_url}/{CH01}", wait_until="load")
+    index = page.evaluate("() => [...document.querySelectorAll('.dotbook-figure')]"
+                          ".findIndex(f => f.innerHTML.includes('dotbook_drag'))")
+    assert index >= 0, f"no draggable figure on {CH01}"
+    page.locator(".dotbook-figure").nth(index).scroll_into_view_if_needed()
+    page.wait_for_selector("[data-dotbook-drag]", timeout=30_000)
+    gd = page.locator("[data-dotbook-drag]").first
+    gd.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    return page, gd, errors
+
+
+def _point(gd, name: str) -> tuple[float, float]:
+    handle = gd.locator("xpath=..").locator(f".dotbook-drag-handle[data-point='{name}']")
+    return float(handle.get_attribute("data-x")), float(handle.get_attribute("data-y"))
+
+
+def _assert_readouts_match_python(page, gd) -> dict:
+    from dotbook.figures import ch01
+
+    a, b = _point(gd, "a"), _point(gd, "b")
+    expected = geometry.pair_readout(torch.tensor(a, dtype=torch.float64),
+                                     torch.tensor(b, dtype=torch.float64))
+    shown = gd.evaluate(VALUES)
+    for key in ("dot", "geometric", "norm_a", "norm_b", "cos", "theta_deg", "projection"):
+        _close(expected[key], shown[key], f"{key} at a = {a}, b = {b}")
+    lines = gd.evaluate(PANEL_LINES)
+    python_lines = [html.unescape(x)
+                    for x in re.findall(r"<p>(.*?)</p>", ch01.readout_html(expected))]
+    assert lines == python_lines
+    assert not any("NaN" in line for line in lines), lines
+    return expected
+
+
+@pytest.mark.browser
+def test_dragging_a_tip_with_the_mouse_matches_python(browser, book_url):
+    page, gd, errors = _drag_page(browser, book_url)
+    try:
+        handle = gd.locator("xpath=..").locator(".dotbook-drag-handle[data-point='b']")
+        box = handle.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        target = gd.evaluate(TO_PIXELS.replace("([gd, x, y])", "(gd)").replace(
+            "(x)", "(-2.37)").replace("(y)", "(0.81)"))
+        page.mouse.move(target[0], target[1], steps=12)
+        page.mouse.up()
+        page.wait_for_timeout(100)
+        b = _point(gd, "b")
+        assert b != (1.0, 2.0) and abs(b[0] + 2.37) < 0.1 and abs(b[1] - 0.81) < 0.1, b
+        r = _assert_readouts_match_python(page, gd)
+        assert r["region"] == "opposed"
+        # snap to the grid, then drag b near (3, 4): it lands on (3, 4), where ‖b‖ = 5
+        gd.locator("xpath=../..").locator(".dotbook-drag-snap").check()
+        box = handle.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        target = gd.evaluate(TO_PIXELS.replace("([gd, x, y])", "(gd)").replace(
+            "(x)", "(3.1)").replace("(y)", "(3.9)"))
+        page.mouse.move(target[0], target[1], steps=8)
+        page.mouse.up()
+        page.wait_for_timeout(100)
+        assert _point(gd, "b") == (3.0, 4.0)
+        assert _assert_readouts_match_python(page, gd)["norm_b"] == 5.0
+        assert errors == []
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_moving_a_tip_with_the_keyboard_matches_python(browser, book_url):
+    page, gd, errors = _drag_page(browser, book_url)
+    try:
+        handle = gd.locator("xpath=..").locator(".dotbook-drag-handle[data-point='a']")
+        handle.focus()
+        ring = handle.evaluate("h => getComputedStyle(h).outlineStyle")
+        assert ring != "none"
+        for _ in range(4):
+            page.keyboard.press("ArrowLeft")  # a step of 0.5
+        for _ in range(3):
+            page.keyboard.press("Shift+ArrowUp")  # a small step of 0.1
+        assert _point(gd, "a") == (0.0, 1.3)
+        assert handle.get_attribute("aria-valuetext") == "a = (0.0, 1.3)"
+        _assert_readouts_match_python(page, gd)
+        for _ in range(13):  # onto the origin: the angle is undefined, never NaN
+            page.keyboard.press("Shift+ArrowDown")
+        assert _point(gd, "a") == (0.0, 0.0)
+        r = _assert_readouts_match_python(page, gd)
+        assert r["cos"] is None
+        assert "θ = undefined" in " ".join(gd.evaluate(PANEL_LINES))
+        assert errors == []
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_a_finger_drags_a_tip_at_phone_width(browser, book_url):
+    """Touch at 390 px: Chromium's touch events (CDP) become pointer events of type touch."""
+    page, gd, errors = _drag_page(browser, book_url, viewport={"width": 390, "height": 844})
+    try:
+        handle = gd.locator("xpath=..").locator(".dotbook-drag-handle[data-point='b']")
+        box = handle.bounding_box()
+        start = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        target = gd.evaluate(TO_PIXELS.replace("([gd, x, y])", "(gd)").replace(
+            "(x)", "(-1.5)").replace("(y)", "(-2.5)"))
+        cdp = page.context.new_cdp_session(page)
+        kinds = ["touchStart"] + ["touchMove"] * 10 + ["touchEnd"]
+        for i, kind in enumerate(kinds):
+            f = min(i, 10) / 10
+            x, y = start[0] + f * (target[0] - start[0]), start[1] + f * (target[1] - start[1])
+            points = [] if kind == "touchEnd" else [{"x": x, "y": y}]
+            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+            page.wait_for_timeout(30)
+        page.wait_for_timeout(100)
+        b = _point(gd, "b")
+        assert abs(b[0] + 1.5) < 0.15 and abs(b[1] + 2.5) < 0.15, b
+        _assert_readouts_match_python(page, gd)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        assert errors == []
+    finally:
+        page.close()

@@ -5,7 +5,11 @@
    the mouse, a finger (pointer events) or the keyboard moves (arrows: one step,
    Shift+arrows: a small step). Every move recomputes the figure's readouts with
    the two functions below and moves the arrows, shapes and bars that depend on
-   them, one requestAnimationFrame at a time.
+   them, one requestAnimationFrame at a time. The moving pieces (the figure's
+   arrow annotations and line shapes, which the live face and a reader without
+   JavaScript see) are drawn here on an SVG layer over the plot area: a frame
+   sets a few attributes and never asks plotly to recalculate, so it fits a
+   60 fps budget (tools/bench_drag.py).
 
    The two functions are ports of dotbook.geometry.pair_readout and
    dotbook.attention.query_readout, operation for operation in the same order;
@@ -81,17 +85,24 @@
   var REGION = {aligned: "aligned: a·b &gt; 0", orthogonal: "orthogonal: a·b = 0",
                 opposed: "opposed: a·b &lt; 0", undefined: "a zero vector: θ undefined"};
 
+  /* Each kind: its readout, the pieces it draws, and its panel (the same lines as
+     the Python readout_html of its figure module). */
   var KINDS = {
     pair: {
       readout: function (st) { return pairReadout(st.points.a, st.points.b); },
-      layout: function (st, r) {
-        var a = st.points.a, b = st.points.b;
-        var fx = r.foot_x === null ? 0 : r.foot_x, fy = r.foot_y === null ? 0 : r.foot_y;
-        return {"annotations[0].ax": a[0], "annotations[0].ay": a[1],
-                "annotations[1].ax": b[0], "annotations[1].ay": b[1],
-                "shapes[0].x1": fx, "shapes[0].y1": fy,
-                "shapes[1].x0": b[0], "shapes[1].y0": b[1], "shapes[1].x1": r.foot_x === null ? b[0] : fx,
-                "shapes[1].y1": r.foot_y === null ? b[1] : fy};
+      pieces: function (st) {
+        return {proj: line(st, st.meta.colors.projection || "#009E73", 9, null, false),
+                drop: line(st, "#777777", 1.5, "2 3", false),
+                a: line(st, st.meta.colors.a, 3.5, null, true), b: line(st, st.meta.colors.b, 3.5, null, true),
+                la: label(st, "a", st.meta.colors.a), lb: label(st, "b", st.meta.colors.b)};
+      },
+      draw: function (st, r) {
+        var a = st.points.a, b = st.points.b, m = st.marks;
+        var foot = r.foot_x === null ? null : [r.foot_x, r.foot_y];
+        seg(st, m.a, [0, 0], a); seg(st, m.b, [0, 0], b);
+        seg(st, m.proj, [0, 0], foot || [0, 0]);
+        seg(st, m.drop, b, foot || b);
+        put(st, m.la, a); put(st, m.lb, b);
       },
       html: function (st, r) {
         return "<p>" + span("dot", r.dot, "Σ aᵢbᵢ = " + signed(r.dot)) + " · " +
@@ -106,51 +117,101 @@
     },
     query: {
       readout: function (st) { return queryReadout(st.points.q, st.meta.keys, st.meta.values, st.temperature); },
-      layout: function (st) { var q = st.points.q; return {"annotations[0].ax": q[0], "annotations[0].ay": q[1]}; },
-      data: function (st, r) {
-        return {x: [st.meta.labels, [r.output[0]]], y: [r.weights, [r.output[1]]],
-                text: [r.weights.map(function (x) { return x.toFixed(2); }), ["o"]]};
+      pieces: function (st) {
+        return {q: line(st, st.meta.colors.q, 3.5, null, true), lq: label(st, "q", st.meta.colors.q),
+                o: line(st, st.meta.colors.o, 2.5, "6 4", true), lo: label(st, "o", st.meta.colors.o)};
       },
-      stale: function (gd, st) {
-        var bars = gd.data[st.meta.traces[0]];
-        return !st.last || !bars || bars.y[0] !== st.last.weights[0];
+      draw: function (st, r) {
+        var m = st.marks;
+        seg(st, m.q, [0, 0], st.points.q); put(st, m.lq, st.points.q);
+        seg(st, m.o, [0, 0], r.output); put(st, m.lo, r.output);
       },
       html: function (st, r) {
-        var cells = st.meta.labels.map(function (name, j) {
+        var rows = st.meta.labels.map(function (name, j) {
+          var w = r.weights[j];
           return "<tr><th scope=\"row\">" + name + "</th><td>" + span("score" + j, r.scores[j], signed(r.scores[j])) +
-                 "</td><td>" + span("weight" + j, r.weights[j], r.weights[j].toFixed(3)) + "</td></tr>";
+            "</td><td>" + span("weight" + j, w, w.toFixed(3)) + "</td><td class=\"dotbook-drag-bar\">" +
+            "<span style=\"display:inline-block;height:0.8em;background:" + st.meta.colors.o +
+            ";width:" + (100 * w).toFixed(1) + "%\"></span></td></tr>";
         }).join("");
         return "<table><thead><tr><th scope=\"col\">key</th><th scope=\"col\">score q·k/√2</th>" +
-               "<th scope=\"col\">weight</th></tr></thead><tbody>" + cells + "</tbody></table><p>" +
-               span("output0", r.output[0], "output o = (" + plain(r.output[0]) + ", ") +
-               span("output1", r.output[1], plain(r.output[1]) + ")") + "</p>";
+          "<th scope=\"col\">weight</th><th scope=\"col\">share</th></tr></thead><tbody>" + rows +
+          "</tbody></table><p>" + span("output0", r.output[0], "output o = Σ wⱼvⱼ = (" + plain(r.output[0]) + ", ") +
+          span("output1", r.output[1], plain(r.output[1]) + ")") + "</p>";
       }
     }
   };
 
-  /* -------------------------------------------------------------- moving */
-  function clamp(st, x) { return Math.max(-st.meta.limit, Math.min(st.meta.limit, x)); }
-  function snapped(st, x) {
-    var g = st.meta.grid;
-    return st.snap ? Math.round(x / g) * g : x;
+  /* ------------------------------------------------------ the SVG layer */
+  var SVGNS = "http://www.w3.org/2000/svg", serial = 0;
+  function svgEl(tag, attrs, parent) {
+    var e = document.createElementNS(SVGNS, tag);
+    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (parent) { parent.appendChild(e); }
+    return e;
+  }
+  function line(st, colour, width, dash, head) {
+    var attrs = {stroke: colour, "stroke-width": width, "stroke-linecap": head ? "round" : "butt"};
+    if (dash) { attrs["stroke-dasharray"] = dash; }
+    if (head) {
+      var id = "dotbook-drag-head-" + (serial += 1);
+      var mk = svgEl("marker", {id: id, viewBox: "0 0 10 10", refX: "7", refY: "5", markerWidth: "4",
+                                markerHeight: "4", orient: "auto"}, st.defs);
+      svgEl("path", {d: "M0,0 L10,5 L0,10 z", fill: colour}, mk);
+      attrs["marker-end"] = "url(#" + id + ")";
+    }
+    return svgEl("line", attrs, st.svg);
+  }
+  function label(st, text, colour) {
+    var t = svgEl("text", {fill: colour, "font-size": "17", "font-weight": "bold", dx: "9", dy: "-9"}, st.svg);
+    t.textContent = text;
+    return t;
+  }
+  function seg(st, el, p, q) {
+    var b = st.box;
+    el.setAttribute("x1", b.x(p[0])); el.setAttribute("y1", b.y(p[1]));
+    el.setAttribute("x2", b.x(q[0])); el.setAttribute("y2", b.y(q[1]));
+  }
+  function put(st, el, p) { el.setAttribute("x", st.box.x(p[0])); el.setAttribute("y", st.box.y(p[1])); }
+
+  /* Where the plot area is (measured once per plotly draw, never during a frame). */
+  function measure(gd) {
+    var st = gd._dotbookDrag, fl = gd._fullLayout;
+    var xa = fl && fl[st.meta.xaxis], ya = fl && fl[st.meta.yaxis];
+    if (!xa || !ya || !xa._length) { return false; }
+    var left = gd.offsetLeft + xa._offset, top = gd.offsetTop + ya._offset;
+    st.box = {left: left, top: top, xa: xa, ya: ya,
+              x: function (v) { return xa.l2p(v); }, y: function (v) { return ya.l2p(v); }};
+    st.svg.style.left = left + "px";
+    st.svg.style.top = top + "px";
+    st.svg.setAttribute("width", xa._length);
+    st.svg.setAttribute("height", ya._length);
+    return true;
   }
 
+  /* ------------------------------------------------------------- moving */
+  function clamp(st, x) { return Math.max(-st.meta.limit, Math.min(st.meta.limit, x)); }
+  function snapped(st, x) { var g = st.meta.grid; return st.snap ? Math.round(x / g) * g : x; }
   function setPoint(st, name, xy) {
     st.points[name] = [clamp(st, snapped(st, xy[0])), clamp(st, snapped(st, xy[1]))];
   }
 
-  /* One frame: readouts, figure, handles, panel. Synchronous (bench and tests time it). */
+  /* One frame: readouts, the moving pieces, handles, panel. Synchronous, and only
+     writes to the page (bench and tests time it). */
   function frame(gd) {
     var st = gd._dotbookDrag, kind = KINDS[st.meta.kind];
     var r = kind.readout(st);
     st.last = r;
-    var Plotly = window.Plotly;
-    if (kind.data) {
-      Plotly.update(gd, kind.data(st, r), kind.layout(st, r), st.meta.traces);
-    } else {
-      Plotly.relayout(gd, kind.layout(st, r));
-    }
-    placeHandles(gd);
+    kind.draw(st, r);
+    Object.keys(st.handles).forEach(function (name) {
+      var h = st.handles[name], p = st.points[name];
+      h.style.left = (st.box.left + st.box.x(p[0])) + "px";
+      h.style.top = (st.box.top + st.box.y(p[1])) + "px";
+      h.setAttribute("aria-valuenow", String(Math.round(p[0] * 100) / 100));
+      h.setAttribute("aria-valuetext", name + " = (" + coord(p[0]) + ", " + coord(p[1]) + ")");
+      h.dataset.x = String(p[0]);
+      h.dataset.y = String(p[1]);
+    });
     st.panel.innerHTML = kind.html(st, r);
     return r;
   }
@@ -162,28 +223,9 @@
     window.requestAnimationFrame(function () { st.pending = false; frame(gd); });
   }
 
-  function axes(gd) {
-    var fl = gd._fullLayout;
-    return {x: fl[gd._dotbookDrag.meta.xaxis], y: fl[gd._dotbookDrag.meta.yaxis]};
-  }
-
-  function placeHandles(gd) {
-    var st = gd._dotbookDrag, ax = axes(gd);
-    if (!ax.x || !ax.y) { return; }
-    Object.keys(st.handles).forEach(function (name) {
-      var h = st.handles[name], p = st.points[name];
-      h.style.left = (gd.offsetLeft + ax.x._offset + ax.x.l2p(p[0])) + "px";
-      h.style.top = (gd.offsetTop + ax.y._offset + ax.y.l2p(p[1])) + "px";
-      h.setAttribute("aria-valuenow", String(Math.round(p[0] * 100) / 100));
-      h.setAttribute("aria-valuetext", name + " = (" + coord(p[0]) + ", " + coord(p[1]) + ")");
-      h.dataset.x = String(p[0]);
-      h.dataset.y = String(p[1]);
-    });
-  }
-
   function toData(gd, clientX, clientY) {
-    var rect = gd.getBoundingClientRect(), ax = axes(gd);
-    return [ax.x.p2l(clientX - rect.left - ax.x._offset), ax.y.p2l(clientY - rect.top - ax.y._offset)];
+    var rect = gd.getBoundingClientRect(), b = gd._dotbookDrag.box;
+    return [b.xa.p2l(clientX - rect.left - b.xa._offset), b.ya.p2l(clientY - rect.top - b.ya._offset)];
   }
 
   /* Move point `name` of figure gd to xy now (one frame): for tests and the bench. */
@@ -210,7 +252,7 @@
     h.addEventListener("pointerdown", function (ev) {
       ev.preventDefault();
       h.focus();
-      h.setPointerCapture(ev.pointerId);
+      try { h.setPointerCapture(ev.pointerId); } catch (e) { /* a synthetic pointer */ }
       st.dragging = name;
       h.style.cursor = "grabbing";
     });
@@ -232,8 +274,6 @@
                           Math.round((p[1] + dir[1] * step) * 1e6) / 1e6]);
       frame(gd);
     });
-    h.addEventListener("focus", function () { h.style.outline = "3px solid #1a73e8"; h.style.outlineOffset = "2px"; });
-    h.addEventListener("blur", function () { h.style.outline = ""; });
     host.appendChild(h);
     return h;
   }
@@ -242,7 +282,6 @@
     var st = gd._dotbookDrag;
     var box = document.createElement("div");
     box.className = "dotbook-drag-controls";
-    box.style.cssText = "margin:0.3em 0 0.6em 0;font-size:0.95em;";
     var snap = document.createElement("label");
     snap.innerHTML = '<input type="checkbox" class="dotbook-drag-snap"> snap to a grid of ' + st.meta.grid;
     snap.firstChild.addEventListener("change", function (ev) {
@@ -253,9 +292,9 @@
     box.appendChild(snap);
     if (st.meta.kind === "query") {
       var t = document.createElement("label");
-      t.style.marginLeft = "1.5em";
-      t.innerHTML = 'temperature τ <input type="range" class="dotbook-drag-temperature" min="-2" max="2" ' +
-        'step="0.05" value="' + Math.log10(st.temperature) + '"> <output>' + st.temperature.toFixed(2) + "</output>";
+      t.className = "dotbook-drag-temperature";
+      t.innerHTML = 'temperature τ <input type="range" min="-2" max="2" step="0.05" value="' +
+        Math.log10(st.temperature) + '"> <output>' + st.temperature.toFixed(2) + "</output>";
       var input = t.querySelector("input"), out = t.querySelector("output");
       input.addEventListener("input", function () {
         st.temperature = Math.pow(10, Number(input.value));
@@ -272,31 +311,41 @@
     host.parentNode.insertBefore(box, host.nextSibling);
   }
 
+  var STYLE = "[data-dotbook-drag] g.annotation, [data-dotbook-drag] .shapelayer > path " +
+    "{ visibility: hidden; }\n.dotbook-drag-handle:focus-visible, .dotbook-drag-handle:focus " +
+    "{ outline: 3px solid #1a73e8; outline-offset: 2px; }\n.dotbook-drag-controls { margin: 0.3em 0 0.8em; }\n" +
+    ".dotbook-drag-controls label { margin-right: 1.5em; }\n.dotbook-drag-readout p { margin: 0.2em 0; }\n" +
+    ".dotbook-drag-readout td.dotbook-drag-bar { width: 40%; }\n";
+
   function attach(gd) {
     var meta = gd.layout && gd.layout.meta && gd.layout.meta.dotbook_drag;
     if (!meta || gd._dotbookDrag || !gd._fullLayout) { return; }
+    if (!document.getElementById("dotbook-drag-style")) {
+      var css = document.createElement("style");
+      css.id = "dotbook-drag-style";
+      css.textContent = STYLE;
+      document.head.appendChild(css);
+    }
     var st = {meta: meta, points: {}, handles: {}, snap: false, pending: false, dragging: null,
               temperature: meta.temperature || 1};
     Object.keys(meta.points).forEach(function (n) { st.points[n] = meta.points[n].slice(); });
     gd._dotbookDrag = st;
     var host = gd.parentNode;
     if (getComputedStyle(host).position === "static") { host.style.position = "relative"; }
+    st.svg = svgEl("svg", {"class": "dotbook-drag-layer", "aria-hidden": "true", focusable: "false"});
+    st.svg.style.cssText = "position:absolute;pointer-events:none;overflow:hidden;z-index:4;";
+    st.defs = svgEl("defs", {}, st.svg);
+    host.appendChild(st.svg);
+    st.marks = KINDS[meta.kind].pieces(st);
     meta.order.forEach(function (n) { st.handles[n] = makeHandle(gd, host, n); });
     makeControls(gd, host);
     gd.dataset.dotbookDrag = "1";
-    // a redraw from the page's own figure (theme, width) puts the arrows back: follow the reader
-    gd.on("plotly_afterplot", function () {
-      var ann = (gd.layout.annotations || [])[0], kind = KINDS[meta.kind];
-      var p = st.points[meta.order[0]];
-      var stale = ann && (ann.ax !== p[0] || ann.ay !== p[1] || (kind.stale && kind.stale(gd, st)));
-      if (stale) { frame(gd); } else { placeHandles(gd); }
-    });
-    frame(gd);
+    // plotly redrew (theme, width): measure the plot area again, redraw the pieces there
+    gd.on("plotly_afterplot", function () { if (measure(gd)) { frame(gd); } });
+    if (measure(gd)) { frame(gd); }
   }
 
-  function attachAll() {
-    document.querySelectorAll(".js-plotly-plot").forEach(attach);
-  }
+  function attachAll() { document.querySelectorAll(".js-plotly-plot").forEach(attach); }
 
   /* Figures draw lazily (dotbook-twin.js): attach to each as it is drawn. */
   function watch() {
