@@ -173,7 +173,7 @@ TO_PIXELS = """([gd, x, y]) => { const st = gd._dotbookDrag, r = gd.getBoundingC
             r.top + st.box.ya._offset + st.box.ya.l2p(y)]; }"""
 
 
-def _drag_page(browser, book_url, viewport=None):
+def _drag_page(browser, book_url, viewport=None, path=CH01):
     page = browser.new_page()
     if viewport:
         page.set_viewport_size(viewport)
@@ -182,10 +182,10 @@ def _drag_page(browser, book_url, viewport=None):
     # (requests that leave the site are test_book_browser.py's business)
     page.on("console", lambda m: errors.append(m.text) if m.type == "error"
             and not m.text.startswith("Failed to load resource") else None)
-    page.goto(f"{book_url}/{CH01}", wait_until="load")
+    page.goto(f"{book_url}/{path}", wait_until="load")
     index = page.evaluate("() => [...document.querySelectorAll('.dotbook-figure')]"
                           ".findIndex(f => f.innerHTML.includes('dotbook_drag'))")
-    assert index >= 0, f"no draggable figure on {CH01}"
+    assert index >= 0, f"no draggable figure on {path}"
     page.locator(".dotbook-figure").nth(index).scroll_into_view_if_needed()
     page.wait_for_selector("[data-dotbook-drag]", timeout=30_000)
     gd = page.locator("[data-dotbook-drag]").first
@@ -299,6 +299,39 @@ def test_a_finger_drags_a_tip_at_phone_width(browser, book_url):
         assert abs(b[0] + 1.5) < 0.15 and abs(b[1] + 2.5) < 0.15, b
         _assert_readouts_match_python(page, gd)
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        assert errors == []
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_dragging_the_query_in_chapter_7_matches_python(browser, book_url):
+    """Chapter 7: the keyboard moves q, the temperature slider sharpens the weights; the
+    scores, weights and output shown equal attention.query_readout's."""
+    from dotbook.figures import ch07
+
+    page, gd, errors = _drag_page(browser, book_url, path="book/07-attention.html")
+    try:
+        handle = gd.locator("xpath=..").locator(".dotbook-drag-handle[data-point='q']")
+        handle.focus()
+        for key in ("ArrowLeft",) * 5 + ("ArrowUp",) * 3 + ("Shift+ArrowRight",):
+            page.keyboard.press(key)
+        assert _point(gd, "q") == (-0.9, 2.0)
+        slider = gd.locator("xpath=../..").locator(".dotbook-drag-temperature input")
+        slider.focus()
+        page.keyboard.press("Home")  # log10 τ = -2: τ = 0.01
+        page.wait_for_timeout(150)
+        keys = torch.tensor(ch07.DRAG_KEYS, dtype=torch.float64)
+        values = torch.tensor(ch07.DRAG_VALUES, dtype=torch.float64)
+        expected = attention.query_readout(torch.tensor([-0.9, 2.0], dtype=torch.float64),
+                                           keys, values, temperature=10 ** -2)
+        shown = gd.evaluate(VALUES)
+        for j in range(len(keys)):
+            _close(expected["scores"][j], shown[f"score{j}"], f"score {j}")
+            _close(expected["weights"][j], shown[f"weight{j}"], f"weight {j}")
+        for i in range(2):
+            _close(expected["output"][i], shown[f"output{i}"], f"output {i}")
+        assert expected["weights"][1] > 0.99  # q points near k₂; a low τ gives k₂ nearly all
         assert errors == []
     finally:
         page.close()
