@@ -161,6 +161,57 @@ def test_query_readout_refuses_bad_temperature(temperature):
         attention.query_readout(torch.ones(2).double(), k, k, temperature=temperature)
 
 
+
+# ------------------------------------------------------------------ the live face
+def _drag_from_the_frontend(panel, index: int, xy: tuple[float, float]) -> None:
+    """What JupyterLab sends when the reader lets go of an arrow's tail."""
+    panel.figure._handler_js2py_relayout({"new": {"relayout_data": {
+        f"annotations[{index}].ax": xy[0], f"annotations[{index}].ay": xy[1]},
+        "source_view_id": "test"}})
+
+
+def test_the_live_face_follows_a_drag_and_snaps():
+    from dotbook.figures import ch01
+
+    panel = ch01.pair_drag().live()
+    assert panel.figure._config["edits"] == {"annotationTail": True}
+    _drag_from_the_frontend(panel, 1, (-2.37, 0.81))
+    expected = geometry.pair_readout(torch.tensor([2.0, 1.0]).double(),
+                                     torch.tensor([-2.37, 0.81]).double())
+    assert panel.points["b"] == (-2.37, 0.81)
+    assert panel.readout.value == ch01.readout_html(expected)
+    assert panel.figure.layout.shapes[1].x0 == -2.37  # the drop starts at the new b
+    panel.snap.value = True  # the grid: b lands on (-2.5, 1.0), the arrow with it
+    assert panel.points["b"] == (-2.5, 1.0) and panel.figure.layout.annotations[1].ax == -2.5
+    _drag_from_the_frontend(panel, 0, (9.0, -0.1))  # past the edge: kept inside the drawing
+    assert panel.points["a"] == (ch01.DRAG_LIMIT, 0.0)
+    _drag_from_the_frontend(panel, 0, (0.1, 0.2))  # snapped onto the origin
+    assert "θ = undefined" in panel.readout.value and "nan" not in panel.readout.value.lower()
+
+
+def test_the_live_query_face_recomputes_with_the_temperature():
+    from dotbook.figures import ch07
+
+    panel = ch07.query_drag().live()
+    _drag_from_the_frontend(panel, 0, (-1.0, 2.0))
+    panel.controls["temperature"].value = 0.01
+    keys = torch.tensor(ch07.DRAG_KEYS, dtype=torch.float64)
+    values = torch.tensor(ch07.DRAG_VALUES, dtype=torch.float64)
+    expected = attention.query_readout(keys[1], keys, values, temperature=0.01)
+    assert panel.readout.value == ch07.query_readout_html(expected)
+    assert panel.figure.layout.annotations[1].ax == pytest.approx(expected["output"][0])
+
+
+def test_drag_refuses_bad_points_and_kinds():
+    from dotbook.drag import Drag
+
+    with pytest.raises(ValueError, match="unknown kind"):
+        Drag(lambda **_: {}, {"a": (0.0, 0.0)}, kind="triple")
+    with pytest.raises(ValueError, match=r"a\[0\]"):
+        Drag(lambda **_: {}, {"a": (9.0, 0.0)}, kind="pair")
+    with pytest.raises(ValueError, match="pair"):
+        Drag(lambda **_: {}, {"a": (1.0, 2.0, 3.0)}, kind="pair")
+
 # ------------------------------------------------------------ in the built book
 CH01 = "book/01-dot-product.html"
 PANEL_LINES = "gd => [...gd.parentNode.parentNode.querySelectorAll('.dotbook-drag-readout p')]" \
