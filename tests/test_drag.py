@@ -214,10 +214,9 @@ def test_drag_refuses_bad_points_and_kinds():
 
 # ------------------------------------------------------------ in the built book
 CH01 = "book/01-dot-product.html"
-PANEL_LINES = "gd => [...gd.parentNode.parentNode.querySelectorAll('.dotbook-drag-readout p')]" \
+PANEL_LINES = "gd => [...gd._dotbookDrag.panel.querySelectorAll('p')]" \
               ".map(p => p.textContent)"
-VALUES = """gd => Object.fromEntries([...gd.parentNode.parentNode
-    .querySelectorAll('.dotbook-drag-readout [data-q]')]
+VALUES = """gd => Object.fromEntries([...gd._dotbookDrag.panel.querySelectorAll('[data-q]')]
     .map(s => [s.dataset.q, s.dataset.value === 'null' ? null : Number(s.dataset.value)]))"""
 TO_PIXELS = """([gd, x, y]) => { const st = gd._dotbookDrag, r = gd.getBoundingClientRect();
     return [r.left + st.box.xa._offset + st.box.xa.l2p(x),
@@ -243,6 +242,11 @@ def _drag_page(browser, book_url, viewport=None, path=CH01):
     gd.scroll_into_view_if_needed()
     page.wait_for_timeout(300)
     return page, gd, errors
+
+
+def _controls(page, gd):
+    """The figure's snap checkbox, temperature and readouts (they follow its container)."""
+    return page.locator(f"#{gd.get_attribute('id')}-controls")
 
 
 def _point(gd, name: str) -> tuple[float, float]:
@@ -285,7 +289,7 @@ def test_dragging_a_tip_with_the_mouse_matches_python(browser, book_url):
         r = _assert_readouts_match_python(page, gd)
         assert r["region"] == "opposed"
         # snap to the grid, then drag b near (3, 4): it lands on (3, 4), where ‖b‖ = 5
-        gd.locator("xpath=../..").locator(".dotbook-drag-snap").check()
+        _controls(page, gd).locator(".dotbook-drag-snap").check()
         box = handle.bounding_box()
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.mouse.down()
@@ -368,7 +372,7 @@ def test_dragging_the_query_in_chapter_7_matches_python(browser, book_url):
         for key in ("ArrowLeft",) * 5 + ("ArrowUp",) * 3 + ("Shift+ArrowRight",):
             page.keyboard.press(key)
         assert _point(gd, "q") == (-0.9, 2.0)
-        slider = gd.locator("xpath=../..").locator(".dotbook-drag-temperature input")
+        slider = _controls(page, gd).locator(".dotbook-drag-temperature input")
         slider.focus()
         page.keyboard.press("Home")  # log10 τ = -2: τ = 0.01
         page.wait_for_timeout(150)

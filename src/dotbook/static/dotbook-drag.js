@@ -282,6 +282,7 @@
     var st = gd._dotbookDrag;
     var box = document.createElement("div");
     box.className = "dotbook-drag-controls";
+    box.id = (gd.id || "dotbook-drag-" + (serial += 1)) + "-controls";
     var snap = document.createElement("label");
     snap.innerHTML = '<input type="checkbox" class="dotbook-drag-snap"> snap to a grid of ' + st.meta.grid;
     snap.firstChild.addEventListener("change", function (ev) {
@@ -308,7 +309,9 @@
     panel.className = "dotbook-drag-readout";
     box.appendChild(panel);
     st.panel = panel;
-    host.parentNode.insertBefore(box, host.nextSibling);
+    // after the figure's container, which keeps the height plotly draws (its placeholder's)
+    var figure = (gd.closest && gd.closest(".dotbook-figure")) || host;
+    figure.parentNode.insertBefore(box, figure.nextSibling);
   }
 
   var STYLE = "[data-dotbook-drag] g.annotation, [data-dotbook-drag] .shapelayer > path " +
