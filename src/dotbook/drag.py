@@ -57,6 +57,17 @@ class Drag:
         extra: what ``kind`` needs besides the points (keys, values, labels, trace
             indices), passed to the static face.
         colors: the colour of each point's handle.
+
+    Examples::
+
+        >>> def fn(a):
+        ...     return {"data": [], "layout": {"annotations": [{"ax": a[0], "ay": a[1]}]}}
+        >>> drag = Drag(fn, {"a": (1.0, 2.0)}, kind="pair")
+        >>> drag.static().layout.meta["dotbook_drag"]["points"]
+        {'a': [1.0, 2.0]}
+        >>> panel = DragPanel(drag)  # the live face; a drag past the edge stays inside
+        >>> panel.update(a=(9.0, 0.25))["layout"]["annotations"][0]["ax"]
+        5.0
     """
 
     fn: Callable[..., Figure]
@@ -73,7 +84,22 @@ class Drag:
                  "steps). Every number is recomputed as you move.")
 
     def __post_init__(self) -> None:
+        if not callable(self.fn):
+            raise TypeError(f"fn must be a figure function fn(**points), got {self.fn!r}")
         _validate.choice(self.kind, "kind", KINDS)
+        for name in ("limit", "grid", "step", "small_step"):
+            _validate.in_range(getattr(self, name), name, 1e-6, 1e6)
+        if not isinstance(self.points, Mapping) or not self.points:
+            raise TypeError(f"points must be a dict {{name: (x, y)}}, got {self.points!r}")
+        for name, kind in (("extra", Mapping), ("colors", Mapping), ("note", str)):
+            if not isinstance(getattr(self, name), kind):
+                raise TypeError(f"{name} must be a {kind.__name__}, got "
+                                f"{type(getattr(self, name)).__name__}")
+        if not all(isinstance(c, str) for c in self.colors.values()):
+            raise TypeError("colors must map point names to CSS colour strings")
+        if not isinstance(self.params, (tuple, list)) or not all(
+                isinstance(p, Param) for p in self.params):
+            raise TypeError(f"params must be a tuple of explore.Param, got {self.params!r}")
         self.points = {n: self._point(p, n) for n, p in self.points.items()}
         self.params = tuple(self.params)
 
@@ -141,6 +167,8 @@ class DragPanel:
     def __init__(self, drag: Drag) -> None:
         import ipywidgets as w
 
+        if not isinstance(drag, Drag):
+            raise TypeError(f"drag must be a dotbook.drag.Drag, got {type(drag).__name__}")
         self.drag = drag
         self.points = dict(drag.points)
         self.values = {p.name: p.default for p in drag.params}
@@ -150,7 +178,7 @@ class DragPanel:
         # plotly's own editing: the reader drags an arrow's tail (its text label)
         self.figure._config = {**(self.figure._config or {}),
                                "edits": {"annotationTail": True}}
-        self.readout = w.HTML(self._last["layout"]["meta"].get("readout", ""))
+        self.readout = w.HTML(_readout(self._last))
         self.snap = w.Checkbox(value=False, description=f"snap to a grid of {drag.grid:g}")
         self.snap.observe(lambda _change: self.update(), names="value")
         self.controls = {p.name: p.widget() for p in drag.params}
@@ -198,7 +226,7 @@ class DragPanel:
                 self.figure.layout.update(relayout)
         finally:
             self._busy = False
-        self.readout.value = new["layout"]["meta"].get("readout", "")
+        self.readout.value = _readout(new)
         self._last = new
         return new
 
@@ -211,3 +239,8 @@ def _without_readout(layout: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(out.get("meta"), dict):
         out["meta"] = {k: v for k, v in out["meta"].items() if k != "readout"}
     return out
+
+
+def _readout(fig: Figure) -> str:
+    meta = fig["layout"].get("meta")
+    return meta.get("readout", "") if isinstance(meta, dict) else ""
