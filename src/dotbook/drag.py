@@ -20,7 +20,9 @@ which ``fn`` calls with PyTorch on the chapter's device.
 - **live** (:meth:`Drag.live`): a ``FigureWidget`` whose arrow tails plotly
   lets the reader drag (``config.edits.annotationTail``); each drag reaches
   Python as a layout change, ``fn`` recomputes with PyTorch, and only what
-  changed goes back, with the readouts in an HTML widget below.
+  changed goes back, with the readouts in an HTML widget below. Colab, which does
+  not render a ``FigureWidget`` reliably, shows the figure as a still (left undone:
+  a Colab face like :class:`dotbook.colab.ColabFace`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from dotbook.explore import Figure, Param, _changes, _in_kernel, building_book
 __all__ = ["Drag", "DragPanel"]
 
 KINDS = ("pair", "query")  # the readout ports dotbook-drag.js has
+COLAB_NOTE = ("Colab shows this figure as a still: drag its points in the HTML book, or run "
+              "the chapter in JupyterLab.")
 
 
 @dataclass
@@ -149,9 +153,14 @@ class Drag:
         """Display the face that fits: static + note in the book build, live in a kernel."""
         from IPython.display import HTML, display
 
+        from dotbook import colab
+
         if building_book() or not _in_kernel():
             display(self.static())
             display(HTML(f'<p class="dotbook-note">{self.note}</p>'))
+        elif colab.in_colab():  # Colab does not render a FigureWidget reliably
+            display(self.static())
+            display(HTML(f'<p class="dotbook-note">{COLAB_NOTE}</p>'))
         else:
             display(self.live().widget)
 
