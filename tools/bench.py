@@ -12,7 +12,8 @@ HTML and the shared assets, each page's first visit with an empty cache (request
 raw and gzipped bytes; scripts fetched twice going chapter to chapter) and on a
 390 px phone with the CPU slowed 4× (seconds until the figures are drawn), each
 live callback (median / p95 over 50 moves), each static slider step's redraw in
-Chromium (median / p95).
+Chromium (median / p95), each draggable figure's drag frame (script time in Chromium,
+bar 8 ms) and live drag callback (``tools/bench_drag.py``).
 
 The figure rows cover every twin registered in ``dotbook.figures.all_twins()``.
 Each is also given as a ratio to a reference measured in the same run (a
@@ -265,6 +266,10 @@ def figure_rows(standalone: bool = False, old_path: bool = True) -> list[Row]:
         rows.append((f"static slider redraw {name}",
                      f"median {median:.1f} ms, p95 {p95:.1f} ms (×{median / ref:.1f} reference)",
                      "≤ 50 ms", verdict(median <= 50)))
+    # the draggable figures (issue 29): per-frame script time in Chromium, live callbacks
+    from bench_drag import drag_rows
+
+    rows += drag_rows(book=not standalone)
     return rows
 
 

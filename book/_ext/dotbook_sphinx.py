@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 _HERE = Path(__file__).parent / "static"
 _TWIN_JS = Path(_build.__file__).parent / "static" / "dotbook-twin.js"
+#: the draggable figures' script (issue 29), from the package like the twin script
+_DRAG_JS = Path(_build.__file__).parent / "static" / "dotbook-drag.js"
 _TEMPLATES = Path(__file__).parent / "templates"
 
 #: Font Awesome icons the theme's pages use (checked against every built page).
@@ -179,6 +181,7 @@ def _write_assets(app: Sphinx) -> None:
         shutil.copy2(_HERE / asset, static / asset)
     # the twin script's one home is the package, which the Colab face loads it from too
     shutil.copy2(_TWIN_JS, static / "dotbook-twin.js")
+    shutil.copy2(_DRAG_JS, static / "dotbook-drag.js")
     (static / "dotbook-icons.css").write_text(icons_css(), encoding="utf-8")
     # MathJax is copied by sphinx-mathjax-offline at the end; its loader needs these now
     _copy_mathjax(app, None)
@@ -218,6 +221,8 @@ def _plotly_where_needed(app: Sphinx, pagename: str, templatename: str, context:
     app.add_js_file(None, body=PLOTLY_STUB, priority=190)
     app.add_js_file(name, priority=200, loading_method="defer")
     app.add_js_file("dotbook-twin.js", priority=210, loading_method="defer")
+    if "dotbook_drag" in body:  # a draggable figure (dotbook.drag): its handles and readouts
+        app.add_js_file("dotbook-drag.js", priority=220, loading_method="defer")
 
 
 def _check_icons(app: Sphinx, exception: Exception | None) -> None:

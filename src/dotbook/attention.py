@@ -74,6 +74,7 @@ __all__ = [
     "chunked_attention",
     "Toy",
     "toy_sentence",
+    "query_readout",
 ]
 
 
@@ -551,3 +552,61 @@ def toy_sentence(strength: float = 4.0, *, device: torch.device | str | None = N
             W_q[index[f], index[g]] = 1.0
     W_k = torch.eye(n, dtype=dtype, device=where)  # (n, n)
     return Toy(_TOY_TOKENS, _TOY_FEATURES, x, W_q, W_k, strength)
+
+
+def query_readout(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                  temperature: float = 1.0) -> dict[str, list[float]]:
+    r"""One query's attention, as Chapter 7's drag figure reads it:
+
+    .. math::  s_j = \frac{q\cdot k_j}{\sqrt{d_k}}, \qquad
+               w_j = \frac{e^{(s_j - \max s)/\tau}}{\sum_l e^{(s_l - \max s)/\tau}}, \qquad
+               o = \sum_j w_j v_j ,
+
+    with temperature :math:`\tau > 0` (1 is ordinary attention; large :math:`\tau`
+    flattens the weights towards uniform, small :math:`\tau` sharpens them towards the
+    best key, ties shared equally). The shift comes before the division, so no
+    :math:`\tau` overflows into ``inf - inf``. Computed by PyTorch on the tensors'
+    device in the order of the book's JavaScript port (``queryReadout`` in
+    ``src/dotbook/static/dotbook-drag.js``); a test holds the two within 1e-12.
+
+    Args:
+        q: the query, finite.
+        k: the keys, one per row, same width, dtype and device as ``q``.
+        v: the values, one row per key.
+        temperature: :math:`\tau`, a finite number in ``[1e-300, 1e300]``.
+
+    Shape:
+        - q: :math:`(d_k)`; k: :math:`(T_k, d_k)`; v: :math:`(T_k, d_v)`
+        - returns lists of floats: ``scores`` and ``weights`` :math:`(T_k)`,
+          ``output`` :math:`(d_v)`
+
+    Examples::
+
+        >>> k = torch.tensor([[1., 0.], [0., 1.]]); v = torch.tensor([[1., 0.], [0., 1.]])
+        >>> r = query_readout(torch.tensor([0., 0.]), k, v)
+        >>> r["weights"], r["output"]
+        ([0.5, 0.5], [0.5, 0.5])
+    """
+    q = _validate.finite(_validate.vector(q, "q"), "q")
+    k = _validate.finite(_validate.matrix(k, "k"), "k")
+    v = _validate.finite(_validate.matrix(v, "v"), "v")
+    _validate.same_kind(q, k, "q, k"), _validate.same_kind(k, v, "k, v")
+    if k.shape[1] != q.shape[0] or v.shape[0] != k.shape[0]:
+        raise ValueError(f"q {tuple(q.shape)}, k {tuple(k.shape)} and v {tuple(v.shape)} "
+                         f"do not fit: pass q (d_k,), k (T_k, d_k) and v (T_k, d_v)")
+    tau = _validate.in_range(temperature, "temperature", 1e-300, 1e300)
+    products = k * q  # (T_k, d_k)
+    s = products[:, 0]
+    for i in range(1, q.shape[0]):  # left to right, as the port adds
+        s = s + products[:, i]
+    s = s / math.sqrt(q.shape[0])  # (T_k,)
+    e = torch.exp((s - s.max()) / tau)  # (T_k,); the best key's term is exp(0) = 1
+    total = e[0]
+    for j in range(1, e.shape[0]):
+        total = total + e[j]
+    w = e / total  # (T_k,)
+    mixed = w.unsqueeze(-1) * v  # (T_k, d_v)
+    o = mixed[0]
+    for j in range(1, mixed.shape[0]):
+        o = o + mixed[j]
+    return {"scores": s.tolist(), "weights": w.tolist(), "output": o.tolist()}

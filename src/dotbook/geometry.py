@@ -20,12 +20,15 @@ reference that the fast versions are tested against.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from dotbook import _validate
 from dotbook import device as _device
 
-__all__ = ["dot_loop", "dot", "norm", "unit", "cosine", "angle", "project", "from_polar"]
+__all__ = ["dot_loop", "dot", "norm", "unit", "cosine", "angle", "project", "from_polar",
+           "pair_readout"]
 
 
 def dot_loop(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -231,3 +234,71 @@ def from_polar(length: float, theta: float, *, dtype: torch.dtype = torch.float6
     theta = _validate.in_range(theta, "theta", -1e6, 1e6)
     t = torch.tensor(theta, dtype=dtype, device=device)
     return length * torch.stack([torch.cos(t), torch.sin(t)])
+
+
+#: |cos θ| at or below this reads as orthogonal (exact zeros, and rounding around them)
+ORTHOGONAL_COS = 1e-12
+
+
+def pair_readout(a: torch.Tensor, b: torch.Tensor) -> dict[str, float | str | None]:
+    r"""Everything the drag figure of Chapter 1 reads off two plane vectors:
+
+    .. math::  a\cdot b = a_1b_1 + a_2b_2 = \lVert a\rVert\lVert b\rVert\cos\theta ,
+               \qquad \operatorname{comp}_a b = \frac{a\cdot b}{\lVert a\rVert} .
+
+    Computed by PyTorch on the vectors' device, one operation at a time in the
+    order the book's JavaScript port (``pairReadout`` in
+    ``src/dotbook/static/dotbook-drag.js``) uses, so the two agree to rounding
+    (a test holds them within 1e-12). The angle is
+    :math:`\theta = \operatorname{atan2}(|a_1b_2 - a_2b_1|,\, a\cdot b)` in degrees.
+    With a zero vector there is no angle: ``cos``, ``theta_deg`` and ``geometric``
+    are ``None``, ``region`` is ``"undefined"``, and with ``a = 0`` so are
+    ``projection`` and ``foot``.
+
+    Args:
+        a, b: plane vectors, floating point, same dtype and device.
+
+    Returns:
+        a dict of Python floats (or ``None``): ``dot`` (:math:`\sum_i a_ib_i`),
+        ``geometric`` (:math:`\lVert a\rVert\lVert b\rVert\cos\theta`), ``norm_a``,
+        ``norm_b``, ``cos``, ``theta_deg``, ``projection`` (the signed length of
+        b's projection on a), ``foot_x``, ``foot_y`` (that projection's tip) and
+        ``region`` (``"aligned"``, ``"orthogonal"``, ``"opposed"`` or ``"undefined"``).
+
+    Shape:
+        - a, b: :math:`(2)`
+
+    Examples::
+
+        >>> a, b = torch.tensor([3., 0.]).double(), torch.tensor([2., 2.]).double()
+        >>> r = pair_readout(a, b)
+        >>> r["dot"], r["norm_a"], r["theta_deg"], r["projection"], r["region"]
+        (6.0, 3.0, 45.0, 2.0, 'aligned')
+        >>> pair_readout(torch.tensor([0., 0.]), torch.tensor([1., 2.]))["cos"] is None
+        True
+    """
+    a, b = _validate.vector(a, "a"), _validate.vector(b, "b")
+    _validate.same_shape(a, b)
+    if a.shape != (2,):
+        raise ValueError(f"a and b must be plane vectors of shape (2,), got {tuple(a.shape)}")
+    _validate.finite(a, "a"), _validate.finite(b, "b")
+    ab, aa, bb = a * b, a * a, b * b  # (2,) each: the products, one rounding each
+    dot_ab = ab[0] + ab[1]
+    cross = a[0] * b[1] - a[1] * b[0]
+    theta = torch.atan2(cross.abs(), dot_ab)
+    dot_v, norm_a, norm_b, theta_v, a1, a2 = torch.stack(
+        [dot_ab, torch.sqrt(aa[0] + aa[1]), torch.sqrt(bb[0] + bb[1]), theta, a[0], a[1]]
+    ).tolist()  # one transfer from the device
+    out: dict[str, float | str | None] = {
+        "dot": dot_v, "geometric": None, "norm_a": norm_a, "norm_b": norm_b, "cos": None,
+        "theta_deg": None, "projection": None, "foot_x": None, "foot_y": None,
+        "region": "undefined"}
+    if norm_a > 0:
+        scale = dot_v / (norm_a * norm_a)
+        out.update(projection=dot_v / norm_a, foot_x=scale * a1, foot_y=scale * a2)
+    if norm_a > 0 and norm_b > 0:
+        cos = min(1.0, max(-1.0, dot_v / (norm_a * norm_b)))
+        out.update(cos=cos, geometric=norm_a * norm_b * cos, theta_deg=theta_v * (180 / math.pi),
+                   region="aligned" if cos > ORTHOGONAL_COS else
+                   "opposed" if cos < -ORTHOGONAL_COS else "orthogonal")
+    return out

@@ -8,10 +8,12 @@ from typing import Any
 import torch
 
 from dotbook import geometry, plots
-from dotbook.explore import Param, Twin
+from dotbook.drag import Drag
+from dotbook.explore import Figure, Param, Twin
 from dotbook.figures import register
 
-__all__ = ["A_ANGLE_DEG", "A_LENGTH", "SKELETON", "vectors", "angle_figure", "angle_twin"]
+__all__ = ["A_ANGLE_DEG", "A_LENGTH", "SKELETON", "vectors", "angle_figure", "angle_twin",
+           "DRAG_LIMIT", "drag_figure", "readout_html", "pair_drag"]
 
 #: The fixed vector a of the figure: length 2 along 20°.
 A_LENGTH = 2.0
@@ -119,3 +121,83 @@ def angle_twin() -> Twin:
         Param("length_b", "length ‖b‖", (0.5, 1.0, 1.5, 2.0, 2.5, 3.0), lo=0.1, hi=B_MAX,
               step=0.05, default=1.5),
     ])
+
+
+
+# ------------------------------------------------------------------ drag the tips
+#: the draggable tips stay inside [-DRAG_LIMIT, DRAG_LIMIT]², room for (3, 4)
+DRAG_LIMIT = 5.0
+_DRAG_VIEW = DRAG_LIMIT + 0.6
+DRAG_SKELETON = plots.skeleton(
+    alt=("Two arrows a and b from the origin whose tips the reader drags; a green bar marks "
+         "the projection of b on the line of a, a dotted line drops from b to it. The "
+         "readouts under the figure give a·b both ways, the lengths, cos θ and θ."),
+    height=540,
+    axes={"xaxis": {"title": "x₁", "range": [-_DRAG_VIEW, _DRAG_VIEW], "dtick": 1},
+          "yaxis": {"title": "x₂", "range": [-_DRAG_VIEW, _DRAG_VIEW], "dtick": 1,
+                    "scaleanchor": "x", "scaleratio": 1}},
+    showlegend=False, margin={"t": 50, "l": 50, "r": 15}, dragmode=False,
+    title={"y": 0.97, "yanchor": "top", "font": {"size": 15}},
+)
+_REGION = {"aligned": "aligned: a·b &gt; 0", "orthogonal": "orthogonal: a·b = 0",
+           "opposed": "opposed: a·b &lt; 0", "undefined": "a zero vector: θ undefined"}
+
+
+def _tip(name: str, xy: tuple[float, float]) -> dict[str, Any]:
+    """An arrow from the origin to ``xy``, labelled at its tip; the tip is the annotation's
+    tail (ax, ay), which plotly lets a reader drag, with the arrowhead drawn there."""
+    color = plots.COLORS[name]
+    return dict(x=0, y=0, xref="x", yref="y", ax=xy[0], ay=xy[1], axref="x", ayref="y",
+                text=f"<b>{name}</b>", font={"size": 17, "color": color}, showarrow=True,
+                arrowside="start", startarrowhead=2, startarrowsize=1.1, arrowwidth=3.5,
+                arrowcolor=color)
+
+
+def _signed(x: float | None) -> str:
+    return "undefined" if x is None else f"{x:+.3f}"
+
+
+def readout_html(r: dict[str, Any]) -> str:
+    """The readouts of :func:`dotbook.geometry.pair_readout` as the figure shows them
+    (the book's dotbook-drag.js writes the same lines)."""
+    theta = "undefined" if r["theta_deg"] is None else f"{r['theta_deg']:.1f}°"
+    return (f"<p>Σ aᵢbᵢ = {_signed(r['dot'])} · ‖a‖‖b‖cos θ = {_signed(r['geometric'])}</p>"
+            f"<p>‖a‖ = {r['norm_a']:.3f} · ‖b‖ = {r['norm_b']:.3f} · cos θ = "
+            f"{_signed(r['cos'])} · θ = {theta}</p>"
+            f"<p>projection of b on a = {_signed(r['projection'])} · {_REGION[r['region']]}</p>")
+
+
+def drag_figure(a: tuple[float, float], b: tuple[float, float], *,
+                device: torch.device | str | None = None,
+                dtype: torch.dtype = torch.float64) -> Figure:
+    """The vectors a and b as arrows from the origin, the projection of b on a as a bar
+    and the drop from b to it; the readouts (``meta["readout"]``) from
+    :func:`dotbook.geometry.pair_readout`, computed on ``device``."""
+    r = geometry.pair_readout(torch.tensor(a, dtype=dtype, device=device),
+                              torch.tensor(b, dtype=dtype, device=device))
+    fx, fy = (0.0, 0.0) if r["foot_x"] is None else (r["foot_x"], r["foot_y"])
+    drop_end = (b[0], b[1]) if r["foot_x"] is None else (fx, fy)
+    shapes = [
+        dict(type="line", xref="x", yref="y", x0=0, y0=0, x1=fx, y1=fy, layer="below",
+             line={"color": plots.COLORS["projection"], "width": 9}),
+        dict(type="line", xref="x", yref="y", x0=b[0], y0=b[1], x1=drop_end[0],
+             y1=drop_end[1], layer="below", line={"color": "#777777", "width": 1.5,
+                                                  "dash": "dot"}),
+    ]
+    data = [dict(type="scatter", x=[0.0], y=[0.0], mode="markers", name="origin",
+                 hoverinfo="skip", marker={"color": "#777777", "size": 7})]
+    fig = plots.assemble(DRAG_SKELETON, data, title="Drag the tips of a and b",
+                         annotations=[_tip("a", a), _tip("b", b)], shapes=shapes)
+    fig["layout"]["meta"] = {**fig["layout"]["meta"], "readout": readout_html(r)}
+    return fig
+
+
+def pair_drag(device: torch.device | str | None = None,
+              dtype: torch.dtype = torch.float64) -> Drag:
+    """Chapter 1's draggable figure: the tips of a and b, from a = (2, 1), b = (1, 2);
+    the live face recomputes on ``device`` in ``dtype``."""
+    def fn(a: tuple[float, float], b: tuple[float, float]) -> Figure:
+        return drag_figure(a, b, device=device, dtype=dtype)
+
+    return Drag(fn, {"a": (2.0, 1.0), "b": (1.0, 2.0)}, kind="pair", limit=DRAG_LIMIT,
+                colors={"a": plots.COLORS["a"], "b": plots.COLORS["b"]})

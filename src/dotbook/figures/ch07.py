@@ -10,6 +10,9 @@ Two twins and two static figures:
   softmax Jacobian norm against d_k (sliders: d_k, scaling on/off).
 - :func:`variance_figure` — measured Var(q·k) against d_k on log–log axes.
 - :func:`scale_figure` — measured peak memory and time against T.
+- :func:`query_drag` — drag a 2-D query among four fixed keys: scores, softmax
+  weights (with a temperature) and the output mix of the values follow
+  (:func:`dotbook.attention.query_readout`; a :class:`dotbook.drag.Drag`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import torch
 
 from dotbook import attention, measure, plots, saturation
 from dotbook import device as _device
+from dotbook.drag import Drag
 from dotbook.explore import Figure, Param, Twin
 from dotbook.figures import register
 from dotbook.plots import rounded
@@ -37,6 +41,10 @@ __all__ = [
     "scaling_curves",
     "variance_figure",
     "scale_figure",
+    "DRAG_KEYS",
+    "DRAG_VALUES",
+    "query_figure",
+    "query_drag",
 ]
 
 
@@ -324,3 +332,87 @@ def scale_figure(rows: Sequence[measure.ScaleRow], where: str) -> Figure:
                          mode="lines+markers", name=method, line=style, showlegend=False,
                          xaxis="x2", yaxis="y2"))
     return plots.assemble(sk, data, title=f"Attention at scale, measured on {where}")
+
+
+
+# ------------------------------------------------------------ drag the query
+#: four keys a quarter turn apart, and a value for each in the four corners
+DRAG_KEYS = ((2.0, 1.0), (-1.0, 2.0), (-2.0, -1.0), (1.0, -2.0))
+DRAG_VALUES = ((3.5, 3.5), (-3.5, 3.5), (-3.5, -3.5), (3.5, -3.5))
+_DRAG_LABELS = ("k₁", "k₂", "k₃", "k₄")
+_DRAG_LIMIT = 4.5
+_DRAG_VIEW = 4.9
+_Q_COLOR, _O_COLOR = plots.PALETTE[1], plots.PALETTE[3]
+_DRAG_SKELETON = plots.skeleton(
+    alt=("A plane with four keys (circles) a quarter turn apart and four values (squares) in "
+         "the corners; the reader drags the query arrow q, and the dashed arrow o, the "
+         "weighted mix of the values, follows. The scores and weights are listed below."),
+    height=520,
+    axes={"xaxis": {"title": "x₁", "range": [-_DRAG_VIEW, _DRAG_VIEW], "dtick": 1},
+          "yaxis": {"title": "x₂", "range": [-_DRAG_VIEW, _DRAG_VIEW], "dtick": 1,
+                    "scaleanchor": "x", "scaleratio": 1}},
+    showlegend=False, margin={"t": 50, "l": 50, "r": 15}, dragmode=False,
+    title={"y": 0.97, "yanchor": "top", "font": {"size": 15}},
+)
+
+
+def _arrow_to(name: str, xy: Sequence[float], color: str, dash: bool = False) -> dict[str, Any]:
+    """An arrow from the origin to ``xy`` labelled ``name``; its tail (ax, ay) is the tip."""
+    return dict(x=0, y=0, xref="x", yref="y", ax=xy[0], ay=xy[1], axref="x", ayref="y",
+                text=f"<b>{name}</b>", font={"size": 17, "color": color}, showarrow=True,
+                arrowside="start", startarrowhead=2, startarrowsize=1.1,
+                arrowwidth=2.5 if dash else 3.5, arrowcolor=color)
+
+
+def query_readout_html(r: dict[str, list[float]]) -> str:
+    """The readouts of :func:`dotbook.attention.query_readout` as the figure lists them."""
+    rows = "".join(
+        f'<tr><th scope="row">{name}</th><td>{s:+.3f}</td><td>{w:.3f}</td><td>'
+        f'<span style="display:inline-block;height:0.8em;background:{_O_COLOR};'
+        f'width:{100 * w:.1f}%"></span></td></tr>'
+        for name, s, w in zip(_DRAG_LABELS, r["scores"], r["weights"], strict=True))
+    return ('<table><thead><tr><th scope="col">key</th><th scope="col">score q·k/√2</th>'
+            '<th scope="col">weight</th><th scope="col">share</th></tr></thead>'
+            f'<tbody>{rows}</tbody></table><p>output o = Σ wⱼvⱼ = '
+            f'({r["output"][0]:.3f}, {r["output"][1]:.3f})</p>')
+
+
+def query_figure(q: tuple[float, float], temperature: float, *,
+                 device: torch.device | str | None = None,
+                 dtype: torch.dtype = torch.float64) -> Figure:
+    """The keys, the values, the query q and the output o of
+    :func:`dotbook.attention.query_readout` (computed on ``device``) in one plane."""
+    place = dict(dtype=dtype, device=device)
+    r = attention.query_readout(torch.tensor(q, **place), torch.tensor(DRAG_KEYS, **place),
+                                torch.tensor(DRAG_VALUES, **place), temperature=temperature)
+    kx, ky = zip(*DRAG_KEYS, strict=True)
+    vx, vy = zip(*DRAG_VALUES, strict=True)
+    data = [
+        dict(type="scatter", x=list(kx), y=list(ky), mode="markers+text", name="keys",
+             text=list(_DRAG_LABELS), textposition="bottom center", hoverinfo="skip",
+             marker={"color": plots.PALETTE[0], "size": 12}, textfont={"size": 14}),
+        dict(type="scatter", x=list(vx), y=list(vy), mode="markers+text", name="values",
+             text=[f"v{c}" for c in "₁₂₃₄"], textposition="top center", hoverinfo="skip",
+             marker={"color": _O_COLOR, "size": 12, "symbol": "square"},
+             textfont={"size": 14}),
+    ]
+    fig = plots.assemble(_DRAG_SKELETON, data, title="Drag the query q",
+                         annotations=[_arrow_to("q", q, _Q_COLOR),
+                                      _arrow_to("o", r["output"], _O_COLOR, dash=True)])
+    fig["layout"]["meta"] = {**fig["layout"]["meta"], "readout": query_readout_html(r)}
+    return fig
+
+
+def query_drag(device: torch.device | str | None = None,
+               dtype: torch.dtype = torch.float64) -> Drag:
+    """Chapter 7's draggable figure: the query q from (1.5, 0.5), a temperature control;
+    the live face recomputes on ``device`` in ``dtype``."""
+    def fn(q: tuple[float, float], temperature: float) -> Figure:
+        return query_figure(q, temperature, device=device, dtype=dtype)
+
+    return Drag(fn, {"q": (1.5, 0.5)}, kind="query", limit=_DRAG_LIMIT,
+                params=(Param("temperature", "temperature τ", (0.1, 1.0, 10.0), lo=0.01,
+                              hi=100.0, log=True, default=1.0),),
+                extra={"keys": [list(k) for k in DRAG_KEYS],
+                       "values": [list(v) for v in DRAG_VALUES], "labels": list(_DRAG_LABELS)},
+                colors={"q": _Q_COLOR, "o": _O_COLOR})
