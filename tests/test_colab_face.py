@@ -118,8 +118,11 @@ def colab_page(browser, kernel):
     page.close()
 
 
-def _load(page, html: str) -> None:
+def _load(page, html: str, view: str = "") -> None:
     page.errors.clear()
+    # a pick writes its view into the URL (#f1=name:label); the next twin starts afresh
+    # (or at ``view``, as a link to a view opens it)
+    page.evaluate("(h) => history.replaceState(null, '', '#' + h)", view)
     # Colab's output frame defines google.colab.kernel before the output's scripts run
     page.set_content(f"<!doctype html><html><head><script>{STUB}</script></head>"
                      f"<body style='width:900px'>{html}</body></html>")
@@ -143,7 +146,13 @@ def _off_grid(p: dict) -> float | None:
     return 10 ** mid if p["log"] else mid
 
 
+def _unmark(page) -> None:
+    """Forget which source drew the figure, so the next draw's mark is fresh."""
+    page.evaluate("() => { document.querySelector('.js-plotly-plot').dataset.dotbookSource = ''; }")
+
+
 def _move(page, k: int, value: float, p: dict) -> None:
+    _unmark(page)
     page.evaluate("([k, x]) => { const s = document.querySelectorAll('.dotbook-colab-slider')[k];"
                   " s.value = String(x); s.dispatchEvent(new Event('input'));"
                   " s.dispatchEvent(new Event('change')); }", [k, _position(p, value)])
@@ -189,16 +198,82 @@ def test_off_grid_value_is_computed_by_the_kernel(kernel, colab_page):
     assert page.errors == []
 
 
+def test_fine_sliders_start_where_a_link_to_a_view_put_the_figure(kernel, colab_page):
+    page = colab_page
+    _load(page, kernel.html("all_twins()['ch09.residual_twin']().show()"), "f1=depth:10")
+    assert page.evaluate("() => document.querySelector('.js-plotly-plot')._dotbook.active") == [0]
+    assert page.evaluate("() => document.querySelector('.dotbook-colab-slider').value") == "10"
+    assert "10 residual blocks" in page.evaluate(
+        "() => document.querySelector('.js-plotly-plot').layout.title.text")
+
+
+def _params(twin) -> list[dict]:
+    """Each Param as the page sees it (a choice by its positions)."""
+    return [{"name": p.name, "label": p.label, "choice": p.categorical, "log": p.log,
+             "integer": p.integer or p.categorical,
+             "values": list(range(len(p.values))) if p.categorical else list(p.values),
+             "labels": list(p.labels), "default": p.values.index(p.default) if p.categorical
+             else p.default, "lo": 0 if p.categorical else p.lo,
+             "hi": len(p.values) - 1 if p.categorical else p.hi} for p in twin.params]
+
+
+def _controls(page, params: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """The fine sliders' parameters, and each choice row's name and button labels."""
+    n = sum(p["choice"] for p in params)
+    page.wait_for_function(f"() => document.querySelectorAll('.dotbook-choice').length === {n}",
+                           timeout=30_000)
+    # every control takes the pointer (nothing of twin.js's lies over it)
+    covered = page.evaluate(
+        "() => Array.from(document.querySelectorAll('.dotbook-colab-slider,"
+        " .dotbook-choice-button')).filter(e => { e.scrollIntoView({block: 'center'});"
+        " const q = e.getBoundingClientRect();"
+        " return document.elementFromPoint(q.x + q.width / 2, q.y + q.height / 2) !== e; })"
+        ".map(e => e.outerHTML.slice(0, 80))")
+    assert covered == [], covered
+    assert page.evaluate("() => Array.from(document.querySelectorAll('.dotbook-link-view'))"
+                         ".every(b => b.offsetParent === null)"), "no link to an output frame"
+    return (_spec(page), page.evaluate(
+        "() => Array.from(document.querySelectorAll('.dotbook-choice')).map(g =>"
+        " [g.querySelector('.dotbook-choice-name').textContent].concat("
+        "Array.from(g.querySelectorAll('.dotbook-choice-button')).map(b => b.textContent)))"))
+
+
+def _pick(page, params: list[dict], k: int, position: int) -> None:
+    """Click the button of choice ``position`` in parameter ``k``'s row (twin.js's buttons)."""
+    row = sum(p["choice"] for p in params[:k])
+    _unmark(page)
+    button = page.locator(".dotbook-choice").nth(row).locator(f'[data-choice="{position}"]')
+    button.click()
+    assert button.get_attribute("aria-checked") == "true"
+
+
+def _changed(page, before: str) -> None:
+    page.wait_for_function(f"() => {json.dumps(before)} !== JSON.stringify(["
+                           "document.querySelector('.js-plotly-plot').data.map(t => [t.x, t.y, "
+                           "t.z, t.text]), document.querySelector('.js-plotly-plot').layout.title,"
+                           " document.querySelector('.js-plotly-plot').layout.annotations])",
+                           timeout=30_000)
+
+
+def _kernel_drawn(page, calls: int) -> dict:
+    """Wait for kernel round trip ``calls + 1``; the page must draw its answer."""
+    page.wait_for_function("() => document.querySelector('.js-plotly-plot')"
+                           ".dataset.dotbookSource === 'kernel'",
+                           timeout=120_000)
+    assert len(page.calls) == calls + 1
+    answer = page.calls[-1]["answer"]["data"]["application/json"]
+    assert "error" not in answer, answer
+    drawn = page.evaluate("() => document.querySelector('.js-plotly-plot').data"
+                          ".map(t => [t.x === undefined ? null : t.x, t.y === undefined ? null"
+                          " : t.y])")
+    assert drawn == [[t.get("x"), t.get("y")] for t in answer["data"]]
+    return answer
+
+
 def _every_twin():
     from dotbook.figures import all_twins
 
-    # Issue 26 is open for twins with labelled choices (issue 22): the Colab face still
-    # draws them as fine sliders, which have nothing between two choices.
-    open_ = pytest.mark.xfail(reason="issue 26 open: no choice buttons in the Colab face yet",
-                              strict=False)
-    return [pytest.param(name, marks=open_)
-            if any(p.categorical for p in factory().params) else name
-            for name, factory in sorted(all_twins().items())]
+    return sorted(all_twins())
 
 
 @pytest.mark.parametrize("name", _every_twin())
@@ -208,36 +283,51 @@ def test_every_twin_renders_and_moves_in_the_colab_face(kernel, colab_page, name
     from dotbook.figures import all_twins
 
     twin = all_twins()[name]()
-    params = [{"name": p.name, "log": p.log, "integer": p.integer, "values": list(p.values),
-               "lo": p.lo, "hi": p.hi, "default": p.default} for p in twin.params]
-    assert _spec(page) == [p["name"] for p in params]
-    # on the grid: another grid value of the first slider shows its precomputed frame
+    params = _params(twin)
+    # a number gets a fine slider; a choice keeps the book's labelled buttons
+    sliders, rows = _controls(page, params)
+    assert sliders == [p["name"] for p in params if not p["choice"]]
+    assert rows == [[p["label"], *p["labels"]] for p in params if p["choice"]]
+    # on the grid: another grid value of the first control shows its precomputed frame
     p = params[0]
     other = p["values"][0] if p["default"] != p["values"][0] else p["values"][-1]
     before, calls = _drawn(page), len(page.calls)
-    _move(page, 0, other, p)
-    page.wait_for_function(f"() => {json.dumps(before)} !== JSON.stringify(["
-                           "document.querySelector('.js-plotly-plot').data.map(t => [t.x, t.y, "
-                           "t.z, t.text]), document.querySelector('.js-plotly-plot').layout.title,"
-                           " document.querySelector('.js-plotly-plot').layout.annotations])",
-                           timeout=30_000)
+    if p["choice"]:
+        _pick(page, params, 0, other)
+    else:
+        _move(page, 0, other, p)
+    _changed(page, before)
     assert len(page.calls) == calls, "a grid value must not call the kernel"
     assert page.evaluate("() => document.querySelector('.js-plotly-plot')"
                          ".dataset.dotbookSource") == "frame"
     # off the grid: the kernel computes it and the page draws the kernel's numbers
-    off = [(k, q, _off_grid(q)) for k, q in enumerate(params)]
+    off = [(k, q, _off_grid(q)) for k, q in enumerate(params) if not q["choice"]]
     off = [(k, q, v) for k, q, v in off if v is not None]
     if not off:
-        pytest.skip(f"{name}: every slider's live range is its grid (nothing between)")
+        # choices have nothing between them; integer sliders whose range is their grid neither
+        assert all(q["choice"] or q["values"] == list(range(int(q["lo"]), int(q["hi"]) + 1))
+                   for q in params)
+        assert len(page.calls) == calls and page.errors == []
+        return
     k, q, value = off[0]
-    _move(page, k, value, q)
-    page.wait_for_function("() => document.querySelector('.js-plotly-plot')"
-                           ".dataset.dotbookSource === 'kernel'", timeout=120_000)
-    assert len(page.calls) == calls + 1
-    answer = page.calls[-1]["answer"]["data"]["application/json"]
-    assert "error" not in answer, answer
-    drawn = page.evaluate("() => document.querySelector('.js-plotly-plot').data"
-                          ".map(t => [t.x === undefined ? null : t.x, t.y === undefined ? null"
-                          " : t.y])")
-    assert drawn == [[t.get("x"), t.get("y")] for t in answer["data"]]
+    slider = sliders.index(q["name"])
+    _move(page, slider, value, q)
+    _kernel_drawn(page, calls)
+    # a choice picked while a value is off the grid is computed by the kernel too
+    choices = [(j, c) for j, c in enumerate(params) if c["choice"]]
+    if choices:
+        j, c = choices[-1]
+        now = page.calls[-1]["args"][0][c["name"]]
+        to = (now + 1) % len(c["values"])
+        calls = len(page.calls)
+        _pick(page, params, j, to)
+        answer = _kernel_drawn(page, calls)
+        sent = page.calls[-1]["args"][0]
+        assert sent[c["name"]] == to and sent[q["name"]] == pytest.approx(value, rel=0.05)
+        import plotly.io as pio
+
+        values = {d["name"]: (twin.params[i].values[sent[d["name"]]] if d["choice"]
+                              else sent[d["name"]]) for i, d in enumerate(params)}
+        want = json.loads(pio.json.to_json_plotly(twin.frame(**values)))
+        assert answer["data"] == want["data"], "the kernel computed the picked choice"
     assert page.errors == []

@@ -8,13 +8,14 @@ HTML book shows, driven by the book's own ``dotbook-twin.js``), with plotly.js
 loaded from its CDN the way plotly's own ``"colab"`` renderer loads it, plus a
 bridge for values off the grid:
 
-- under the figure, one fine slider per parameter spans the live range;
-- on release, a value on the grid shows that precomputed frame; a value off
-  the grid calls the kernel through Colab's JS→Python callback,
+- under the figure, one fine slider per numeric parameter spans the live
+  range; a parameter of labelled choices keeps the book's buttons;
+- on release (or a pick), values all on the grid show that precomputed frame;
+  a value off the grid calls the kernel through Colab's JS→Python callback,
   ``google.colab.kernel.invokeFunction("dotbook.twin.<id>", [values], {})``,
   registered here with ``google.colab.output.register_callback``; Python
-  computes ``fn(**values)`` with PyTorch and returns the figure as JSON, and
-  the page redraws it with ``Plotly.react``.
+  computes ``fn(**values)`` with PyTorch (a choice travels as its position)
+  and returns the figure as JSON, and the page redraws it with ``Plotly.react``.
 
 The CDN is used only in Colab (which is online); the HTML book never loads
 anything from the network.
@@ -165,18 +166,37 @@ class ColabFace:
         from IPython.display import JSON
 
         try:
-            payload = self.twin.frame(**{str(k): v for k, v in dict(values).items()})
+            payload = self.twin.frame(**self._decode({str(k): v for k, v in dict(values).items()}))
         except (TypeError, ValueError) as error:
             return JSON({"error": f"{type(error).__name__}: {error}"})
         return JSON(json.loads(pio.json.to_json_plotly(payload)))
 
+    def _decode(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The page sends a choice as its position (any value survives JSON that way)."""
+        from dotbook import _validate
+
+        decoded = dict(values)
+        for p in self.twin.params:
+            if p.categorical and p.name in decoded:
+                at = _validate.integer(decoded[p.name], f"{p.name} (a choice's position)",
+                                       at_least=0, at_most=len(p.values) - 1)
+                decoded[p.name] = p.values[at]
+        return decoded
+
     def spec(self) -> dict[str, Any]:
-        """What the page's bridge needs: the callback name and each slider's ranges."""
+        """What the page's bridge needs: the callback name, each slider's ranges, and
+        each choice's positions (its labelled buttons are ``dotbook-twin.js``'s)."""
         params = []
         for p in self.twin.params:
+            if p.categorical:
+                n = len(p.values)
+                params.append({"name": p.name, "label": p.label, "choice": True,
+                               "labels": list(p.labels), "values": list(range(n)),
+                               "default": p.values.index(p.default)})
+                continue
             step = p.step or (0.01 if p.log else (1 if p.integer else (p.hi - p.lo) / 100))
-            params.append({"name": p.name, "label": p.label, "lo": p.lo, "hi": p.hi,
-                           "step": step, "log": p.log, "integer": p.integer,
+            params.append({"name": p.name, "label": p.label, "choice": False, "lo": p.lo,
+                           "hi": p.hi, "step": step, "log": p.log, "integer": p.integer,
                            "values": list(p.values), "default": p.default})
         return {"callback": self.name, "params": params}
 
@@ -198,18 +218,32 @@ class ColabFace:
             body = (f'<script src="https://cdn.plot.ly/plotly-{get_plotlyjs_version()}.min.js">'
                     f"</script>{body}")
             cut = _plotly_cdn_script(body)
-        return (f'<div class="dotbook-colab">{body[:cut]}{scripts}{body[cut:]}'
-                f'<p class="dotbook-note">{_NOTE}</p></div>')
+        return (f'<div class="dotbook-colab"><style>{_STYLE}</style>{body[:cut]}{scripts}'
+                f'{body[cut:]}<p class="dotbook-note">{_NOTE}</p></div>')
 
     def _repr_html_(self) -> str:
         return self.html()
 
 
-_NOTE = ("The figure's own sliders step through precomputed values; the fine sliders under it "
-         "recompute the figure in this runtime when released between them.")
+# What the book's stylesheet (book/_ext/static/dotbook.css) gives the page and a
+# Colab output lacks: a slider's keyboard twin lies over its plotly slider, letting
+# the mouse through (without it, it is a block under the figure, over the controls).
+# Keep these in step with that stylesheet.
+_STYLE = (".dotbook-colab .dotbook-slider-key{position:absolute;pointer-events:none;"
+          "border-radius:6px;background:transparent;outline:none}"
+          ".dotbook-colab .dotbook-slider-key:focus-visible{outline:3px solid #D55E00;"
+          "outline-offset:1px}"
+          ".dotbook-colab p.dotbook-note{font-size:.9em;font-style:italic}"
+          # a link to a view would name the output frame, which no one can open
+          ".dotbook-colab .dotbook-link-view{display:none}")
+
+_NOTE = ("The figure's own sliders and buttons step through precomputed values; the fine "
+         "sliders under it recompute the figure in this runtime when released between them.")
 
 # The page side of the bridge. attach() runs after plotly drew the figure and
-# added its frames; the fine sliders are plain <input type="range"> elements.
+# added its frames; the fine sliders are plain <input type="range"> elements; a
+# choice keeps dotbook-twin.js's labelled buttons, whose picks ("dotbook-pick",
+# cancellable) the bridge takes over while another value is off the grid.
 _BRIDGE_JS = r"""
 window.dotbookColab = window.dotbookColab || (function () {
   "use strict";
@@ -240,10 +274,19 @@ window.dotbookColab = window.dotbookColab || (function () {
     var status = document.createElement("p");
     status.className = "dotbook-colab-status";
     status.setAttribute("role", "status");
+    // values: a slider's number, a choice's position; inputs[k]: slider k's fine input
     var values = {}, inputs = [], seq = 0;
     var kernel = window.google && google.colab && google.colab.kernel;
+    function setInput(it, v) {
+      values[it.p.name] = v;
+      it.input.value = String(position(it.p, v));
+      it.out.textContent = String(+Number(v).toPrecision(4));
+    }
+    // start where twin.js shows the figure (a link to a view may have moved it)
+    var shown = (gd._dotbook && gd._dotbook.active) || [];
     spec.params.forEach(function (p, k) {
-      values[p.name] = p.default;
+      values[p.name] = p.values[shown[k]] === undefined ? p.default : p.values[shown[k]];
+      if (p.choice) { return; }  // its buttons come from dotbook-twin.js
       var row = document.createElement("label");
       row.style.display = "flex"; row.style.gap = "0.6em"; row.style.alignItems = "center";
       var text = document.createElement("span");
@@ -252,11 +295,11 @@ window.dotbookColab = window.dotbookColab || (function () {
       input.type = "range"; input.style.flex = "1";
       input.min = String(position(p, p.lo)); input.max = String(position(p, p.hi));
       input.step = String(p.step);
-      input.value = String(position(p, p.default));
+      input.value = String(position(p, values[p.name]));
       input.dataset.param = p.name;
       input.className = "dotbook-colab-slider";
       var out = document.createElement("output");
-      out.textContent = String(p.default);
+      out.textContent = String(values[p.name]);
       input.addEventListener("input", function () {
         out.textContent = String(+valueOf(p, input).toPrecision(4));
       });
@@ -267,21 +310,43 @@ window.dotbookColab = window.dotbookColab || (function () {
       });
       row.appendChild(text); row.appendChild(input); row.appendChild(out);
       box.appendChild(row);
-      inputs.push({p: p, input: input, out: out});
+      inputs[k] = {p: p, input: input, out: out};
     });
     box.appendChild(status);
     gd.parentNode.parentNode.insertBefore(box, gd.parentNode.nextSibling);
-    // the figure's own (grid) sliders move the fine ones too
+    function allOnGrid() {
+      return spec.params.map(function (p) { return onGrid(p, values[p.name]); });
+    }
+    // the figure's own (grid) sliders: twin.js draws that frame, so every fine
+    // slider follows the frame's positions (a value off the grid snaps back)
     gd.on("plotly_sliderchange", function (ev) {
-      var k = ev.slider._index, i = ev.slider.steps.indexOf(ev.step), it = inputs[k];
-      if (it === undefined || i < 0) { return; }
-      values[it.p.name] = it.p.values[i];
-      it.input.value = String(position(it.p, it.p.values[i]));
-      it.out.textContent = String(it.p.values[i]);
+      var k = ev.slider._index, i = ev.slider.steps.indexOf(ev.step);
+      if (inputs[k] === undefined || i < 0) { return; }
+      var active = (gd._dotbook && gd._dotbook.active) || [];
+      inputs.forEach(function (it, j) {
+        if (it && j !== k && active[j] !== undefined) { setInput(it, it.p.values[active[j]]); }
+      });
+      setInput(inputs[k], inputs[k].p.values[i]);
+      seq += 1;
       status.textContent = "";
+      gd.dataset.dotbookSource = "frame";
+    });
+    // a choice button: on the grid twin.js draws the frame; off it, the kernel does
+    gd.addEventListener("dotbook-pick", function (ev) {
+      var p = spec.params[ev.detail.index];
+      if (!p || !p.choice) { return; }
+      values[p.name] = ev.detail.choice;
+      if (allOnGrid().every(function (i) { return i >= 0; })) {
+        seq += 1;
+        status.textContent = "";
+        gd.dataset.dotbookSource = "frame";
+        return;
+      }
+      ev.preventDefault();
+      redraw();
     });
     function redraw() {
-      var active = spec.params.map(function (p) { return onGrid(p, values[p.name]); });
+      var active = allOnGrid();
       var mine = ++seq;
       if (active.every(function (i) { return i >= 0; })) {
         status.textContent = "";

@@ -931,7 +931,10 @@
     var st = gd._dotbook;
     if (k === st.active[i]) { return; }
     st.active[i] = k;
-    show(gd);
+    // a page that draws the figure itself may take the pick over (the Colab face,
+    // between grid points): it cancels this event and the buttons just follow
+    var ev = new CustomEvent("dotbook-pick", {detail: {index: i, choice: k}, cancelable: true});
+    if (gd.dispatchEvent(ev)) { show(gd); } else { updateChoices(gd); }
     writeHash(gd);
   }
 
