@@ -198,8 +198,10 @@ def test_twin_frames_match_the_python_function(browser, book_url):
 
     page, _, _ = open_page(browser, f"{book_url}/book/01-dot-product.html")
     try:
+        # a lazy figure's frames are added when first needed (window.dotbookTwin.frames)
         frame = page.evaluate(
-            "() => { const gd = document.querySelector('.js-plotly-plot');"
+            "async () => { const gd = document.querySelector('.js-plotly-plot');"
+            " await window.dotbookTwin.frames(gd);"
             " const f = gd._transitionData._frames.find(f => f.name === '0-0');"
             " return JSON.stringify(f.layout.title.text); }")
         expected = ch01.angle_twin().data(theta_deg=-180, length_b=0.5)["layout"]["title"]["text"]

@@ -51,8 +51,11 @@
   function start() {
     // a wide displayed formula scrolls in its own box too (MathJax's menu, which
     // made every formula focusable, is not loaded)
-    whenMathIsTypeset(function () { fitMath(); focusScrollers(); });
-    focusScrollers();
+    // when the page is idle: each check measures the whole page's layout, which must not
+    // hold up a phone's first figures (issue 24)
+    var idle = window.requestIdleCallback || function (fn) { return setTimeout(fn, 1); };
+    whenMathIsTypeset(function () { idle(function () { fitMath(); focusScrollers(); }); });
+    idle(focusScrollers);
     var pending = false;
     window.addEventListener("resize", function () {
       if (pending) { return; }

@@ -1157,7 +1157,8 @@
 
   new MutationObserver(rethemeAll).observe(document.documentElement,
                                            {attributes: true, attributeFilter: ["data-theme"]});
-  window.dotbookTwin = {figureKey: figureKey, viewHash: viewHash, show: show, linkAll: linkAll, render: render, drawAll: drawAll};
+  window.dotbookTwin = {figureKey: figureKey, viewHash: viewHash, show: show, linkAll: linkAll, render: render, drawAll: drawAll,
+                       frames: function (gd) { return withFrames(gd, true); }};
   if (window.Plotly && window.Plotly.react) { drain(); }
   function start() { linkAll(); openHash(); }
 
