@@ -662,6 +662,7 @@
 
   /* Draw the frame at slider positions `active` (default: the current ones). */
   function show(gd, active) {
+    if (gd._dotbookQueued) { return draw(gd).then(function () { return show(gd, active); }); }
     if (!gd._dotbook) { link(gd); }
     if (active) { gd._dotbook.active = active.slice(); }
     return withFrames(gd).then(function () { return render(gd); })
