@@ -560,6 +560,29 @@
     }
   }
 
+  /* A y-axis title longer than its panel is tall would reach into the legend or title
+     above; measured corrections (fix) take their room from the plot area, so grow the
+     figure for the title first, from the text alone (so a waiting figure's box is
+     sized the same), with some slack for those corrections. */
+  function roomForYTitles(layout) {
+    var m = layout.margin || {}, height = layout.height || 450;
+    var area = height - (m.t === undefined ? 60 : m.t) - (m.b === undefined ? 55 : m.b);
+    var need = 0;
+    axisKeys(layout).forEach(function (k) {
+      var ax = layout[k];
+      if (k[0] !== "y" || !ax || !ax.title) { return; }
+      var title = typeof ax.title === "object" ? ax.title : {text: ax.title};
+      if (!title.text) { return; }
+      var size = (title.font || {}).size || ((layout.font || {}).size) || 14;
+      var longest = Math.max.apply(null, String(title.text).split(/<br\s*\/?>/i).map(function (l) {
+        return l.replace(/<[^>]*>/g, "").length;
+      }));
+      var span = ax.domain ? ax.domain[1] - ax.domain[0] : 1;
+      need = Math.max(need, (0.6 * size * longest + 40) / Math.max(span, 0.1));
+    });
+    if (need > area) { layout.height = Math.round(height + need - area); }
+  }
+
   /* Sliders below every x-axis title and tick label (fix.bottom, measured). */
   function lowerSliders(layout, fix) {
     if (!layout.sliders || !fix.bottom) { return; }
@@ -583,7 +606,10 @@
     }
     construct(layout, data, c);
     if (width < NARROW) { phone(layout, data, width, st.fix); }
-    else { fitTitle(layout, width); band(layout, data, width, st.fix); lowerSliders(layout, st.fix); }
+    else {
+      roomForYTitles(layout);
+      fitTitle(layout, width); band(layout, data, width, st.fix); lowerSliders(layout, st.fix);
+    }
     floorText(layout, data, width < NARROW ? 9 : 10);
     if (layout.height) {
       // plotly's responsive HTML sizes a wrapper in px and the plot at 100% of it
