@@ -8,11 +8,19 @@
   /* An inline formula wider than its line (MathJax cannot break it) would push
      the page sideways on a phone: let it scroll inside its own box. */
   function fitMath() {
-    document.querySelectorAll(".bd-article mjx-container:not([display='true'])").forEach(function (m) {
-      if (m.closest("table")) { return; }  // a table scrolls as a whole (dotbook.css)
+    // every size is read before any class changes: a write between two reads would
+    // make the browser lay out the whole page again for each formula
+    var all = Array.prototype.slice.call(
+      document.querySelectorAll(".bd-article mjx-container:not([display='true'])"));
+    var wide = all.map(function (m) {
+      if (m.closest("table")) { return null; }  // a table scrolls as a whole (dotbook.css)
       var line = m.closest("p, li, dd, dt, div") || m.parentNode;
-      var wide = m.scrollWidth > line.clientWidth + 1;
-      if (wide !== m.classList.contains("dotbook-wide-math")) { m.classList.toggle("dotbook-wide-math"); }
+      return m.scrollWidth > line.clientWidth + 1;
+    });
+    all.forEach(function (m, i) {
+      if (wide[i] !== null && wide[i] !== m.classList.contains("dotbook-wide-math")) {
+        m.classList.toggle("dotbook-wide-math");
+      }
     });
   }
 
@@ -20,8 +28,10 @@
      keyboard reader must be able to focus that box to scroll it (axe:
      scrollable-region-focusable). */
   function focusScrollers() {
-    document.querySelectorAll(".bd-article pre, .bd-article .table-wrapper, .bd-article .pst-scrollable-table-container, .bd-article mjx-container[display='true']").forEach(function (el) {
-      var scrolls = el.scrollWidth > el.clientWidth + 1;
+    var all = Array.prototype.slice.call(document.querySelectorAll(".bd-article pre, .bd-article .table-wrapper, .bd-article .pst-scrollable-table-container, .bd-article mjx-container[display='true']"));
+    var scrolling = all.map(function (el) { return el.scrollWidth > el.clientWidth + 1; });  // reads, then writes
+    all.forEach(function (el, i) {
+      var scrolls = scrolling[i];
       if (scrolls && !el.hasAttribute("tabindex")) {
         el.tabIndex = 0;
         el.dataset.dotbookScroller = "1";  // ours to take back when it fits again
@@ -41,8 +51,11 @@
   function start() {
     // a wide displayed formula scrolls in its own box too (MathJax's menu, which
     // made every formula focusable, is not loaded)
-    whenMathIsTypeset(function () { fitMath(); focusScrollers(); });
-    focusScrollers();
+    // when the page is idle: each check measures the whole page's layout, which must not
+    // hold up a phone's first figures (issue 24)
+    var idle = window.requestIdleCallback || function (fn) { return setTimeout(fn, 1); };
+    whenMathIsTypeset(function () { idle(function () { fitMath(); focusScrollers(); }); });
+    idle(focusScrollers);
     var pending = false;
     window.addEventListener("resize", function () {
       if (pending) { return; }

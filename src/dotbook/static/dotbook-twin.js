@@ -268,9 +268,12 @@
       layout.legend.y = 1 + lift / area;
       top += legendH + 6 + lift;
     }
+    // the figure's height comes from the estimate alone, so it is known before the figure
+    // is drawn (a waiting figure's box has it: nothing moves when it draws); measured
+    // corrections (fix) take their room from the plot area
+    height = Math.max(top + 8, 30) + layout.margin.b + area;
     layout.margin.t = Math.max(top + 8 + fix.legend, 30);
     layout.margin.b += fix.bottom;
-    height = layout.margin.t + layout.margin.b + area;
     if (lines.length) {  // where plotly puts a multi-line title is measured (fix.title)
       layout.title.y = 1 - (8 + fix.title) / height;
     }
@@ -547,13 +550,37 @@
                                              y: 1 + lift / area, yanchor: "bottom", yref: "paper"});
       top += legendRows(data, plotWidth, lsize) * rowH + 6 + lift;
     } else if (!lines) { return; }
+    // the height from the estimate alone; a measured correction takes its room from the plot
+    height = height + (Math.max(m.t, Math.round(top + 8)) - oldTop);
     m.t = Math.max(m.t, Math.round(top + 8 + fix.legend));
-    height = height + (m.t - oldTop);
     layout.height = Math.round(height);
     if (lines) {
       layout.title = Object.assign({}, layout.title, {xref: "container", yref: "container", yanchor: "top",
                                                       y: 1 - (8 + fix.title) / height});
     }
+  }
+
+  /* A y-axis title longer than its panel is tall would reach into the legend or title
+     above; measured corrections (fix) take their room from the plot area, so grow the
+     figure for the title first, from the text alone (so a waiting figure's box is
+     sized the same), with some slack for those corrections. */
+  function roomForYTitles(layout) {
+    var m = layout.margin || {}, height = layout.height || 450;
+    var area = height - (m.t === undefined ? 60 : m.t) - (m.b === undefined ? 55 : m.b);
+    var need = 0;
+    axisKeys(layout).forEach(function (k) {
+      var ax = layout[k];
+      if (k[0] !== "y" || !ax || !ax.title) { return; }
+      var title = typeof ax.title === "object" ? ax.title : {text: ax.title};
+      if (!title.text) { return; }
+      var size = (title.font || {}).size || ((layout.font || {}).size) || 14;
+      var longest = Math.max.apply(null, String(title.text).split(/<br\s*\/?>/i).map(function (l) {
+        return l.replace(/<[^>]*>/g, "").length;
+      }));
+      var span = ax.domain ? ax.domain[1] - ax.domain[0] : 1;
+      need = Math.max(need, (0.6 * size * longest + 40) / Math.max(span, 0.1));
+    });
+    if (need > area) { layout.height = Math.round(height + need - area); }
   }
 
   /* Sliders below every x-axis title and tick label (fix.bottom, measured). */
@@ -563,8 +590,7 @@
       return Object.assign({}, s, {pad: Object.assign({}, s.pad, {t: ((s.pad || {}).t || 0) + fix.bottom})});
     });
     layout.margin = Object.assign({}, layout.margin);
-    layout.margin.b = (layout.margin.b || 55) + fix.bottom;
-    layout.height = (layout.height || 450) + fix.bottom;
+    layout.margin.b = (layout.margin.b || 55) + fix.bottom;  // the height stays (see band)
   }
 
   /* --------------------------------------------------------------- render */
@@ -580,7 +606,10 @@
     }
     construct(layout, data, c);
     if (width < NARROW) { phone(layout, data, width, st.fix); }
-    else { fitTitle(layout, width); band(layout, data, width, st.fix); lowerSliders(layout, st.fix); }
+    else {
+      roomForYTitles(layout);
+      fitTitle(layout, width); band(layout, data, width, st.fix); lowerSliders(layout, st.fix);
+    }
     floorText(layout, data, width < NARROW ? 9 : 10);
     if (layout.height) {
       // plotly's responsive HTML sizes a wrapper in px and the plot at 100% of it
@@ -606,11 +635,13 @@
      layout it draws (an equal-aspect panel's ranges widened to fit its box),
      and a later relayout widens from those: so every draw starts from the
      ranges the page gave (st.ranges, copied before the first draw), in fresh
-     arrays plotly cannot touch. `resized` counts the redraws after a resize. */
-  function render(gd, resized) {
+     arrays plotly cannot touch. prepare: the layout and data to draw (and the
+     wrapper sized for them); render draws them. `resized` counts the redraws after
+     a resize. */
+  function prepare(gd) {
     var st = gd._dotbook;
-    var frame = null;
-    if (st.twin) { frame = gd._transitionData._frameHash[st.active.join("-")] || null; }
+    var frame = null, hash = gd._transitionData && gd._transitionData._frameHash;
+    if (st.twin && hash) { frame = hash[st.active.join("-")] || null; }
     // shallow: every key the theme or the phone layout changes is replaced by a copy
     var layout = Object.assign({}, st.layout, frame ? frame.layout || {} : {});
     var frameRanges = rangesOf(frame ? frame.layout : null);
@@ -626,9 +657,16 @@
       });
     }
     hideChoiceSliders(gd, layout);
-    var out = compose(gd, layout, frame ? frame.data : st.data);
+    return compose(gd, layout, frame ? frame.data : st.data);
+  }
+
+  function render(gd, resized) {
+    var st = gd._dotbook, out = prepare(gd);
     st.width = out.width;
-    return window.Plotly.react(gd, out.data, out.layout).then(function () {
+    // a lazy figure's first draw is this react (on an empty div plotly draws anew, with
+    // the page's config); later ones keep that config
+    var config = gd._fullLayout ? undefined : st.config;
+    return window.Plotly.react(gd, out.data, out.layout, config).then(function () {
       // react keeps the old autosized width; a column that changed width needs a
       // resize, which re-fits an equal-aspect panel from the ranges widened for the
       // old width (a stacked phone panel came out about ±14 instead of ±3.3): so
@@ -648,11 +686,31 @@
     });
   }
 
-  /* Back-compat: draw the frame at slider positions `active`. */
+  /* Draw the frame at slider positions `active` (default: the current ones). */
   function show(gd, active) {
+    if (gd._dotbookQueued) { return draw(gd).then(function () { return show(gd, active); }); }
     if (!gd._dotbook) { link(gd); }
     if (active) { gd._dotbook.active = active.slice(); }
-    return render(gd).then(function () { updateKeys(gd); updateChoices(gd); });
+    return withFrames(gd).then(function () { return render(gd); })
+      .then(function () { updateKeys(gd); updateChoices(gd); });
+  }
+
+  /* A lazy twin's frames: the page adds them (Plotly.addFrames, in a .then of its
+     newPlot call) only when one is first needed, a frame other than the defaults'
+     (which is the figure's own data and layout), or when the reader first reaches
+     for the figure (pointer, focus): a page does not parse and copy every frame of
+     every figure at load. */
+  function needsFrames(gd) {
+    var st = gd._dotbook;
+    return !!(gd._dotbookFrames && st && st.twin && st.active.join("-") !== st.base);
+  }
+
+  function withFrames(gd, always) {
+    var item = gd._dotbookFrames;
+    if (!item || !gd._fullLayout || !(always || needsFrames(gd))) { return Promise.resolve(gd); }
+    gd._dotbookFrames = null;
+    item[1](gd);  // the page's .then (Plotly.addFrames) was chained first, so runs first
+    return item[2].then(function () { return gd; });
   }
 
   /* ------------------------------------------------------------- keyboard */
@@ -737,18 +795,35 @@
   }
 
   /* ---------------------------------------------------------------- wiring */
-  function link(gd) {
-    if (gd._dotbook || !gd.layout || !gd.data) { return; }
-    var meta = gd.layout.meta && gd.layout.meta.dotbook_twin;
-    var pristine = gd._dotbookPristine || {data: gd.data, layout: gd.layout};
-    var layout = clone(pristine.layout);
-    gd._dotbook = {twin: !!meta, active: meta ? meta.active.slice() : [], data: clone(pristine.data),
-                   layout: layout, ranges: rangesOf(layout), keys: null, width: 0};
-    gd.dataset.dotbookLinked = "1";
+  /* What a figure is drawn from (gd._dotbook): copies of the data and layout its page
+     gives, the slider positions, the page's plotly config. */
+  function state(gd, data, layout, config) {
+    if (gd._dotbook) { return gd._dotbook; }
+    var meta = layout.meta && layout.meta.dotbook_twin;
+    layout = clone(layout);
+    gd._dotbook = {twin: !!meta, active: meta ? meta.active.slice() : [],
+                   base: meta ? meta.active.join("-") : "", data: clone(data), layout: layout,
+                   ranges: rangesOf(layout), keys: null, width: 0, config: config};
     if (meta) {
       layout.sliders.forEach(function (slider) {
         slider.steps.forEach(function (s) { s.method = "skip"; s.args = []; });
       });
+    }
+    return gd._dotbook;
+  }
+
+  /* Wire a drawn figure: its sliders, keyboard twins, choices, resizing. `drawn`: the
+     promise of its first draw (a lazy figure), else it is drawn here. */
+  function link(gd, drawn) {
+    if (gd.dataset.dotbookLinked || typeof gd.on !== "function") { return; }
+    if (!gd._dotbook) {
+      if (!gd.layout || !gd.data) { return; }
+      var pristine = gd._dotbookPristine || {data: gd.data, layout: gd.layout};
+      state(gd, pristine.data, pristine.layout);
+    }
+    var meta = gd._dotbook.twin;
+    gd.dataset.dotbookLinked = "1";
+    if (meta) {
       gd.on("plotly_sliderchange", function (ev) {
         var slider = ev.slider._index, k = ev.slider.steps.indexOf(ev.step);
         if (slider === undefined || k < 0) { return; }
@@ -756,10 +831,10 @@
         show(gd);
         writeHash(gd);
       });
-      readHash(gd);
+      if (!drawn) { readHash(gd); }
     }
     gd.on("plotly_afterplot", function () { placeKeys(gd); });
-    render(gd).then(function () { addKeys(gd); addChoices(gd); });
+    (drawn || show(gd)).then(function () { addKeys(gd); addChoices(gd); });
     if (window.ResizeObserver) {
       var pending = false;
       new ResizeObserver(function () {
@@ -782,7 +857,7 @@
 
   function rethemeAll() {
     document.querySelectorAll(".js-plotly-plot").forEach(function (gd) {
-      if (gd._dotbook) { show(gd); }
+      if (gd._dotbook && gd._fullLayout) { show(gd); }  // a waiting figure: when drawn
     });
   }
 
@@ -809,9 +884,12 @@
   /* ------------------------------------------------------- lazy drawing */
   /* In the book plotly.js loads deferred, after the page (dotbook_sphinx.py): each
      figure's inline Plotly.newPlot(...) meanwhile went to a queue (window.dotbookQueue,
-     entries [arguments, resolve, promise]). A figure is drawn when it comes within
-     LAZY_MARGIN of the viewport; until then its box keeps its size and shows its alt
-     text (dotbook.css, .dotbook-pending), so nothing shifts when it draws. */
+     entries [arguments, resolve, promise]). When plotly is in, each queued figure's box
+     is sized exactly as it will draw (the layout its first draw composes: a height that
+     no later measurement changes, see band/phone) and gets its row of controls, hidden;
+     it shows its alt text meanwhile (dotbook.css, .dotbook-pending). It is drawn when it
+     comes within LAZY_MARGIN of the viewport, by one Plotly.react in the reader's theme
+     and width; its frames wait until needed (withFrames). */
   var LAZY_MARGIN = "400px 0px";
   var waiting = [];
 
@@ -822,14 +900,22 @@
     if (!item) { return gd._dotbookDrawn || Promise.resolve(gd); }
     gd._dotbookQueued = null;
     if (observer) { observer.unobserve(gd); }
+    if (pendingSize) { pendingSize.unobserve(gd.parentNode || gd); }
     waiting = waiting.filter(function (g) { return g !== gd; });
-    item[1](window.Plotly.newPlot.apply(window.Plotly, item[0]));
-    // the page's own .then (adding the twin's frames) was chained first, so runs first
-    gd._dotbookDrawn = item[2].then(function () {
-      var box = boxOf(gd);
+    gd._dotbookFrames = item;
+    if (gd._dotbook.twin) { readHash(gd); }
+    gd._dotbookDrawn = render(gd).then(function () {
+      return needsFrames(gd) ? show(gd) : gd;  // a view the page URL names
+    }).then(function () {
+      var box = boxOf(gd), row = gd._dotbook.choiceRow;
       box.classList.remove("dotbook-pending");
       box.removeAttribute("aria-busy");
-      link(gd);
+      if (row) { row.style.visibility = ""; row.removeAttribute("aria-hidden"); }
+      link(gd, Promise.resolve(gd));
+      // a reader reaching for the figure: its frames are parsed before the first move
+      ["pointerdown", "mouseenter", "focusin"].forEach(function (type) {
+        box.addEventListener(type, function () { withFrames(gd, true); }, {once: true});
+      });
       return gd;
     });
     return gd._dotbookDrawn;
@@ -839,44 +925,40 @@
     entries.forEach(function (e) { if (e.isIntersecting) { draw(e.target); } });
   }, {rootMargin: LAZY_MARGIN}) : null;
 
+  /* A waiting figure whose column changes width (a sidebar opens, the phone turns)
+     is sized again for the new width. */
+  var pendingSize = window.ResizeObserver ? new ResizeObserver(function (entries) {
+    entries.forEach(function (e) {
+      var gd = e.target.querySelector(".js-plotly-plot, .plotly-graph-div");
+      if (gd && gd._dotbookQueued && Math.abs(gd.clientWidth - gd._dotbook.width) > 1) {
+        gd._dotbook.width = prepare(gd).width;
+      }
+    });
+  }) : null;
+
   function drain() {
     var queue = window.dotbookQueue || [];
     window.dotbookQueue = null;
     queue.forEach(function (item) {
-      var id = item[0][0];
+      var id = item[0][0], data = item[0][1], layout = item[0][2];
       var gd = typeof id === "string" ? document.getElementById(id) : id;
-      if (!gd) { item[1](window.Plotly.newPlot.apply(window.Plotly, item[0])); return; }
+      if (!gd || !Array.isArray(data) || !layout || typeof layout !== "object") {
+        item[1](window.Plotly.newPlot.apply(window.Plotly, item[0]));
+        return;
+      }
       gd._dotbookQueued = item;
       waiting.push(gd);
-      // size the box now as the drawn figure will be (a wrapped title adds height)
-      if (Array.isArray(item[0][1]) && item[0][2] && typeof item[0][2] === "object") {
-        compose(gd, clone(item[0][2]), clone(item[0][1]));
-      }
+      state(gd, data, layout, item[0][3]);
+      gd._dotbook.width = prepare(gd).width;  // the box: the first draw's height
+      addChoices(gd);  // its row of controls, in place, hidden until drawn
+      var row = gd._dotbook.choiceRow;
+      if (row) { row.style.visibility = "hidden"; row.setAttribute("aria-hidden", "true"); }
       var box = boxOf(gd);
-      reserveControls(gd, item[0][2]);
       box.classList.add("dotbook-pending");
       box.setAttribute("aria-busy", "true");
+      if (pendingSize) { pendingSize.observe(gd.parentNode || gd); }
       if (observer) { observer.observe(gd); } else { draw(gd); }
     });
-  }
-
-  /* A twin gets a row of controls under the plot when it is drawn (addChoices): hold
-     that row's place while the figure waits, so that drawing it moves nothing. */
-  function reserveControls(gd, layout) {
-    var meta = layout && layout.meta && layout.meta.dotbook_twin;
-    var figure = gd.closest(".dotbook-figure");
-    if (!meta || !figure || figure.querySelector(".dotbook-controls")) { return; }
-    var row = document.createElement("div");
-    row.className = "dotbook-controls dotbook-controls-reserved";
-    row.setAttribute("aria-hidden", "true");
-    row.style.visibility = "hidden";
-    var stand = document.createElement("button");
-    stand.type = "button";
-    stand.tabIndex = -1;
-    stand.className = "dotbook-link-view";
-    stand.textContent = "link to this view";
-    row.appendChild(stand);
-    figure.appendChild(row);
   }
 
   /* Draw every figure not drawn yet (printing; tests). */
@@ -995,10 +1077,9 @@
       setTimeout(function () { linkBtn.textContent = "link to this view"; }, 1500);
     });
     row.appendChild(linkBtn);
-    // below the plot's fixed-height wrapper, never over the plot, in the reserved place
+    // below the plot's fixed-height wrapper, never over the plot (a lazy figure: built
+    // while it waits, so its place is kept)
     var figure = gd.closest(".dotbook-figure"), wrapper = gd.parentNode;
-    var reserved = figure && figure.querySelector(".dotbook-controls-reserved");
-    if (reserved) { reserved.remove(); }
     if (figure) { figure.appendChild(row); }
     else if (wrapper && wrapper.parentNode) { wrapper.parentNode.insertBefore(row, wrapper.nextSibling); }
     else { box.appendChild(row); }
@@ -1106,7 +1187,8 @@
 
   new MutationObserver(rethemeAll).observe(document.documentElement,
                                            {attributes: true, attributeFilter: ["data-theme"]});
-  window.dotbookTwin = {figureKey: figureKey, viewHash: viewHash, show: show, linkAll: linkAll, render: render, drawAll: drawAll};
+  window.dotbookTwin = {figureKey: figureKey, viewHash: viewHash, show: show, linkAll: linkAll, render: render, drawAll: drawAll,
+                       frames: function (gd) { return withFrames(gd, true); }};
   if (window.Plotly && window.Plotly.react) { drain(); }
   function start() { linkAll(); openHash(); }
 
