@@ -331,3 +331,101 @@ def test_every_twin_renders_and_moves_in_the_colab_face(kernel, colab_page, name
         want = json.loads(pio.json.to_json_plotly(twin.frame(**values)))
         assert answer["data"] == want["data"], "the kernel computed the picked choice"
     assert page.errors == []
+
+
+# ------------------------------------------------------------- the draggable figures
+def _load_drag(page, html: str):
+    """A Colab output of a :class:`dotbook.drag.Drag`; returns its figure once dragged."""
+    page.errors.clear()
+    page.set_content(f"<!doctype html><html><head><script>{STUB}</script></head>"
+                     f"<body style='width:900px'>{html}</body></html>")
+    page.wait_for_selector("[data-dotbook-drag]", timeout=60_000)
+    gd = page.locator("[data-dotbook-drag]").first
+    gd.scroll_into_view_if_needed()
+    page.wait_for_timeout(200)
+    return gd
+
+
+def _mouse_drag(page, gd, name: str, xy: tuple[float, float]) -> None:
+    from test_drag import TO_PIXELS
+
+    handle = gd.locator("xpath=..").locator(f".dotbook-drag-handle[data-point='{name}']")
+    box = handle.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    target = gd.evaluate(TO_PIXELS.replace("([gd, x, y])", "(gd)").replace(
+        "(x)", f"({xy[0]})").replace("(y)", f"({xy[1]})"))
+    page.mouse.move(target[0], target[1], steps=10)
+    page.mouse.up()
+    page.wait_for_timeout(100)
+
+
+def test_chapter_1_drag_works_in_colab_computed_in_the_page(kernel, colab_page):
+    """Drag.show() in Colab: the book's dotbook-drag.js on the static figure; the mouse
+    and the keyboard move the tips, and the readouts are pair_readout's."""
+    from test_drag import PANEL_LINES, _assert_readouts_match_python, _point
+
+    page = colab_page
+    html = kernel.html("from dotbook.figures import ch01\nch01.pair_drag().show()")
+    assert "dotbook-drag.js" in html and "Colab shows this figure as a still" not in html
+    gd = _load_drag(page, html)
+    assert page.evaluate("() => typeof window.Plotly") == "object"  # loaded from the "CDN"
+    assert "Drag the tips" in page.locator("p.dotbook-note").text_content()
+    _mouse_drag(page, gd, "b", (-2.37, 0.81))
+    b = _point(gd, "b")
+    assert abs(b[0] + 2.37) < 0.1 and abs(b[1] - 0.81) < 0.1, b
+    assert _assert_readouts_match_python(page, gd)["region"] == "opposed"
+    handle = gd.locator("xpath=..").locator(".dotbook-drag-handle[data-point='a']")
+    handle.focus()
+    for key in ("ArrowLeft",) * 4 + ("Shift+ArrowUp",) * 3:
+        page.keyboard.press(key)
+    assert _point(gd, "a") == (0.0, 1.3)
+    assert handle.get_attribute("aria-valuetext") == "a = (0.0, 1.3)"
+    _assert_readouts_match_python(page, gd)
+    assert not any("NaN" in line for line in gd.evaluate(PANEL_LINES))
+    assert page.errors == []
+
+
+def test_chapter_7_drag_works_in_colab_computed_in_the_page(kernel, colab_page):
+    """Chapter 7's query, dragged by mouse and keyboard in the Colab face: the readout
+    text is query_readout_html of attention.query_readout at the final position."""
+    import html as html_lib
+    import re
+
+    import torch
+    from test_drag import VALUES, _close, _point
+
+    from dotbook import attention
+    from dotbook.figures import ch07
+
+    page = colab_page
+    gd = _load_drag(page, kernel.html("from dotbook.figures import ch07\n"
+                                      "ch07.query_drag().show()"))
+    keys = torch.tensor(ch07.DRAG_KEYS, dtype=torch.float64)
+    values = torch.tensor(ch07.DRAG_VALUES, dtype=torch.float64)
+
+    def check() -> None:
+        q = _point(gd, "q")
+        expected = attention.query_readout(torch.tensor(q, dtype=torch.float64), keys,
+                                           values, temperature=1.0)
+        shown = gd.evaluate(VALUES)
+        for j in range(len(keys)):
+            _close(expected["scores"][j], shown[f"score{j}"], f"score {j} at q = {q}")
+            _close(expected["weights"][j], shown[f"weight{j}"], f"weight {j} at q = {q}")
+        for i in range(2):
+            _close(expected["output"][i], shown[f"output{i}"], f"output {i} at q = {q}")
+        text = gd.evaluate("gd => gd._dotbookDrag.panel.textContent")
+        assert text == html_lib.unescape(re.sub(r"<[^>]+>", "",
+                                                ch07.query_readout_html(expected)))
+
+    _mouse_drag(page, gd, "q", (-1.3, 2.6))
+    q = _point(gd, "q")
+    assert abs(q[0] + 1.3) < 0.1 and abs(q[1] - 2.6) < 0.1, q
+    check()
+    gd.locator("xpath=..").locator(".dotbook-drag-handle[data-point='q']").focus()
+    for key in ("ArrowRight",) * 2 + ("Shift+ArrowDown",):
+        page.keyboard.press(key)
+    moved = _point(gd, "q")
+    assert moved == pytest.approx((q[0] + 1.0, q[1] - 0.1), abs=1e-5)
+    check()
+    assert page.errors == []

@@ -17,6 +17,11 @@ bridge for values off the grid:
   computes ``fn(**values)`` with PyTorch (a choice travels as its position)
   and returns the figure as JSON, and the page redraws it with ``Plotly.react``.
 
+A draggable figure (:class:`dotbook.drag.Drag`, Chapters 1 and 7) needs no
+kernel in Colab at all: :class:`DragColabFace` shows its static face as the HTML
+book does, with the book's ``dotbook-drag.js``, which recomputes every readout in
+the page (its JavaScript port of the readout function).
+
 The CDN is used only in Colab (which is online); the HTML book never loads
 anything from the network.
 
@@ -37,8 +42,8 @@ import sys
 import uuid
 from typing import Any
 
-__all__ = ["in_colab", "ColabFace", "twin_js", "stale_modules", "restart_note", "RESTART",
-           "RestartNeeded"]
+__all__ = ["in_colab", "ColabFace", "twin_js", "DragColabFace", "drag_js", "stale_modules",
+           "restart_note", "RESTART", "RestartNeeded"]
 
 #: Modules whose in-memory copy must match the installed one.
 WATCHED = ("plotly", "ipywidgets", "anywidget")
@@ -137,6 +142,19 @@ def _plotly_cdn_script(html: str) -> int:
     return found.end() if found else -1
 
 
+def _with_plotly_cdn(body: str) -> tuple[str, int]:
+    """``body`` (``to_html(include_plotlyjs="cdn")``) sure to load plotly.js from its CDN,
+    and where that ``<script>`` tag ends: our scripts go there, before the figure's."""
+    cut = _plotly_cdn_script(body)
+    if cut < 0:  # a plotly that no longer writes the tag: load it ourselves
+        from plotly.offline import get_plotlyjs_version
+
+        body = (f'<script src="https://cdn.plot.ly/plotly-{get_plotlyjs_version()}.min.js">'
+                f"</script>{body}")
+        cut = _plotly_cdn_script(body)
+    return body, cut
+
+
 class ColabFace:
     """The static face plus the kernel bridge; see the module docstring.
 
@@ -211,13 +229,7 @@ class ColabFace:
             post_script=f"window.dotbookColab.attach('{{plot_id}}', {spec});")
         scripts = ("<script>if (!window.dotbookTwin) {\n" + twin_js().replace("</", "<\\/")
                    + "\n}</script><script>" + _BRIDGE_JS + "</script>")
-        cut = _plotly_cdn_script(body)
-        if cut < 0:  # a plotly that no longer writes the tag: load it ourselves
-            from plotly.offline import get_plotlyjs_version
-
-            body = (f'<script src="https://cdn.plot.ly/plotly-{get_plotlyjs_version()}.min.js">'
-                    f"</script>{body}")
-            cut = _plotly_cdn_script(body)
+        body, cut = _with_plotly_cdn(body)
         return (f'<div class="dotbook-colab"><style>{_STYLE}</style>{body[:cut]}{scripts}'
                 f'{body[cut:]}<p class="dotbook-note">{_NOTE}</p></div>')
 
@@ -383,3 +395,74 @@ window.dotbookColab = window.dotbookColab || (function () {
   return {attach: attach};
 })();
 """
+
+
+# ----------------------------------------------------------------- the drag face
+def drag_js() -> str:
+    """The book's ``dotbook-drag.js``, shipped in the package (``dotbook/static``)."""
+    return (importlib.resources.files("dotbook") / "static" / "dotbook-drag.js").read_text(
+        encoding="utf-8")
+
+
+class DragColabFace:
+    """A draggable figure in a Colab output: the HTML book's static face, no kernel.
+
+    The figure is ``drag.static()`` (its ``layout.meta["dotbook_drag"]`` says what
+    to drag and which readout to run), plotly.js comes from its CDN as in
+    :class:`ColabFace`, and the book's ``dotbook-drag.js`` (inlined once per
+    output frame) puts the handles on it and recomputes every readout in the page
+    as the reader drags; under it, the snap checkbox, the readouts and
+    ``drag.note``.
+
+    Args:
+        drag: the :class:`~dotbook.drag.Drag` to show (taken by its ``static()``
+            and ``note``; ``dotbook.drag`` imports this module, not the reverse).
+
+    Examples::
+
+        >>> from dotbook.figures import ch01
+        >>> page = DragColabFace(ch01.pair_drag()).html()
+        >>> "cdn.plot.ly" in page, "dotbook_drag" in page, page.count("root.dotbookDrag = api")
+        (True, True, 1)
+    """
+
+    def __init__(self, drag: Any) -> None:  # a dotbook.drag.Drag
+        if not callable(getattr(drag, "static", None)) or \
+                not isinstance(getattr(drag, "note", None), str):
+            raise TypeError(f"drag must be a dotbook.drag.Drag, got {type(drag).__name__}")
+        self.drag = drag
+
+    def html(self) -> str:
+        """The output cell: plotly.js (CDN), ``dotbook-drag.js``, the figure, the note."""
+        import html as html_lib
+
+        import plotly.io as pio
+
+        fig = self.drag.static()
+        meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+        alt = html_lib.escape(str(meta.get("alt", "interactive figure")), quote=True)
+        body = pio.to_html(
+            fig, include_plotlyjs="cdn", include_mathjax=False, full_html=False,
+            auto_play=False, config={"displaylogo": False, "responsive": True},
+            # drawn: put the handles on it now (the file's own watcher would, a frame later)
+            post_script="if (window.dotbookDrag) { window.dotbookDrag.attachAll(); }")
+        script = ("<script>if (!window.dotbookDrag) {\n" + drag_js().replace("</", "<\\/")
+                  + "\n}</script>")
+        body, cut = _with_plotly_cdn(body)
+        return (f'<div class="dotbook-colab-drag"><style>{_DRAG_STYLE}</style>{body[:cut]}'
+                f'{script}<div class="dotbook-figure" role="figure" aria-label="{alt}">'
+                f'{body[cut:]}</div><p class="dotbook-note">{self.drag.note}</p></div>')
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+
+# What the book's stylesheet (book/_ext/static/dotbook.css) gives a draggable
+# figure and a Colab output lacks: the figure's box, which anchors the handles and
+# the drawn pieces (dotbook-drag.js brings its own rules for those), and the note.
+# Keep these in step with that stylesheet.
+_DRAG_STYLE = (".dotbook-colab-drag div.dotbook-figure{width:100%;max-width:100%;"
+               "overflow:hidden;position:relative}"
+               ".dotbook-colab-drag div.dotbook-figure>div{position:relative}"
+               ".dotbook-colab-drag div.dotbook-figure .js-plotly-plot{max-width:100%}"
+               ".dotbook-colab-drag p.dotbook-note{font-size:.9em;font-style:italic}")

@@ -21,8 +21,8 @@ which ``fn`` calls with PyTorch on the chapter's device.
   lets the reader drag (``config.edits.annotationTail``); each drag reaches
   Python as a layout change, ``fn`` recomputes with PyTorch, and only what
   changed goes back, with the readouts in an HTML widget below. Colab, which does
-  not render a ``FigureWidget`` reliably, shows the figure as a still (left undone:
-  a Colab face like :class:`dotbook.colab.ColabFace`).
+  not render a ``FigureWidget`` reliably, shows the static face instead
+  (:class:`dotbook.colab.DragColabFace`): the drag is computed in the page there too.
 """
 
 from __future__ import annotations
@@ -40,8 +40,6 @@ from dotbook.explore import Figure, Param, _changes, _in_kernel, building_book
 __all__ = ["Drag", "DragPanel"]
 
 KINDS = ("pair", "query")  # the readout ports dotbook-drag.js has
-COLAB_NOTE = ("Colab shows this figure as a still: drag its points in the HTML book, or run "
-              "the chapter in JupyterLab.")
 
 
 @dataclass
@@ -150,7 +148,8 @@ class Drag:
         return DragPanel(self)
 
     def show(self) -> None:
-        """Display the face that fits: static + note in the book build, live in a kernel."""
+        """Display the face that fits: static + note in the book build, the same in the page
+        in Colab (:class:`dotbook.colab.DragColabFace`), live in another kernel."""
         from IPython.display import HTML, display
 
         from dotbook import colab
@@ -158,9 +157,8 @@ class Drag:
         if building_book() or not _in_kernel():
             display(self.static())
             display(HTML(f'<p class="dotbook-note">{self.note}</p>'))
-        elif colab.in_colab():  # Colab does not render a FigureWidget reliably
-            display(self.static())
-            display(HTML(f'<p class="dotbook-note">{COLAB_NOTE}</p>'))
+        elif colab.in_colab():  # no FigureWidget there: the book's face, computed in the page
+            display(colab.DragColabFace(self))
         else:
             display(self.live().widget)
 
