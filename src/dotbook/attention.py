@@ -34,7 +34,9 @@ Conventions, identical to :func:`torch.nn.functional.scaled_dot_product_attentio
   ``+inf`` takes all the weight and the output is the mean of its values; NaN
   in gives NaN out; no route ever computes ``inf - inf``. Scores are formed as
   ``(Q Kᵀ)·s``, never ``(s·Q) Kᵀ``, so a huge ``scale`` cannot overflow ``Q``
-  into ``inf · 0``;
+  into ``inf · 0``. An infinite score enters through the mask (or an
+  overflowing product); an inf entry in ``q`` or ``k`` is refused with a
+  ValueError naming it, since it would meet a 0 as ``inf · 0``;
 - float16 and bfloat16 inputs are computed in float32 and the result rounded
   back, as PyTorch's own kernels do: ``q, k = 300·randn`` in float16 has scores
   beyond float16's range (65,504), and the result still matches
