@@ -152,6 +152,9 @@ ALLOWED_INF_NAN: dict[tuple[str, str, str], str] = {
     ("compute", "matmul_loop", "A"): "inf·0 or inf − inf in a sum, as in A @ B",
     ("linearity", "distributivity", "*"): "a·b + a·c with an inf entry is inf − inf, as in torch",
     ("linearity", "superposition", "*"): "the gap f(x1) + f(x2) − f(x1 + x2) is inf − inf",
+    ("precision", "log_softmax", "x"): "the swept call is method='naive', whose NaN (inf/inf, "
+    "0/0 once every exp underflows) is what Chapter 10 shows; the default 'shifted' route "
+    "gives the house rule's limit (test_precision_log_softmax_of_inf_entries_is_the_limit)",
 }
 
 
@@ -601,6 +604,49 @@ BOUNDARY_CALLS = {
     "explore.Twin.frame-type": (lambda m: _twin().frame(slope="1"), "explore", ("slope",)),
     "explore.Twin.live-unknown": (lambda m: _twin().live(slop=1.0), "explore", ("slider",)),
     "explore.LivePanel-twin": (lambda m: m.LivePanel(None), "explore", ("twin",)),
+    # attention, device, layers, interpret, saturation (inf entries and unchecked arguments)
+    **{f"attention.{r}-{name}-{sign}inf": (
+        lambda m, r=r, name=name, v=v: getattr(m, r)(
+            *[_with(torch.ones(1, 2, 3), v) if a == name else torch.ones(1, 2, 3)
+              for a in ("q", "k", "v")][: 2 if r in ("scores", "attention_weights") else 3]),
+        "attention", (name,))
+       for r in ("scores", "attention_weights", "scaled_dot_product_attention",
+                 "scaled_dot_product_attention_loop", "chunked_attention")
+       for name in ("q", "k") for sign, v in (("+", math.inf), ("-", -math.inf))},
+    **{f"attention.{r}-scale-huge-int": (
+        lambda m, r=r: getattr(m, r)(*(torch.ones(1, 2, 3),) * 3, scale=10**400),
+        "attention", ("scale",))
+       for r in ("scaled_dot_product_attention", "scaled_dot_product_attention_loop",
+                 "chunked_attention")},
+    "attention.scores-scale-huge-int": (lambda m: m.scores(torch.ones(1, 2, 3),
+                                                           torch.ones(1, 2, 3), scale=10**400),
+                                        "attention", ("scale",)),
+    "device.check_fits-nbytes": (lambda m: m.check_fits(10**12 * 10**6, "cpu", "x"), "device",
+                                 ("nbytes",)),
+    "device.check_fits-nbytes-huge": (lambda m: m.check_fits(10**400, "cpu", "x"), "device",
+                                      ("nbytes",)),
+    "device.check-optional": (lambda m: m.check("cpu", None, optional="yes"), "device",
+                              ("optional",)),
+    "device.resolve_device-name": (lambda m: m.resolve_device("cpu", name=None), "device",
+                                   ("name",)),
+    **{f"layers.fit_softmax_regression-classes-{c}": (
+        lambda m, c=c: m.fit_softmax_regression(_X2, torch.tensor([0, 1]), classes=10**c),
+        "layers", ("classes",)) for c in (12, 400)},
+    **{f"layers.{f}-{name}-inf": (
+        lambda m, f=f, name=name: getattr(m, f)(
+            _with(_X2, math.inf) if name == "W" else _X2,
+            _with(torch.ones(2), -math.inf) if name == "x" else torch.ones(2), method="autograd"),
+        "layers", (name,)) for f in ("jacobian_x", "jacobian_W") for name in ("W", "x")},
+    **{f"interpret.token_importance-{name}-inf": (
+        lambda m, name=name: m.token_importance(
+            *(_with(t, math.inf) if a == name else t for a, t in (
+                ("q", torch.ones(2)), ("k", _X2), ("v", _X2), ("readout", torch.ones(2))))),
+        "interpret", (name,)) for name in ("q", "k", "v", "readout")},
+    **{f"interpret.{f}-x-inf": (
+        lambda m, f=f: getattr(m, f)(m.saturating, torch.tensor([[math.inf, 1.0]])),
+        "interpret", ("x",)) for f in ("integrated_gradients", "integrated_gradients_loop")},
+    "saturation.softmax_jacobian_norm-p-inf": (
+        lambda m: m.softmax_jacobian_norm(torch.tensor([math.inf, 0.0])), "saturation", ("p",)),
     # colab
     "colab.stale_modules-names": (lambda m: m.stale_modules(None), "colab", ("names",)),
     "colab.stale_modules-entry": (lambda m: m.stale_modules((3,)), "colab", ("names[0]",)),
@@ -612,6 +658,24 @@ BOUNDARY_CALLS = {
 def test_item12_public_boundary_refuses_bad_input(key: str) -> None:
     call, module, names = BOUNDARY_CALLS[key]
     assert_clear(call, importlib.import_module(f"dotbook.{module}"), names=names)
+
+
+def test_precision_log_softmax_of_inf_entries_is_the_limit() -> None:
+    from dotbook import precision
+    inf = math.inf
+    x = torch.tensor([[inf, 1.0], [-inf, -200.0], [-inf, -inf], [inf, inf]], dtype=torch.float64)
+    out = precision.log_softmax(x)  # the default, shifted route: no NaN, -inf is a mask
+    assert out.tolist() == [[0.0, -inf], [-inf, 0.0], [-inf, -inf],
+                            [-math.log(2.0), -math.log(2.0)]]
+
+
+def test_attention_keeps_inf_scores_from_a_mask() -> None:
+    from dotbook import attention
+    q = k = v = torch.ones(1, 2, 3)
+    mask = torch.tensor([[0.0, -math.inf], [math.inf, 0.0]])  # -inf forbids, +inf forces
+    out = attention.scaled_dot_product_attention(q, k, v * torch.tensor([[1.0], [2.0]]),
+                                                 mask=mask)
+    assert out[0].tolist() == [[1.0] * 3, [1.0] * 3]
 
 
 def test_item12_softmax_cross_entropy_grad_of_an_inf_logit_is_the_limit() -> None:

@@ -34,7 +34,9 @@ Conventions, identical to :func:`torch.nn.functional.scaled_dot_product_attentio
   ``+inf`` takes all the weight and the output is the mean of its values; NaN
   in gives NaN out; no route ever computes ``inf - inf``. Scores are formed as
   ``(Q Kᵀ)·s``, never ``(s·Q) Kᵀ``, so a huge ``scale`` cannot overflow ``Q``
-  into ``inf · 0``;
+  into ``inf · 0``. An infinite score enters through the mask (or an
+  overflowing product); an inf entry in ``q`` or ``k`` is refused with a
+  ValueError naming it, since it would meet a 0 as ``inf · 0``;
 - float16 and bfloat16 inputs are computed in float32 and the result rounded
   back, as PyTorch's own kernels do: ``q, k = 300·randn`` in float16 has scores
   beyond float16's range (65,504), and the result still matches
@@ -95,6 +97,8 @@ def _qkv(q: object, k: object, v: object | None = None
             raise ValueError(f"{name} has shape {tuple(x.shape)} with an empty sequence or "
                              f"width; pass T >= 1 and d >= 1")
     _validate.same_kind(q, k, "q, k")
+    _no_inf(q, "q", "queries")
+    _no_inf(k, "k", "keys")
     if q.shape[-1] != k.shape[-1]:
         raise ValueError(
             f"q has shape {tuple(q.shape)} and k has shape {tuple(k.shape)}: their last "
@@ -120,6 +124,16 @@ def _qkv(q: object, k: object, v: object | None = None
     return q, k, v
 
 
+def _no_inf(x: torch.Tensor, name: str, what: str) -> None:
+    """Refuse ±inf in q or k: it meets a 0 in the other factor as inf·0 = NaN. (A +inf
+    or -inf *score* is fine: pass it as an additive mask; NaN in gives NaN out.)"""
+    n = int(torch.isinf(x).sum())
+    if n:
+        raise ValueError(f"{name} has {n} infinite entr{'y' if n == 1 else 'ies'}; attention "
+                         f"needs finite {what} (an inf entry times a 0 is NaN); to forbid or "
+                         f"force a position, pass mask= with -inf or +inf scores instead")
+
+
 def _need_v(v: object) -> None:
     if v is None:
         raise TypeError("v is None; attention averages values, so pass v of shape "
@@ -141,9 +155,16 @@ def _wide_mask(mask: torch.Tensor | None) -> torch.Tensor | None:
 def _scale(scale: object, d_k: int) -> float:
     if scale is None:
         return 1.0 / math.sqrt(d_k)
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale):
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)):
         raise TypeError(f"scale must be None (meaning 1/sqrt(d_k)) or a finite number, "
                         f"got {scale!r}")
+    try:
+        finite = math.isfinite(scale)
+    except OverflowError:  # an int too large for a float (10**400)
+        finite = False
+    if not finite:
+        raise TypeError(f"scale must be None (meaning 1/sqrt(d_k)) or a finite number "
+                        f"below 1e308, got {scale!r:.40}")
     return float(scale)
 
 

@@ -151,6 +151,7 @@ def resolve_device(device: torch.device | str, name: str = "device") -> torch.de
         ...
         ValueError: device='tpu' is not a device torch knows; pass 'cpu', ...
     """
+    _validate.text(name, "name")
     if not isinstance(device, (str, torch.device)):
         raise TypeError(f"{name} must be a str or torch.device, got {type(device).__name__}; "
                         f"pass e.g. 'cpu' or book.device")
@@ -195,6 +196,7 @@ def check(device: torch.device | str | None, dtype: object, *,
         TypeError: dtype must be a floating-point torch dtype, got torch.int64; ...
     """
     _validate.flag(floating, "floating")
+    _validate.flag(optional, "optional")
     if dtype is None and optional:
         return (None if device is None else resolve_device(device)), None
     if not isinstance(dtype, torch.dtype) or (floating and not dtype.is_floating_point):
@@ -526,15 +528,17 @@ def check_fits(nbytes: int, dev: torch.device | str, what: str) -> None:
         >>> check_fits(10**30, "cpu", "a huge buffer")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: a huge buffer would need about ... GB, but cpu holds ... GB; pass a smaller size
+        ValueError: a huge buffer would need about ... GB, but cpu holds ... GB; pass a smaller ...
     """
     nbytes = _validate.integer(nbytes, "nbytes", at_least=0)
     _validate.text(what, "what")
     dev = resolve_device(dev, "dev")
     total = _memory(dev)
     if nbytes > total:
-        raise ValueError(f"{what} would need about {nbytes / 1e9:,.3g} GB, but {dev.type} holds "
-                         f"{total / 1e9:,.3g} GB; pass a smaller size")
+        gb = f"{nbytes / 1e9:,.3g}" if nbytes < 10**300 else f"10^{len(str(nbytes)) - 10}"
+        raise ValueError(f"{what} would need about {gb} GB, but {dev.type} holds "
+                         f"{total / 1e9:,.3g} GB; pass a smaller size (nbytes, estimated "
+                         f"from shape × dtype, is too large)")
 
 
 @contextlib.contextmanager

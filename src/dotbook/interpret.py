@@ -203,7 +203,7 @@ def integrated_gradients(f: Model, x: torch.Tensor, baseline: torch.Tensor | Non
         tensor([0.7500, 0.2500])
     """
     f = _model(f)
-    x = _validate.batched(x, "x")
+    x = _validate.finite(_validate.batched(x, "x"), "x")
     start = _baseline(x, baseline)
     steps = _path_steps(steps, x)
     alphas = (torch.arange(steps, device=x.device, dtype=x.dtype) + 0.5) / steps  # (S,)
@@ -224,7 +224,7 @@ def integrated_gradients_loop(f: Model, x: torch.Tensor, baseline: torch.Tensor 
         tensor([0.7500, 0.2500])
     """
     f = _model(f)
-    x = _validate.batched(x, "x")
+    x = _validate.finite(_validate.batched(x, "x"), "x")
     start = _baseline(x, baseline)
     steps = _validate.integer(steps, "steps", at_most=MAX_STEPS)
     total = torch.zeros_like(x)
@@ -325,6 +325,8 @@ def token_importance(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                          f"{tuple(k.shape)}, v {tuple(v.shape)}, readout {tuple(readout.shape)}")
     _validate.same_kind(k, v, "k, v")
     _validate.same_kind(v, readout, "v, readout")
+    for name, t in (("q", q), ("k", k), ("v", v), ("readout", readout)):
+        _validate.finite(t, name)
     with torch.enable_grad():
         k_ = k.detach().requires_grad_()
         v_ = v.detach().requires_grad_()

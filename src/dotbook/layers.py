@@ -185,8 +185,8 @@ def jacobian_x(W: torch.Tensor, x: torch.Tensor, b: torch.Tensor | None = None,
         tensor([[1., 2., 3.],
                 [4., 5., 6.]])
     """
-    W = _validate.matrix(W, "W")
-    x = _validate.vector(x, "x")
+    W = _validate.finite(_validate.matrix(W, "W"), "W")
+    x = _validate.finite(_validate.vector(x, "x"), "x")
     x = _layer_input(W, x)
     b = _layer_bias(W, b)
     _validate.choice(method, "method", JACOBIAN_METHODS)
@@ -225,8 +225,8 @@ def jacobian_W(W: torch.Tensor, x: torch.Tensor, b: torch.Tensor | None = None,
         tensor([[0., 0., 0.],
                 [1., 2., 3.]])
     """
-    W = _validate.matrix(W, "W")
-    x = _validate.vector(x, "x")
+    W = _validate.finite(_validate.matrix(W, "W"), "W")
+    x = _validate.finite(_validate.vector(x, "x"), "x")
     x = _layer_input(W, x)
     b = _layer_bias(W, b)
     _validate.choice(method, "method", JACOBIAN_METHODS)
@@ -394,7 +394,8 @@ def fit_softmax_regression(x: torch.Tensor, y: torch.Tensor, classes: int | None
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"x must have shape (N, n) with N, n >= 1, got {tuple(x.shape)}")
     y = _validate.labels(y, x)
-    m = int(y.max()) + 1 if classes is None else _validate.integer(classes, "classes")
+    m = int(y.max()) + 1 if classes is None else _validate.integer(
+        classes, "classes", at_most=100_000, why="one neuron per class")
     if int(y.min()) < 0 or int(y.max()) >= m:
         raise ValueError(f"labels must lie in [0, {m - 1}], got [{int(y.min())}, {int(y.max())}]")
     steps = _validate.integer(steps, "steps", at_most=1_000_000)

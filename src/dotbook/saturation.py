@@ -54,7 +54,7 @@ def softmax_jacobian_norm(p: torch.Tensor) -> torch.Tensor:
         >>> softmax_jacobian_norm(torch.tensor([[1.0, 0.0], [0.5, 0.5]]))
         tensor([0.0000, 0.5000])
     """
-    p = _validate.batched(p, "p")
+    p = _validate.finite(_validate.batched(p, "p"), "p")  # probabilities: never inf
     p2 = (p * p).sum(dim=-1)
     p3 = (p * p * p).sum(dim=-1)
     return (p2 - 2 * p3 + p2 * p2).clamp_min(0).sqrt()
