@@ -68,10 +68,13 @@ def test_setup_on_cuda_keeps_float64_without_a_note(monkeypatch, capsys):
 
 
 def test_setup_refuses_a_non_float_dtype():
-    with pytest.raises(TypeError, match="floating-point"):
+    # a dtype (or its name) the book does not compute in is a bad value; a non-dtype a bad type
+    with pytest.raises(ValueError, match="floating-point"):
         notebook.setup(dtype=torch.int64)
-    with pytest.raises(TypeError, match="floating-point"):
+    with pytest.raises(ValueError, match="floating-point"):
         notebook.setup(dtype="float128")
+    with pytest.raises(TypeError, match="torch dtype or its name"):
+        notebook.setup(dtype=3)
 
 
 @pytest.mark.parametrize("dev", DEVICES)
