@@ -246,7 +246,8 @@ def _drag_page(browser, book_url, viewport=None, path=CH01):
 
 def _controls(page, gd):
     """The figure's snap checkbox, temperature and readouts (they follow its container)."""
-    return page.locator(f"[id='{gd.get_attribute('id')}-controls']")  # a uuid may start with a digit
+    # by attribute: plotly's uuid may start with a digit, which '#id' cannot
+    return page.locator(f"[id='{gd.get_attribute('id')}-controls']")
 
 
 def _point(gd, name: str) -> tuple[float, float]:
