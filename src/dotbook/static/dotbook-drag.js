@@ -312,6 +312,7 @@
     // after the figure's container, which keeps the height plotly draws (its placeholder's)
     var figure = (gd.closest && gd.closest(".dotbook-figure")) || host;
     figure.parentNode.insertBefore(box, figure.nextSibling);
+    st.controls = box;
   }
 
   var STYLE = "[data-dotbook-drag] g.annotation, [data-dotbook-drag] .shapelayer > path " +
@@ -320,19 +321,41 @@
     ".dotbook-drag-controls label { margin-right: 1.5em; }\n.dotbook-drag-readout p { margin: 0.2em 0; }\n" +
     ".dotbook-drag-readout td.dotbook-drag-bar { width: 40%; }\n";
 
-  function attach(gd) {
-    var meta = gd.layout && gd.layout.meta && gd.layout.meta.dotbook_drag;
-    if (!meta || gd._dotbookDrag || !gd._fullLayout) { return; }
+  function addStyle() {
     if (!document.getElementById("dotbook-drag-style")) {
       var css = document.createElement("style");
       css.id = "dotbook-drag-style";
       css.textContent = STYLE;
       document.head.appendChild(css);
     }
+  }
+
+  function newState(gd, meta) {
     var st = {meta: meta, points: {}, handles: {}, snap: false, pending: false, dragging: null,
               temperature: meta.temperature || 1};
     Object.keys(meta.points).forEach(function (n) { st.points[n] = meta.points[n].slice(); });
     gd._dotbookDrag = st;
+    return st;
+  }
+
+  /* A figure waiting to be drawn (dotbook-twin.js draws lazily) gets its controls and
+     readouts now, hidden, so that drawing it later moves nothing on the page. */
+  function reserve(gd, meta) {
+    if (!meta || gd._dotbookDrag) { return; }
+    addStyle();
+    var st = newState(gd, meta);
+    makeControls(gd, gd.parentNode);
+    st.panel.innerHTML = KINDS[meta.kind].html(st, KINDS[meta.kind].readout(st));
+    st.controls.style.visibility = "hidden";
+    st.controls.setAttribute("aria-hidden", "true");
+  }
+
+  function attach(gd) {
+    var meta = gd.layout && gd.layout.meta && gd.layout.meta.dotbook_drag;
+    if (!meta || (gd._dotbookDrag && gd._dotbookDrag.attached) || !gd._fullLayout) { return; }
+    addStyle();
+    var st = gd._dotbookDrag || newState(gd, meta);
+    st.attached = true;
     var host = gd.parentNode;
     if (getComputedStyle(host).position === "static") { host.style.position = "relative"; }
     st.svg = svgEl("svg", {"class": "dotbook-drag-layer", "aria-hidden": "true", focusable: "false"});
@@ -341,14 +364,24 @@
     host.appendChild(st.svg);
     st.marks = KINDS[meta.kind].pieces(st);
     meta.order.forEach(function (n) { st.handles[n] = makeHandle(gd, host, n); });
-    makeControls(gd, host);
+    if (st.controls) {  // reserved while the figure waited: show it
+      st.controls.style.visibility = "";
+      st.controls.removeAttribute("aria-hidden");
+    } else {
+      makeControls(gd, host);
+    }
     gd.dataset.dotbookDrag = "1";
     // plotly redrew (theme, width): measure the plot area again, redraw the pieces there
     gd.on("plotly_afterplot", function () { if (measure(gd)) { frame(gd); } });
     if (measure(gd)) { frame(gd); }
   }
 
-  function attachAll() { document.querySelectorAll(".js-plotly-plot").forEach(attach); }
+  function attachAll() {
+    document.querySelectorAll(".plotly-graph-div, .js-plotly-plot").forEach(function (gd) {
+      var queued = gd._dotbookQueued, layout = queued && queued[0] && queued[0][2];
+      if (gd._fullLayout) { attach(gd); } else if (layout && layout.meta) { reserve(gd, layout.meta.dotbook_drag); }
+    });
+  }
 
   /* Figures draw lazily (dotbook-twin.js): attach to each as it is drawn. */
   function watch() {
@@ -366,6 +399,7 @@
   api.move = move;
   api.frame = frame;
   api.attachAll = attachAll;
+  api.reserve = reserve;
   root.dotbookDrag = api;
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", watch);

@@ -951,6 +951,11 @@
       state(gd, data, layout, item[0][3]);
       gd._dotbook.width = prepare(gd).width;  // the box: the first draw's height
       addChoices(gd);  // its row of controls, in place, hidden until drawn
+      // a draggable figure's controls and readouts, likewise (dotbook-drag.js; when it
+      // loads later, it reserves them itself)
+      if (window.dotbookDrag && layout.meta && layout.meta.dotbook_drag) {
+        window.dotbookDrag.reserve(gd, layout.meta.dotbook_drag);
+      }
       var row = gd._dotbook.choiceRow;
       if (row) { row.style.visibility = "hidden"; row.setAttribute("aria-hidden", "true"); }
       var box = boxOf(gd);
