@@ -36,7 +36,8 @@ from plotly.io.base_renderers import MimetypeRenderer
 from dotbook import _validate
 
 __all__ = ["PALETTE", "COLORS", "TEMPLATE", "assemble", "density_histogram", "half_plane",
-           "mosaic", "rounded", "skeleton", "to_book_html", "use_book_renderer", "zero_note"]
+           "mosaic", "plane_skeleton", "rounded", "skeleton", "to_book_html",
+           "use_book_renderer", "zero_note"]
 
 #: Okabe & Ito (2008), "Color Universal Design", in the order the book uses them.
 PALETTE: tuple[str, ...] = (
@@ -255,6 +256,25 @@ def skeleton(*, alt: str, height: int = 460, rows: int = 1, cols: int = 1,
             out.get(key), dict) else value
     out["meta"] = {**out.get("meta", {}), "alt": alt}
     return out
+
+def plane_skeleton(*, alt: str, height: int, view: float) -> dict[str, Any]:
+    """The skeleton of a square plane ``[-view, view]²`` with unit ticks (x₁, x₂),
+    for figures whose points the reader drags (Chapters 1 and 7): equal scales,
+    no legend, no zoom.
+
+    Examples::
+
+        >>> plane_skeleton(alt="A plane.", height=500, view=2.5)["yaxis"]["scaleanchor"]
+        'x'
+    """
+    view = _validate.in_range(view, "view", 1e-3, 1e6)
+    axis = {"range": [-view, view], "dtick": 1}
+    return skeleton(
+        alt=alt, height=height,
+        axes={"xaxis": {"title": "x₁", **axis},
+              "yaxis": {"title": "x₂", **axis, "scaleanchor": "x", "scaleratio": 1}},
+        showlegend=False, margin={"t": 50, "l": 50, "r": 15}, dragmode=False,
+        title={"y": 0.97, "yanchor": "top", "font": {"size": 15}})
 
 
 def assemble(skeleton: dict[str, Any], data: list[dict[str, Any]], *, title: str,

@@ -128,17 +128,11 @@ def angle_twin() -> Twin:
 #: the draggable tips stay inside [-DRAG_LIMIT, DRAG_LIMIT]², room for (3, 4)
 DRAG_LIMIT = 5.0
 _DRAG_VIEW = DRAG_LIMIT + 0.6
-DRAG_SKELETON = plots.skeleton(
+DRAG_SKELETON = plots.plane_skeleton(
     alt=("Two arrows a and b from the origin whose tips the reader drags; a green bar marks "
          "the projection of b on the line of a, a dotted line drops from b to it. The "
          "readouts under the figure give a·b both ways, the lengths, cos θ and θ."),
-    height=540,
-    axes={"xaxis": {"title": "x₁", "range": [-_DRAG_VIEW, _DRAG_VIEW], "dtick": 1},
-          "yaxis": {"title": "x₂", "range": [-_DRAG_VIEW, _DRAG_VIEW], "dtick": 1,
-                    "scaleanchor": "x", "scaleratio": 1}},
-    showlegend=False, margin={"t": 50, "l": 50, "r": 15}, dragmode=False,
-    title={"y": 0.97, "yanchor": "top", "font": {"size": 15}},
-)
+    height=540, view=_DRAG_VIEW)
 _REGION = {"aligned": "aligned: a·b &gt; 0", "orthogonal": "orthogonal: a·b = 0",
            "opposed": "opposed: a·b &lt; 0", "undefined": "a zero vector: θ undefined"}
 

@@ -343,17 +343,11 @@ _DRAG_LABELS = ("k₁", "k₂", "k₃", "k₄")
 _DRAG_LIMIT = 4.5
 _DRAG_VIEW = 4.9
 _Q_COLOR, _O_COLOR = plots.PALETTE[1], plots.PALETTE[3]
-_DRAG_SKELETON = plots.skeleton(
+_DRAG_SKELETON = plots.plane_skeleton(
     alt=("A plane with four keys (circles) a quarter turn apart and four values (squares) in "
          "the corners; the reader drags the query arrow q, and the dashed arrow o, the "
          "weighted mix of the values, follows. The scores and weights are listed below."),
-    height=520,
-    axes={"xaxis": {"title": "x₁", "range": [-_DRAG_VIEW, _DRAG_VIEW], "dtick": 1},
-          "yaxis": {"title": "x₂", "range": [-_DRAG_VIEW, _DRAG_VIEW], "dtick": 1,
-                    "scaleanchor": "x", "scaleratio": 1}},
-    showlegend=False, margin={"t": 50, "l": 50, "r": 15}, dragmode=False,
-    title={"y": 0.97, "yanchor": "top", "font": {"size": 15}},
-)
+    height=520, view=_DRAG_VIEW)
 
 
 def _arrow_to(name: str, xy: Sequence[float], color: str, dash: bool = False) -> dict[str, Any]:
