@@ -8,7 +8,8 @@ Every plotly figure: has rendered data (drawn lazily as the reader scrolls to it
 its place kept meanwhile), and follows the book's dark mode. plotly.js only where
 there are figures, under one URL; no Font Awesome script or font.
 Every slider: moved by the mouse and by the keyboard, changes the data.
-Math: typeset by the packaged MathJax.
+Math: typeset by the packaged MathJax, lazily (near the viewport first; all of it
+before printing), every formula without error.
 
 Reads ``_build/html`` (``make book``) or the build named by ``DOTBOOK_HTML``.
 Screenshots (dark and phone views of every figure) go next to that folder,
@@ -77,6 +78,23 @@ def open_page(browser, url: str, viewport: dict | None = None, draw: bool = True
     return page, errors, external
 
 
+TYPESET_ALL = """async () => {
+  // what printing does (MathJax's ui/lazy on beforeprint): every formula not typeset yet
+  const mj = window.MathJax;
+  if (!mj || !mj.startup || !mj.startup.promise) { return -1; }
+  await mj.startup.promise;
+  const doc = mj.startup.document;
+  if (doc.lazyTypesetAll) { await doc.lazyTypesetAll(); }
+  await new Promise(r => setTimeout(r, 400));  // dotbook-page.js: wide formulas' boxes
+  return document.querySelectorAll('mjx-container mjx-lazy').length; }"""
+
+
+def typeset_all_math(page) -> int:
+    """Typeset every formula still waiting (lazy typesetting); the number left waiting
+    (0), or -1 on a page without MathJax."""
+    return page.evaluate(TYPESET_ALL)
+
+
 def test_the_book_has_pages():
     assert "book/intro.html" in PAGES and CHAPTERS, PAGES
 
@@ -90,7 +108,9 @@ def test_page_loads_cleanly_offline(browser, book_url, path):
         if page.locator("div.math, span.math").count():
             page.wait_for_selector("mjx-container", state="attached", timeout=15_000)
             assert page.locator("mjx-container").count() > 0, f"math not typeset on {path}"
+            assert typeset_all_math(page) == 0, f"formulas left untypeset on {path}"
             assert page.locator("mjx-merror").count() == 0, f"MathJax errors on {path}"
+            assert errors == [], f"console errors typesetting the math of {path}: {errors}"
     finally:
         page.close()
 
@@ -146,6 +166,9 @@ def test_figures_below_the_fold_wait_in_place_with_their_alt_text(browser, book_
     page, errors, _ = open_page(browser, f"{book_url}/{path}",
                                 viewport=PHONE if view == "phone" else None, draw=False)
     try:
+        # formulas typeset as they near the viewport (lazily) change the height of their
+        # lines; this test is about the figures: every formula first
+        typeset_all_math(page)
         figures = page.locator("div.dotbook-figure")
         last = figures.last
         top = last.evaluate("f => f.getBoundingClientRect().top + scrollY")
@@ -167,6 +190,37 @@ def test_figures_below_the_fold_wait_in_place_with_their_alt_text(browser, book_
         assert last.evaluate("f => f.getBoundingClientRect().top + scrollY") == pytest.approx(
             top, abs=2), "the page moved when figures were drawn"
         assert errors == [], f"console errors while drawing late on {path}: {errors}"
+    finally:
+        page.close()
+
+
+def test_math_is_typeset_near_the_viewport_and_all_of_it_for_print(browser, book_url):
+    """A long chapter on a phone: at load the formulas of the first screen are typeset
+    and those far below wait (MathJax's ui/lazy); scrolling down typesets them; printing
+    (beforeprint) typesets every formula and draws every figure."""
+    page, errors, _ = open_page(browser, f"{book_url}/book/10-stability.html",
+                                viewport=PHONE, draw=False)
+    try:
+        page.wait_for_function("() => window.MathJax && MathJax.startup"
+                               " && MathJax.startup.document && MathJax.startup.document.math")
+        # formulas waiting to be typeset, near the viewport (within MathJax's 200 px) or
+        # far from it; not those not shown at all (a closed fold, a hidden sidebar)
+        count = """where => [...document.querySelectorAll('mjx-container')].filter(m => {
+            if (!m.getClientRects().length || !m.closest('.bd-article')) { return false; }
+            const r = m.getBoundingClientRect();
+            const near = r.top < innerHeight + 150 && r.bottom > -150;
+            return (where === 'near') === near && !!m.querySelector('mjx-lazy'); }).length"""
+        waiting = page.evaluate(count, "far")
+        assert waiting > 50, f"only {waiting} formulas far below the first screen wait"
+        page.wait_for_function(f"() => ({count})('near') === 0", timeout=15_000)
+        page.evaluate("() => window.scrollTo(0, document.body.scrollHeight / 2)")
+        page.wait_for_function(f"() => ({count})('near') === 0", timeout=15_000)
+        assert page.evaluate(count, "far") < waiting, "scrolling down typeset nothing"
+        page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
+        page.wait_for_function("() => !document.querySelector('mjx-container mjx-lazy')"
+                               " && !document.querySelector('.dotbook-pending')", timeout=30_000)
+        assert page.locator("mjx-merror").count() == 0
+        assert errors == [], errors
     finally:
         page.close()
 

@@ -357,14 +357,18 @@ def throttled_draw(playwright, url: str) -> tuple[float, float, float, int, int]
     return first, wait, every, count, len(visible)
 
 
-def visit_rows(html: Path = HTML, throttled: bool = True) -> list[Row]:
+def visit_rows(html: Path = HTML, throttled: bool = True,
+               only: str | None = None) -> list[Row]:
     """Each page's first visit (requests, raw and gzipped bytes), what a second
-    chapter downloads again after the first, and the throttled phone's draw times."""
+    chapter downloads again after the first, and the throttled phone's draw times;
+    ``only``: the pages whose path contains one of these comma-separated strings."""
     from playwright.sync_api import sync_playwright
 
     rows: list[Row] = []
     sizes: dict = {}
     pages = book_pages(html)
+    if only:
+        pages = [q for q in pages if any(s and s in q for s in only.split(","))]
     with serve(html) as url, sync_playwright() as p:
         visits = {}
         for path in pages:
@@ -477,10 +481,13 @@ def main() -> int:
                              "(the built book in _build/html or DOTBOOK_HTML)")
     parser.add_argument("--no-throttle", action="store_true",
                         help="with --visits-only: bytes and requests only")
+    parser.add_argument("--pages", default=None,
+                        help="with --visits-only: only the pages whose path contains one "
+                             "of these comma-separated strings (e.g. 01-,10-)")
     args = parser.parse_args()
     rows: list[Row] = []
     if args.visits_only:
-        print_table(visit_rows(HTML, throttled=not args.no_throttle))
+        print_table(visit_rows(HTML, throttled=not args.no_throttle, only=args.pages))
         return 0
     if args.figures_only:
         print_table(figure_rows(standalone=True))

@@ -8,7 +8,8 @@ the site itself (no CDN), a few accessibility repairs of the theme's HTML
 - no Font Awesome JavaScript (1.5 MB): the few icons the theme shows come from
   a generated stylesheet of inline SVG masks (``dotbook-icons.css``);
 - MathJax only where there is math (Sphinx's rule), with the TeX ``base`` and
-  ``ams`` packages and the CHTML output only (no menu).
+  ``ams`` packages and the CHTML output only (no menu), typeset lazily near the
+  viewport (``ui/lazy``).
 
 Every asset is written into ``_static`` when the builder starts, before any
 page, so every page gets the same ``?v=`` checksum for it.
@@ -47,8 +48,13 @@ _NOT_ICONS = {"fa-lg", "fa-fw", "fa-xl", "fa-sm", "fa-xs", "fa-2x", "fa-spin"}
 
 #: MathJax 3 components: TeX (base and AMS) in, CHTML out, assistive MathML for
 #: screen readers; nothing else (the full tex-chtml.js adds the menu, 0.1 MB gzipped).
+#: ``ui/lazy`` (MathJax 3.2's lazy typesetting, issue 24): at load only the math near
+#: the viewport is compiled and typeset, the rest as it scrolls within 200 px of it; all
+#: of it before printing (the extension's own ``beforeprint``). A phone's first figures
+#: no longer wait behind typesetting a whole chapter (about 2 s at 4x CPU throttling).
 MATHJAX = {
-    "loader": {"load": ["input/tex-base", "[tex]/ams", "output/chtml", "a11y/assistive-mml"]},
+    "loader": {"load": ["input/tex-base", "[tex]/ams", "output/chtml", "a11y/assistive-mml",
+                        "ui/lazy"]},
     "tex": {"packages": {"[+]": ["ams"]}},
 }
 

@@ -48,13 +48,32 @@
     else if ((tries || 0) < 50) { setTimeout(function () { whenMathIsTypeset(fn, (tries || 0) + 1); }, 100); }
   }
 
+  /* MathJax typesets lazily (ui/lazy, dotbook_sphinx.py): formulas are typeset as they
+     near the viewport, each batch by the document's render(). After each one, once idle,
+     the new formulas are checked too (one check for a burst of batches). */
+  function afterEachTypeset(fn) {
+    var doc = window.MathJax && window.MathJax.startup && window.MathJax.startup.document;
+    if (!doc || typeof doc.render !== "function" || doc.dotbookWrapped) { return; }
+    var render = doc.render, queued = false;
+    doc.dotbookWrapped = true;
+    doc.render = function () {
+      var out = render.apply(this, arguments);
+      if (!queued) {
+        queued = true;
+        setTimeout(function () { queued = false; fn(); }, 100);
+      }
+      return out;
+    };
+  }
+
   function start() {
     // a wide displayed formula scrolls in its own box too (MathJax's menu, which
     // made every formula focusable, is not loaded)
     // when the page is idle: each check measures the whole page's layout, which must not
     // hold up a phone's first figures (issue 24)
     var idle = window.requestIdleCallback || function (fn) { return setTimeout(fn, 1); };
-    whenMathIsTypeset(function () { idle(function () { fitMath(); focusScrollers(); }); });
+    var check = function () { idle(function () { fitMath(); focusScrollers(); }); };
+    whenMathIsTypeset(function () { check(); afterEachTypeset(check); });
     idle(focusScrollers);
     var pending = false;
     window.addEventListener("resize", function () {
