@@ -321,3 +321,13 @@ def keywords(fn: Callable[..., Any], names: list[str]) -> None:
         raise ValueError(f"fn {fn_name} needs {sorted(required - set(names))}, which no Param "
                          f"in params gives; add a Param for each")
 
+
+def rows(x: object, kind: type, what: str) -> list:
+    """Require a list or tuple of ``kind`` named ``rows`` (``what`` says where they come from)."""
+    if isinstance(x, (str, bytes)) or not isinstance(x, (list, tuple)):
+        raise TypeError(f"rows must be a list of {what}, got {type(x).__name__}")
+    for i, r in enumerate(x):
+        if not isinstance(r, kind):
+            raise TypeError(f"rows[{i}] must be a {kind.__name__} ({what}), got "
+                            f"{type(r).__name__}")
+    return list(x)

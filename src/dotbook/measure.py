@@ -326,17 +326,6 @@ def matrix_ladder(matvec_sizes: Sequence[int] = MATRIX_SIZES[0],
     return out
 
 
-def _rows(rows: object, kind: type, what: str) -> list:
-    """Require a list or tuple of ``kind`` (``what`` says where they come from)."""
-    if isinstance(rows, (str, bytes)) or not isinstance(rows, (list, tuple)):
-        raise TypeError(f"rows must be a list of {what}, got {type(rows).__name__}")
-    for i, r in enumerate(rows):
-        if not isinstance(r, kind):
-            raise TypeError(f"rows[{i}] must be a {kind.__name__} ({what}), got "
-                            f"{type(r).__name__}")
-    return list(rows)
-
-
 def speedups(rows: Sequence[Measurement], *, baseline: str = "loop") -> dict[tuple, float]:
     """How many times faster each route is than ``baseline`` at the same op and shape.
 
@@ -350,7 +339,7 @@ def speedups(rows: Sequence[Measurement], *, baseline: str = "loop") -> dict[tup
         >>> speedups(rows)[("dot", (10,), "torch.dot (cpu)")]
         2.0
     """
-    rows = _rows(rows, Measurement, "Measurements from measure()")
+    rows = _validate.rows(rows, Measurement, "Measurements from measure()")
     _validate.text(baseline, "baseline")
     base = {(r.op, r.shape): r.seconds for r in rows if r.method == baseline}
     return {(r.op, r.shape, r.label): base[(r.op, r.shape)] / r.seconds
@@ -367,7 +356,7 @@ def select(rows: Sequence[Measurement], *, op: str = "dot", label: str | None = 
         >>> [r.shape[0] for r in select(rows, label="numpy.dot")]
         [10, 100]
     """
-    rows = _rows(rows, Measurement, "Measurements from measure()")
+    rows = _validate.rows(rows, Measurement, "Measurements from measure()")
     _validate.text(op, "op")
     _validate.text(label, "label", optional=True)
     _validate.text(method, "method", optional=True)
@@ -386,7 +375,7 @@ def table(rows: Sequence[Measurement], *, baseline: str = "loop") -> str:
         op  size  route  dtype  threads  time  GFLOP/s  GB/s  speed-up
         dot  10  numpy.dot  float32  ?  1 µs  0.02  0.084
     """
-    rows = _rows(rows, Measurement, "Measurements from measure()")
+    rows = _validate.rows(rows, Measurement, "Measurements from measure()")
     fast = speedups(rows, baseline=baseline)
     lines = [f"{'op':6} {'size':>15} {'route':24} {'dtype':8} {'threads':>7} {'time':>9} "
              f"{'GFLOP/s':>9} {'GB/s':>8} {'speed-up':>9}"]
@@ -610,7 +599,7 @@ def bytes_per_score(rows: Sequence[ScaleRow], method: str = "naive", *, batch: i
         >>> bytes_per_score(rows, heads=1)
         12.0
     """
-    rows = _rows(rows, ScaleRow, "the ScaleRows from measure_at_scale")
+    rows = _validate.rows(rows, ScaleRow, "the ScaleRows from measure_at_scale")
     _validate.choice(method, "method", SCALE_METHODS)
     batch = _validate.integer(batch, "batch", at_most=10**6)
     heads = _validate.integer(heads, "heads", at_most=10**6)

@@ -394,12 +394,7 @@ def reference_entry(name: str, ceil: Ceilings, rows: Sequence[Measurement], *, d
     if not isinstance(ceil, Ceilings):
         raise TypeError(f"ceil must be the Ceilings that ceilings() returns, got "
                         f"{type(ceil).__name__}")
-    if isinstance(rows, (str, bytes)) or not isinstance(rows, (list, tuple)):
-        raise TypeError(f"rows must be a list of Measurements, got {type(rows).__name__}")
-    for i, r in enumerate(rows):
-        if not isinstance(r, Measurement):
-            raise TypeError(f"rows[{i}] must be a Measurement (from measure()), got "
-                            f"{type(r).__name__}")
+    rows = _validate.rows(rows, Measurement, "Measurements from measure()")
     return {"name": name, "status": "measured", "note": note, "date": date,
             "torch": torch.__version__, "threads": ceil.threads,
             "ceilings": ceil.to_dict(), "rows": [r.to_dict() for r in rows]}
