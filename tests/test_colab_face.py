@@ -346,24 +346,10 @@ def _load_drag(page, html: str):
     return gd
 
 
-def _mouse_drag(page, gd, name: str, xy: tuple[float, float]) -> None:
-    from test_drag import TO_PIXELS
-
-    handle = gd.locator("xpath=..").locator(f".dotbook-drag-handle[data-point='{name}']")
-    box = handle.bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.down()
-    target = gd.evaluate(TO_PIXELS.replace("([gd, x, y])", "(gd)").replace(
-        "(x)", f"({xy[0]})").replace("(y)", f"({xy[1]})"))
-    page.mouse.move(target[0], target[1], steps=10)
-    page.mouse.up()
-    page.wait_for_timeout(100)
-
-
 def test_chapter_1_drag_works_in_colab_computed_in_the_page(kernel, colab_page):
     """Drag.show() in Colab: the book's dotbook-drag.js on the static figure; the mouse
     and the keyboard move the tips, and the readouts are pair_readout's."""
-    from test_drag import PANEL_LINES, _assert_readouts_match_python, _point
+    from test_drag import PANEL_LINES, _assert_readouts_match_python, _mouse_drag, _point
 
     page = colab_page
     html = kernel.html("from dotbook.figures import ch01\nch01.pair_drag().show()")
@@ -392,28 +378,16 @@ def test_chapter_7_drag_works_in_colab_computed_in_the_page(kernel, colab_page):
     import html as html_lib
     import re
 
-    import torch
-    from test_drag import VALUES, _close, _point
+    from test_drag import _assert_query_readout_matches_python, _mouse_drag, _point
 
-    from dotbook import attention
     from dotbook.figures import ch07
 
     page = colab_page
     gd = _load_drag(page, kernel.html("from dotbook.figures import ch07\n"
                                       "ch07.query_drag().show()"))
-    keys = torch.tensor(ch07.DRAG_KEYS, dtype=torch.float64)
-    values = torch.tensor(ch07.DRAG_VALUES, dtype=torch.float64)
 
     def check() -> None:
-        q = _point(gd, "q")
-        expected = attention.query_readout(torch.tensor(q, dtype=torch.float64), keys,
-                                           values, temperature=1.0)
-        shown = gd.evaluate(VALUES)
-        for j in range(len(keys)):
-            _close(expected["scores"][j], shown[f"score{j}"], f"score {j} at q = {q}")
-            _close(expected["weights"][j], shown[f"weight{j}"], f"weight {j} at q = {q}")
-        for i in range(2):
-            _close(expected["output"][i], shown[f"output{i}"], f"output {i} at q = {q}")
+        expected = _assert_query_readout_matches_python(gd, _point(gd, "q"), 1.0)
         text = gd.evaluate("gd => gd._dotbookDrag.panel.textContent")
         assert text == html_lib.unescape(re.sub(r"<[^>]+>", "",
                                                 ch07.query_readout_html(expected)))

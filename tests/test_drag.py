@@ -272,33 +272,48 @@ def _assert_readouts_match_python(page, gd) -> dict:
     return expected
 
 
+def _mouse_drag(page, gd, name: str, xy: tuple[float, float], steps: int = 10) -> None:
+    """Press the mouse on point ``name``'s handle, move to data point ``xy``, release."""
+    handle = gd.locator("xpath=..").locator(f".dotbook-drag-handle[data-point='{name}']")
+    box = handle.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    target = gd.evaluate(TO_PIXELS.replace("([gd, x, y])", "(gd)").replace(
+        "(x)", f"({xy[0]})").replace("(y)", f"({xy[1]})"))
+    page.mouse.move(target[0], target[1], steps=steps)
+    page.mouse.up()
+    page.wait_for_timeout(100)
+
+
+def _assert_query_readout_matches_python(gd, q, temperature: float) -> dict:
+    """The scores, weights and output shown equal attention.query_readout's at ``q``."""
+    from dotbook.figures import ch07
+
+    keys = torch.tensor(ch07.DRAG_KEYS, dtype=torch.float64)
+    values = torch.tensor(ch07.DRAG_VALUES, dtype=torch.float64)
+    expected = attention.query_readout(torch.tensor(q, dtype=torch.float64), keys, values,
+                                       temperature=temperature)
+    shown = gd.evaluate(VALUES)
+    for j in range(len(keys)):
+        _close(expected["scores"][j], shown[f"score{j}"], f"score {j} at q = {q}")
+        _close(expected["weights"][j], shown[f"weight{j}"], f"weight {j} at q = {q}")
+    for i in range(2):
+        _close(expected["output"][i], shown[f"output{i}"], f"output {i} at q = {q}")
+    return expected
+
+
 @pytest.mark.browser
 def test_dragging_a_tip_with_the_mouse_matches_python(browser, book_url):
     page, gd, errors = _drag_page(browser, book_url)
     try:
-        handle = gd.locator("xpath=..").locator(".dotbook-drag-handle[data-point='b']")
-        box = handle.bounding_box()
-        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        page.mouse.down()
-        target = gd.evaluate(TO_PIXELS.replace("([gd, x, y])", "(gd)").replace(
-            "(x)", "(-2.37)").replace("(y)", "(0.81)"))
-        page.mouse.move(target[0], target[1], steps=12)
-        page.mouse.up()
-        page.wait_for_timeout(100)
+        _mouse_drag(page, gd, "b", (-2.37, 0.81), steps=12)
         b = _point(gd, "b")
         assert b != (1.0, 2.0) and abs(b[0] + 2.37) < 0.1 and abs(b[1] - 0.81) < 0.1, b
         r = _assert_readouts_match_python(page, gd)
         assert r["region"] == "opposed"
         # snap to the grid, then drag b near (3, 4): it lands on (3, 4), where ‖b‖ = 5
         _controls(page, gd).locator(".dotbook-drag-snap").check()
-        box = handle.bounding_box()
-        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        page.mouse.down()
-        target = gd.evaluate(TO_PIXELS.replace("([gd, x, y])", "(gd)").replace(
-            "(x)", "(3.1)").replace("(y)", "(3.9)"))
-        page.mouse.move(target[0], target[1], steps=8)
-        page.mouse.up()
-        page.wait_for_timeout(100)
+        _mouse_drag(page, gd, "b", (3.1, 3.9), steps=8)
         assert _point(gd, "b") == (3.0, 4.0)
         assert _assert_readouts_match_python(page, gd)["norm_b"] == 5.0
         assert errors == []
@@ -364,7 +379,6 @@ def test_a_finger_drags_a_tip_at_phone_width(browser, book_url):
 def test_dragging_the_query_in_chapter_7_matches_python(browser, book_url):
     """Chapter 7: the keyboard moves q, the temperature slider sharpens the weights; the
     scores, weights and output shown equal attention.query_readout's."""
-    from dotbook.figures import ch07
 
     page, gd, errors = _drag_page(browser, book_url, path="book/07-attention.html")
     try:
@@ -377,16 +391,7 @@ def test_dragging_the_query_in_chapter_7_matches_python(browser, book_url):
         slider.focus()
         page.keyboard.press("Home")  # log10 τ = -2: τ = 0.01
         page.wait_for_timeout(150)
-        keys = torch.tensor(ch07.DRAG_KEYS, dtype=torch.float64)
-        values = torch.tensor(ch07.DRAG_VALUES, dtype=torch.float64)
-        expected = attention.query_readout(torch.tensor([-0.9, 2.0], dtype=torch.float64),
-                                           keys, values, temperature=10 ** -2)
-        shown = gd.evaluate(VALUES)
-        for j in range(len(keys)):
-            _close(expected["scores"][j], shown[f"score{j}"], f"score {j}")
-            _close(expected["weights"][j], shown[f"weight{j}"], f"weight {j}")
-        for i in range(2):
-            _close(expected["output"][i], shown[f"output{i}"], f"output {i}")
+        expected = _assert_query_readout_matches_python(gd, [-0.9, 2.0], 10 ** -2)
         assert expected["weights"][1] > 0.99  # q points near k₂; a low τ gives k₂ nearly all
         assert errors == []
     finally:
