@@ -68,6 +68,12 @@ def in_colab() -> bool:
         return False
 
 
+def _inline_once(name: str, js: str) -> str:
+    """``js`` in a script tag that runs only if it has not defined ``window[name]`` yet
+    (an output cell may be shown many times in one page)."""
+    return f"<script>if (!window.{name}) {{\n" + js.replace("</", "<\\/") + "\n}</script>"
+
+
 def twin_js() -> str:
     """The book's ``dotbook-twin.js``, shipped in the package (``dotbook/static``)."""
     return (importlib.resources.files("dotbook") / "static" / "dotbook-twin.js").read_text(
@@ -227,8 +233,7 @@ class ColabFace:
             self.twin.static(), include_plotlyjs="cdn", include_mathjax=False, full_html=False,
             auto_play=False, config={"displaylogo": False, "responsive": True},
             post_script=f"window.dotbookColab.attach('{{plot_id}}', {spec});")
-        scripts = ("<script>if (!window.dotbookTwin) {\n" + twin_js().replace("</", "<\\/")
-                   + "\n}</script><script>" + _BRIDGE_JS + "</script>")
+        scripts = _inline_once("dotbookTwin", twin_js()) + "<script>" + _BRIDGE_JS + "</script>"
         body, cut = _with_plotly_cdn(body)
         return (f'<div class="dotbook-colab"><style>{_STYLE}</style>{body[:cut]}{scripts}'
                 f'{body[cut:]}<p class="dotbook-note">{_NOTE}</p></div>')
@@ -446,8 +451,7 @@ class DragColabFace:
             auto_play=False, config={"displaylogo": False, "responsive": True},
             # drawn: put the handles on it now (the file's own watcher would, a frame later)
             post_script="if (window.dotbookDrag) { window.dotbookDrag.attachAll(); }")
-        script = ("<script>if (!window.dotbookDrag) {\n" + drag_js().replace("</", "<\\/")
-                  + "\n}</script>")
+        script = _inline_once("dotbookDrag", drag_js())
         body, cut = _with_plotly_cdn(body)
         return (f'<div class="dotbook-colab-drag"><style>{_DRAG_STYLE}</style>{body[:cut]}'
                 f'{script}<div class="dotbook-figure" role="figure" aria-label="{alt}">'
