@@ -10,6 +10,7 @@ import itertools
 import math
 import random
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import plotly.graph_objects as go
@@ -352,3 +353,93 @@ def test_no_control_encodes_a_choice_as_a_number(twin) -> None:
     for p in t.params:
         assert not re.search(r"\d = [^,)]+, \d+ =", p.label), f"{key}: {p.label} lists codes"
         assert not (p.values == (0, 1) and not p.categorical), f"{key}: {p.name} is an on/off"
+
+
+# ------------------------------------ what the figures say about a choice: its name, no code
+#: Quotation marks, straight or curly, read alike: the control's label 'dog' is the title's “dog”.
+_QUOTES = str.maketrans({"“": "'", "”": "'", "‘": "'", "’": "'", '"': "'"})
+#: A legend of number codes: "0 = float16, 1 = bfloat16".
+_CODE_LIST = re.compile(r"(?<![\w.])\d+ = [^,;<=]+[,;] \d+ = ")
+
+
+def _strings(obj: Any, skip: tuple[str, ...] = ()) -> Iterator[str]:
+    """Every string inside a figure's dicts and lists, but under the keys in ``skip``."""
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            if key not in skip:
+                yield from _strings(value, skip)
+    elif isinstance(obj, (list, tuple)):
+        for value in obj:
+            yield from _strings(value, skip)
+
+
+def _text(fig: dict[str, Any], skip: tuple[str, ...] = ()) -> str:
+    """All the text a frame can show: title, axis titles, tick labels, annotations, trace
+    names, hover templates, bar texts, meta (the alt text); not the template's defaults."""
+    strings = _strings([fig["layout"], fig["data"]], ("template", *skip))
+    return "\n".join(strings).translate(_QUOTES)
+
+
+def _named(label: str, text: str, case: bool = True) -> bool:
+    """``label`` occurs in ``text`` as a whole (not inside a longer word)."""
+    pattern = rf"(?<!\w){re.escape(label.translate(_QUOTES))}(?!\w)"
+    return re.search(pattern, text, 0 if case else re.IGNORECASE) is not None
+
+
+def _choice_code(p: Any, text: str) -> str | None:
+    """A number code for choice ``p`` in ``text``, or None: its position or value after
+    the param's name or title word ("dtype 1", "(dtype_index = 1)", "digit 0"), or
+    before one of its labels ("1 = float32")."""
+    codes = {str(i) for i in range(len(p.values))}
+    codes |= {str(v) for v in p.values if isinstance(v, int) and not isinstance(v, bool)}
+    codes_re = "|".join(sorted(codes, key=len, reverse=True))
+    labels = [lab.translate(_QUOTES) for lab in p.labels]
+    labels_re = "|".join(re.escape(lab) for lab in sorted(labels, key=len, reverse=True))
+    found = re.search(rf"(?<![\w.])(?:{codes_re})\s*[=:]\s*(?:{labels_re})(?!\w)", text)
+    if found:
+        return found.group(0)
+    bare = text  # a label that itself holds a number ("head 0") is a name, not a code
+    for lab in labels:
+        bare = re.sub(rf"(?<!\w){re.escape(lab)}(?!\w)", " ", bare)
+    words = {p.name, *p.name.split("_"), *re.findall(r"^[^\W\d]\w*", p.label)} - {""}
+    words_re = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    found = re.search(rf"(?<!\w)(?:{words_re})\s*(?:=|:|#|no\.?)?\s*(?:{codes_re})(?![\w.])",
+                      bare, re.IGNORECASE)
+    return found.group(0) if found else None
+
+
+def test_no_figure_text_is_a_list_of_number_codes(twin) -> None:
+    """No "0 = float16, 1 = bfloat16" legend anywhere: not in a control, not in the figure."""
+    key, t = twin
+    shown = _text(t.data()) + "\n" + "\n".join(f"{p.label} = " for p in t.params)
+    assert not _CODE_LIST.search(shown), f"{key}: {_CODE_LIST.search(shown).group(0)!r}"
+
+
+def test_every_frame_names_each_choice_by_its_label(twin) -> None:
+    """Issue 22, in the figures' text: at every grid point of a twin with a labelled choice,
+    nothing names that choice by a number ("float32 (dtype 1)", "test digit 0", "0 = float16"),
+    and where the default frame names the choice, every frame names its choice exactly as the
+    control's label does ("ReLU" where the button says ReLU, not "relu")."""
+    key, t = twin
+    choices = [p for p in t.params if p.categorical]
+    if not choices:
+        pytest.skip("no labelled choice")
+    default = _text(t.data(), skip=("meta",))  # the alt text names every choice at once
+    named = [p for p in choices if _named(p.label_of(p.default), default, case=False)]
+    names = [p.name for p in t.params]
+    for values in itertools.product(*[p.values for p in t.params]):
+        at = dict(zip(names, values, strict=True))
+        fig = t.data(**at)
+        text = _text(fig)
+        for p in choices:
+            code = _choice_code(p, text)
+            assert code is None, f"{key} at {at}: {code!r} names {p.name} by a number"
+        frame_text = _text(fig, skip=("meta",))
+        for p in named:
+            label = p.label_of(at[p.name])
+            assert _named(label, frame_text), f"{key} at {at}: the text never says {label!r}"
+        assert not _CODE_LIST.search(text), f"{key} at {at}: {_CODE_LIST.search(text)[0]!r}"
+    for p in choices:  # the controls: the value line's prefix and each button
+        assert _choice_code(p, f"{p.label} = ") is None, f"{key}: {p.label!r}"

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, TypeVar
 if TYPE_CHECKING:
     from dotbook.explore import Param, Twin
 
-__all__ = ["all_twins", "digit_param", "register"]
+__all__ = ["all_twins", "digit_label", "digit_param", "register"]
 
 _REGISTRY: dict[str, Callable[[], Twin]] = {}
 #: A chapter's figure module: ``chNN``, or ``chNN_part`` when one would be too long to read.
@@ -83,11 +83,23 @@ def all_twins() -> dict[str, Callable[[], Twin]]:
     return dict(sorted(_REGISTRY.items()))
 
 
+def digit_label(digit: int, index: int) -> str:
+    """What a test example of the digits is called, on its button and in its figure's
+    title: ``"7 (test example 12)"``, the digit it shows, then where it is.
+
+    Examples::
+
+        >>> digit_label(7, 12)
+        '7 (test example 12)'
+    """
+    return f"{int(digit)} (test example {int(index)})"
+
+
 def digit_param(y: Sequence[int], grid: Sequence[int]) -> Param:
     """The control over test examples of the digits, labelled by what each shows:
-    ``"7 (test example 12)"`` (Chapters 5 and 12). ``y`` holds the test labels,
+    :func:`digit_label` (Chapters 5 and 12). ``y`` holds the test labels,
     ``grid`` the example indices the static face offers; the first is the default."""
     from dotbook.explore import Param
 
-    return Param("index", "digit", choices=[(i, f"{int(y[i])} (test example {i})") for i in grid],
+    return Param("index", "digit", choices=[(i, digit_label(y[i], i)) for i in grid],
                  default=grid[0])

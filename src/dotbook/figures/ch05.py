@@ -23,7 +23,7 @@ import torch
 from dotbook import data, layers, plots
 from dotbook.device import generator as seeded
 from dotbook.explore import Figure, Param, Twin
-from dotbook.figures import digit_param, register
+from dotbook.figures import digit_label, digit_param, register
 from dotbook.plots import rounded
 
 __all__ = [
@@ -179,8 +179,8 @@ def match_figure(index: int, trained: layers.Trained | None = None) -> Figure:
         return [round(float(values[k]), 4) if k == win else None for k in range(10)]
 
     image = t.digits.images(t.digits.x_test[index])  # (8, 8)
-    verdict = "right" if win == label else f"wrong: it is a {label}"
-    title = (f"test digit {index}, a {label}: neuron {win} wins ({verdict})<br>"
+    verdict = "right" if win == label else "wrong"
+    title = (f"digit {digit_label(label, index)}: neuron {win} wins ({verdict})<br>"
              f"z = W·x + b = {float(wx[win]):.2f} {float(t.bias[win]):+.2f} = "
              f"{float(z[win]):.2f}; runner-up {second}: {float(z[second]):.2f}")
     data_ = [

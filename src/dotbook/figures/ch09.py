@@ -40,6 +40,8 @@ __all__ = [
 #: The slider indices, in order: the package's one activation table and one scheme table.
 ACTIVATION_NAMES = tuple(initialization.ACTIVATIONS)
 SCHEME_NAMES = tuple(initialization.SCHEMES)
+#: How the text names each activation: as its button does ("ReLU", never "relu").
+_ACTIVATION_LABELS = {"linear": "linear", "relu": "ReLU", "tanh": "tanh", "sigmoid": "sigmoid"}
 _SCHEME_LABELS = {"standard": "standard U(±1/√n)", "xavier": "Xavier 2/(n_in+n_out)",
                   "he": "He 2/n_in", "normal": "N(0, 1)"}
 WIDTH = 128
@@ -116,7 +118,8 @@ def depth_figure(depth: int, gain: float, activation_index: int, scheme_index: i
     ]
     forward = _geometric_mean(s.forward_ratio)
     backward = _geometric_mean(s.backward_ratio)
-    title = (f"{activation}, {_SCHEME_LABELS[scheme]}, gain {float(gain):.2f}, depth {depth}<br>"
+    title = (f"{_ACTIVATION_LABELS[activation]}, {_SCHEME_LABELS[scheme]}, "
+             f"gain {float(gain):.2f}, depth {depth}<br>"
              f"per layer: E[z²] × {forward:.3g} (theory {_geometric_mean(mf.forward_ratio):.3g}), "
              f"grad² × {backward:.3g} (theory {_geometric_mean(mf.backward_ratio):.3g})")
     return plots.assemble(_depth_skeleton(), data, title=title)
@@ -132,8 +135,8 @@ def depth_twin(generator: torch.Generator | None = None) -> Twin:
     def figure(depth: int, gain: float, activation_index: int, scheme_index: int) -> Figure:
         return depth_figure(depth, gain, activation_index, scheme_index, seed)
 
-    shown = [(ACTIVATION_NAMES.index(name), label)
-             for name, label in (("linear", "linear"), ("relu", "ReLU"), ("tanh", "tanh"))]
+    shown = [(ACTIVATION_NAMES.index(name), _ACTIVATION_LABELS[name])
+             for name in ("linear", "relu", "tanh")]
     return Twin(figure, [
         Param("depth", "depth L", tuple(range(5, MAX_DEPTH + 1, 5)), lo=2, hi=MAX_DEPTH, step=1,
               integer=True,

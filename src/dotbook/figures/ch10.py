@@ -9,10 +9,11 @@ Three twins here (training in low precision is in :mod:`dotbook.figures.ch10_tra
 - :func:`temperature_twin` — dot products of random vectors grow like √n, and
   a softmax over them sharpens unless a temperature τ divides them;
 
-A dtype is a slider over an index into the dtypes the device supports
-(:func:`dotbook.precision.supported_dtypes`), labelled just "dtype" so it fits
-a phone; each figure's title begins with the chosen dtype's name and index
-("float32 (dtype 1), …"), and the layout's ``meta["dtypes"]`` lists them all.
+A dtype is a row of buttons, one per dtype the device supports
+(:func:`dotbook.precision.supported_dtypes`), each labelled with the dtype's name;
+the figure's value is the index of the chosen one, but no text shows that index:
+each figure's title begins with the chosen dtype's name ("float32, …", the
+button's label), and the layout's ``meta["dtypes"]`` lists the names in order.
 The figures only draw: the measurements come from :mod:`dotbook.precision` and
 :mod:`dotbook.stability`, and every random draw from the generator the chapter
 passes to a twin (``book.generator(k)``; ``dotbook.device.generator(0)`` when
@@ -67,14 +68,9 @@ _COLORS = {"naive": plots.PALETTE[1], "shifted": plots.PALETTE[0], "reference": 
 _LOG = {"type": "log", "exponentformat": "power"}
 
 
-def _names(dtypes: Sequence[torch.dtype]) -> str:
-    return ", ".join(f"{i} = {dtype_name(d)}" for i, d in enumerate(dtypes))
-
-
-def _which(dtype: torch.dtype, index: int) -> str:
-    """The title's name for the slider's dtype: ``"float32 (dtype 1)"`` (the
-    slider shows only the index, so the title says which dtype it is)."""
-    return f"{dtype_name(dtype)} (dtype {index})"
+def _names(dtypes: Sequence[torch.dtype]) -> tuple[str, ...]:
+    """The dtypes' names in the order of the buttons, for the layout's ``meta``."""
+    return tuple(dtype_name(d) for d in dtypes)
 
 
 def _log10(x: float, floor: float) -> float:
@@ -107,7 +103,7 @@ def _softmax_curves(dtype: torch.dtype) -> dict[str, list]:
 
 
 @functools.cache
-def _softmax_skeleton(names: str) -> Figure:
+def _softmax_skeleton(names: tuple[str, ...]) -> Figure:
     return plots.skeleton(
         alt=("Left: bars of the softmax of nine logits computed naively and after shifting "
              "by the maximum, with float64 reference markers; near the dtype's overflow "
@@ -130,7 +126,7 @@ def _softmax_skeleton(names: str) -> Figure:
                 "font": {"size": 11}},
         margin={"t": 95},
         barmode="group",
-        meta={"dtypes": names},
+        meta={"dtypes": list(names)},
     )
 
 
@@ -175,15 +171,15 @@ def softmax_figure(dtype_index: int, scale: float,
         state = "all 0 (its sum overflowed)"
     else:
         state = "fine"
-    title = (f"{_which(dtype, dtype_index)}, largest logit {scale:g}: naive is {state}<br>"
+    title = (f"{dtype_name(dtype)}, largest logit {scale:g}: naive is {state}<br>"
              f"exp overflows past log(max) = {lim.exp_overflow:.2f} (dashed line)")
     return plots.assemble(_softmax_skeleton(_names(dtypes)), data, title=title)
 
 
 @register
 def softmax_twin(dtypes: Sequence[torch.dtype] | None = None) -> Twin:
-    """Sliders for the dtype (an index into ``dtypes``, default: what the CPU
-    supports) and the logit scale."""
+    """Buttons for the dtype (``dtypes``, default: what the CPU supports), each
+    labelled with its name, and a slider for the logit scale."""
     dtypes = tuple(precision.supported_dtypes() if dtypes is None else dtypes)
     for dtype in dtypes:  # the error curves, once per dtype, before any slider moves
         _softmax_curves(dtype)
@@ -201,7 +197,7 @@ def softmax_twin(dtypes: Sequence[torch.dtype] | None = None) -> Twin:
 
 # ------------------------------------------------------------ accumulation
 @functools.cache
-def _accumulation_skeleton(names: str) -> Figure:
+def _accumulation_skeleton(names: tuple[str, ...]) -> Figure:
     return plots.skeleton(
         alt=("Relative error of a low-precision dot product against the vector length n on "
              "log–log axes, for sequential accumulation in the low precision, float32 "
@@ -220,7 +216,7 @@ def _accumulation_skeleton(names: str) -> Figure:
         legend={"x": 0.01, "xanchor": "left", "y": 0.01, "yanchor": "bottom",
                 "font": {"size": 11}, "bgcolor": "rgba(255,255,255,0.85)"},
         margin={"t": 95, "l": 90},
-        meta={"dtypes": names},
+        meta={"dtypes": list(names)},
     )
 
 
@@ -266,7 +262,7 @@ def accumulation_figure(dtype_index: int,
     ]
     worst_n = next((n for n, g in zip(dense, gam, strict=True) if math.isinf(g)), None)
     where = f"γ_n is infinite from n = {math.ceil(worst_n)}" if worst_n else ""
-    title = (f"{_which(dtype, dtype_index)} inputs (u = {u:.2g}), median of "
+    title = (f"{dtype_name(dtype)} inputs (u = {u:.2g}), median of "
              f"{ACC_TRIALS} pairs with entries in [0, 1).<br>{where}")
     return plots.assemble(_accumulation_skeleton(_names(dtypes)), data, title=title)
 
@@ -274,7 +270,7 @@ def accumulation_figure(dtype_index: int,
 @register
 def accumulation_twin(measured: dict[torch.dtype, precision.AccumulationErrors] | None = None,
                       *, generator: torch.Generator | None = None) -> Twin:
-    """A slider over the measured low-precision dtypes: the keys of ``measured``
+    """Buttons for the measured low-precision dtypes: the keys of ``measured``
     (a chapter measures on its own device), or by default float16 and bfloat16
     measured on the generator's device (:data:`ACC_N`, ``ACC_TRIALS`` pairs each)."""
     if measured is None:

@@ -17,7 +17,7 @@ import torch
 from dotbook import data, highdim, interpret, layers, plots
 from dotbook.device import generator
 from dotbook.explore import Figure, Param, Twin
-from dotbook.figures import digit_param, register
+from dotbook.figures import digit_label, digit_param, register
 from dotbook.plots import rounded
 
 __all__ = [
@@ -117,7 +117,7 @@ def contribution_figure(index: int, trained: layers.Trained | None = None) -> Fi
                          textfont=dict(size=14, color=plots.PALETTE[4]),
                          marker=dict(symbol="square-open", size=16, color=plots.PALETTE[4],
                                      line=dict(width=2.5))))
-    title = (f"test digit {index}, a {int(t.digits.y_test[index])}; neuron {k} wins<br>"
+    title = (f"digit {digit_label(t.digits.y_test[index], index)}: neuron {k} wins<br>"
              f"Σ wᵢxᵢ + b = {float(c.sum()):.3f} {float(t.bias[k]):+.3f} = "
              f"{float(c.sum() + t.bias[k]):.3f} = z_{k}")
     return plots.assemble(_contribution_skeleton(), data, title=title)
