@@ -152,17 +152,36 @@ def test_figures_render_and_every_slider_changes_the_data(browser, book_url, pat
         page.close()
 
 
+def assert_shows_its_picture(figure, layout: str, theme: str) -> None:
+    """A waiting figure shows its picture for this layout and theme, loaded, in place of
+    its alt text; a figure the build made no picture of shows its alt text."""
+    spec = figure.get_attribute("data-dotbook-pictures")
+    if spec is None:
+        shown = figure.evaluate("f => getComputedStyle(f, '::before').content")
+        assert shown.strip('"') == figure.get_attribute("aria-label"), shown
+        return
+    want = json.loads(spec)[layout][theme]
+    figure.page.wait_for_function("f => { const i = f.querySelector('img.dotbook-picture');"
+                                  " return i && i.complete && i.naturalWidth > 0; }",
+                                  arg=figure.element_handle(), timeout=10_000)
+    img = figure.locator("img.dotbook-picture")
+    assert img.get_attribute("src") == want
+    assert img.get_attribute("alt") == "" and img.get_attribute("aria-hidden") == "true"
+    assert figure.evaluate("f => getComputedStyle(f, '::before').content") == "none"
+
+
 WAITING = """fs => fs.map(f => [f.classList.contains('dotbook-pending'),
                                   f.getBoundingClientRect().height])"""
 
 
 @pytest.mark.parametrize("view", ["desktop", "phone"])
 @pytest.mark.parametrize("path", CHAPTERS)
-def test_figures_below_the_fold_wait_in_place_with_their_alt_text(browser, book_url, path, view):
-    """A figure far below the first screen is not drawn at load: it shows its alt text,
-    and every waiting figure's box already has the height the figure draws at (at 1280
-    and at 390 px; its row of controls included), so scrolling to each draws it and
-    nothing on the page moves."""
+def test_figures_below_the_fold_wait_in_place_with_their_pictures(browser, book_url, path, view):
+    """A figure far below the first screen is not drawn at load: it shows the picture
+    the build made of it for this width and theme (or, without one, its alt text), and
+    every waiting figure's box already has the height the figure draws at (at 1280 and
+    at 390 px; its row of controls included), so scrolling to each draws it and nothing
+    on the page moves."""
     page, errors, _ = open_page(browser, f"{book_url}/{path}",
                                 viewport=PHONE if view == "phone" else None, draw=False)
     try:
@@ -175,8 +194,7 @@ def test_figures_below_the_fold_wait_in_place_with_their_alt_text(browser, book_
         if top >= 3 * page.viewport_size["height"]:
             assert not last.evaluate(DRAWN), f"the last figure of {path} was drawn at load"
             assert "dotbook-pending" in last.get_attribute("class")
-            shown = last.evaluate("f => getComputedStyle(f, '::before').content")
-            assert shown.strip('"') == last.get_attribute("aria-label"), shown
+            assert_shows_its_picture(last, "narrow" if view == "phone" else "wide", "light")
         waiting = figures.evaluate_all(WAITING)
         assert any(pending for pending, _ in waiting), f"every figure of {path} drawn at load"
         for i, (pending, height) in enumerate(waiting):
@@ -226,16 +244,23 @@ def test_math_is_typeset_near_the_viewport_and_all_of_it_for_print(browser, book
 
 
 def test_plotly_loads_only_where_there_are_figures(browser, book_url):
-    """One versioned plotly URL, shared by every page with a figure; none elsewhere;
-    and no Font Awesome script or webfont anywhere."""
+    """No page asks for plotly.js as it loads (figures show their pictures); drawing a page's
+    figures live fetches one versioned plotly URL, the same on every page with a figure;
+    a page without a figure cannot fetch it; and no Font Awesome script or webfont
+    anywhere."""
     seen = {}
     for path in PAGES:
         page = browser.new_page()
         urls: list[str] = []
         page.on("requestfinished", lambda r, urls=urls: urls.append(r.url))
-        page.goto(f"{book_url}/{path}", wait_until="load")
-        page.wait_for_timeout(300)
+        page.goto(f"{book_url}/{path}", wait_until="domcontentloaded")
+        assert page.locator("script[src*='plotly']").count() == 0, f"{path} loads plotly"
+        page.wait_for_load_state("load")
         has_figure = page.locator("div.dotbook-figure").count() > 0
+        assert page.evaluate("() => !!window.dotbookPlotlySrc") == has_figure, path
+        if has_figure:
+            page.evaluate("() => window.dotbookTwin.drawAll()")
+            page.wait_for_timeout(100)
         page.close()
         plotly = sorted({u.split("/_static/")[-1] for u in urls if "/_static/plotly" in u})
         assert len(plotly) == (1 if has_figure else 0), (path, plotly)

@@ -2,9 +2,10 @@
 the site itself (no CDN), a few accessibility repairs of the theme's HTML
 (axe-core, see issue 8), and a light first visit (issue 24):
 
-- plotly.js loads only on pages with a figure, deferred, under one versioned
-  name shared by every page: the partial bundle the book needs
-  (``dotbook._build.plotly_bundle``: npm, else the Python package's full one);
+- plotly.js only on pages with a figure, fetched when a figure is first drawn live,
+  under one versioned name shared by every page: the partial bundle the book needs
+  (``dotbook._build.plotly_bundle``: npm, else the Python package's full one); until
+  then each figure shows the picture the build made of it (``dotbook_pictures``);
 - no Font Awesome JavaScript (1.5 MB): the few icons the theme shows come from
   a generated stylesheet of inline SVG masks (``dotbook-icons.css``);
 - MathJax only where there is math (Sphinx's rule), with the TeX ``base`` and
@@ -17,6 +18,7 @@ page, so every page gets the same ``?v=`` checksum for it.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -141,29 +143,46 @@ def icons_on(page: str) -> set[tuple[str, str]]:
 
 
 # ---------------------------------------------------------------- the assets
-def _no_fontawesome_templates(app: Sphinx) -> Path:
-    """The theme's ``static/webpack-macros.html`` without its Font Awesome script,
-    in a templates folder of the build that Sphinx searches first."""
+#: lines of the theme's templates that a page of this book does not need, taken out:
+#: (template, pattern, how many, what is lost)
+_STRIP = (
+    ("static/webpack-macros.html",
+     r"\s*<script defer src=\"\{\{ pathto\('_static/scripts/fontawesome\.js'[^\n]*</script>", 1,
+     "Font Awesome's 1.5 MB script"),
+    # the theme's "search as you type" (off here: search_as_you_type = False) needs Sphinx's
+    # search tools and the whole search index (36 kB gzipped) in every page's head,
+    # loaded before the page shows; the search page loads its own
+    ("layout.html",
+     r"\s*<script src=\"\{\{ pathto\('(?:_static/searchtools\.js|_static/language_data\.js|"
+     r"searchindex\.js)', 1\) \| e \}\}\"></script>", 3,
+     "the search index on every page"),
+)
+
+
+def _lean_theme_templates(app: Sphinx) -> Path:
+    """The theme's templates without what :data:`_STRIP` names, in a templates folder
+    of the build that Sphinx searches first."""
     import pydata_sphinx_theme
 
-    source = (Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme"
-              / "static" / "webpack-macros.html").read_text(encoding="utf-8")
-    line = re.compile(r"\s*<script defer src=\"\{\{ pathto\('_static/scripts/fontawesome\.js'"
-                      r"[^\n]*</script>")
-    stripped, n = line.subn("", source)
-    if n != 1:
-        logger.warning("dotbook: the theme's fontawesome.js tag was not found in "
-                       "webpack-macros.html; pages still load Font Awesome's script")
+    theme = Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme"
     folder = Path(app.doctreedir).parent / "dotbook-templates"
-    (folder / "static").mkdir(parents=True, exist_ok=True)
-    (folder / "static" / "webpack-macros.html").write_text(stripped, encoding="utf-8")
+    for name, pattern, count, what in _STRIP:
+        stripped, n = re.subn(pattern, "", (theme / name).read_text(encoding="utf-8"))
+        if n != count:
+            logger.warning(f"dotbook: {n} of the {count} lines to take out of the theme's "
+                           f"{name} were found; pages still load {what}")
+        # layout.html is extended by the book theme as "pydata_sphinx_theme/layout.html"
+        target = folder / ("pydata_sphinx_theme" if name == "layout.html" else "") / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(stripped, encoding="utf-8")
     return folder
 
 
 def _add_templates(app: Sphinx, config: object) -> None:
     """Our template overrides (``templates/``: a landmark around the sidebar's home
-    link) and the theme's macros without Font Awesome's script; MathJax's components."""
-    for path in (str(_TEMPLATES), str(_no_fontawesome_templates(app))):
+    link) and the theme's templates without Font Awesome's script and the search index
+    (:func:`_lean_theme_templates`); MathJax's components."""
+    for path in (str(_TEMPLATES), str(_lean_theme_templates(app))):
         if path not in config.templates_path:
             config.templates_path.insert(0, path)
     config.mathjax_path = "mathjax/startup.js"
@@ -209,11 +228,16 @@ PLOTLY_STUB = ("window.dotbookQueue=[];window.Plotly={newPlot:function(){var a=a
                "p=new Promise(function(x){r=x;});window.dotbookQueue.push([a,r,p]);return p;}};")
 
 
+def plotly_stub(src: str) -> str:
+    """The page's inline script: the figures' queue, and where plotly.js is."""
+    return PLOTLY_STUB + f"window.dotbookPlotlySrc={json.dumps(src)};"
+
+
 def _plotly_where_needed(app: Sphinx, pagename: str, templatename: str, context: dict,
                          doctree: object) -> None:
-    """plotly.js and the figures' driver on pages with a figure only, after the page
-    (defer); the figures' inline calls queue until then (``PLOTLY_STUB``, drained by
-    dotbook-twin.js)."""
+    """On pages with a figure only: the figures' driver, after the page (defer); the
+    figures' inline calls queue (``PLOTLY_STUB``), and dotbook-twin.js fetches plotly.js
+    (its URL relative to the page) when a figure is first drawn live."""
     body = context.get("body")
     if not isinstance(body, str) or "Plotly.newPlot" not in body:
         return
@@ -224,8 +248,7 @@ def _plotly_where_needed(app: Sphinx, pagename: str, templatename: str, context:
             logger.warning(f"dotbook: {pagename} draws {sorted(missing)} traces, which the "
                            f"served plotly bundle {name} lacks; add them to "
                            f"dotbook._build.PARTIAL's choice")
-    app.add_js_file(None, body=PLOTLY_STUB, priority=190)
-    app.add_js_file(name, priority=200, loading_method="defer")
+    app.add_js_file(None, body=plotly_stub(context["pathto"](f"_static/{name}", 1)), priority=190)
     app.add_js_file("dotbook-twin.js", priority=210, loading_method="defer")
     if "dotbook_drag" in body:  # a draggable figure (dotbook.drag): its handles and readouts
         app.add_js_file("dotbook-drag.js", priority=220, loading_method="defer")
@@ -286,5 +309,9 @@ def setup(app: Sphinx) -> dict[str, object]:
     from reader_notebooks import on_build_finished
 
     app.connect("build-finished", on_build_finished)
+    # last: every figure's pictures, drawn in Chromium (book/_ext/dotbook_pictures.py)
+    from dotbook_pictures import write_pictures
+
+    app.connect("build-finished", write_pictures, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 

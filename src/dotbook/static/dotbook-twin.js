@@ -21,8 +21,10 @@
  * over it (arrows step, Home/End jump to the ends, PageUp/PageDown take big
  * steps), which draws exactly the frame a mouse move would.
  *
- * Lazily. In the book plotly.js loads after the page; figures queue until then and
- * each draws when it nears the viewport, its alt text holding its place meanwhile.
+ * Lazily. In the book plotly.js is fetched only when a figure is first drawn live;
+ * meanwhile each figure's box holds the picture the build made of it (its width and
+ * theme), or else its alt text, and plotly draws it when the reader reaches for it
+ * or lingers on it.
  */
 (function () {
   "use strict";
@@ -856,6 +858,7 @@
   }
 
   function rethemeAll() {
+    waiting.forEach(showPicture);  // a waiting figure: the picture of the new theme
     document.querySelectorAll(".js-plotly-plot").forEach(function (gd) {
       if (gd._dotbook && gd._fullLayout) { show(gd); }  // a waiting figure: when drawn
     });
@@ -881,16 +884,80 @@
   }
   wrapNewPlot();
 
+  /* plotly.js itself. In the book it is fetched when a figure is first drawn live
+     (window.dotbookPlotlySrc, written into the page by dotbook_sphinx.py, beside the
+     queue); a notebook or the Colab face has it already. */
+  var plotlyReady = null;
+  function needPlotly() {
+    if (window.Plotly && window.Plotly.react) { wrapNewPlot(); return Promise.resolve(window.Plotly); }
+    if (!plotlyReady) {
+      plotlyReady = new Promise(function (resolve, reject) {
+        var s = document.createElement("script");
+        s.src = window.dotbookPlotlySrc;
+        s.onload = function () { wrapNewPlot(); resolve(window.Plotly); };
+        s.onerror = function () { plotlyReady = null; reject(new Error("plotly.js did not load")); };
+        document.head.appendChild(s);
+      });
+    }
+    return plotlyReady;
+  }
+
+  /* ------------------------------------------------------------ pictures */
+  /* The build draws every figure once in Chromium, at a wide and a phone width, light
+     and dark, with this very script (book/_ext/dotbook_pictures.py), and names the SVG
+     files in the figure box's data-dotbook-pictures: {"wide": {"light": url, "dark":
+     url}, "narrow": {...}}. While a figure waits to be drawn live, the picture of its
+     width and theme stands in its box, so a reader sees every figure as soon as it
+     scrolls into view, on any phone. It is the figure's default view, drawn the same. */
+  function pictureOf(gd) {
+    var box = gd.closest(".dotbook-figure"), spec = box && box.getAttribute("data-dotbook-pictures");
+    if (!spec) { return null; }
+    try { spec = JSON.parse(spec); } catch (e) { return null; }
+    var v = spec[gd._dotbook && gd._dotbook.width && gd._dotbook.width < NARROW ? "narrow" : "wide"];
+    return v ? v[isDark() ? "dark" : "light"] || null : null;
+  }
+
+  function showPicture(gd) {
+    var src = gd._dotbookQueued && pictureOf(gd), host = gd.parentNode;
+    if (!src || !host) { return false; }
+    var img = gd._dotbookPicture;
+    if (!img) {
+      img = document.createElement("img");
+      img.className = "dotbook-picture";
+      img.alt = "";  // the figure box carries the alt text (aria-label)
+      img.setAttribute("aria-hidden", "true");
+      img.decoding = "async";  // fetched at once: a few kB each, on the screen when scrolled to
+      img.addEventListener("error", function () { dropPicture(gd); });
+      host.insertBefore(img, host.firstChild);
+      gd._dotbookPicture = img;
+      boxOf(gd).classList.add("dotbook-pictured");
+    }
+    if (img.getAttribute("src") !== src) { img.setAttribute("src", src); }
+    return true;
+  }
+
+  function dropPicture(gd) {
+    var img = gd._dotbookPicture;
+    if (!img) { return; }
+    gd._dotbookPicture = null;
+    if (img.parentNode) { img.parentNode.removeChild(img); }
+    boxOf(gd).classList.remove("dotbook-pictured");
+  }
+
   /* ------------------------------------------------------- lazy drawing */
-  /* In the book plotly.js loads deferred, after the page (dotbook_sphinx.py): each
-     figure's inline Plotly.newPlot(...) meanwhile went to a queue (window.dotbookQueue,
-     entries [arguments, resolve, promise]). When plotly is in, each queued figure's box
-     is sized exactly as it will draw (the layout its first draw composes: a height that
-     no later measurement changes, see band/phone) and gets its row of controls, hidden;
-     it shows its alt text meanwhile (dotbook.css, .dotbook-pending). It is drawn when it
-     comes within LAZY_MARGIN of the viewport, by one Plotly.react in the reader's theme
-     and width; its frames wait until needed (withFrames). */
+  /* In the book each figure's inline Plotly.newPlot(...) goes to a queue
+     (window.dotbookQueue, entries [arguments, resolve, promise]; dotbook_sphinx.py).
+     When this script runs (deferred, after the page is parsed), each queued figure's
+     box is sized exactly as it will draw (the layout its first draw composes: a height
+     that no later measurement changes, see band/phone) and gets its row of controls;
+     it shows its picture meanwhile, or its alt text (dotbook.css, .dotbook-pending).
+     A figure with a picture is drawn live when the reader reaches for it (mouse over
+     it, a click, focus) or after it has stayed DWELL ms in view, when the page is idle;
+     one without, when it comes within LAZY_MARGIN of the viewport. Either way by one
+     Plotly.react in the reader's theme and width; its frames wait until needed
+     (withFrames). */
   var LAZY_MARGIN = "400px 0px";
+  var DWELL = 1000;  // ms: a reader who stops at a figure
   var waiting = [];
 
   function boxOf(gd) { return gd.closest(".dotbook-figure") || gd.parentNode || gd; }
@@ -902,12 +969,15 @@
     if (observer) { observer.unobserve(gd); }
     if (pendingSize) { pendingSize.unobserve(gd.parentNode || gd); }
     waiting = waiting.filter(function (g) { return g !== gd; });
+    if (inView) { inView.unobserve(gd); }
+    clearTimeout(gd._dotbookDwell);
     gd._dotbookFrames = item;
     if (gd._dotbook.twin) { readHash(gd); }
-    gd._dotbookDrawn = render(gd).then(function () {
+    gd._dotbookDrawn = needPlotly().then(function () { return render(gd); }).then(function () {
       return needsFrames(gd) ? show(gd) : gd;  // a view the page URL names
     }).then(function () {
       var box = boxOf(gd), row = gd._dotbook.choiceRow;
+      dropPicture(gd);
       box.classList.remove("dotbook-pending");
       box.removeAttribute("aria-busy");
       if (row) { row.style.visibility = ""; row.removeAttribute("aria-hidden"); }
@@ -925,6 +995,35 @@
     entries.forEach(function (e) { if (e.isIntersecting) { draw(e.target); } });
   }, {rootMargin: LAZY_MARGIN}) : null;
 
+  function whenIdle(fn) {
+    if (window.requestIdleCallback) { window.requestIdleCallback(fn, {timeout: 1500}); }
+    else { setTimeout(fn, 0); }
+  }
+
+  /* A pictured figure in view: drawn live once it has stayed there DWELL ms. */
+  var inView = window.IntersectionObserver ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (e) {
+      var gd = e.target;
+      clearTimeout(gd._dotbookDwell);
+      if (e.isIntersecting) {
+        gd._dotbookDwell = setTimeout(function () { whenIdle(function () { draw(gd); }); }, DWELL);
+      }
+    });
+  }) : null;
+
+  /* A pictured figure waits for the reader: a mouse over it, a click or tap on it or on
+     its controls, or focus inside it draws it live at once. */
+  function awaitReader(gd) {
+    var box = boxOf(gd), go = function () { draw(gd); };
+    box.addEventListener("pointerenter", function (ev) {
+      if (ev.pointerType === "mouse") { go(); }
+    });
+    ["click", "focusin"].forEach(function (type) {
+      box.addEventListener(type, go, {once: true});
+    });
+    if (inView) { inView.observe(gd); } else { draw(gd); }
+  }
+
   /* A waiting figure whose column changes width (a sidebar opens, the phone turns)
      is sized again for the new width. */
   var pendingSize = window.ResizeObserver ? new ResizeObserver(function (entries) {
@@ -932,6 +1031,7 @@
       var gd = e.target.querySelector(".js-plotly-plot, .plotly-graph-div");
       if (gd && gd._dotbookQueued && Math.abs(gd.clientWidth - gd._dotbook.width) > 1) {
         gd._dotbook.width = prepare(gd).width;
+        showPicture(gd);  // the picture of the new width
       }
     });
   }) : null;
@@ -943,7 +1043,7 @@
       var id = item[0][0], data = item[0][1], layout = item[0][2];
       var gd = typeof id === "string" ? document.getElementById(id) : id;
       if (!gd || !Array.isArray(data) || !layout || typeof layout !== "object") {
-        item[1](window.Plotly.newPlot.apply(window.Plotly, item[0]));
+        needPlotly().then(function (plotly) { item[1](plotly.newPlot.apply(plotly, item[0])); });
         return;
       }
       gd._dotbookQueued = item;
@@ -956,13 +1056,14 @@
       if (window.dotbookDrag && layout.meta && layout.meta.dotbook_drag) {
         window.dotbookDrag.reserve(gd, layout.meta.dotbook_drag);
       }
-      var row = gd._dotbook.choiceRow;
-      if (row) { row.style.visibility = "hidden"; row.setAttribute("aria-hidden", "true"); }
+      var row = gd._dotbook.choiceRow, pictured = showPicture(gd);
+      // beside a picture the controls work at once (a pick draws the figure live)
+      if (row && !pictured) { row.style.visibility = "hidden"; row.setAttribute("aria-hidden", "true"); }
       var box = boxOf(gd);
       box.classList.add("dotbook-pending");
       box.setAttribute("aria-busy", "true");
       if (pendingSize) { pendingSize.observe(gd.parentNode || gd); }
-      if (observer) { observer.observe(gd); } else { draw(gd); }
+      if (pictured) { awaitReader(gd); } else if (observer) { observer.observe(gd); } else { draw(gd); }
     });
   }
 
@@ -1194,7 +1295,7 @@
                                            {attributes: true, attributeFilter: ["data-theme"]});
   window.dotbookTwin = {figureKey: figureKey, viewHash: viewHash, show: show, linkAll: linkAll, render: render, drawAll: drawAll,
                        frames: function (gd) { return withFrames(gd, true); }};
-  if (window.Plotly && window.Plotly.react) { drain(); }
+  if ((window.Plotly && window.Plotly.react) || window.dotbookPlotlySrc) { drain(); }
   function start() { linkAll(); openHash(); }
 
   if (document.readyState === "complete") { start(); }
