@@ -5,8 +5,8 @@ itself another second and a half to start. So after Sphinx has written the pages
 this step opens every page with a figure in Chromium, lets the page's own script
 (``dotbook-twin.js``) draw each figure in the reader's layout, at a wide column
 (1280 px window) and a phone's (390 px), light and dark, and keeps what plotly
-draws (``Plotly.toImage``, SVG; a draggable figure's layer of arrows and labels is
-added on top). Each figure's box then names its four pictures::
+draws (SVG, by plotly's own exporter; a draggable figure's layer of arrows and labels
+is added on top). Each figure's box then names its four pictures::
 
     <div class="dotbook-figure" data-dotbook-pictures='{"wide": {"light": url,
          "dark": url}, "narrow": {...}}' ...>
@@ -44,35 +44,34 @@ VIEWPORTS = {"wide": {"width": 1280, "height": 900}, "narrow": {"width": 390, "h
 THEMES = ("light", "dark")
 PICTURES = "pictures"  # under _static
 #: bump to draw every picture again (a change in how they are made)
-VERSION = "1"
+VERSION = "2"
 
 _FIGURE = re.compile(r'<div class="dotbook-figure"(?: data-dotbook-pictures="[^"]*")?')
 _ATTRIBUTE = re.compile(r' data-dotbook-pictures="[^"]*"')
 
 #: In a freshly loaded page: every figure's first drawing in the page's width and theme,
-#: as a reader's browser makes it, then its SVG (a draggable figure's arrows and labels,
-#: dotbook-drag.js's layer, laid on top).
+#: as a reader's browser makes it, serialized by plotly's own exporter from the figure
+#: on the page (``Plotly.Snapshot.toSVG``, which takes the figure apart: the page is done
+#: with after this). A draggable figure: its arrow annotations and line shapes hidden
+#: as dotbook-drag.js hides them, its layer of arrows and labels laid on top.
 DRAW_ALL = """async () => {
   await window.dotbookTwin.drawAll();
   const out = [];
   for (const box of document.querySelectorAll('.dotbook-figure')) {
     const gd = box.querySelector('.js-plotly-plot');
     if (!gd) { out.push(null); continue; }
-    const L = gd._fullLayout;
-    const url = await Plotly.toImage(gd, {format: 'svg', width: L.width, height: L.height});
-    let svg = decodeURIComponent(url.slice(url.indexOf(',') + 1));
-    const drag = gd._dotbookDrag;
-    if (drag && drag.svg && drag.box) {
-      const doc = new DOMParser().parseFromString(svg, 'image/svg+xml');
-      const layer = drag.svg.cloneNode(true);
+    const L = gd._fullLayout, drag = gd._dotbookDrag;
+    const layer = drag && drag.svg && drag.box ? drag.svg.cloneNode(true) : null;
+    const doc = new DOMParser().parseFromString(Plotly.Snapshot.toSVG(gd), 'image/svg+xml');
+    if (layer) {
+      doc.querySelectorAll('g.annotation, .shapelayer > path').forEach(e => e.remove());
       layer.removeAttribute('style');
       layer.setAttribute('x', String(drag.box.xa._offset));
       layer.setAttribute('y', String(drag.box.ya._offset));
       layer.setAttribute('font-family', getComputedStyle(gd).fontFamily);
       doc.documentElement.appendChild(doc.importNode(layer, true));
-      svg = new XMLSerializer().serializeToString(doc);
     }
-    out.push({svg: svg, width: L.width, height: L.height});
+    out.push({svg: new XMLSerializer().serializeToString(doc), width: L.width, height: L.height});
   }
   return out;
 }"""
@@ -89,7 +88,7 @@ def _key(page: str) -> str:
 def first_drawings(tab: object, url: str, theme: str) -> list:
     """:data:`DRAW_ALL` on the page at ``url``, freshly loaded in ``tab`` (a Playwright
     page at the width wanted) and set to ``theme``: each figure's SVG and size."""
-    tab.goto(url, wait_until="load")
+    tab.goto(url, wait_until="domcontentloaded")
     tab.wait_for_function("() => window.dotbookTwin && window.dotbookQueue === null")
     tab.evaluate(f"document.documentElement.setAttribute('data-theme', '{theme}')")
     tab.evaluate(SETTLE)
@@ -109,17 +108,21 @@ def _browser_ready() -> str | None:
     return None
 
 
-def _draw(outdir: Path, pages: list[Path]) -> dict[Path, list]:
+def _draw(outdir: Path, pages: list[Path]) -> tuple[dict[Path, list], list[str]]:
     """Every figure of ``pages`` (files under ``outdir``) in each layout and theme:
-    ``{page: [None | {"wide": {"light": svg, "dark": svg, ...}, "narrow": ...}]}``."""
+    ``{page: [None | {"wide": {"light": svg, "dark": svg, "size": [w, h]}, "narrow":
+    ...}]}``, and what went wrong (a page that raised an error keeps no pictures)."""
     from playwright.sync_api import sync_playwright
 
     from dotbook._browser import chromium, serve
 
     drawn: dict[Path, list] = {}
+    problems: list[str] = []
     with serve(outdir) as url, sync_playwright() as p, \
             tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         context = chromium(p, profile, viewport=VIEWPORTS["wide"])
+        # the figures do not wait for the math: MathJax is not loaded here
+        context.route("**/_static/mathjax/**", lambda route: route.abort())
         tab = context.new_page()
         errors: list[str] = []
         tab.on("pageerror", lambda e: errors.append(str(e)))
@@ -136,12 +139,27 @@ def _draw(outdir: Path, pages: list[Path]) -> dict[Path, list]:
                             entry = figures[i] = figures[i] or {}
                             entry.setdefault(layout, {})[theme] = got["svg"]
                             entry[layout]["size"] = [got["width"], got["height"]]
-            if errors:  # a broken page keeps no pictures (the browser tests say why)
-                logger.warning(f"pictures: {page.name} raised {errors[0]}; no pictures made")
+            if errors:  # the browser tests say more
+                problems.append(f"{page.name} raised {errors[0]}; no pictures made")
                 errors.clear()
                 continue
             drawn[page] = figures
         context.close()
+    return drawn, problems
+
+
+def _draw_in_parallel(outdir: Path, pages: list[Path]) -> dict[Path, list]:
+    """:func:`_draw`, the pages shared between two processes (two Chromiums)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    shares = [pages[k::2] for k in range(2) if pages[k::2]]
+    drawn: dict[Path, list] = {}
+    with ProcessPoolExecutor(len(shares), mp_context=multiprocessing.get_context("spawn")) as pool:
+        for done, problems in pool.map(_draw, [outdir] * len(shares), shares):
+            drawn.update(done)
+            for problem in problems:
+                logger.warning(f"pictures: {problem}")
     return drawn
 
 
@@ -175,7 +193,7 @@ def write_pictures(app: Sphinx, exception: Exception | None) -> None:
             pages = [p for p in pages if p not in stale]
         else:
             start = time.perf_counter()
-            for page, figures in _draw(outdir, stale).items():
+            for page, figures in _draw_in_parallel(outdir, stale).items():
                 (cache / f"{keys[page]}.json").write_text(json.dumps(figures), encoding="utf-8")
             logger.info(f"pictures: drew the figures of {len(stale)} pages in "
                         f"{time.perf_counter() - start:.0f} s")
