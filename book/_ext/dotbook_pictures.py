@@ -190,18 +190,24 @@ def write_pictures(app: Sphinx, exception: Exception | None) -> None:
         if why:
             logger.info(f"pictures: {why}; {len(stale)} pages show their figures' alt text "
                         "until plotly draws them")
-            pages = [p for p in pages if p not in stale]
         else:
             start = time.perf_counter()
-            for page, figures in _draw_in_parallel(outdir, stale).items():
+            try:
+                drawn = _draw_in_parallel(outdir, stale)
+            except Exception as error:  # a Chromium that does not start, say
+                logger.warning(f"pictures: drawing the figures failed: {error!r}")
+                drawn = {}
+            for page, figures in drawn.items():
                 (cache / f"{keys[page]}.json").write_text(json.dumps(figures), encoding="utf-8")
-            logger.info(f"pictures: drew the figures of {len(stale)} pages in "
+            logger.info(f"pictures: drew the figures of {len(drawn)} pages in "
                         f"{time.perf_counter() - start:.0f} s")
     folder = outdir / "_static" / PICTURES
     folder.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
     for page in pages:
-        figures = json.loads((cache / f"{keys[page]}.json").read_text(encoding="utf-8"))
+        record = cache / f"{keys[page]}.json"
+        # a page without pictures (no Chromium) names none, not those of an older build
+        figures = json.loads(record.read_text(encoding="utf-8")) if record.exists() else []
         names: dict[str, str] = {}
         for entry in filter(None, figures):
             for v in entry.values():
