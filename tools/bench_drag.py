@@ -95,9 +95,7 @@ def standalone_page(directory: Path) -> Path:
 def _frames_on(url: str, context) -> list[tuple[str, list[float]]]:
     page = context.new_page()
     page.goto(url)
-    figures = page.locator(".dotbook-figure")
-    for i in range(figures.count()):
-        figures.nth(i).scroll_into_view_if_needed()
+    page.evaluate("() => window.dotbookTwin.drawAll()")  # each figure drawn live
     page.wait_for_function("() => document.querySelectorAll('[data-dotbook-drag]').length > 0",
                            timeout=30_000)
     page.wait_for_timeout(500)
