@@ -8,6 +8,7 @@ plus plotly.js plus ``dotbook-twin.js``; needs no book build), and the built boo
 from __future__ import annotations
 
 import functools
+import os
 import re
 
 import plotly.io as pio
@@ -33,7 +34,10 @@ def _page(tmp: str) -> str:
             f"<body>{body}<script>{js}</script></body></html>")
     path = ROOT / tmp / "dotbook-controls.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html)
+    # written aside, then renamed: a parallel worker never loads it half written
+    part = path.with_name(f"{path.name}.{os.getpid()}")
+    part.write_text(html)
+    part.replace(path)
     return path.as_uri()
 
 
@@ -122,36 +126,36 @@ def test_garbage_hash_is_harmless(browser, page_url, junk) -> None:
 
 
 # --------------------------------------------------------------- the built book
-def test_url_round_trip_on_every_twin_of_the_book(browser, book_url) -> None:
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_url_round_trip_on_every_twin_of_the_book(browser, book_url, chapter) -> None:
     """Move the last control of each twin figure, read the URL, open it fresh: same frame."""
-    for chapter in CHAPTERS:
-        page, errors = _open_book(browser, f"{book_url}/book/{chapter.stem}.html")
-        keys = page.evaluate("""() => [...document.querySelectorAll('.plotly-graph-div')]
-            .filter(gd => gd._dotbook && gd._dotbook.twin)
-            .map(gd => window.dotbookTwin.figureKey(gd))""")
-        for key in keys:
-            moved = page.evaluate("""key => {
-                const gd = [...document.querySelectorAll('.plotly-graph-div')]
-                  .find(g => window.dotbookTwin.figureKey(g) === key);
-                const st = gd._dotbook, i = st.active.length - 1;
-                const n = gd.layout.sliders[i].steps.length;
-                st.active[i] = (st.active[i] + 1) % n;
-                return window.dotbookTwin.show(gd).then(() => {
-                  history.replaceState(null, '', '#' + window.dotbookTwin.viewHash(gd));
-                  return st.active.join('-');
-                });
-            }""", key)
-            fresh, errs = _open_book(browser, page.url)
-            got = fresh.evaluate("""key => {
-                const gd = [...document.querySelectorAll('.plotly-graph-div')]
-                  .find(g => window.dotbookTwin.figureKey(g) === key);
-                return gd._dotbook.active.join('-');
-            }""", key)
-            assert got == moved, f"{chapter} {key}: {page.url}"
-            assert errs == []
-            fresh.close()
-        assert errors == []
-        page.close()
+    page, errors = _open_book(browser, f"{book_url}/book/{chapter.stem}.html")
+    keys = page.evaluate("""() => [...document.querySelectorAll('.plotly-graph-div')]
+        .filter(gd => gd._dotbook && gd._dotbook.twin)
+        .map(gd => window.dotbookTwin.figureKey(gd))""")
+    for key in keys:
+        moved = page.evaluate("""key => {
+            const gd = [...document.querySelectorAll('.plotly-graph-div')]
+              .find(g => window.dotbookTwin.figureKey(g) === key);
+            const st = gd._dotbook, i = st.active.length - 1;
+            const n = gd.layout.sliders[i].steps.length;
+            st.active[i] = (st.active[i] + 1) % n;
+            return window.dotbookTwin.show(gd).then(() => {
+              history.replaceState(null, '', '#' + window.dotbookTwin.viewHash(gd));
+              return st.active.join('-');
+            });
+        }""", key)
+        fresh, errs = _open_book(browser, page.url)
+        got = fresh.evaluate("""key => {
+            const gd = [...document.querySelectorAll('.plotly-graph-div')]
+              .find(g => window.dotbookTwin.figureKey(g) === key);
+            return gd._dotbook.active.join('-');
+        }""", key)
+        assert got == moved, f"{chapter} {key}: {page.url}"
+        assert errs == []
+        fresh.close()
+    assert errors == []
+    page.close()
 
 
 def _open_book(browser, url: str):
