@@ -145,7 +145,11 @@ def test_url_round_trip_on_every_twin_of_the_book(browser, book_url, chapter) ->
               return st.active.join('-');
             });
         }""", key)
-        fresh, errs = _open_book(browser, page.url)
+        frame = page.evaluate(_FRAME, key)
+        # the link, opened fresh, draws its figure itself (not drawAll): the same frame
+        fresh, errs = _open_book(browser, page.url, draw=False)
+        fresh.wait_for_function(f"([key, frame]) => ({_FRAME})(key) === frame",
+                                arg=[key, frame], timeout=30_000)
         got = fresh.evaluate("""key => {
             const gd = [...document.querySelectorAll('.plotly-graph-div')]
               .find(g => window.dotbookTwin.figureKey(g) === key);
@@ -158,7 +162,16 @@ def test_url_round_trip_on_every_twin_of_the_book(browser, book_url, chapter) ->
     page.close()
 
 
-def _open_book(browser, url: str):
+# the data a figure (by its key) draws, as JSON; null until it is drawn
+_FRAME = """key => {
+    const gd = [...document.querySelectorAll('.plotly-graph-div')]
+      .find(g => window.dotbookTwin.figureKey(g) === key);
+    if (!gd || !gd._fullLayout || !gd.data) return null;
+    return JSON.stringify(gd.data.map(t => [t.x, t.y, t.z]));
+}"""
+
+
+def _open_book(browser, url: str, draw: bool = True):
     page = browser.new_page()
     page.set_viewport_size({"width": 1000, "height": 900})
     errors: list[str] = []
@@ -166,6 +179,7 @@ def _open_book(browser, url: str):
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url)
     page.wait_for_function("window.dotbookTwin && window.Plotly", timeout=30_000)
-    page.evaluate("window.dotbookTwin.drawAll()")
-    page.wait_for_timeout(300)
+    if draw:
+        page.evaluate("window.dotbookTwin.drawAll()")
+        page.wait_for_timeout(300)
     return page, errors
