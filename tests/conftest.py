@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterator
 
-import pytest
-from hypothesis import settings
-from support import HTML, chromium, serve
+# Before torch loads: OpenMP threads that wait for work sleep instead of spinning.
+# Two test workers (and Chromium, and kernels) share two cores; a spinning thread takes
+# a core from the others: on a loaded machine one training test took 130-180 s with
+# spinning threads and 4-5 s without. Kernels started by the tests inherit it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+from support import HTML, chromium, serve  # noqa: E402
 
 # A stand-in for Colab's own modules, put on a kernel's path by test_colab_face.py;
 # not tests, and not importable without that path.
