@@ -50,11 +50,15 @@ rebuild: $(STAMP)
 	rm -rf _build
 	$(MAKE) book
 
+# Two pytest workers (pytest-xdist): much of the suite waits on browsers, kernels and
+# pip, so two share a 2-core machine well. tests/conftest.py says what runs together.
+TEST_WORKERS ?= 2
 test: book browser
 	$(BIN)/ruff check src tests tools book/_ext book/*.ipynb
 	$(BIN)/ruff format --check book/*.ipynb
 	$(BIN)/zizmor --offline .github/workflows
-	$(BIN)/python -m pytest src tests book --nbval-lax -p no:cacheprovider --durations=30
+	$(BIN)/python -m pytest src tests book --nbval-lax -p no:cacheprovider --durations=30 \
+		-n $(TEST_WORKERS) --dist loadfile
 
 # The browser tests use the system Chromium when there is one (CI installs
 # Debian's); elsewhere Playwright downloads its own once.

@@ -50,20 +50,27 @@ def _python(env_dir: Path) -> Path:
     return env_dir / "bin" / "python"
 
 
-@pytest.fixture(scope="module")
+def _run(*args: object, **options: object) -> subprocess.CompletedProcess:
+    """Run a command as the Colab-like runtime would: with no PYTHONPATH (a developer's
+    PYTHONPATH=src would make dotbook importable there)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run(list(args), env=env, **options)
+
+
+@pytest.fixture(scope="session")  # one per worker when tests run in parallel
 def colab_like(tmp_path_factory) -> Path:
     """A directory holding a kernel spec whose Python lacks dotbook."""
     home = tmp_path_factory.mktemp("colab")
     env_dir = home / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
-    purelib = subprocess.run([_python(env_dir), "-c",
-                              "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    purelib = _run(_python(env_dir), "-c",
+                   "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+                   capture_output=True, text=True, check=True).stdout.strip()
     # this venv's site-packages as a plain path entry: its .pth files (the editable
     # dotbook finder among them) are not processed, so dotbook stays unimportable
     Path(purelib, "preinstalled.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    probe = subprocess.run([_python(env_dir), "-c", "import torch, plotly; import dotbook"],
-                           capture_output=True, text=True)
+    probe = _run(_python(env_dir), "-c", "import torch, plotly; import dotbook",
+                 capture_output=True, text=True)
     assert "No module named 'dotbook'" in probe.stderr, probe.stderr
     _preinstall_old(env_dir)
     spec = home / "kernels" / "colab-like"
@@ -80,18 +87,29 @@ RESTART = "Restart needed: pip upgraded"
 
 
 def _pip(env_dir: Path, *args: str) -> None:
-    subprocess.run([_python(env_dir), "-m", "pip", "-q", "--disable-pip-version-check",
-                    *args], check=True)
+    _run(_python(env_dir), "-m", "pip", "-q", "--disable-pip-version-check", *args, check=True)
 
 
 def _preinstall_old(env_dir: Path) -> None:
-    """The runtime as it starts: no dotbook, old plotly and ipywidgets of its own."""
-    _pip(env_dir, "uninstall", "-y", "dotbook")
-    _pip(env_dir, "install", *OLD)
-    found = subprocess.run([_python(env_dir), "-c", "import plotly, ipywidgets; "
-                            "print(plotly.__version__, ipywidgets.__version__)"],
-                           capture_output=True, text=True, check=True).stdout.split()
-    assert found == ["5.24.1", "7.7.1"], found
+    """The runtime as it starts: no dotbook, old plotly and ipywidgets of its own.
+
+    The first call gets there with pip and copies the venv aside; every later call
+    puts that copy back, file by file as hard links (a second, where pip takes ten).
+    pip only ever removes or adds files, never rewrites one, so the copy stays as it was.
+    """
+    pristine = env_dir.with_name(env_dir.name + "-pristine")
+    if pristine.exists():
+        shutil.rmtree(env_dir)
+        shutil.copytree(pristine, env_dir, symlinks=True, copy_function=os.link)
+    else:
+        _pip(env_dir, "uninstall", "-y", "dotbook")
+        _pip(env_dir, "install", *OLD)
+        shutil.copytree(env_dir, pristine, symlinks=True)
+    found = _run(_python(env_dir), "-c", "import importlib.util, plotly, ipywidgets; "
+                 "print(plotly.__version__, ipywidgets.__version__, "
+                 "importlib.util.find_spec('dotbook') is None)",
+                 capture_output=True, text=True, check=True).stdout.split()
+    assert found == ["5.24.1", "7.7.1", "True"], found
 
 
 def _texts(nb: nbformat.NotebookNode) -> str:
@@ -106,7 +124,7 @@ def _texts(nb: nbformat.NotebookNode) -> str:
     return "\n".join(parts)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def source(tmp_path_factory) -> Path:
     """A copy of this clone's package files, as a source for pip (which builds in place)."""
     copy = tmp_path_factory.mktemp("source") / "dotbook"
@@ -127,6 +145,7 @@ def test_reader_notebook_installs_dotbook_and_runs_from_an_empty_directory(
     monkeypatch.setenv("JUPYTER_PATH", str(colab_like))
     monkeypatch.setenv("DOTBOOK_SOURCE", str(source))
     monkeypatch.delenv("DOTBOOK_BUILD", raising=False)
+    monkeypatch.delenv("PYTHONPATH", raising=False)  # the kernel, as on Colab
     _preinstall_old(colab_like / "venv")
     nb = nbformat.read(path, as_version=4)
     # solutions are folded Markdown (<details>), which Run All cannot run (issue 25)
@@ -137,15 +156,14 @@ def test_reader_notebook_installs_dotbook_and_runs_from_an_empty_directory(
                             resources={"metadata": {"path": str(tmp_path)}})
     client.execute()  # raises CellExecutionError on the first failing cell
     assert RESTART not in _texts(nb), "nothing was imported before: no restart line"
-    where = subprocess.run([_python(colab_like / "venv"), "-c",
-                            "import dotbook; print(dotbook.__file__)"],
-                           capture_output=True, text=True, check=True).stdout
+    where = _run(_python(colab_like / "venv"), "-c", "import dotbook; print(dotbook.__file__)",
+                 capture_output=True, text=True, check=True).stdout
     assert str(colab_like / "venv") in where, f"dotbook came from {where}, not the kernel's env"
     assert list(tmp_path.iterdir()) == [] or all(p.name.startswith(".") for p in tmp_path.iterdir())
     assert os.environ.get("DOTBOOK_BUILD") is None
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def wheel(colab_like, source, tmp_path_factory) -> Path:
     """dotbook built once, as the restart checks' ``DOTBOOK_SOURCE`` (pip installs it as is)."""
     out = tmp_path_factory.mktemp("wheel")
@@ -172,6 +190,7 @@ def test_restart_line_appears_when_an_upgraded_module_was_already_imported(
     monkeypatch.setenv("JUPYTER_PATH", str(colab_like))
     monkeypatch.setenv("DOTBOOK_SOURCE", str(wheel))
     monkeypatch.delenv("DOTBOOK_BUILD", raising=False)
+    monkeypatch.delenv("PYTHONPATH", raising=False)  # the kernel, as on Colab
     _preinstall_old(colab_like / "venv")
     resources = {"metadata": {"path": str(tmp_path)}}
     # the runtime imported plotly and ipywidgets before the reader's first cell

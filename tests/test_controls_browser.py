@@ -8,6 +8,7 @@ plus plotly.js plus ``dotbook-twin.js``; needs no book build), and the built boo
 from __future__ import annotations
 
 import functools
+import os
 import re
 
 import plotly.io as pio
@@ -33,7 +34,10 @@ def _page(tmp: str) -> str:
             f"<body>{body}<script>{js}</script></body></html>")
     path = ROOT / tmp / "dotbook-controls.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html)
+    # written aside, then renamed: a parallel worker never loads it half written
+    part = path.with_name(f"{path.name}.{os.getpid()}")
+    part.write_text(html)
+    part.replace(path)
     return path.as_uri()
 
 
@@ -122,39 +126,52 @@ def test_garbage_hash_is_harmless(browser, page_url, junk) -> None:
 
 
 # --------------------------------------------------------------- the built book
-def test_url_round_trip_on_every_twin_of_the_book(browser, book_url) -> None:
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_url_round_trip_on_every_twin_of_the_book(browser, book_url, chapter) -> None:
     """Move the last control of each twin figure, read the URL, open it fresh: same frame."""
-    for chapter in CHAPTERS:
-        page, errors = _open_book(browser, f"{book_url}/book/{chapter.stem}.html")
-        keys = page.evaluate("""() => [...document.querySelectorAll('.plotly-graph-div')]
-            .filter(gd => gd._dotbook && gd._dotbook.twin)
-            .map(gd => window.dotbookTwin.figureKey(gd))""")
-        for key in keys:
-            moved = page.evaluate("""key => {
-                const gd = [...document.querySelectorAll('.plotly-graph-div')]
-                  .find(g => window.dotbookTwin.figureKey(g) === key);
-                const st = gd._dotbook, i = st.active.length - 1;
-                const n = gd.layout.sliders[i].steps.length;
-                st.active[i] = (st.active[i] + 1) % n;
-                return window.dotbookTwin.show(gd).then(() => {
-                  history.replaceState(null, '', '#' + window.dotbookTwin.viewHash(gd));
-                  return st.active.join('-');
-                });
-            }""", key)
-            fresh, errs = _open_book(browser, page.url)
-            got = fresh.evaluate("""key => {
-                const gd = [...document.querySelectorAll('.plotly-graph-div')]
-                  .find(g => window.dotbookTwin.figureKey(g) === key);
-                return gd._dotbook.active.join('-');
-            }""", key)
-            assert got == moved, f"{chapter} {key}: {page.url}"
-            assert errs == []
-            fresh.close()
-        assert errors == []
-        page.close()
+    page, errors = _open_book(browser, f"{book_url}/book/{chapter.stem}.html")
+    keys = page.evaluate("""() => [...document.querySelectorAll('.plotly-graph-div')]
+        .filter(gd => gd._dotbook && gd._dotbook.twin)
+        .map(gd => window.dotbookTwin.figureKey(gd))""")
+    for key in keys:
+        moved = page.evaluate("""key => {
+            const gd = [...document.querySelectorAll('.plotly-graph-div')]
+              .find(g => window.dotbookTwin.figureKey(g) === key);
+            const st = gd._dotbook, i = st.active.length - 1;
+            const n = gd.layout.sliders[i].steps.length;
+            st.active[i] = (st.active[i] + 1) % n;
+            return window.dotbookTwin.show(gd).then(() => {
+              history.replaceState(null, '', '#' + window.dotbookTwin.viewHash(gd));
+              return st.active.join('-');
+            });
+        }""", key)
+        frame = page.evaluate(_FRAME, key)
+        # the link, opened fresh, draws its figure itself (not drawAll): the same frame
+        fresh, errs = _open_book(browser, page.url, draw=False)
+        fresh.wait_for_function(f"([key, frame]) => ({_FRAME})(key) === frame",
+                                arg=[key, frame], timeout=30_000)
+        got = fresh.evaluate("""key => {
+            const gd = [...document.querySelectorAll('.plotly-graph-div')]
+              .find(g => window.dotbookTwin.figureKey(g) === key);
+            return gd._dotbook.active.join('-');
+        }""", key)
+        assert got == moved, f"{chapter} {key}: {page.url}"
+        assert errs == []
+        fresh.close()
+    assert errors == []
+    page.close()
 
 
-def _open_book(browser, url: str):
+# the data a figure (by its key) draws, as JSON; null until it is drawn
+_FRAME = """key => {
+    const gd = [...document.querySelectorAll('.plotly-graph-div')]
+      .find(g => window.dotbookTwin.figureKey(g) === key);
+    if (!gd || !gd._fullLayout || !gd.data) return null;
+    return JSON.stringify(gd.data.map(t => [t.x, t.y, t.z]));
+}"""
+
+
+def _open_book(browser, url: str, draw: bool = True):
     page = browser.new_page()
     page.set_viewport_size({"width": 1000, "height": 900})
     errors: list[str] = []
@@ -162,6 +179,7 @@ def _open_book(browser, url: str):
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url)
     page.wait_for_function("window.dotbookTwin && window.Plotly", timeout=30_000)
-    page.evaluate("window.dotbookTwin.drawAll()")
-    page.wait_for_timeout(300)
+    if draw:
+        page.evaluate("window.dotbookTwin.drawAll()")
+        page.wait_for_timeout(300)
     return page, errors

@@ -14,6 +14,7 @@ Reads ``_build/html`` (or ``DOTBOOK_HTML``), like ``test_book_browser.py``.
 
 from __future__ import annotations
 
+import fcntl
 import json
 from pathlib import Path
 
@@ -79,9 +80,12 @@ ENDS = """([gd, end]) => { const st = gd._dotbook;
 
 
 def _record(path: str, view: str, findings: list) -> None:
-    data = json.loads(AUDIT.read_text()) if AUDIT.exists() else {}
-    data[f"{path}@{view}"] = findings
-    AUDIT.write_text(json.dumps(data, indent=1, ensure_ascii=False))
+    # parallel workers take turns (a lock beside the file) to read, add and write
+    with open(AUDIT.with_name(AUDIT.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = json.loads(AUDIT.read_text()) if AUDIT.exists() else {}
+        data[f"{path}@{view}"] = findings
+        AUDIT.write_text(json.dumps(data, indent=1, ensure_ascii=False))
 
 
 def audit(page, floor: float) -> list:
