@@ -54,12 +54,12 @@ def difference(a: str, b: str, px: float = 0.05) -> str | None:
     """Where two SVGs differ, but for plotly's random names and sub-pixel differences in
     where measured text lands (``px``); None if nowhere."""
     (text_a, num_a), (text_b, num_b) = normal(a), normal(b)
-    for k, (x, y) in enumerate(zip(text_a, text_b)):
+    for k, (x, y) in enumerate(zip(text_a, text_b, strict=False)):
         if x != y:
             return f"{''.join(text_a[max(0, k - 3):k + 1])[-200:]!r} / {y[:200]!r}"
     if len(text_a) != len(text_b):
         return f"{len(text_a)} / {len(text_b)} pieces"
-    for k, (x, y) in enumerate(zip(num_a, num_b)):
+    for k, (x, y) in enumerate(zip(num_a, num_b, strict=True)):
         if abs(x - y) > px:
             return f"{x} / {y} after {''.join(text_a[max(0, k - 3):k + 1])[-200:]!r}"
     return None
