@@ -37,7 +37,7 @@ venv: $(STAMP)
 # (DOTBOOK_CACHE to move it; without npm, the full bundle: see the build log).
 # tools/execute_chapters.py first executes the chapters two at a time into the
 # execution cache; Sphinx then only renders them.
-book: $(STAMP)
+book: $(STAMP) browser
 	@if [ "$$(cat _build/.src-hash 2>/dev/null)" != "$(SRC_HASH)" ]; then \
 		echo "src/ changed since the last build: clearing the execution cache"; \
 		rm -rf _build/.jupyter_cache _build/.doctrees; fi
@@ -60,8 +60,8 @@ test: book browser
 	$(BIN)/python -m pytest src tests book --nbval-lax -p no:cacheprovider --durations=30 \
 		-n $(TEST_WORKERS) --dist loadfile
 
-# The browser tests use the system Chromium when there is one (CI installs
-# Debian's); elsewhere Playwright downloads its own once.
+# The browser tests, and the build's pictures of the figures, use the system Chromium
+# when there is one (CI installs Debian's); elsewhere Playwright downloads its own once.
 browser: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 		$(BIN)/python -m playwright install chromium

@@ -103,9 +103,14 @@ def _browser_ready() -> str | None:
         from dotbook._browser import chromium_path
     except ImportError as error:
         return f"no Playwright ({error})"
-    if not chromium_path():
-        return "no Chromium (apt-get install chromium, or DOTBOOK_CHROMIUM=path)"
-    return None
+    if chromium_path():
+        return None
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:  # Playwright's own Chromium (make browser installs it)
+        if Path(p.chromium.executable_path).exists():
+            return None
+    return "no Chromium (apt-get install chromium, make browser, or DOTBOOK_CHROMIUM=path)"
 
 
 def _draw(outdir: Path, pages: list[Path]) -> tuple[dict[Path, list], list[str]]:
