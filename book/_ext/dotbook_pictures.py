@@ -85,10 +85,15 @@ def _key(page: str) -> str:
     return hashlib.sha256((VERSION + _ATTRIBUTE.sub("", page)).encode()).hexdigest()[:32]
 
 
-def first_drawings(tab: object, url: str, theme: str) -> list:
+def first_drawings(tab: object, url: str, theme: str, errors: list | None = None) -> list:
     """:data:`DRAW_ALL` on the page at ``url``, freshly loaded in ``tab`` (a Playwright
-    page at the width wanted) and set to ``theme``: each figure's SVG and size."""
+    page at the width wanted) and set to ``theme``: each figure's SVG and size.
+    ``errors``: the list ``tab``'s page errors go to, emptied once the page is loaded,
+    so that it holds the errors of this drawing only (not those of the last page's
+    figures, which the exporter took apart)."""
     tab.goto(url, wait_until="domcontentloaded")
+    if errors is not None:
+        errors.clear()
     tab.wait_for_function("() => window.dotbookTwin && window.dotbookQueue === null")
     tab.evaluate(f"document.documentElement.setAttribute('data-theme', '{theme}')")
     tab.evaluate(SETTLE)
@@ -137,16 +142,20 @@ def _draw(outdir: Path, pages: list[Path]) -> tuple[dict[Path, list], list[str]]
             for layout, viewport in VIEWPORTS.items():
                 tab.set_viewport_size(viewport)
                 for theme in THEMES:
-                    for i, got in enumerate(first_drawings(tab, address, theme)):
+                    drawings = first_drawings(tab, address, theme, errors)
+                    if errors:  # raised while drawing (the browser tests say more)
+                        break
+                    for i, got in enumerate(drawings):
                         while len(figures) <= i:
                             figures.append(None)
                         if got is not None:
                             entry = figures[i] = figures[i] or {}
                             entry.setdefault(layout, {})[theme] = got["svg"]
                             entry[layout]["size"] = [got["width"], got["height"]]
-            if errors:  # the browser tests say more
+                if errors:
+                    break
+            if errors:
                 problems.append(f"{page.name} raised {errors[0]}; no pictures made")
-                errors.clear()
                 continue
             drawn[page] = figures
         context.close()
