@@ -60,3 +60,21 @@ def tol(*vs: torch.Tensor, scale: float = 1.0) -> dict[str, float]:
     """An absolute float64 tolerance proportional to the size of the terms summed."""
     size = 1.0 + scale * math.prod(float(v.abs().sum()) + 1.0 for v in vs)
     return {"rtol": 0.0, "atol": 1e-13 * size}
+
+
+# ---- the built book in a browser (browser tests) ----
+TYPESET_ALL = """async () => {
+  // what printing does (MathJax's ui/lazy on beforeprint): every formula not typeset yet
+  const mj = window.MathJax;
+  if (!mj || !mj.startup || !mj.startup.promise) { return -1; }
+  await mj.startup.promise;
+  const doc = mj.startup.document;
+  if (doc.lazyTypesetAll) { await doc.lazyTypesetAll(); }
+  await new Promise(r => setTimeout(r, 400));  // dotbook-page.js: wide formulas' boxes
+  return document.querySelectorAll('mjx-container mjx-lazy').length; }"""
+
+
+def typeset_all_math(page) -> int:
+    """Typeset every formula still waiting (lazy typesetting); the number left waiting
+    (0), or -1 on a page without MathJax."""
+    return page.evaluate(TYPESET_ALL)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from support import HTML, ROOT
+from support import HTML, ROOT, typeset_all_math
 
 pytestmark = pytest.mark.browser
 
@@ -153,6 +153,9 @@ def fresh(browser, book_url: str, chapter: Path, viewport: dict | None = None):
     page.goto(f"{book_url}/{page_path(chapter)}", wait_until="load")
     page.evaluate("() => localStorage.removeItem('dotbook-answers:v1')")
     page.reload(wait_until="load")
+    # formulas typeset as they near the viewport move what is below them: a click on a
+    # box must not land where the box was a moment ago
+    typeset_all_math(page)
     return page, errors
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from support import HTML
+from support import HTML, typeset_all_math
 
 pytestmark = pytest.mark.browser
 
@@ -76,23 +76,6 @@ def open_page(browser, url: str, viewport: dict | None = None, draw: bool = True
     if draw:
         scroll_through(page)
     return page, errors, external
-
-
-TYPESET_ALL = """async () => {
-  // what printing does (MathJax's ui/lazy on beforeprint): every formula not typeset yet
-  const mj = window.MathJax;
-  if (!mj || !mj.startup || !mj.startup.promise) { return -1; }
-  await mj.startup.promise;
-  const doc = mj.startup.document;
-  if (doc.lazyTypesetAll) { await doc.lazyTypesetAll(); }
-  await new Promise(r => setTimeout(r, 400));  // dotbook-page.js: wide formulas' boxes
-  return document.querySelectorAll('mjx-container mjx-lazy').length; }"""
-
-
-def typeset_all_math(page) -> int:
-    """Typeset every formula still waiting (lazy typesetting); the number left waiting
-    (0), or -1 on a page without MathJax."""
-    return page.evaluate(TYPESET_ALL)
 
 
 def test_the_book_has_pages():

@@ -417,15 +417,26 @@ def test_no_figure_text_is_a_list_of_number_codes(twin) -> None:
     assert not _CODE_LIST.search(shown), f"{key}: {_CODE_LIST.search(shown).group(0)!r}"
 
 
-def test_every_frame_names_each_choice_by_its_label(twin) -> None:
+#: the twins with a labelled choice (a Param with choices=), kept true by
+#: test_the_twins_with_a_choice_are_listed
+CHOICE_TWINS = ("ch05.match_twin", "ch07.compatibility_twin", "ch07.scaling_twin",
+                "ch09.depth_twin", "ch10.accumulation_twin", "ch10.softmax_twin",
+                "ch12.contribution_twin", "ch13.patterns_twin")
+
+
+def test_the_twins_with_a_choice_are_listed(twin) -> None:
+    key, t = twin
+    assert any(p.categorical for p in t.params) == (key in CHOICE_TWINS), key
+
+
+@pytest.mark.parametrize("key", CHOICE_TWINS)
+def test_every_frame_names_each_choice_by_its_label(key: str) -> None:
     """Issue 22, in the figures' text: at every grid point of a twin with a labelled choice,
     nothing names that choice by a number ("float32 (dtype 1)", "test digit 0", "0 = float16"),
     and where the default frame names the choice, every frame names its choice exactly as the
     control's label does ("ReLU" where the button says ReLU, not "relu")."""
-    key, t = twin
+    t = TWINS[key]()
     choices = [p for p in t.params if p.categorical]
-    if not choices:
-        pytest.skip("no labelled choice")
     default = _text(t.data(), skip=("meta",))  # the alt text names every choice at once
     named = [p for p in choices if _named(p.label_of(p.default), default, case=False)]
     names = [p.name for p in t.params]
