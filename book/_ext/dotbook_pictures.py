@@ -44,7 +44,7 @@ VIEWPORTS = {"wide": {"width": 1280, "height": 900}, "narrow": {"width": 390, "h
 THEMES = ("light", "dark")
 PICTURES = "pictures"  # under _static
 #: bump to draw every picture again (a change in how they are made)
-VERSION = "2"
+VERSION = "3"
 
 _FIGURE = re.compile(r'<div class="dotbook-figure"(?: data-dotbook-pictures="[^"]*")?')
 _ATTRIBUTE = re.compile(r' data-dotbook-pictures="[^"]*"')
@@ -60,7 +60,7 @@ DRAW_ALL = """async () => {
   for (const box of document.querySelectorAll('.dotbook-figure')) {
     const gd = box.querySelector('.js-plotly-plot');
     if (!gd) { out.push(null); continue; }
-    const L = gd._fullLayout, drag = gd._dotbookDrag;
+    const drag = gd._dotbookDrag;
     const layer = drag && drag.svg && drag.box ? drag.svg.cloneNode(true) : null;
     const doc = new DOMParser().parseFromString(Plotly.Snapshot.toSVG(gd), 'image/svg+xml');
     if (layer) {
@@ -71,7 +71,7 @@ DRAW_ALL = """async () => {
       layer.setAttribute('font-family', getComputedStyle(gd).fontFamily);
       doc.documentElement.appendChild(doc.importNode(layer, true));
     }
-    out.push({svg: new XMLSerializer().serializeToString(doc), width: L.width, height: L.height});
+    out.push({svg: new XMLSerializer().serializeToString(doc)});
   }
   return out;
 }"""
@@ -87,7 +87,7 @@ def _key(page: str) -> str:
 
 def first_drawings(tab: object, url: str, theme: str, errors: list | None = None) -> list:
     """:data:`DRAW_ALL` on the page at ``url``, freshly loaded in ``tab`` (a Playwright
-    page at the width wanted) and set to ``theme``: each figure's SVG and size.
+    page at the width wanted) and set to ``theme``: each figure's SVG.
     ``errors``: the list ``tab``'s page errors go to, emptied once the page is loaded,
     so that it holds the errors of this drawing only (not those of the last page's
     figures, which the exporter took apart)."""
@@ -120,7 +120,7 @@ def _browser_ready() -> str | None:
 
 def _draw(outdir: Path, pages: list[Path]) -> tuple[dict[Path, list], list[str]]:
     """Every figure of ``pages`` (files under ``outdir``) in each layout and theme:
-    ``{page: [None | {"wide": {"light": svg, "dark": svg, "size": [w, h]}, "narrow":
+    ``{page: [None | {"wide": {"light": svg, "dark": svg}, "narrow":
     ...}]}``, and what went wrong (a page that raised an error keeps no pictures)."""
     from playwright.sync_api import sync_playwright
 
@@ -151,7 +151,6 @@ def _draw(outdir: Path, pages: list[Path]) -> tuple[dict[Path, list], list[str]]
                         if got is not None:
                             entry = figures[i] = figures[i] or {}
                             entry.setdefault(layout, {})[theme] = got["svg"]
-                            entry[layout]["size"] = [got["width"], got["height"]]
                 if errors:
                     break
             if errors:
@@ -178,7 +177,7 @@ def _draw_in_parallel(outdir: Path, pages: list[Path]) -> dict[Path, list]:
 
 
 def _attribute(entry: dict, names: dict) -> str:
-    value = {layout: {theme: names[svg] for theme, svg in v.items() if theme in THEMES}
+    value = {layout: {theme: names[svg] for theme, svg in v.items()}
              for layout, v in entry.items()}
     return f' data-dotbook-pictures="{html.escape(json.dumps(value, sort_keys=True))}"'
 
