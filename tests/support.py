@@ -64,17 +64,35 @@ def tol(*vs: torch.Tensor, scale: float = 1.0) -> dict[str, float]:
 
 # ---- the built book in a browser (browser tests) ----
 TYPESET_ALL = """async () => {
-  // what printing does (MathJax's ui/lazy on beforeprint): every formula not typeset yet
+  // formulas not typeset yet: none where the build typeset them (dotbook_math.py); where
+  // the page loads MathJax, what printing does (ui/lazy on beforeprint): typeset them all
+  const untypeset = () => [...document.querySelectorAll('span.math, div.math')]
+    .filter(e => !e.querySelector('mjx-container') || e.querySelector('mjx-lazy')).length;
   const mj = window.MathJax;
-  if (!mj || !mj.startup || !mj.startup.promise) { return -1; }
-  await mj.startup.promise;
-  const doc = mj.startup.document;
-  if (doc.lazyTypesetAll) { await doc.lazyTypesetAll(); }
-  await new Promise(r => setTimeout(r, 400));  // dotbook-page.js: wide formulas' boxes
-  return document.querySelectorAll('mjx-container mjx-lazy').length; }"""
+  if (mj && mj.startup && mj.startup.promise) {
+    await mj.startup.promise;
+    const doc = mj.startup.document;
+    if (doc.lazyTypesetAll) { await doc.lazyTypesetAll(); }
+    await new Promise(r => setTimeout(r, 400));  // dotbook-page.js: wide formulas' boxes
+  }
+  return untypeset(); }"""
+
+
+def scroll_to(locator) -> None:
+    """Scroll ``locator``'s element to the middle of the screen, as a reader scrolls to it,
+    and let the page lay out what came near (sections far below the screen are laid out
+    only then: content-visibility). Playwright's own scroll (``scroll_into_view_if_needed``)
+    places the element by a layout the page has not finished, and can leave it off the
+    screen."""
+    locator.evaluate("e => e.scrollIntoView({block: 'center'})")
+    locator.page.evaluate(SETTLE)
+
+
+#: two animation frames: what the last change brought near the screen is laid out
+SETTLE = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 
 
 def typeset_all_math(page) -> int:
-    """Typeset every formula still waiting (lazy typesetting); the number left waiting
-    (0), or -1 on a page without MathJax."""
+    """Typeset every formula still waiting (where the page loads MathJax, which typesets
+    lazily); the number of formulas left untypeset (0)."""
     return page.evaluate(TYPESET_ALL)

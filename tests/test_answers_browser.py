@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from support import HTML, ROOT, typeset_all_math
+from support import HTML, ROOT, scroll_to, typeset_all_math
 
 pytestmark = pytest.mark.browser
 
@@ -341,7 +341,7 @@ def test_boxes_fit_a_phone_and_follow_dark_mode(browser, book_url, chapter):
         shots = BUILD / "screenshots"
         shots.mkdir(parents=True, exist_ok=True)
         box = page.locator(".dotbook-answer").first
-        box.scroll_into_view_if_needed()
+        scroll_to(box)
         box.screenshot(path=str(shots / f"{chapter.stem}-answer-phone.png"))
         assert errors == [], errors
     finally:

@@ -8,8 +8,9 @@ Every plotly figure: has rendered data (drawn lazily as the reader scrolls to it
 its place kept meanwhile), and follows the book's dark mode. plotly.js only where
 there are figures, under one URL; no Font Awesome script or font.
 Every slider: moved by the mouse and by the keyboard, changes the data.
-Math: typeset by the packaged MathJax, lazily (near the viewport first; all of it
-before printing), every formula without error.
+Math: typeset when the book was built (book/_ext/dotbook_math.py), by the packaged
+MathJax, every formula without error: the pages load no MathJax, and their formulas
+are there, with MathML for screen readers, before any script runs.
 
 Reads ``_build/html`` (``make book``) or the build named by ``DOTBOOK_HTML``.
 Screenshots (dark and phone views of every figure) go next to that folder,
@@ -23,7 +24,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from support import HTML, typeset_all_math
+from support import HTML, scroll_to, typeset_all_math
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +46,7 @@ def scroll_through(page) -> int:
     draw lazily, near the viewport); back to the top. Returns the number of figures."""
     figures = page.locator("div.dotbook-figure")
     for i in range(figures.count()):
-        figures.nth(i).scroll_into_view_if_needed()
+        scroll_to(figures.nth(i))
         page.wait_for_function(DRAWN, arg=figures.nth(i).element_handle(), timeout=30_000)
     page.evaluate("() => window.scrollTo(0, 0)")
     return figures.count()
@@ -113,7 +114,7 @@ def test_figures_render_and_every_slider_changes_the_data(browser, book_url, pat
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         for i in range(figures.count()):
             gd = figures.nth(i)
-            gd.scroll_into_view_if_needed()
+            scroll_to(gd)
             traces = page.evaluate(
                 "i => document.querySelectorAll('.js-plotly-plot')[i]._fullData.length", i)
             assert traces > 0, f"figure {i} on {path} has no data"
@@ -181,7 +182,7 @@ def test_figures_below_the_fold_wait_in_place_with_their_pictures(browser, book_
         waiting = figures.evaluate_all(WAITING)
         assert any(pending for pending, _ in waiting), f"every figure of {path} drawn at load"
         for i, (pending, height) in enumerate(waiting):
-            figures.nth(i).scroll_into_view_if_needed()
+            scroll_to(figures.nth(i))
             page.wait_for_function(DRAWN, arg=figures.nth(i).element_handle(), timeout=30_000)
             drawn = figures.nth(i).bounding_box()["height"]
             if pending:
@@ -195,33 +196,69 @@ def test_figures_below_the_fold_wait_in_place_with_their_pictures(browser, book_
         page.close()
 
 
-def test_math_is_typeset_near_the_viewport_and_all_of_it_for_print(browser, book_url):
-    """A long chapter on a phone: at load the formulas of the first screen are typeset
-    and those far below wait (MathJax's ui/lazy); scrolling down typesets them; printing
-    (beforeprint) typesets every formula and draws every figure."""
-    page, errors, _ = open_page(browser, f"{book_url}/book/10-stability.html",
-                                viewport=PHONE, draw=False)
+MATH_PAGES = [p for p in PAGES if 'class="math' in (HTML / p).read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("path", MATH_PAGES)
+def test_every_page_comes_with_its_math_typeset(path):
+    """The build typeset every formula of every page: no TeX is left for a reader's
+    browser, no page loads MathJax, no hidden solution holds TeX, and the fonts the
+    page's MathJax stylesheet names are files of the site."""
+    import base64
+    import re
+
+    file = HTML / path
+    text = file.read_text(encoding="utf-8")
+    assert "mathjax/startup.js" not in text and "window.MathJax" not in text, \
+        f"{path} loads MathJax: run make book with Chromium (make browser)"
+    formulas = re.findall(r'<(span|div) class="math notranslate nohighlight">\s*(.{0,40})', text)
+    assert formulas, path
+    raw = [tex for _, tex in formulas if not tex.startswith("<mjx-container")]
+    assert raw == [], f"formulas of {path} left as TeX: {raw[:3]}"
+    assert text.count("<mjx-assistive-mml") == len(formulas), "MathML for screen readers"
+    assert "<mjx-merror" not in text
+    solutions = [base64.b64decode(s).decode("utf8")
+                 for s in re.findall(r'data-solution="([^"]*)"', text)]
+    assert [s for s in solutions if "\\(" in s or "\\[" in s] == [], "TeX in a solution"
+    style = re.search(r'<style id="MJX-CHTML-styles">(.*?)</style>', text, re.S)
+    assert style, f"{path} has no stylesheet for its math"
+    fonts = re.findall(r'url\("([^"]+)"\)', style.group(1))
+    assert fonts and all((file.parent / f).is_file() for f in fonts), fonts
+
+
+def test_math_is_there_before_any_script_and_prints(browser, book_url):
+    """A long chapter on a phone: every formula is typeset as the page is parsed (no
+    script typesets it), each with its MathML for screen readers, drawn in MathJax's
+    fonts, fetched from the site; no MathJax script is fetched; printing (beforeprint)
+    draws every figure."""
+    page = browser.new_page()
+    page.set_viewport_size(PHONE)
+    urls: list[str] = []
+    page.on("requestfinished", lambda r: urls.append(r.url))
     try:
-        page.wait_for_function("() => window.MathJax && MathJax.startup"
-                               " && MathJax.startup.document && MathJax.startup.document.math")
-        # formulas waiting to be typeset, near the viewport (within MathJax's 200 px) or
-        # far from it; not those not shown at all (a closed fold, a hidden sidebar)
-        count = """where => [...document.querySelectorAll('mjx-container')].filter(m => {
-            if (!m.getClientRects().length || !m.closest('.bd-article')) { return false; }
-            const r = m.getBoundingClientRect();
-            const near = r.top < innerHeight + 150 && r.bottom > -150;
-            return (where === 'near') === near && !!m.querySelector('mjx-lazy'); }).length"""
-        waiting = page.evaluate(count, "far")
-        assert waiting > 50, f"only {waiting} formulas far below the first screen wait"
-        page.wait_for_function(f"() => ({count})('near') === 0", timeout=15_000)
-        page.evaluate("() => window.scrollTo(0, document.body.scrollHeight / 2)")
-        page.wait_for_function(f"() => ({count})('near') === 0", timeout=15_000)
-        assert page.evaluate(count, "far") < waiting, "scrolling down typeset nothing"
+        page.goto(f"{book_url}/book/10-stability.html", wait_until="domcontentloaded")
+        seen = page.evaluate("""() => {
+            const math = [...document.querySelectorAll('span.math, div.math')];
+            return {math: math.length, mathjax: !!window.MathJax,
+                    typeset: math.filter(e => e.querySelector(
+                        'mjx-container > mjx-math + mjx-assistive-mml > math')).length}; }""")
+        assert seen["math"] > 100 and seen["typeset"] == seen["math"], seen
+        assert not seen["mathjax"]
+        page.wait_for_load_state("load")
+        page.evaluate("() => document.fonts.ready")
+        shown = page.evaluate("""() => {
+            const f = [...document.querySelectorAll('div.math mjx-container')]
+              .map(m => m.getBoundingClientRect());
+            return {fonts: [...document.fonts].filter(x => x.family.startsWith('MJX')
+                      && x.status === 'loaded').length,
+                    drawn: f.filter(r => r.width > 20 && r.height > 10).length,
+                    all: f.length}; }""")
+        assert shown["fonts"] >= 2 and shown["drawn"] == shown["all"] >= 5, shown
+        assert [u for u in urls if "/mathjax/" in u and u.endswith(".js")] == []
+        assert any(u.endswith(".woff") and "/_static/mathjax/" in u for u in urls), urls
         page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
-        page.wait_for_function("() => !document.querySelector('mjx-container mjx-lazy')"
-                               " && !document.querySelector('.dotbook-pending')", timeout=30_000)
-        assert page.locator("mjx-merror").count() == 0
-        assert errors == [], errors
+        page.wait_for_function("() => !document.querySelector('.dotbook-pending')",
+                               timeout=30_000)
     finally:
         page.close()
 
@@ -270,7 +307,7 @@ def test_twin_frames_match_the_python_function(browser, book_url):
         assert json.loads(frame) == expected
         # move both sliders to their left ends, as a reader would: the drawn title follows
         gd = page.locator(".js-plotly-plot").first
-        gd.scroll_into_view_if_needed()
+        scroll_to(gd)
         rails = gd.locator("rect.slider-rail-touch-rect")
         for s in range(rails.count()):
             box = rails.nth(s).bounding_box()
@@ -346,7 +383,7 @@ def test_every_slider_works_from_the_keyboard(browser, book_url, path):
         assert seen == set(range(keys.count())), f"Tab reaches sliders {sorted(seen)} on {path}"
         for i in range(keys.count()):
             key = keys.nth(i)
-            key.scroll_into_view_if_needed()
+            scroll_to(key)
             key.focus()
             ring = key.evaluate("k => { const s = getComputedStyle(k);"
                                 " return [s.outlineStyle, parseFloat(s.outlineWidth)]; }")
@@ -411,7 +448,7 @@ def test_figures_follow_dark_mode(browser, book_url, path):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         figures = page.locator("div.dotbook-figure")
         for i in range(figures.count()):
-            figures.nth(i).scroll_into_view_if_needed()
+            scroll_to(figures.nth(i))
             figures.nth(i).screenshot(path=str(SCREENSHOTS / f"{Path(path).stem}-dark-fig{i}.png"))
         set_theme(page, "light")
         for bg, _ in page.evaluate(FIGURE_COLOURS):
@@ -467,7 +504,7 @@ def test_phone_width(browser, book_url, path):
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             figures = page.locator("div.dotbook-figure")
             for i in range(figures.count()):
-                figures.nth(i).scroll_into_view_if_needed()
+                scroll_to(figures.nth(i))
                 figures.nth(i).screenshot(
                     path=str(SCREENSHOTS / f"{Path(path).stem}-phone-fig{i}.png"))
         assert errors == [], f"console errors at phone width on {path}: {errors}"

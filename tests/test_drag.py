@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from support import scroll_to
 
 from dotbook import attention, geometry
 
@@ -236,10 +237,10 @@ def _drag_page(browser, book_url, viewport=None, path=CH01):
     index = page.evaluate("() => [...document.querySelectorAll('.dotbook-figure')]"
                           ".findIndex(f => f.innerHTML.includes('dotbook_drag'))")
     assert index >= 0, f"no draggable figure on {path}"
-    page.locator(".dotbook-figure").nth(index).scroll_into_view_if_needed()
+    scroll_to(page.locator(".dotbook-figure").nth(index))
     page.wait_for_selector("[data-dotbook-drag]", timeout=30_000)
     gd = page.locator("[data-dotbook-drag]").first
-    gd.scroll_into_view_if_needed()
+    scroll_to(gd)
     page.wait_for_timeout(300)
     return page, gd, errors
 

@@ -347,8 +347,11 @@ def throttled_draw(playwright, url: str) -> tuple[float, float, float, int, int]
         cdp.send("Emulation.setCPUThrottlingRate", {"rate": THROTTLE})
         page.goto(url, wait_until="load", timeout=120_000)
         count = page.evaluate("document.querySelectorAll('.dotbook-figure').length")
+        # on the first screen: laid out (not in a section far below, which the browser
+        # lays out only when it comes near: content-visibility), and above its bottom
         visible = page.evaluate("""() => [...document.querySelectorAll('.dotbook-figure')]
-            .map((f, i) => f.getBoundingClientRect().top < innerHeight ? i : -1)
+            .map((f, i) => (!f.checkVisibility || f.checkVisibility({contentVisibilityAuto: true}))
+                           && f.getBoundingClientRect().top < innerHeight ? i : -1)
             .filter(i => i >= 0)""")
         for i in visible:
             page.wait_for_function(SHOWN_JS, arg=i, polling=50, timeout=120_000)

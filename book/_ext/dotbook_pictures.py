@@ -31,6 +31,7 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sphinx.application import Sphinx
@@ -100,8 +101,8 @@ def first_drawings(tab: object, url: str, theme: str, errors: list | None = None
     return tab.evaluate(DRAW_ALL)
 
 
-def _browser_ready() -> str | None:
-    """Why pictures cannot be drawn here, or None."""
+def browser_ready() -> str | None:
+    """Why Chromium cannot be driven here (for the pictures, and the math), or None."""
     try:
         import playwright.sync_api  # noqa: F401
 
@@ -131,7 +132,7 @@ def _draw(outdir: Path, pages: list[Path]) -> tuple[dict[Path, list], list[str]]
     with serve(outdir) as url, sync_playwright() as p, \
             tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         context = chromium(p, profile, viewport=VIEWPORTS["wide"])
-        # the figures do not wait for the math: MathJax is not loaded here
+        # the figures need no math: no MathJax (where a page still loads it), no math fonts
         context.route("**/_static/mathjax/**", lambda route: route.abort())
         tab = context.new_page()
         errors: list[str] = []
@@ -161,19 +162,21 @@ def _draw(outdir: Path, pages: list[Path]) -> tuple[dict[Path, list], list[str]]
     return drawn, problems
 
 
-def _draw_in_parallel(outdir: Path, pages: list[Path]) -> dict[Path, list]:
-    """:func:`_draw`, the pages shared between two processes (two Chromiums)."""
+def in_two_browsers(work: Callable, outdir: Path, pages: list[Path], what: str) -> dict:
+    """``work(outdir, share) -> ({page: result}, problems)`` (:func:`_draw`, say), the
+    pages shared between two processes (two Chromiums); each problem is logged as a
+    warning about ``what``."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     shares = [pages[k::2] for k in range(2) if pages[k::2]]
-    drawn: dict[Path, list] = {}
+    results: dict = {}
     with ProcessPoolExecutor(len(shares), mp_context=multiprocessing.get_context("spawn")) as pool:
-        for done, problems in pool.map(_draw, [outdir] * len(shares), shares):
-            drawn.update(done)
+        for done, problems in pool.map(work, [outdir] * len(shares), shares):
+            results.update(done)
             for problem in problems:
-                logger.warning(f"pictures: {problem}")
-    return drawn
+                logger.warning(f"{what}: {problem}")
+    return results
 
 
 def _attribute(entry: dict, names: dict) -> str:
@@ -199,14 +202,14 @@ def write_pictures(app: Sphinx, exception: Exception | None) -> None:
     keys = {p: _key(texts[p]) for p in pages}
     stale = [p for p in pages if not (cache / f"{keys[p]}.json").exists()]
     if stale:
-        why = _browser_ready()
+        why = browser_ready()
         if why:
             logger.info(f"pictures: {why}; {len(stale)} pages show their figures' alt text "
                         "until plotly draws them")
         else:
             start = time.perf_counter()
             try:
-                drawn = _draw_in_parallel(outdir, stale)
+                drawn = in_two_browsers(_draw, outdir, stale, "pictures")
             except Exception as error:  # a Chromium that does not start, say
                 logger.warning(f"pictures: drawing the figures failed: {error!r}")
                 drawn = {}

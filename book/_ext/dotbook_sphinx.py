@@ -8,7 +8,8 @@ the site itself (no CDN), a few accessibility repairs of the theme's HTML
   then each figure shows the picture the build made of it (``dotbook_pictures``);
 - no Font Awesome JavaScript (1.5 MB): the few icons the theme shows come from
   a generated stylesheet of inline SVG masks (``dotbook-icons.css``);
-- MathJax only where there is math (Sphinx's rule), with the TeX ``base`` and
+- no MathJax at all where the build could typeset the math (``dotbook_math``); else
+  MathJax only where there is math (Sphinx's rule), with the TeX ``base`` and
   ``ams`` packages and the CHTML output only (no menu), typeset lazily near the
   viewport (``ui/lazy``).
 
@@ -254,6 +255,30 @@ def _plotly_where_needed(app: Sphinx, pagename: str, templatename: str, context:
         app.add_js_file("dotbook-drag.js", priority=220, loading_method="defer")
 
 
+#: the theme's script, once the page has loaded (and again after each change inside the
+#: page, and each resize): for every code block, output and table box, it reads the
+#: box's size and writes its tabindex, box after box, which makes the browser lay out
+#: the whole page again for each box (0.6 s on a 4x throttled phone in chapter 10).
+#: dotbook-page.js does the same, reading every size before any write, a section at
+#: a time when the page is idle. Here the theme's call, in the theme's built script.
+THEME_SCROLLERS = ('"complete"===document.readyState?I():window.addEventListener("load",I)',
+                   '0/* dotbook-page.js: focusScrollers */')
+
+
+def _lean_theme_script(app: Sphinx, exception: Exception | None) -> None:
+    """The theme's script without :data:`THEME_SCROLLERS`' call."""
+    if exception is not None or app.builder.format != "html":
+        return
+    script = Path(app.outdir) / "_static" / "scripts" / "pydata-sphinx-theme.js"
+    text = script.read_text(encoding="utf-8") if script.exists() else ""
+    old, new = THEME_SCROLLERS
+    if old in text:
+        script.write_text(text.replace(old, new), encoding="utf-8")
+    elif new not in text:
+        logger.warning("dotbook: the theme's check of scrolling boxes was not found in "
+                       f"{script.name}; pages still run it as they load")
+
+
 def _check_icons(app: Sphinx, exception: Exception | None) -> None:
     """Every icon on every page is in ``ICONS`` (else it would show as nothing)."""
     if exception is not None or app.builder.format != "html":
@@ -305,13 +330,17 @@ def setup(app: Sphinx) -> dict[str, object]:
     app.connect("html-page-context", _drop_thebe)
     app.connect("html-page-context", _accessible_body)
     app.connect("build-finished", _check_icons)
+    app.connect("build-finished", _lean_theme_script)
     # after the build: the reader notebooks (book/_ext/reader_notebooks.py)
     from reader_notebooks import on_build_finished
 
     app.connect("build-finished", on_build_finished)
-    # last: every figure's pictures, drawn in Chromium (book/_ext/dotbook_pictures.py)
+    # then the math, typeset by MathJax in Chromium (book/_ext/dotbook_math.py), and last
+    # every figure's pictures, drawn in Chromium (book/_ext/dotbook_pictures.py)
+    from dotbook_math import write_math
     from dotbook_pictures import write_pictures
 
+    app.connect("build-finished", write_math, priority=850)
     app.connect("build-finished", write_pictures, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 

@@ -159,6 +159,8 @@
       if (window.MathJax && window.MathJax.typesetPromise) { window.MathJax.typesetPromise([sol]); }
     }
     sol.hidden = false;
+    // dotbook-page.js: a wide formula or code block in it scrolls in a focusable box
+    sol.dispatchEvent(new CustomEvent("dotbook:content", {bubbles: true}));
     button.setAttribute("aria-expanded", "true");
     button.textContent = "Hide solution";
     if (focus) { sol.setAttribute("tabindex", "-1"); }

@@ -5,13 +5,18 @@
 (function () {
   "use strict";
 
+  /* The elements of `root` (itself too) that match `selector`. */
+  function within(root, selector) {
+    var all = Array.prototype.slice.call(root.querySelectorAll(selector));
+    return root.matches(selector) ? [root].concat(all) : all;
+  }
+
   /* An inline formula wider than its line (MathJax cannot break it) would push
      the page sideways on a phone: let it scroll inside its own box. */
-  function fitMath() {
+  function fitMath(root) {
     // every size is read before any class changes: a write between two reads would
     // make the browser lay out the whole page again for each formula
-    var all = Array.prototype.slice.call(
-      document.querySelectorAll(".bd-article mjx-container:not([display='true'])"));
+    var all = within(root, "mjx-container:not([display='true'])");
     var wide = all.map(function (m) {
       if (m.closest("table")) { return null; }  // a table scrolls as a whole (dotbook.css)
       var line = m.closest("p, li, dd, dt, div") || m.parentNode;
@@ -24,12 +29,19 @@
     });
   }
 
-  /* A code block, table or displayed formula wider than its column scrolls in its own box; a
-     keyboard reader must be able to focus that box to scroll it (axe:
-     scrollable-region-focusable). */
-  function focusScrollers() {
-    var all = Array.prototype.slice.call(document.querySelectorAll(".bd-article pre, .bd-article .table-wrapper, .bd-article .pst-scrollable-table-container, .bd-article mjx-container[display='true']"));
-    var scrolling = all.map(function (el) { return el.scrollWidth > el.clientWidth + 1; });  // reads, then writes
+  /* A code block, output, table or displayed formula wider (or taller) than its box
+     scrolls in it; a keyboard reader must be able to focus that box to scroll it (axe:
+     scrollable-region-focusable). The theme's own check, which read and wrote box after
+     box, is taken out of its script (dotbook_sphinx.THEME_SCROLLERS). */
+  var SCROLLERS = "pre, .nboutput > .output_area, .cell_output > .output, " +
+    ".jp-RenderedHTMLCommon, .table-wrapper, .pst-scrollable-table-container, " +
+    "mjx-container[display='true']";
+
+  function focusScrollers(root) {
+    var all = within(root, SCROLLERS);
+    var scrolling = all.map(function (el) {  // reads, then writes
+      return el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1;
+    });
     all.forEach(function (el, i) {
       var scrolls = scrolling[i];
       if (scrolls && !el.hasAttribute("tabindex")) {
@@ -48,9 +60,10 @@
     else if ((tries || 0) < 50) { setTimeout(function () { whenMathIsTypeset(fn, (tries || 0) + 1); }, 100); }
   }
 
-  /* MathJax typesets lazily (ui/lazy, dotbook_sphinx.py): formulas are typeset as they
-     near the viewport, each batch by the document's render(). After each one, once idle,
-     the new formulas are checked too (one check for a burst of batches). */
+  /* Where the page loads MathJax (the build could not typeset its math), it typesets
+     lazily (ui/lazy, dotbook_sphinx.py): formulas are typeset as they near the
+     viewport, each batch by the document's render(). After each one, once idle, the
+     new formulas are checked too (one check for a burst of batches). */
   function afterEachTypeset(fn) {
     var doc = window.MathJax && window.MathJax.startup && window.MathJax.startup.document;
     if (!doc || typeof doc.render !== "function" || doc.dotbookWrapped) { return; }
@@ -66,20 +79,51 @@
     };
   }
 
+  /* The page in parts, each checked in its own idle moment: the chapter's sections
+     (dotbook.css lays out those far below the screen only when they come near it; a
+     check lays one out, and a phone should not lay out a whole chapter at once) and
+     what is around them. */
+  function parts() {
+    var article = document.querySelector(".bd-article");
+    if (!article) { return []; }
+    var sections = Array.prototype.slice.call(article.querySelectorAll(":scope > section > section"));
+    return sections.length ? [article].concat(sections) : [article];
+  }
+
+  function checkPart(root) {
+    if (root.matches(".bd-article") && root.querySelector(":scope > section > section")) {
+      // the article without its sections: the chapter's opening
+      Array.prototype.forEach.call(root.querySelectorAll(":scope > section > :not(section)"),
+        function (el) { fitMath(el); focusScrollers(el); });
+      return;
+    }
+    fitMath(root);
+    focusScrollers(root);
+  }
+
   function start() {
-    // a wide displayed formula scrolls in its own box too (MathJax's menu, which
-    // made every formula focusable, is not loaded)
-    // when the page is idle: each check measures the whole page's layout, which must not
-    // hold up a phone's first figures (issue 24)
+    // when the page is idle, a part at a time: each check measures the layout, which
+    // must not hold up a phone's first figures (issue 24)
     var idle = window.requestIdleCallback || function (fn) { return setTimeout(fn, 1); };
-    var check = function () { idle(function () { fitMath(); focusScrollers(); }); };
-    whenMathIsTypeset(function () { check(); afterEachTypeset(check); });
-    idle(focusScrollers);
+    var check = function () {
+      var todo = parts();
+      (function next() {
+        if (todo.length) { idle(function () { checkPart(todo.shift()); next(); }); }
+      })();
+    };
+    if (window.MathJax) {  // a page the build could not typeset (dotbook_math.py)
+      whenMathIsTypeset(function () { check(); afterEachTypeset(check); });
+    }
+    check();
+    // new content (a solution shown, dotbook-answers.js): checked where it is
+    document.addEventListener("dotbook:content", function (e) {
+      idle(function () { fitMath(e.target); focusScrollers(e.target); });
+    });
     var pending = false;
     window.addEventListener("resize", function () {
       if (pending) { return; }
       pending = true;
-      setTimeout(function () { pending = false; fitMath(); focusScrollers(); }, 200);
+      setTimeout(function () { pending = false; check(); }, 200);
     });
   }
 

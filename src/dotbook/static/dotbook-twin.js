@@ -918,7 +918,7 @@
   }
 
   function showPicture(gd) {
-    var src = gd._dotbookQueued && pictureOf(gd), host = gd.parentNode;
+    var src = gd._dotbookQueued && !gd._dotbookUnplaced && pictureOf(gd), host = gd.parentNode;
     if (!src || !host) { return false; }
     var img = gd._dotbookPicture;
     if (!img) {
@@ -951,6 +951,8 @@
      box is sized exactly as it will draw (the layout its first draw composes: a height
      that no later measurement changes, see band/phone) and gets its row of controls;
      it shows its picture meanwhile, or its alt text (dotbook.css, .dotbook-pending).
+     A figure in a section the browser has not laid out yet (far below the screen) is
+     placed so when that section comes near the screen, or when the page is idle.
      A figure with a picture is drawn live when the reader reaches for it (mouse over
      it, a click, focus) or after it has stayed DWELL ms in view, when the page is idle;
      one without, when it comes within LAZY_MARGIN of the viewport. Either way by one
@@ -963,6 +965,7 @@
   function boxOf(gd) { return gd.closest(".dotbook-figure") || gd.parentNode || gd; }
 
   function draw(gd) {
+    if (gd._dotbookUnplaced) { place(gd); }
     var item = gd._dotbookQueued;
     if (!item) { return gd._dotbookDrawn || Promise.resolve(gd); }
     gd._dotbookQueued = null;
@@ -1039,6 +1042,7 @@
   function drain() {
     var queue = window.dotbookQueue || [];
     window.dotbookQueue = null;
+    var later = [];
     queue.forEach(function (item) {
       var id = item[0][0], data = item[0][1], layout = item[0][2];
       var gd = typeof id === "string" ? document.getElementById(id) : id;
@@ -1049,22 +1053,50 @@
       gd._dotbookQueued = item;
       waiting.push(gd);
       state(gd, data, layout, item[0][3]);
-      gd._dotbook.width = prepare(gd).width;  // the box: the first draw's height
-      addChoices(gd);  // its row of controls, in place, hidden until drawn
-      // a draggable figure's controls and readouts, likewise (dotbook-drag.js; when it
-      // loads later, it reserves them itself)
-      if (window.dotbookDrag && layout.meta && layout.meta.dotbook_drag) {
-        window.dotbookDrag.reserve(gd, layout.meta.dotbook_drag);
-      }
-      var row = gd._dotbook.choiceRow, pictured = showPicture(gd);
-      // beside a picture the controls work at once (a pick draws the figure live)
-      if (row && !pictured) { row.style.visibility = "hidden"; row.setAttribute("aria-hidden", "true"); }
-      var box = boxOf(gd);
-      box.classList.add("dotbook-pending");
-      box.setAttribute("aria-busy", "true");
-      if (pendingSize) { pendingSize.observe(gd.parentNode || gd); }
-      if (pictured) { awaitReader(gd); } else if (observer) { observer.observe(gd); } else { draw(gd); }
+      if (notLaidOut(gd)) { gd._dotbookUnplaced = true; later.push(gd); } else { place(gd); }
     });
+    // the figures of sections not laid out yet: each when its section comes near the
+    // screen, or when the page is idle, one at a time, whichever is first
+    (function next() {
+      later = later.filter(function (gd) { return gd._dotbookUnplaced; });
+      if (later.length) { whenIdle(function () { place(later.shift()); next(); }); }
+    })();
+  }
+
+  /* A section far below the screen is not laid out yet (content-visibility, dotbook.css):
+     reading the width of a figure's box in it would lay out that section there and then
+     (0.1 s for each figure of a long chapter, on a slow phone). */
+  function notLaidOut(gd) {
+    return !!(gd.checkVisibility && gd.checkVisibility() &&
+              !gd.checkVisibility({contentVisibilityAuto: true}));
+  }
+  document.addEventListener("contentvisibilityautostatechange", function (e) {
+    if (e.skipped || !e.target.querySelectorAll) { return; }
+    waiting.forEach(function (gd) { if (gd._dotbookUnplaced && e.target.contains(gd)) { place(gd); } });
+  }, true);
+
+  /* A queued figure's box, sized exactly as it will draw, with its controls and its
+     picture (or its alt text), waiting to be drawn. */
+  function place(gd) {
+    if (!gd._dotbookQueued || gd._dotbook.placed) { return; }
+    gd._dotbookUnplaced = false;
+    gd._dotbook.placed = true;
+    var layout = gd._dotbook.layout;
+    gd._dotbook.width = prepare(gd).width;  // the box: the first draw's height
+    addChoices(gd);  // its row of controls, in place, hidden until drawn
+    // a draggable figure's controls and readouts, likewise (dotbook-drag.js; when it
+    // loads later, it reserves them itself)
+    if (window.dotbookDrag && layout.meta && layout.meta.dotbook_drag) {
+      window.dotbookDrag.reserve(gd, layout.meta.dotbook_drag);
+    }
+    var row = gd._dotbook.choiceRow, pictured = showPicture(gd);
+    // beside a picture the controls work at once (a pick draws the figure live)
+    if (row && !pictured) { row.style.visibility = "hidden"; row.setAttribute("aria-hidden", "true"); }
+    var box = boxOf(gd);
+    box.classList.add("dotbook-pending");
+    box.setAttribute("aria-busy", "true");
+    if (pendingSize) { pendingSize.observe(gd.parentNode || gd); }
+    if (pictured) { awaitReader(gd); } else if (observer) { observer.observe(gd); } else { draw(gd); }
   }
 
   /* Draw every figure not drawn yet (printing; tests). */
