@@ -154,8 +154,11 @@ def assert_shows_its_picture(figure, layout: str, theme: str) -> None:
     assert figure.evaluate("f => getComputedStyle(f, '::before').content") == "none"
 
 
-WAITING = """fs => fs.map(f => [f.classList.contains('dotbook-pending'),
-                                  f.getBoundingClientRect().height])"""
+#: a figure's box as it waits, or as it is drawn: [waiting, height, top in the page]
+BOX = """f => { const r = f.getBoundingClientRect();
+               return [f.classList.contains('dotbook-pending'), r.height, r.top + scrollY]; }"""
+#: placed (sized, its picture shown: dotbook-twin.js place) or drawn already
+PLACED = "f => f.classList.contains('dotbook-pending') || !!f.querySelector('.main-svg')"
 
 
 @pytest.mark.parametrize("view", ["desktop", "phone"])
@@ -165,32 +168,37 @@ def test_figures_below_the_fold_wait_in_place_with_their_pictures(browser, book_
     the build made of it for this width and theme (or, without one, its alt text), and
     every waiting figure's box already has the height the figure draws at (at 1280 and
     at 390 px; its row of controls included), so scrolling to each draws it and nothing
-    on the page moves."""
+    on the page moves. (Far below: beyond three screens, or in a section the browser
+    lays out only when it comes near, content-visibility; such a figure's box is sized
+    then, or when the page is idle.)"""
     page, errors, _ = open_page(browser, f"{book_url}/{path}",
                                 viewport=PHONE if view == "phone" else None, draw=False)
     try:
-        # formulas typeset as they near the viewport (lazily) change the height of their
-        # lines; this test is about the figures: every formula first
-        typeset_all_math(page)
         figures = page.locator("div.dotbook-figure")
         last = figures.last
-        top = last.evaluate("f => f.getBoundingClientRect().top + scrollY")
-        if top >= 3 * page.viewport_size["height"]:
+        if last.evaluate("f => !f.checkVisibility({contentVisibilityAuto: true})"
+                         " || f.getBoundingClientRect().top + scrollY >= 3 * innerHeight"):
             assert not last.evaluate(DRAWN), f"the last figure of {path} was drawn at load"
-            assert "dotbook-pending" in last.get_attribute("class")
+            # near, not yet in view (its section a fifth of a screen below the screen)
+            last.evaluate("""f => { const s = f.closest('.bd-article > section > section') || f;
+                scrollTo(0, s.getBoundingClientRect().top + scrollY - 1.2 * innerHeight); }""")
+            page.wait_for_function(PLACED, arg=last.element_handle(), timeout=10_000)
             assert_shows_its_picture(last, "narrow" if view == "phone" else "wide", "light")
-        waiting = figures.evaluate_all(WAITING)
-        assert any(pending for pending, _ in waiting), f"every figure of {path} drawn at load"
-        for i, (pending, height) in enumerate(waiting):
-            scroll_to(figures.nth(i))
-            page.wait_for_function(DRAWN, arg=figures.nth(i).element_handle(), timeout=30_000)
-            drawn = figures.nth(i).bounding_box()["height"]
+            assert "dotbook-pending" in last.get_attribute("class")
+        assert not all(figures.evaluate_all("fs => fs.map(f => !!f.querySelector('.main-svg'))")), \
+            f"every figure of {path} drawn at load"
+        for i in range(figures.count()):
+            figure = figures.nth(i)
+            scroll_to(figure)
+            page.wait_for_function(PLACED, arg=figure.element_handle(), timeout=10_000)
+            pending, height, top = figure.evaluate(BOX)
+            page.wait_for_function(DRAWN, arg=figure.element_handle(), timeout=30_000)
+            _, drawn, now = figure.evaluate(BOX)
             if pending:
                 assert abs(drawn - height) <= 2, (
                     f"figure {i} of {path} ({view}) waited in a box {height:.0f} px high and "
                     f"drew {drawn:.0f} px high")
-        assert last.evaluate("f => f.getBoundingClientRect().top + scrollY") == pytest.approx(
-            top, abs=2), "the page moved when figures were drawn"
+                assert abs(now - top) <= 2, f"figure {i} of {path} moved when it was drawn"
         assert errors == [], f"console errors while drawing late on {path}: {errors}"
     finally:
         page.close()
@@ -247,11 +255,13 @@ def test_math_is_there_before_any_script_and_prints(browser, book_url):
         page.wait_for_load_state("load")
         page.evaluate("() => document.fonts.ready")
         shown = page.evaluate("""() => {
-            const f = [...document.querySelectorAll('div.math mjx-container')]
+            // the formulas laid out (not those of sections far below: content-visibility)
+            const f = [...document.querySelectorAll('.bd-article .math mjx-container')]
+              .filter(m => m.checkVisibility({contentVisibilityAuto: true}))
               .map(m => m.getBoundingClientRect());
             return {fonts: [...document.fonts].filter(x => x.family.startsWith('MJX')
                       && x.status === 'loaded').length,
-                    drawn: f.filter(r => r.width > 20 && r.height > 10).length,
+                    drawn: f.filter(r => r.width > 3 && r.height > 8).length,
                     all: f.length}; }""")
         assert shown["fonts"] >= 2 and shown["drawn"] == shown["all"] >= 5, shown
         assert [u for u in urls if "/mathjax/" in u and u.endswith(".js")] == []
@@ -259,6 +269,51 @@ def test_math_is_there_before_any_script_and_prints(browser, book_url):
         page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
         page.wait_for_function("() => !document.querySelector('.dotbook-pending')",
                                timeout=30_000)
+    finally:
+        page.close()
+
+
+def test_far_sections_wait_and_every_way_to_them_lands(browser, book_url):
+    """A long chapter on a phone: the sections far below the first screen are not laid
+    out as the page loads (content-visibility), figures among them; a link to a late
+    section lands on its heading; a far figure scrolled to shows its picture; and once
+    the page is idle, every code block that scrolls sideways can be focused
+    (dotbook-page.js; the theme's own check is taken out of its script)."""
+    theme = (HTML / "_static" / "scripts" / "pydata-sphinx-theme.js").read_text(encoding="utf-8")
+    assert "dotbook-page.js: focusScrollers" in theme
+    page = browser.new_page()
+    page.set_viewport_size(PHONE)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"{book_url}/book/10-stability.html", wait_until="load")
+        state = page.evaluate("""() => {
+            const laid = e => e.checkVisibility({contentVisibilityAuto: true});
+            const s = [...document.querySelectorAll('.bd-article > section > section')];
+            return {ids: s.map(x => x.id),
+                    waiting: s.filter(x => !laid(x.firstElementChild || x)).length,
+                    far: [...document.querySelectorAll('.dotbook-figure')]
+                      .filter(f => !laid(f)).length}; }""")
+        assert state["waiting"] >= 3 and state["far"] >= 1, state
+        target = state["ids"][-2]
+        page.evaluate("id => { location.hash = '#' + id; }", target)
+        page.wait_for_timeout(500)
+        top = page.evaluate("id => document.getElementById(id).getBoundingClientRect().top", target)
+        assert 0 <= top <= 120, f"the link to #{target} landed {top:.0f} px from the top"
+        last = page.locator(".dotbook-figure").last
+        scroll_to(last)
+        page.wait_for_function(
+            "f => { const i = f.querySelector('img.dotbook-picture');"
+            " return (i && i.complete && i.naturalWidth > 0) || !!f.querySelector('.main-svg'); }",
+            arg=last.element_handle(), timeout=15_000)
+        assert abs(last.evaluate("f => f.getBoundingClientRect().top + f.offsetHeight / 2")
+                   - PHONE["height"] / 2) < PHONE["height"] / 2, "the figure left the screen"
+        page.wait_for_function("""() => [...document.querySelectorAll('.bd-article pre')]
+            .filter(e => e.scrollWidth > e.clientWidth + 1 && e.tabIndex !== 0).length === 0""",
+                               timeout=15_000)
+        assert page.evaluate("""() => [...document.querySelectorAll('.bd-article pre')]
+            .filter(e => e.scrollWidth > e.clientWidth + 1).length""") > 0, "nothing scrolls"
+        assert errors == [], errors
     finally:
         page.close()
 

@@ -663,6 +663,7 @@
   }
 
   function render(gd, resized) {
+    keepLaidOut(gd);
     var st = gd._dotbook, out = prepare(gd);
     st.width = out.width;
     // a lazy figure's first draw is this react (on an empty div plotly draws anew, with
@@ -952,7 +953,7 @@
      that no later measurement changes, see band/phone) and gets its row of controls;
      it shows its picture meanwhile, or its alt text (dotbook.css, .dotbook-pending).
      A figure in a section the browser has not laid out yet (far below the screen) is
-     placed so when that section comes near the screen, or when the page is idle.
+     placed so when that section comes near the screen (or the figure is drawn).
      A figure with a picture is drawn live when the reader reaches for it (mouse over
      it, a click, focus) or after it has stayed DWELL ms in view, when the page is idle;
      one without, when it comes within LAZY_MARGIN of the viewport. Either way by one
@@ -1042,7 +1043,6 @@
   function drain() {
     var queue = window.dotbookQueue || [];
     window.dotbookQueue = null;
-    var later = [];
     queue.forEach(function (item) {
       var id = item[0][0], data = item[0][1], layout = item[0][2];
       var gd = typeof id === "string" ? document.getElementById(id) : id;
@@ -1053,32 +1053,42 @@
       gd._dotbookQueued = item;
       waiting.push(gd);
       state(gd, data, layout, item[0][3]);
-      if (notLaidOut(gd)) { gd._dotbookUnplaced = true; later.push(gd); } else { place(gd); }
+      var section = notLaidOut(gd) && near && gd.closest(SECTION);
+      if (section) { gd._dotbookUnplaced = true; near.observe(section); } else { place(gd); }
     });
-    // the figures of sections not laid out yet: each when its section comes near the
-    // screen, or when the page is idle, one at a time, whichever is first
-    (function next() {
-      later = later.filter(function (gd) { return gd._dotbookUnplaced; });
-      if (later.length) { whenIdle(function () { place(later.shift()); next(); }); }
-    })();
   }
 
   /* A section far below the screen is not laid out yet (content-visibility, dotbook.css):
-     reading the width of a figure's box in it would lay out that section there and then
-     (0.1 s for each figure of a long chapter, on a slow phone). */
+     every size in it reads 0, and reading one would lay it out there and then (0.1 s
+     for each figure of a long chapter, on a slow phone). Its figures are placed when it
+     comes within half a screen of the viewport, or when one is drawn. */
+  var SECTION = ".bd-article > section > section";
   function notLaidOut(gd) {
     return !!(gd.checkVisibility && gd.checkVisibility() &&
               !gd.checkVisibility({contentVisibilityAuto: true}));
   }
-  document.addEventListener("contentvisibilityautostatechange", function (e) {
-    if (e.skipped || !e.target.querySelectorAll) { return; }
-    waiting.forEach(function (gd) { if (gd._dotbookUnplaced && e.target.contains(gd)) { place(gd); } });
-  }, true);
+  var near = window.IntersectionObserver ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (e) {
+      if (!e.isIntersecting) { return; }
+      near.unobserve(e.target);
+      waiting.forEach(function (gd) {
+        if (gd._dotbookUnplaced && e.target.contains(gd)) { place(gd); }
+      });
+    });
+  }, {rootMargin: "50% 0px"}) : null;
+
+  /* A figure placed or drawn stays laid out, its section with it: its box is measured to
+     be sized, and plotly and the phone layout measure what they draw. */
+  function keepLaidOut(gd) {
+    var section = gd.closest(SECTION);
+    if (section) { section.classList.add("dotbook-live"); }
+  }
 
   /* A queued figure's box, sized exactly as it will draw, with its controls and its
      picture (or its alt text), waiting to be drawn. */
   function place(gd) {
     if (!gd._dotbookQueued || gd._dotbook.placed) { return; }
+    if (gd._dotbookUnplaced) { keepLaidOut(gd); }
     gd._dotbookUnplaced = false;
     gd._dotbook.placed = true;
     var layout = gd._dotbook.layout;
