@@ -88,6 +88,15 @@ def scroll_to(locator) -> None:
     locator.page.evaluate(SETTLE)
 
 
+def bring_near(locator) -> None:
+    """Scroll so that ``locator``'s section (or the element) lies a fifth of a screen
+    below the screen: near enough for its figures to be placed (dotbook-twin.js), not in
+    view, so none is drawn live."""
+    locator.evaluate("""f => { const s = f.closest('.bd-article > section > section') || f;
+        scrollTo(0, s.getBoundingClientRect().top + scrollY - 1.2 * innerHeight); }""")
+    locator.page.evaluate(SETTLE)
+
+
 #: two animation frames: what the last change brought near the screen is laid out
 SETTLE = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from support import HTML, scroll_to, typeset_all_math
+from support import HTML, bring_near, scroll_to, typeset_all_math
 
 pytestmark = pytest.mark.browser
 
@@ -179,9 +179,7 @@ def test_figures_below_the_fold_wait_in_place_with_their_pictures(browser, book_
         if last.evaluate("f => !f.checkVisibility({contentVisibilityAuto: true})"
                          " || f.getBoundingClientRect().top + scrollY >= 3 * innerHeight"):
             assert not last.evaluate(DRAWN), f"the last figure of {path} was drawn at load"
-            # near, not yet in view (its section a fifth of a screen below the screen)
-            last.evaluate("""f => { const s = f.closest('.bd-article > section > section') || f;
-                scrollTo(0, s.getBoundingClientRect().top + scrollY - 1.2 * innerHeight); }""")
+            bring_near(last)
             page.wait_for_function(PLACED, arg=last.element_handle(), timeout=10_000)
             assert_shows_its_picture(last, "narrow" if view == "phone" else "wide", "light")
             assert "dotbook-pending" in last.get_attribute("class")

@@ -18,7 +18,7 @@ import re
 import sys
 
 import pytest
-from support import HTML
+from support import HTML, bring_near
 
 from dotbook._browser import ROOT
 
@@ -112,9 +112,10 @@ def test_each_picture_is_what_the_browser_draws_live(browser, book_url, path):
 
 
 def test_a_waiting_figure_shows_the_picture_of_its_width_and_theme(browser, book_url):
-    """Chapter 10's last figure, far below the first screen: on a phone its narrow
-    picture; dark mode switches it to the dark one before it is drawn; drawn live, the
-    picture is gone and the figure fills the same box."""
+    """Chapter 10's last figure, far below the first screen: placed only as its section
+    comes near the screen, then on a phone its narrow picture; dark mode switches it to
+    the dark one before it is drawn; drawn live, the picture is gone and the figure
+    fills the same box."""
     page = browser.new_page()
     try:
         page.set_viewport_size(VIEWPORTS["narrow"])
@@ -122,6 +123,9 @@ def test_a_waiting_figure_shows_the_picture_of_its_width_and_theme(browser, book
         last = page.locator("div.dotbook-figure").last
         spec = json.loads(last.get_attribute("data-dotbook-pictures"))
         img = last.locator("img.dotbook-picture")
+        assert img.count() == 0 or last.evaluate(
+            "f => f.checkVisibility({contentVisibilityAuto: true})"), "placed before near"
+        bring_near(last)  # its box is sized and shows its picture as its section comes near
         assert img.get_attribute("src") == spec["narrow"]["light"]
         page.evaluate("document.documentElement.setAttribute('data-theme', 'dark')")
         page.wait_for_function("([f, src]) => f.querySelector('img.dotbook-picture')"
