@@ -31,11 +31,10 @@ import json
 import os
 import re
 import tempfile
-import time
 from pathlib import Path
 
 from dotbook_answers import decode, encode
-from dotbook_pictures import browser_ready, in_two_browsers
+from dotbook_pictures import fill_cache
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
@@ -173,23 +172,9 @@ def write_math(app: Sphinx, exception: Exception | None) -> None:
     cache = outdir.parent / ".dotbook-math"
     cache.mkdir(parents=True, exist_ok=True)
     keys = {p: _key(texts[p]) for p in pages}
-    stale = [p for p in pages if not (cache / f"{keys[p]}.json").exists()]
-    if stale:
-        why = browser_ready()
-        if why:
-            logger.info(f"math: {why}; {len(stale)} pages typeset their math in the reader's "
-                        "browser (MathJax)")
-        else:
-            start = time.perf_counter()
-            try:
-                done = in_two_browsers(_typeset, outdir, stale, "math")
-            except Exception as error:  # a Chromium that does not start, say
-                logger.warning(f"math: typesetting failed: {error!r}")
-                done = {}
-            for page, record in done.items():
-                (cache / f"{keys[page]}.json").write_text(json.dumps(record), encoding="utf-8")
-            logger.info(f"math: typeset the math of {len(done)} pages in "
-                        f"{time.perf_counter() - start:.0f} s")
+    fill_cache(_typeset, outdir, pages, keys, cache, "math",
+               without="pages typeset their math in the reader's browser (MathJax)",
+               doing="typesetting", did="typeset the math of")
     for page in pages:
         record = cache / f"{keys[page]}.json"
         if not record.exists():

@@ -179,6 +179,31 @@ def in_two_browsers(work: Callable, outdir: Path, pages: list[Path], what: str) 
     return results
 
 
+def fill_cache(work: Callable, outdir: Path, pages: list[Path], keys: dict[Path, str],
+               cache: Path, what: str, without: str, doing: str, did: str) -> None:
+    """``work`` (:func:`_draw`, say) in two Chromiums for each of ``pages`` whose record
+    ``cache/<keys[page]>.json`` is missing, each result written there as JSON. Without
+    Chromium, or if it fails, no record is written and the build log says so (``what``:
+    the step; ``without``: what the pages do then; ``doing``, ``did``: the work, for the
+    log)."""
+    stale = [p for p in pages if not (cache / f"{keys[p]}.json").exists()]
+    if not stale:
+        return
+    why = browser_ready()
+    if why:
+        logger.info(f"{what}: {why}; {len(stale)} {without}")
+        return
+    start = time.perf_counter()
+    try:
+        done = in_two_browsers(work, outdir, stale, what)
+    except Exception as error:  # a Chromium that does not start, say
+        logger.warning(f"{what}: {doing} failed: {error!r}")
+        done = {}
+    for page, result in done.items():
+        (cache / f"{keys[page]}.json").write_text(json.dumps(result), encoding="utf-8")
+    logger.info(f"{what}: {did} {len(done)} pages in {time.perf_counter() - start:.0f} s")
+
+
 def _attribute(entry: dict, names: dict) -> str:
     value = {layout: {theme: names[svg] for theme, svg in v.items()}
              for layout, v in entry.items()}
@@ -200,23 +225,9 @@ def write_pictures(app: Sphinx, exception: Exception | None) -> None:
     cache.mkdir(parents=True, exist_ok=True)
     texts = {p: p.read_text(encoding="utf-8") for p in pages}
     keys = {p: _key(texts[p]) for p in pages}
-    stale = [p for p in pages if not (cache / f"{keys[p]}.json").exists()]
-    if stale:
-        why = browser_ready()
-        if why:
-            logger.info(f"pictures: {why}; {len(stale)} pages show their figures' alt text "
-                        "until plotly draws them")
-        else:
-            start = time.perf_counter()
-            try:
-                drawn = in_two_browsers(_draw, outdir, stale, "pictures")
-            except Exception as error:  # a Chromium that does not start, say
-                logger.warning(f"pictures: drawing the figures failed: {error!r}")
-                drawn = {}
-            for page, figures in drawn.items():
-                (cache / f"{keys[page]}.json").write_text(json.dumps(figures), encoding="utf-8")
-            logger.info(f"pictures: drew the figures of {len(drawn)} pages in "
-                        f"{time.perf_counter() - start:.0f} s")
+    fill_cache(_draw, outdir, pages, keys, cache, "pictures",
+               without="pages show their figures' alt text until plotly draws them",
+               doing="drawing the figures", did="drew the figures of")
     folder = outdir / "_static" / PICTURES
     folder.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
